@@ -1,0 +1,119 @@
+/* config.h -- enmond configuration: the YAML file as C structs, with located errors. */
+#ifndef ENMON_CONFIG_H
+#define ENMON_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_ID_MAX 64
+#define CFG_NAME_MAX 128
+#define CFG_PATH_MAX 512
+
+enum program_kind {
+    PROGRAM_SOLAR,
+    PROGRAM_AMI,
+    PROGRAM_LED_RETROFIT,
+    PROGRAM_EFFICIENCY,
+    PROGRAM_DEMAND_RESPONSE,
+};
+
+enum device_kind {
+    DEVICE_INVERTER, /* SunSpec inverter (models 101-103, 111-113) */
+    DEVICE_METER,    /* SunSpec meter (models 201-204, 211-214) */
+};
+
+enum link_kind {
+    LINK_TCP,
+};
+
+struct cfg_mqtt {
+    char host[256];
+    int port;                   /* default 1883 */
+    char topic_root[64];        /* default "enmon" */
+    char client_id[64];         /* default "enmond" */
+    char username[64];          /* optional */
+    char password_file[CFG_PATH_MAX]; /* optional: password read from this file */
+    int keepalive_s;            /* default 30 */
+    int qos;                    /* default 1 */
+};
+
+struct cfg_program {
+    char id[CFG_ID_MAX];
+    char name[CFG_NAME_MAX];
+    enum program_kind kind;
+};
+
+struct cfg_site {
+    char id[CFG_ID_MAX];
+    char name[CFG_NAME_MAX];
+    uint32_t program; /* index into programs */
+};
+
+struct cfg_link {
+    char uri[160]; /* as written: "tcp://host:port" */
+    enum link_kind kind;
+    char host[128];
+    int port;
+};
+
+struct cfg_device {
+    char id[CFG_ID_MAX];
+    char name[CFG_NAME_MAX];
+    uint32_t site;    /* index into sites */
+    uint32_t program; /* index into programs (the site's) */
+    uint32_t link;    /* index into links; devices with the same URI share one */
+    enum device_kind kind;
+    int unit;            /* Modbus unit id 1..247 (0 allowed for TCP) */
+    double capacity_w;   /* rated AC power (inverters) or main fuse power (meters); 0 unknown */
+    int interval_ms;     /* poll interval */
+    int timeout_ms;      /* response timeout */
+    int retries;         /* extra tries per request before the poll fails */
+    int sunspec_base;    /* SunSpec base address, -1 = discover (40000, 0, 50000) */
+    int welfare;         /* household flagged for welfare inactivity alerts */
+    int64_t commissioned; /* UTC epoch seconds, 0 = unknown */
+    int64_t retrofit;     /* UTC epoch seconds of an LED retrofit, 0 = none */
+    int line;            /* line of the device entry in the config file */
+};
+
+struct enmon_config {
+    char path[CFG_PATH_MAX];
+    struct cfg_mqtt mqtt;
+    char database[CFG_PATH_MAX]; /* default "/var/lib/enmond/enmon.db" */
+    char timezone[64];           /* default "Asia/Seoul" */
+    int workers;                 /* poll worker threads, default 4 */
+    int offline_after;           /* failed polls before a device is offline, default 3 */
+    int default_interval_ms;     /* default 5000 */
+    int default_timeout_ms;      /* default 1000 */
+    int default_retries;         /* default 1 */
+    struct cfg_program *programs;
+    size_t nprograms;
+    struct cfg_site *sites;
+    size_t nsites;
+    struct cfg_device *devices;
+    size_t ndevices;
+    struct cfg_link *links;
+    size_t nlinks;
+};
+
+/* Where a configuration error is: file, line (1-based, 0 unknown), field path
+ * ("programs[0].sites[2].devices[1].unit") and what is wrong. */
+struct cfg_error {
+    char file[CFG_PATH_MAX];
+    int line;
+    char field[160];
+    char msg[256];
+};
+
+/* Loads and validates path. On success returns ENMON_OK and *out (free with
+ * config_free). On failure returns ENMON_ERR_CONFIG (or ENMON_ERR_IO) and fills err. */
+int config_load(const char *path, struct enmon_config **out, struct cfg_error *err);
+
+void config_free(struct enmon_config *cfg);
+
+/* Formats err as "FILE:LINE: FIELD: MSG" into buf. */
+void config_format_error(const struct cfg_error *err, char *buf, size_t len);
+
+const char *config_program_kind_name(enum program_kind kind);
+const char *config_device_kind_name(enum device_kind kind);
+
+#endif

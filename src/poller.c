@@ -1,0 +1,391 @@
+/* poller.c -- the poll loop: a deadline queue of links served by a bounded worker pool. */
+#include "poller.h"
+#include "clock.h"
+#include "err.h"
+#include "link.h"
+#include "log.h"
+#include "sunspec.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define LATENESS_BUCKETS 1001 /* 10 ms each; the last holds everything >= 10 s */
+#define BACKOFF_MAX_MS 60000
+#define BLOCK_WORDS 65538
+
+struct pdev {
+    const struct cfg_device *cfg;
+    uint32_t index;
+    int64_t due_ms;
+    int fails;
+    int online;
+    int discovered;
+    struct sunspec_plan plan;
+};
+
+struct plink {
+    struct link link;
+    uint32_t *devs;
+    size_t ndevs;
+    int64_t due_ms;
+};
+
+struct worker {
+    struct poller *p;
+    pthread_t thread;
+    int64_t busy_since_ms; /* 0 when idle; guarded by poller.lock */
+    uint16_t block[BLOCK_WORDS];
+};
+
+struct poller {
+    const struct enmon_config *cfg;
+    poller_emit_fn emit;
+    void *ctx;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct plink *links;
+    struct pdev *devs;
+    struct plink **heap; /* min-heap on due_ms of links not being polled */
+    size_t heap_len;
+    struct worker *workers;
+    size_t nworkers;
+    int stopping;
+    struct poller_stats stats;
+    uint32_t lateness[LATENESS_BUCKETS];
+};
+
+/* ---- deadline heap (callers hold p->lock) ---- */
+
+static void heap_swap(struct plink **h, size_t a, size_t b)
+{
+    struct plink *t = h[a];
+    h[a] = h[b];
+    h[b] = t;
+}
+
+static void heap_push(struct poller *p, struct plink *l)
+{
+    size_t i = p->heap_len++;
+    p->heap[i] = l;
+    while (i > 0 && p->heap[(i - 1) / 2]->due_ms > p->heap[i]->due_ms) {
+        heap_swap(p->heap, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static struct plink *heap_pop(struct poller *p)
+{
+    struct plink *top = p->heap[0];
+    p->heap[0] = p->heap[--p->heap_len];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < p->heap_len && p->heap[l]->due_ms < p->heap[m]->due_ms)
+            m = l;
+        if (r < p->heap_len && p->heap[r]->due_ms < p->heap[m]->due_ms)
+            m = r;
+        if (m == i)
+            break;
+        heap_swap(p->heap, i, m);
+        i = m;
+    }
+    return top;
+}
+
+/* ---- one device ---- */
+
+struct read_ctx {
+    struct link *link;
+    const struct cfg_device *dev;
+};
+
+static int read_registers(void *vctx, uint16_t addr, uint16_t count, uint16_t *dest)
+{
+    struct read_ctx *c = vctx;
+    int rc = ENMON_ERR_TIMEOUT;
+    for (int attempt = 0; attempt <= c->dev->retries; attempt++) {
+        rc = link_read(c->link, c->dev->unit, addr, count, dest, c->dev->timeout_ms);
+        if (rc == ENMON_OK || rc == ENMON_ERR_CONNECT)
+            break;
+    }
+    return rc;
+}
+
+static int device_discover(struct pdev *d, struct read_ctx *rc, uint16_t *block)
+{
+    struct sunspec_chain chain;
+    int err = sunspec_discover(read_registers, rc, d->cfg->sunspec_base, &chain);
+    if (err == ENMON_OK)
+        err = sunspec_plan_build(&chain, &d->plan);
+    if (err != ENMON_OK)
+        return err;
+    struct sunspec_common info = {0};
+    if (chain.nmodels > 0 && chain.models[0].id == 1 &&
+        sunspec_read_model(read_registers, rc, &chain.models[0], block) == ENMON_OK)
+        sunspec_common_decode(block, (size_t)chain.models[0].len + 2, &info);
+    char models[160] = "";
+    size_t n = 0;
+    for (int i = 0; i < chain.nmodels && n < sizeof(models) - 8; i++)
+        n += (size_t)snprintf(models + n, sizeof(models) - n, " %u", chain.models[i].id);
+    log_info("device %s: SunSpec at %u, models%s; %s %s serial %s", d->cfg->id, chain.base, models,
+             info.manufacturer, info.model, info.serial);
+    d->discovered = 1;
+    return ENMON_OK;
+}
+
+static int device_poll(struct pdev *d, struct link *link, uint16_t *block, struct reading *r)
+{
+    struct read_ctx rc = {.link = link, .dev = d->cfg};
+    int err = ENMON_OK;
+    if (!d->discovered)
+        err = device_discover(d, &rc, block);
+    if (err == ENMON_OK)
+        err = sunspec_read_model(read_registers, &rc, &d->plan.main, block);
+    if (err == ENMON_OK)
+        sunspec_plan_decode(&d->plan, block, (size_t)d->plan.main.len + 2, r);
+    else if (err == ENMON_ERR_MODBUS)
+        d->discovered = 0; /* the device may have changed: walk the chain again */
+    return err;
+}
+
+static int64_t next_due(const struct pdev *d, int64_t now, int ok)
+{
+    int64_t interval = d->cfg->interval_ms;
+    if (!ok) {
+        int shift = d->fails - 1 < 3 ? d->fails - 1 : 3;
+        int64_t backoff = interval << shift;
+        return now + (backoff > BACKOFF_MAX_MS && interval < BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                                            : backoff);
+    }
+    int64_t due = d->due_ms + interval; /* no drift: next = previous deadline + interval */
+    if (due <= now)
+        due = now + interval - (now - due) % interval; /* skip missed slots, keep the phase */
+    return due;
+}
+
+static void poll_one(struct poller *p, struct plink *pl, struct pdev *d, uint16_t *block)
+{
+    int64_t start = clock_mono_ms();
+    int64_t late = start - d->due_ms;
+    struct reading r = {.device = d->index};
+    int err = device_poll(d, &pl->link, block, &r);
+    int ok = err == ENMON_OK;
+    int online = d->online;
+    if (ok) {
+        d->fails = 0;
+        online = 1;
+    } else {
+        d->fails++;
+        if (d->fails >= p->cfg->offline_after || online != 1)
+            online = 0;
+        r.quality = READING_FAILED;
+        r.err = (int16_t)err;
+        static struct log_limit lim;
+        log_limited(&lim, 10, LOG_NOTICE, "device %s (%s unit %d): poll failed: %s", d->cfg->id,
+                    pl->link.cfg->uri, d->cfg->unit, enmon_strerror(err));
+    }
+    r.online = (uint8_t)(online == 1);
+    r.mono_ms = clock_mono_ms();
+    r.wall_ms = clock_wall_ms();
+    p->emit(p->ctx, &r);
+    d->due_ms = next_due(d, r.mono_ms, ok);
+
+    pthread_mutex_lock(&p->lock);
+    d->online = online;
+    p->stats.polls++;
+    p->stats.failures += !ok;
+    if (late > p->stats.lateness_max_ms)
+        p->stats.lateness_max_ms = late;
+    p->lateness[late < 0 ? 0 : (late / 10 >= LATENESS_BUCKETS ? LATENESS_BUCKETS - 1 : late / 10)]++;
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void poll_link(struct poller *p, struct plink *pl, uint16_t *block)
+{
+    int64_t earliest = INT64_MAX;
+    for (size_t i = 0; i < pl->ndevs && !__atomic_load_n(&p->stopping, __ATOMIC_RELAXED); i++) {
+        struct pdev *d = &p->devs[pl->devs[i]];
+        if (d->due_ms <= clock_mono_ms())
+            poll_one(p, pl, d, block);
+        if (d->due_ms < earliest)
+            earliest = d->due_ms;
+    }
+    pl->due_ms = earliest;
+}
+
+static void wait_until(struct poller *p, int64_t due_ms)
+{
+    struct timespec ts = {.tv_sec = due_ms / 1000, .tv_nsec = (due_ms % 1000) * 1000000};
+    pthread_cond_timedwait(&p->wake, &p->lock, &ts);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct poller *p = w->p;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stopping) {
+        if (p->heap_len == 0) {
+            pthread_cond_wait(&p->wake, &p->lock);
+            continue;
+        }
+        int64_t now = clock_mono_ms();
+        if (p->heap[0]->due_ms > now) {
+            wait_until(p, p->heap[0]->due_ms);
+            continue;
+        }
+        struct plink *pl = heap_pop(p);
+        w->busy_since_ms = now;
+        pthread_mutex_unlock(&p->lock);
+        poll_link(p, pl, w->block);
+        pthread_mutex_lock(&p->lock);
+        w->busy_since_ms = 0;
+        heap_push(p, pl);
+        pthread_cond_signal(&p->wake);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* ---- setup ---- */
+
+static int build_links(struct poller *p)
+{
+    const struct enmon_config *cfg = p->cfg;
+    size_t *count = calloc(cfg->nlinks ? cfg->nlinks : 1, sizeof(*count));
+    p->links = calloc(cfg->nlinks ? cfg->nlinks : 1, sizeof(*p->links));
+    p->devs = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*p->devs));
+    p->heap = calloc(cfg->nlinks ? cfg->nlinks : 1, sizeof(*p->heap));
+    if (!count || !p->links || !p->devs || !p->heap) {
+        free(count);
+        return ENMON_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < cfg->ndevices; i++)
+        count[cfg->devices[i].link]++;
+    int64_t now = clock_mono_ms();
+    for (size_t i = 0; i < cfg->nlinks; i++) {
+        link_init(&p->links[i].link, &cfg->links[i]);
+        p->links[i].devs = calloc(count[i] ? count[i] : 1, sizeof(uint32_t));
+        if (!p->links[i].devs) {
+            free(count);
+            return ENMON_ERR_NOMEM;
+        }
+        p->links[i].due_ms = now;
+    }
+    free(count);
+    for (size_t i = 0; i < cfg->ndevices; i++) {
+        struct pdev *d = &p->devs[i];
+        *d = (struct pdev){.cfg = &cfg->devices[i], .index = (uint32_t)i, .due_ms = now,
+                           .online = -1};
+        struct plink *pl = &p->links[cfg->devices[i].link];
+        pl->devs[pl->ndevs++] = (uint32_t)i;
+    }
+    for (size_t i = 0; i < cfg->nlinks; i++)
+        if (p->links[i].ndevs)
+            heap_push(p, &p->links[i]);
+    return ENMON_OK;
+}
+
+static void poller_free(struct poller *p)
+{
+    if (p->links)
+        for (size_t i = 0; i < p->cfg->nlinks; i++) {
+            link_close(&p->links[i].link);
+            free(p->links[i].devs);
+        }
+    free(p->links);
+    free(p->devs);
+    free(p->heap);
+    free(p->workers);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->wake);
+    free(p);
+}
+
+int poller_start(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
+                 struct poller **out)
+{
+    struct poller *p = calloc(1, sizeof(*p));
+    if (!p)
+        return ENMON_ERR_NOMEM;
+    p->cfg = cfg;
+    p->emit = emit;
+    p->ctx = ctx;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    size_t n = (size_t)(cfg->workers > 0 ? cfg->workers : 1);
+    if (n > cfg->nlinks)
+        n = cfg->nlinks ? cfg->nlinks : 1;
+    p->workers = calloc(n, sizeof(*p->workers));
+    if (!p->workers || build_links(p) != ENMON_OK) {
+        poller_free(p);
+        return ENMON_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        p->workers[i].p = p;
+        if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0)
+            break;
+        p->nworkers++;
+    }
+    *out = p;
+    return ENMON_OK;
+}
+
+static int64_t lateness_p99(const struct poller *p)
+{
+    uint64_t total = 0, seen = 0;
+    for (int i = 0; i < LATENESS_BUCKETS; i++)
+        total += p->lateness[i];
+    for (int i = 0; i < LATENESS_BUCKETS; i++) {
+        seen += p->lateness[i];
+        if (total && seen * 100 >= total * 99)
+            return (int64_t)i * 10;
+    }
+    return 0;
+}
+
+void poller_get_stats(struct poller *p, struct poller_stats *out)
+{
+    pthread_mutex_lock(&p->lock);
+    *out = p->stats;
+    out->lateness_p99_ms = lateness_p99(p);
+    size_t online = 0;
+    for (size_t i = 0; i < p->cfg->ndevices; i++)
+        online += p->devs[i].online == 1;
+    out->online = online;
+    pthread_mutex_unlock(&p->lock);
+}
+
+int poller_healthy(struct poller *p, int64_t stuck_ms)
+{
+    int64_t now = clock_mono_ms();
+    int ok = 1;
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < p->nworkers; i++)
+        if (p->workers[i].busy_since_ms && now - p->workers[i].busy_since_ms > stuck_ms)
+            ok = 0;
+    if (p->heap_len && now - p->heap[0]->due_ms > stuck_ms)
+        ok = 0;
+    pthread_mutex_unlock(&p->lock);
+    return ok;
+}
+
+void poller_stop(struct poller *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    __atomic_store_n(&p->stopping, 1, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (size_t i = 0; i < p->nworkers; i++)
+        pthread_join(p->workers[i].thread, NULL);
+    poller_free(p);
+}

@@ -1,0 +1,39 @@
+/* poller.h -- the poll loop: a deadline queue of links served by a bounded worker pool. */
+#ifndef ENMON_POLLER_H
+#define ENMON_POLLER_H
+
+#include "config.h"
+#include "reading.h"
+
+#include <stdint.h>
+
+struct poller;
+
+/* Called from worker threads for every poll; must not block. */
+typedef void (*poller_emit_fn)(void *ctx, const struct reading *r);
+
+struct poller_stats {
+    uint64_t polls;         /* device polls done */
+    uint64_t failures;      /* polls that failed */
+    uint64_t discoveries;   /* successful SunSpec discoveries */
+    size_t online;          /* devices online now */
+    int64_t lateness_max_ms; /* worst start delay behind schedule */
+    int64_t lateness_p99_ms; /* 99th percentile start delay (10 ms resolution) */
+};
+
+/* Starts min(cfg->workers, number of links) worker threads that poll every
+ * device of cfg on its interval. cfg must outlive the poller.
+ * Returns ENMON_OK or ENMON_ERR_NOMEM. */
+int poller_start(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
+                 struct poller **out);
+
+void poller_get_stats(struct poller *p, struct poller_stats *out);
+
+/* True while the poll loop makes progress: no worker has been stuck in one
+ * link for longer than stuck_ms, and nothing due waits longer than stuck_ms. */
+int poller_healthy(struct poller *p, int64_t stuck_ms);
+
+/* Stops the workers (each finishes its current device) and frees everything. */
+void poller_stop(struct poller *p);
+
+#endif

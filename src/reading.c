@@ -1,0 +1,23 @@
+/* reading.c -- names of the measurements a reading carries. */
+#include "reading.h"
+
+static const char *const meas_names[MEAS__COUNT] = {
+    [MEAS_POWER_W] = "power_w",
+    [MEAS_ENERGY_IMPORT_WH] = "energy_import_wh",
+    [MEAS_ENERGY_EXPORT_WH] = "energy_export_wh",
+    [MEAS_VOLTAGE_V] = "voltage_v",
+    [MEAS_CURRENT_A] = "current_a",
+    [MEAS_FREQUENCY_HZ] = "frequency_hz",
+    [MEAS_POWER_FACTOR] = "power_factor",
+    [MEAS_DC_POWER_W] = "dc_power_w",
+    [MEAS_TEMPERATURE_C] = "temperature_c",
+    [MEAS_STATE] = "state",
+    [MEAS_EVENTS] = "events",
+};
+
+const char *reading_meas_name(enum meas m)
+{
+    if ((unsigned)m >= MEAS__COUNT)
+        return "unknown";
+    return meas_names[m];
+}

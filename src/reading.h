@@ -1,0 +1,60 @@
+/* reading.h -- one poll of one device: the unit that flows from pollers to sinks. */
+#ifndef ENMON_READING_H
+#define ENMON_READING_H
+
+#include <stdint.h>
+
+/* Measurements a reading may carry. Sign conventions: an inverter's power_w is
+ * the AC power it produces; a meter's power_w is positive when the site imports
+ * (consumes) and negative when it exports. An inverter's lifetime energy (SunSpec
+ * WH) is reported as energy_export_wh (energy the inverter delivered). */
+enum meas {
+    MEAS_POWER_W,
+    MEAS_ENERGY_IMPORT_WH,
+    MEAS_ENERGY_EXPORT_WH,
+    MEAS_VOLTAGE_V,
+    MEAS_CURRENT_A,
+    MEAS_FREQUENCY_HZ,
+    MEAS_POWER_FACTOR,
+    MEAS_DC_POWER_W,
+    MEAS_TEMPERATURE_C,
+    MEAS_STATE,  /* SunSpec operating state (enum, 1..8 for inverters) */
+    MEAS_EVENTS, /* event bitfield (inverter Evt1, meter Evt) */
+    MEAS__COUNT
+};
+
+enum reading_quality {
+    READING_OK = 0,      /* every point the device implements was read */
+    READING_PARTIAL = 1, /* some points invalid (not implemented, bad scale factor) */
+    READING_FAILED = 2,  /* the poll failed: no values at all */
+};
+
+struct reading {
+    uint32_t device;  /* index into enmon_config.devices */
+    int64_t wall_ms;  /* UTC epoch milliseconds when the poll completed */
+    int64_t mono_ms;  /* CLOCK_MONOTONIC milliseconds, same instant */
+    uint8_t quality;  /* enum reading_quality */
+    uint8_t online;   /* device availability after this poll (1 online, 0 offline) */
+    int16_t err;      /* enum enmon_err when quality == READING_FAILED */
+    uint32_t valid;   /* bit (1u << meas) set when value[meas] holds a valid number */
+    double value[MEAS__COUNT];
+    /* Counter modulus in Wh for energy_import_wh [0] and energy_export_wh [1]:
+     * 2^32 * 10^sf for SunSpec acc32, 0 when the counter does not wrap. */
+    double wrap_wh[2];
+};
+
+/* The JSON / SQL name of a measurement ("power_w", "energy_import_wh" ...). */
+const char *reading_meas_name(enum meas m);
+
+static inline int reading_has(const struct reading *r, enum meas m)
+{
+    return (r->valid >> m) & 1u;
+}
+
+static inline void reading_set(struct reading *r, enum meas m, double v)
+{
+    r->value[m] = v;
+    r->valid |= 1u << m;
+}
+
+#endif

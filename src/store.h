@@ -1,0 +1,33 @@
+/* store.h -- the SQLite store: one writer thread, batched transactions, WAL. */
+#ifndef ENMON_STORE_H
+#define ENMON_STORE_H
+
+#include "config.h"
+#include "reading.h"
+
+#include <stdint.h>
+
+struct store;
+
+struct store_stats {
+    uint64_t written;   /* readings committed */
+    uint64_t dropped;   /* readings refused by a full queue */
+    uint64_t batches;   /* transactions committed */
+    uint64_t errors;    /* failed statements or commits */
+    size_t depth;       /* readings waiting */
+};
+
+/* Opens (creating or migrating) the database at cfg->database, syncs the
+ * programs, sites and devices tables with cfg, and starts the writer thread.
+ * Returns ENMON_OK or ENMON_ERR_DB; msg gets a human readable reason. */
+int store_open(const struct enmon_config *cfg, struct store **out, char *msg, size_t msglen);
+
+/* Queues a reading for writing; never blocks. ENMON_OK or ENMON_ERR_FULL. */
+int store_submit(struct store *st, const struct reading *r);
+
+void store_get_stats(struct store *st, struct store_stats *out);
+
+/* Flushes everything queued, stops the writer thread and closes the database. */
+void store_close(struct store *st);
+
+#endif

@@ -1,0 +1,301 @@
+/* test_sunspec.c -- unit tests of SunSpec discovery and decoding over a fake register space. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "err.h"
+#include "sunspec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct fake_dev {
+    uint16_t regs[65536];
+    uint32_t readable_end; /* reads at or past this address fail with an exception */
+    int fail_with;         /* if nonzero every read fails with this error */
+    int reads;
+};
+
+static int fake_read(void *ctx, uint16_t addr, uint16_t count, uint16_t *dest)
+{
+    struct fake_dev *d = ctx;
+    d->reads++;
+    if (d->fail_with)
+        return d->fail_with;
+    if ((uint32_t)addr + count > d->readable_end || count > SUNSPEC_MAX_READ)
+        return ENMON_ERR_MODBUS;
+    memcpy(dest, &d->regs[addr], count * sizeof(uint16_t));
+    return ENMON_OK;
+}
+
+/* Writes point `name` of model def whose ID register is at base. */
+static void put(struct fake_dev *d, uint16_t base, uint16_t model, const char *name, uint32_t raw)
+{
+    const struct sunspec_model_def *def = sunspec_model_find(model);
+    assert_non_null(def);
+    int i = sunspec_point_index(def, name);
+    assert_true(i >= 0);
+    const struct sunspec_point_def *p = &def->points[i];
+    if (p->size == 2) {
+        d->regs[base + p->offset] = (uint16_t)(raw >> 16);
+        d->regs[base + p->offset + 1] = (uint16_t)raw;
+    } else {
+        d->regs[base + p->offset] = (uint16_t)raw;
+    }
+}
+
+static uint16_t put_header(struct fake_dev *d, uint16_t addr, uint16_t id, uint16_t len)
+{
+    d->regs[addr] = id;
+    d->regs[addr + 1] = len;
+    return (uint16_t)(addr + 2 + len);
+}
+
+/* 'SunS' at base, model 1, model 103 (values below), model 160 with 2 modules, end. */
+static struct fake_dev *make_inverter(uint16_t base)
+{
+    struct fake_dev *d = calloc(1, sizeof(*d));
+    d->readable_end = 65536;
+    d->regs[base] = 0x5375;
+    d->regs[base + 1] = 0x6E53;
+    uint16_t a = put_header(d, base + 2, 1, 66);
+    uint16_t inv = a;
+    a = put_header(d, a, 103, 50);
+    a = put_header(d, a, 160, 8 + 2 * 20);
+    put_header(d, a, 0xFFFF, 0);
+    /* every optional point not implemented, then the values */
+    const struct sunspec_model_def *def = sunspec_model_find(103);
+    for (int i = 2; i < def->npoints; i++) {
+        const struct sunspec_point_def *p = &def->points[i];
+        uint16_t ni = p->type == SS_UINT16 || p->type == SS_ENUM16 ? 0xFFFF : 0x8000;
+        if (p->type == SS_BITFIELD32) {
+            put(d, inv, 103, p->name, 0xFFFFFFFFu);
+        } else if (p->type == SS_ACC32) {
+            put(d, inv, 103, p->name, 0);
+        } else {
+            d->regs[inv + p->offset] = ni;
+        }
+    }
+    put(d, inv, 103, "W", 1234);
+    put(d, inv, 103, "W_SF", 0);
+    put(d, inv, 103, "PhVphA", 2295);
+    put(d, inv, 103, "V_SF", (uint16_t)-1);
+    put(d, inv, 103, "Hz", 6001);
+    put(d, inv, 103, "Hz_SF", (uint16_t)-2);
+    put(d, inv, 103, "A", 537);
+    put(d, inv, 103, "A_SF", (uint16_t)-2);
+    put(d, inv, 103, "WH", 567890);
+    put(d, inv, 103, "WH_SF", 0);
+    put(d, inv, 103, "St", 4);
+    put(d, inv, 103, "Evt1", 0);
+    put(d, inv, 103, "TmpCab", 415);
+    put(d, inv, 103, "Tmp_SF", (uint16_t)-1);
+    return d;
+}
+
+static void test_discover_and_decode_inverter(void **state)
+{
+    (void)state;
+    struct fake_dev *d = make_inverter(40000);
+    struct sunspec_chain chain;
+    assert_int_equal(sunspec_discover(fake_read, d, -1, &chain), ENMON_OK);
+    assert_int_equal(chain.base, 40000);
+    assert_int_equal(chain.nmodels, 3);
+    assert_int_equal(chain.models[0].id, 1);
+    assert_int_equal(chain.models[0].addr, 40002);
+    assert_int_equal(chain.models[1].id, 103);
+    assert_int_equal(chain.models[1].addr, 40070);
+    assert_int_equal(chain.models[2].id, 160);
+    assert_int_equal(chain.models[2].addr, 40122);
+
+    struct sunspec_plan plan;
+    assert_int_equal(sunspec_plan_build(&chain, &plan), ENMON_OK);
+    assert_int_equal(plan.main.id, 103);
+    uint16_t block[52];
+    assert_int_equal(sunspec_read_model(fake_read, d, &plan.main, block), ENMON_OK);
+    struct reading r = {0};
+    sunspec_plan_decode(&plan, block, 52, &r);
+    assert_int_equal(r.quality, READING_OK);
+    assert_true(r.value[MEAS_POWER_W] == 1234.0);
+    assert_true(r.value[MEAS_VOLTAGE_V] == 229.5);
+    assert_true(r.value[MEAS_FREQUENCY_HZ] == 60.01);
+    assert_true(r.value[MEAS_CURRENT_A] == 5.37);
+    assert_true(r.value[MEAS_ENERGY_EXPORT_WH] == 567890.0);
+    assert_true(r.value[MEAS_TEMPERATURE_C] == 41.5);
+    assert_true(r.value[MEAS_STATE] == 4.0);
+    assert_true(reading_has(&r, MEAS_EVENTS));
+    assert_true(r.wrap_wh[1] == 4294967296.0);
+    /* not implemented: PF (0x8000), DCW (0x8000) */
+    assert_false(reading_has(&r, MEAS_POWER_FACTOR));
+    assert_false(reading_has(&r, MEAS_DC_POWER_W));
+    assert_false(reading_has(&r, MEAS_ENERGY_IMPORT_WH));
+    free(d);
+}
+
+static void test_invalid_scale_factor_and_sentinels(void **state)
+{
+    (void)state;
+    struct fake_dev *d = make_inverter(40000);
+    put(d, 40070, 103, "W_SF", 0x8000);  /* makes W invalid */
+    put(d, 40070, 103, "WH", 0);         /* acc32 0 = not implemented */
+    put(d, 40070, 103, "Hz_SF", 11);     /* out of the -10..10 range */
+    struct sunspec_chain chain;
+    struct sunspec_plan plan;
+    assert_int_equal(sunspec_discover(fake_read, d, 40000, &chain), ENMON_OK);
+    assert_int_equal(sunspec_plan_build(&chain, &plan), ENMON_OK);
+    uint16_t block[52];
+    assert_int_equal(sunspec_read_model(fake_read, d, &plan.main, block), ENMON_OK);
+    struct reading r = {0};
+    sunspec_plan_decode(&plan, block, 52, &r);
+    assert_int_equal(r.quality, READING_PARTIAL);
+    assert_false(reading_has(&r, MEAS_POWER_W));
+    assert_false(reading_has(&r, MEAS_ENERGY_EXPORT_WH));
+    assert_false(reading_has(&r, MEAS_FREQUENCY_HZ));
+    assert_true(reading_has(&r, MEAS_VOLTAGE_V));
+    /* int16 0x8000 is not implemented; a negative int16 is a value */
+    put(d, 40070, 103, "W_SF", 0);
+    put(d, 40070, 103, "W", 0x8000);
+    assert_int_equal(sunspec_read_model(fake_read, d, &plan.main, block), ENMON_OK);
+    sunspec_plan_decode(&plan, block, 52, &r);
+    assert_false(reading_has(&r, MEAS_POWER_W));
+    put(d, 40070, 103, "W", (uint16_t)-25);
+    put(d, 40070, 103, "W_SF", 1);
+    assert_int_equal(sunspec_read_model(fake_read, d, &plan.main, block), ENMON_OK);
+    sunspec_plan_decode(&plan, block, 52, &r);
+    assert_true(r.value[MEAS_POWER_W] == -250.0);
+    free(d);
+}
+
+static void test_meter_acc32_scale_and_fallback(void **state)
+{
+    (void)state;
+    struct fake_dev *d = calloc(1, sizeof(*d));
+    d->readable_end = 65536;
+    d->regs[0] = 0x5375;
+    d->regs[1] = 0x6E53;
+    uint16_t a = put_header(d, 2, 1, 65); /* legacy common model length */
+    uint16_t met = a;
+    a = put_header(d, a, 201, 105);
+    put_header(d, a, 0xFFFF, 0);
+    put(d, met, 201, "PhV", 0x8000); /* not implemented: falls back to PhVphA */
+    put(d, met, 201, "PhVphA", 2211);
+    put(d, met, 201, "V_SF", (uint16_t)-1);
+    put(d, met, 201, "W", (uint16_t)-700); /* exporting */
+    put(d, met, 201, "W_SF", 0);
+    put(d, met, 201, "TotWhImp", 123456);
+    put(d, met, 201, "TotWhExp", 7);
+    put(d, met, 201, "TotWh_SF", 1);
+    put(d, met, 201, "Hz", 600);
+    put(d, met, 201, "Hz_SF", (uint16_t)-1);
+    put(d, met, 201, "Evt", 0x4);
+    struct sunspec_chain chain;
+    struct sunspec_plan plan;
+    assert_int_equal(sunspec_discover(fake_read, d, -1, &chain), ENMON_OK);
+    assert_int_equal(chain.base, 0);
+    assert_int_equal(sunspec_plan_build(&chain, &plan), ENMON_OK);
+    assert_true(plan.is_meter);
+    uint16_t block[107];
+    assert_int_equal(sunspec_read_model(fake_read, d, &plan.main, block), ENMON_OK);
+    struct reading r = {0};
+    sunspec_plan_decode(&plan, block, 107, &r);
+    assert_int_equal(r.quality, READING_OK);
+    assert_true(r.value[MEAS_VOLTAGE_V] == 221.1);
+    assert_true(r.value[MEAS_POWER_W] == -700.0);
+    assert_true(r.value[MEAS_ENERGY_IMPORT_WH] == 1234560.0);
+    assert_true(r.value[MEAS_ENERGY_EXPORT_WH] == 70.0);
+    assert_true(r.wrap_wh[0] == 42949672960.0);
+    assert_true(r.value[MEAS_EVENTS] == 4.0);
+    free(d);
+}
+
+static void test_malicious_chains(void **state)
+{
+    (void)state;
+    struct sunspec_chain chain;
+    struct fake_dev *d = calloc(1, sizeof(*d));
+    d->readable_end = 65536;
+    /* no marker anywhere */
+    assert_int_equal(sunspec_discover(fake_read, d, -1, &chain), ENMON_ERR_NOT_SUNSPEC);
+    /* a length that runs past register 65535 */
+    d->regs[50000] = 0x5375;
+    d->regs[50001] = 0x6E53;
+    put_header(d, 50002, 1, 65000);
+    assert_int_equal(sunspec_discover(fake_read, d, -1, &chain), ENMON_ERR_BAD_CHAIN);
+    /* endless zero-length models never reach the end marker */
+    uint16_t a = 50002;
+    for (int i = 0; i < 100; i++)
+        a = put_header(d, a, 64000, 0);
+    assert_int_equal(sunspec_discover(fake_read, d, 50000, &chain), ENMON_ERR_BAD_CHAIN);
+    /* a chain whose end is unreadable ends at the last readable model */
+    memset(d->regs, 0, sizeof(d->regs));
+    d->regs[40000] = 0x5375;
+    d->regs[40001] = 0x6E53;
+    a = put_header(d, 40002, 1, 66);
+    d->readable_end = a;
+    assert_int_equal(sunspec_discover(fake_read, d, -1, &chain), ENMON_OK);
+    assert_int_equal(chain.nmodels, 1);
+    struct sunspec_plan plan;
+    assert_int_equal(sunspec_plan_build(&chain, &plan), ENMON_ERR_NOT_FOUND);
+    free(d);
+}
+
+static void test_dead_device_is_not_probed_further(void **state)
+{
+    (void)state;
+    struct fake_dev *d = calloc(1, sizeof(*d));
+    d->fail_with = ENMON_ERR_TIMEOUT;
+    struct sunspec_chain chain;
+    assert_int_equal(sunspec_discover(fake_read, d, -1, &chain), ENMON_ERR_TIMEOUT);
+    assert_int_equal(d->reads, 1);
+    free(d);
+}
+
+static void test_long_model_read_in_parts(void **state)
+{
+    (void)state;
+    struct fake_dev *d = calloc(1, sizeof(*d));
+    d->readable_end = 65536;
+    for (int i = 0; i < 300; i++)
+        d->regs[1000 + i] = (uint16_t)(i * 7);
+    struct sunspec_model_ref ref = {.id = 211, .len = 250, .addr = 1000};
+    uint16_t block[252];
+    assert_int_equal(sunspec_read_model(fake_read, d, &ref, block), ENMON_OK);
+    assert_int_equal(d->reads, 3);
+    for (int i = 0; i < 252; i++)
+        assert_int_equal(block[i], (uint16_t)(i * 7));
+    free(d);
+}
+
+static void test_common_model(void **state)
+{
+    (void)state;
+    uint16_t block[68] = {1, 66};
+    const char mn[] = "enmon-sim";
+    for (size_t i = 0; i < sizeof(mn) - 1; i++) {
+        uint16_t *w = &block[2 + i / 2];
+        *w |= (uint16_t)((unsigned char)mn[i] << (i % 2 ? 0 : 8));
+    }
+    block[2 + 16 + 16 + 8 + 8] = ('S' << 8) | 'N';
+    block[2 + 16 + 16 + 8 + 8 + 1] = ('1' << 8);
+    struct sunspec_common c;
+    sunspec_common_decode(block, 68, &c);
+    assert_string_equal(c.manufacturer, "enmon-sim");
+    assert_string_equal(c.serial, "SN1");
+    assert_string_equal(c.model, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_discover_and_decode_inverter),
+        cmocka_unit_test(test_invalid_scale_factor_and_sentinels),
+        cmocka_unit_test(test_meter_acc32_scale_and_fallback),
+        cmocka_unit_test(test_malicious_chains),
+        cmocka_unit_test(test_dead_device_is_not_probed_further),
+        cmocka_unit_test(test_long_model_read_in_parts),
+        cmocka_unit_test(test_common_model),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
