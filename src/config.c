@@ -1,0 +1,744 @@
+/* config.c -- enmond configuration: parses and validates the YAML file into struct enmon_config. */
+#include "config.h"
+
+#include "err.h"
+#include "yaml_doc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FIELD_MAX sizeof(((struct cfg_error *)0)->field)
+#define SITE_COUNT_MAX 100000L
+#define UNIT_MAX 247
+
+struct loader {
+    struct ydoc doc;
+    struct enmon_config *cfg;
+    long tz_offset_s;
+    int rc; /* ENMON_ERR_CONFIG, or ENMON_ERR_NOMEM after a failed allocation */
+    size_t cap_programs, cap_sites, cap_devices, cap_links;
+};
+
+/* One copy of a site: the n-th of count ({n} is n zero-padded to width). */
+struct site_copy {
+    uint32_t site;
+    uint32_t program;
+    long n;
+    int width;
+};
+
+static const char *const program_kind_names[] = {
+    "solar", "ami", "led-retrofit", "efficiency", "demand-response", NULL};
+static const char *const device_kind_names[] = {"inverter", "meter", NULL};
+
+const char *config_program_kind_name(enum program_kind kind)
+{
+    if ((unsigned)kind >= sizeof(program_kind_names) / sizeof(program_kind_names[0]) - 1)
+        return "unknown";
+    return program_kind_names[kind];
+}
+
+const char *config_device_kind_name(enum device_kind kind)
+{
+    if ((unsigned)kind >= sizeof(device_kind_names) / sizeof(device_kind_names[0]) - 1)
+        return "unknown";
+    return device_kind_names[kind];
+}
+
+void config_format_error(const struct cfg_error *err, char *buf, size_t len)
+{
+    if (len == 0)
+        return;
+    if (err->field[0])
+        snprintf(buf, len, "%s:%d: %s: %s", err->file, err->line, err->field, err->msg);
+    else
+        snprintf(buf, len, "%s:%d: %s", err->file, err->line, err->msg);
+}
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+/* "base.key" (or "key" at the top level) into buf; an overlong path keeps its prefix. */
+static const char *join_field(char *buf, const char *base, const char *key)
+{
+    if (snprintf(buf, FIELD_MAX, "%s%s%s", base, base[0] ? "." : "", key) < 0)
+        buf[0] = '\0';
+    return buf;
+}
+
+/* "base.key[i]" into buf. */
+static const char *index_field(char *buf, const char *base, const char *key, int i)
+{
+    if (snprintf(buf, FIELD_MAX, "%s%s%s[%d]", base, base[0] ? "." : "", key, i) < 0)
+        buf[0] = '\0';
+    return buf;
+}
+
+static void *grow_array(void *arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return arr;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > SIZE_MAX / elem)
+        return NULL;
+    void *p = realloc(arr, ncap * elem);
+    if (p)
+        *cap = ncap;
+    return p;
+}
+
+static int out_of_memory(struct loader *L, const char *field)
+{
+    L->rc = ENMON_ERR_NOMEM;
+    return ydoc_error(&L->doc, NULL, field, "out of memory");
+}
+
+/* A required key: an error at the line of the mapping that lacks it. */
+static int missing(struct loader *L, struct fy_node *map, const char *base, const char *key)
+{
+    char f[FIELD_MAX];
+    return ydoc_error(&L->doc, map, join_field(f, base, key), "missing required key '%s'", key);
+}
+
+static int valid_id(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++) {
+        int ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                 *s == '_' || *s == '-';
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* Replaces every "{n}" in tmpl by n zero-padded to width; -1 when out is too small. */
+static int expand_n(const char *tmpl, long n, int width, char *out, size_t len)
+{
+    size_t used = 0;
+
+    for (const char *p = tmpl; *p;) {
+        char piece[32];
+        const char *src = p;
+        size_t plen = 1;
+        if (strncmp(p, "{n}", 3) == 0) {
+            snprintf(piece, sizeof(piece), "%0*ld", width, n);
+            src = piece;
+            plen = strlen(piece);
+            p += 3;
+        } else {
+            p++;
+        }
+        if (used + plen >= len)
+            return -1;
+        memcpy(out + used, src, plen);
+        used += plen;
+    }
+    out[used] = '\0';
+    return 0;
+}
+
+static int digits_of(long v)
+{
+    int w = 1;
+    while (v >= 10) {
+        v /= 10;
+        w++;
+    }
+    return w;
+}
+
+/* Reads map[key] as a string template and expands {n}; 0 when absent. */
+static int get_expanded(struct loader *L, struct fy_node *map, const char *key, const char *field,
+                        const struct site_copy *c, char *out, size_t len)
+{
+    char tmpl[CFG_NAME_MAX];
+    int rc = ydoc_str(&L->doc, map, key, field, tmpl, sizeof(tmpl));
+
+    if (rc <= 0)
+        return rc;
+    if (expand_n(tmpl, c->n, c->width, out, len) != 0)
+        return ydoc_error(&L->doc, ydoc_child(map, key), field,
+                          "too long after {n} expansion (at most %zu characters)", len - 1);
+    return 1;
+}
+
+/* Reads a required id into out (expanding {n} when c is given) and checks its characters. */
+static int get_id(struct loader *L, struct fy_node *map, const char *base,
+                  const struct site_copy *c, char out[CFG_ID_MAX])
+{
+    char f[FIELD_MAX];
+    const char *field = join_field(f, base, "id");
+    int rc = c ? get_expanded(L, map, "id", field, c, out, CFG_ID_MAX)
+               : ydoc_str(&L->doc, map, "id", field, out, CFG_ID_MAX);
+
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return missing(L, map, base, "id");
+    if (!valid_id(out))
+        return ydoc_error(&L->doc, ydoc_child(map, "id"), field,
+                          "invalid id '%s': use letters, digits, '_' and '-'", out);
+    return 0;
+}
+
+/* ---- mqtt, database, timezone, polling -------------------------------------------------- */
+
+static int check_topic_root(struct loader *L, struct fy_node *map, const char *field)
+{
+    const char *t = L->cfg->mqtt.topic_root;
+    size_t n = strlen(t);
+
+    if (n == 0 || strpbrk(t, "+#") || t[0] == '/' || t[n - 1] == '/')
+        return ydoc_error(&L->doc, ydoc_child(map, "topic_root"), field,
+                          "invalid topic root '%s': must be non-empty, without '+', '#' or a "
+                          "leading or trailing '/'",
+                          t);
+    return 0;
+}
+
+static int load_mqtt(struct loader *L, struct fy_node *map)
+{
+    static const char *const keys[] = {"host",      "port",     "topic_root",
+                                       "client_id", "username", "password_file",
+                                       "keepalive", "qos",      NULL};
+    struct cfg_mqtt *m = &L->cfg->mqtt;
+    struct ydoc *d = &L->doc;
+    char f[FIELD_MAX];
+    long v;
+
+    if (!map)
+        return 0;
+    if (ydoc_expect_map(d, map, "mqtt") || ydoc_check_keys(d, map, "mqtt", keys))
+        return -1;
+    if (ydoc_str(d, map, "host", "mqtt.host", m->host, sizeof(m->host)) < 0 ||
+        ydoc_str(d, map, "client_id", "mqtt.client_id", m->client_id, sizeof(m->client_id)) < 0 ||
+        ydoc_str(d, map, "username", "mqtt.username", m->username, sizeof(m->username)) < 0 ||
+        ydoc_str(d, map, "password_file", "mqtt.password_file", m->password_file,
+                 sizeof(m->password_file)) < 0)
+        return -1;
+    int rc = ydoc_str(d, map, "topic_root", join_field(f, "mqtt", "topic_root"), m->topic_root,
+                      sizeof(m->topic_root));
+    if (rc < 0 || (rc > 0 && check_topic_root(L, map, f) != 0))
+        return -1;
+    if ((rc = ydoc_int(d, map, "port", "mqtt.port", 1, 65535, &v)) < 0)
+        return -1;
+    if (rc > 0)
+        m->port = (int)v;
+    if ((rc = ydoc_duration_ms(d, map, "keepalive", "mqtt.keepalive", 5000, 65535000L, &v)) < 0)
+        return -1;
+    if (rc > 0)
+        m->keepalive_s = (int)(v / 1000);
+    if ((rc = ydoc_int(d, map, "qos", "mqtt.qos", 0, 2, &v)) < 0)
+        return -1;
+    if (rc > 0)
+        m->qos = (int)v;
+    return 0;
+}
+
+/* Seconds east of UTC of a supported zone name or a fixed "+HH:MM" offset; -1 if unknown. */
+static int timezone_offset(const char *tz, long *off)
+{
+    static const struct {
+        const char *name;
+        long off;
+    } zones[] = {{"UTC", 0},
+                 {"Etc/UTC", 0},
+                 {"GMT", 0},
+                 {"Asia/Seoul", 32400},
+                 {"Asia/Tokyo", 32400},
+                 {"Asia/Shanghai", 28800}};
+    int hh, mm, pos = 0;
+
+    for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+        if (strcmp(tz, zones[i].name) == 0) {
+            *off = zones[i].off;
+            return 0;
+        }
+    }
+    if ((tz[0] == '+' || tz[0] == '-') && sscanf(tz + 1, "%2d:%2d%n", &hh, &mm, &pos) == 2 &&
+        pos == 5 && tz[6] == '\0' && hh <= 23 && mm <= 59 && hh >= 0 && mm >= 0) {
+        *off = (tz[0] == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
+        return 0;
+    }
+    return -1;
+}
+
+static int load_timezone(struct loader *L, struct fy_node *root)
+{
+    struct enmon_config *cfg = L->cfg;
+
+    if (ydoc_str(&L->doc, root, "timezone", "timezone", cfg->timezone, sizeof(cfg->timezone)) < 0)
+        return -1;
+    if (timezone_offset(cfg->timezone, &L->tz_offset_s) != 0)
+        return ydoc_error(&L->doc, ydoc_child(root, "timezone"), "timezone",
+                          "unsupported timezone '%s' (use Asia/Seoul, Asia/Tokyo, "
+                          "Asia/Shanghai, UTC or a fixed offset such as +09:00)",
+                          cfg->timezone);
+    return 0;
+}
+
+/* Poll timing shared by polling: and per-device overrides (same ranges). */
+static int load_timing(struct loader *L, struct fy_node *map, const char *base, int *interval_ms,
+                       int *timeout_ms, int *retries)
+{
+    char f[FIELD_MAX];
+    long v;
+    int rc;
+
+    rc = ydoc_duration_ms(&L->doc, map, "interval", join_field(f, base, "interval"), 100, 86400000L,
+                          &v);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        *interval_ms = (int)v;
+    rc = ydoc_duration_ms(&L->doc, map, "timeout", join_field(f, base, "timeout"), 10, 60000, &v);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        *timeout_ms = (int)v;
+    rc = ydoc_int(&L->doc, map, "retries", join_field(f, base, "retries"), 0, 10, &v);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        *retries = (int)v;
+    return 0;
+}
+
+static int load_polling(struct loader *L, struct fy_node *map)
+{
+    static const char *const keys[] = {"workers", "interval",      "timeout",
+                                       "retries", "offline_after", NULL};
+    struct enmon_config *cfg = L->cfg;
+    long v;
+    int rc;
+
+    if (!map)
+        return 0;
+    if (ydoc_expect_map(&L->doc, map, "polling") || ydoc_check_keys(&L->doc, map, "polling", keys))
+        return -1;
+    if ((rc = ydoc_int(&L->doc, map, "workers", "polling.workers", 1, 64, &v)) < 0)
+        return -1;
+    if (rc > 0)
+        cfg->workers = (int)v;
+    rc = ydoc_int(&L->doc, map, "offline_after", "polling.offline_after", 1, 100, &v);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        cfg->offline_after = (int)v;
+    return load_timing(L, map, "polling", &cfg->default_interval_ms, &cfg->default_timeout_ms,
+                       &cfg->default_retries);
+}
+
+/* ---- links ------------------------------------------------------------------------------ */
+
+/* Splits "tcp://HOST:PORT" (HOST may be "[v6addr]"); -1 with a reason on error. */
+static int parse_link(const char *uri, struct cfg_link *l, const char **why)
+{
+    const char *p = uri, *colon;
+    size_t hlen;
+
+    *why = "expected tcp://HOST:PORT";
+    if (strncmp(p, "tcp://", 6) != 0)
+        return -1;
+    p += 6;
+    if (*p == '[') {
+        const char *close = strchr(p, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        p++;
+        hlen = (size_t)(close - p);
+        colon = close + 1;
+    } else {
+        colon = strrchr(p, ':');
+        if (!colon)
+            return -1;
+        hlen = (size_t)(colon - p);
+        if (memchr(p, ':', hlen) || memchr(p, '/', hlen))
+            return -1;
+    }
+    if (hlen == 0 || hlen >= sizeof(l->host))
+        return -1;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || port < 1 || port > 65535) {
+        *why = "port must be 1..65535";
+        return -1;
+    }
+    memset(l, 0, sizeof(*l));
+    snprintf(l->uri, sizeof(l->uri), "%s", uri);
+    memcpy(l->host, p, hlen);
+    l->host[hlen] = '\0';
+    l->kind = LINK_TCP;
+    l->port = (int)port;
+    return 0;
+}
+
+/* Index of the link with this URI, adding it when new; -1 on error. */
+static long find_or_add_link(struct loader *L, struct fy_node *map, const char *field,
+                             const char *uri)
+{
+    struct enmon_config *cfg = L->cfg;
+    struct cfg_link l;
+    const char *why;
+
+    for (size_t i = 0; i < cfg->nlinks; i++)
+        if (strcmp(cfg->links[i].uri, uri) == 0)
+            return (long)i;
+    if (parse_link(uri, &l, &why) != 0)
+        return ydoc_error(&L->doc, ydoc_child(map, "link"), field, "invalid link '%s': %s", uri,
+                          why);
+    struct cfg_link *arr =
+        grow_array(cfg->links, &L->cap_links, cfg->nlinks + 1, sizeof(*cfg->links));
+    if (!arr)
+        return out_of_memory(L, field);
+    cfg->links = arr;
+    cfg->links[cfg->nlinks] = l;
+    return (long)cfg->nlinks++;
+}
+
+/* ---- devices ---------------------------------------------------------------------------- */
+
+static int load_device_ids(struct loader *L, struct fy_node *map, const char *base,
+                           const struct site_copy *c, struct cfg_device *dev)
+{
+    char f[FIELD_MAX];
+    struct enmon_config *cfg = L->cfg;
+
+    if (get_id(L, map, base, c, dev->id) != 0)
+        return -1;
+    for (size_t i = 0; i < cfg->ndevices; i++)
+        if (strcmp(cfg->devices[i].id, dev->id) == 0)
+            return ydoc_error(&L->doc, ydoc_child(map, "id"), join_field(f, base, "id"),
+                              "duplicate device id '%s' (first at line %d)", dev->id,
+                              cfg->devices[i].line);
+    int rc =
+        get_expanded(L, map, "name", join_field(f, base, "name"), c, dev->name, sizeof(dev->name));
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        snprintf(dev->name, sizeof(dev->name), "%s", dev->id);
+    int kind;
+    rc = ydoc_enum(&L->doc, map, "kind", join_field(f, base, "kind"), device_kind_names, &kind);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return missing(L, map, base, "kind");
+    dev->kind = (enum device_kind)kind;
+    return 0;
+}
+
+/* Unit id of the n-th copy: unit + (n - 1), at most 247, unique on its link. */
+static int load_device_unit(struct loader *L, struct fy_node *map, const char *base,
+                            const struct site_copy *c, struct cfg_device *dev)
+{
+    char f[FIELD_MAX];
+    const char *field = join_field(f, base, "unit");
+    struct enmon_config *cfg = L->cfg;
+    long unit;
+    int rc = ydoc_int(&L->doc, map, "unit", field, 0, UNIT_MAX, &unit);
+
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return missing(L, map, base, "unit");
+    struct fy_node *node = ydoc_child(map, "unit");
+    if (unit + (c->n - 1) > UNIT_MAX)
+        return ydoc_error(&L->doc, node, field, "unit %ld + %ld for site copy %ld exceeds %d", unit,
+                          c->n - 1, c->n, UNIT_MAX);
+    dev->unit = (int)(unit + (c->n - 1));
+    for (size_t i = 0; i < cfg->ndevices; i++) {
+        const struct cfg_device *o = &cfg->devices[i];
+        if (o->link == dev->link && o->unit == dev->unit)
+            return ydoc_error(&L->doc, node, field,
+                              "unit %d on link %s is already used by device '%s' (line %d)",
+                              dev->unit, cfg->links[dev->link].uri, o->id, o->line);
+    }
+    return 0;
+}
+
+static int load_device_link(struct loader *L, struct fy_node *map, const char *base,
+                            struct cfg_device *dev)
+{
+    char f[FIELD_MAX];
+    char uri[sizeof(((struct cfg_link *)0)->uri)];
+    const char *field = join_field(f, base, "link");
+    int rc = ydoc_str(&L->doc, map, "link", field, uri, sizeof(uri));
+
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return missing(L, map, base, "link");
+    long idx = find_or_add_link(L, map, field, uri);
+    if (idx < 0)
+        return -1;
+    dev->link = (uint32_t)idx;
+    return 0;
+}
+
+static int load_device_options(struct loader *L, struct fy_node *map, const char *base,
+                               struct cfg_device *dev)
+{
+    struct ydoc *d = &L->doc;
+    char f[FIELD_MAX];
+    long long t;
+    long v;
+    int rc;
+
+    if (ydoc_double(d, map, "capacity", join_field(f, base, "capacity"), 0, 1e9, &dev->capacity_w) <
+            0 ||
+        ydoc_bool(d, map, "welfare", join_field(f, base, "welfare"), &dev->welfare) < 0 ||
+        load_timing(L, map, base, &dev->interval_ms, &dev->timeout_ms, &dev->retries) != 0)
+        return -1;
+    rc = ydoc_int(d, map, "sunspec_base", join_field(f, base, "sunspec_base"), 0, 50000, &v);
+    if (rc < 0)
+        return -1;
+    if (rc > 0 && v != 0 && v != 40000 && v != 50000)
+        return ydoc_error(d, ydoc_child(map, "sunspec_base"), f,
+                          "sunspec_base must be 0, 40000 or 50000, got %ld", v);
+    if (rc > 0)
+        dev->sunspec_base = (int)v;
+    rc = ydoc_date(d, map, "commissioned", join_field(f, base, "commissioned"), L->tz_offset_s, &t);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        dev->commissioned = t;
+    rc = ydoc_date(d, map, "retrofit", join_field(f, base, "retrofit"), L->tz_offset_s, &t);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        dev->retrofit = t;
+    return 0;
+}
+
+static int load_device(struct loader *L, struct fy_node *map, const char *base,
+                       const struct site_copy *c)
+{
+    static const char *const keys[] = {
+        "id",      "name",    "kind",         "link",    "unit",         "capacity", "interval",
+        "timeout", "retries", "sunspec_base", "welfare", "commissioned", "retrofit", NULL};
+    struct enmon_config *cfg = L->cfg;
+    struct cfg_device dev = {
+        .site = c->site,
+        .program = c->program,
+        .interval_ms = cfg->default_interval_ms,
+        .timeout_ms = cfg->default_timeout_ms,
+        .retries = cfg->default_retries,
+        .sunspec_base = -1,
+        .line = ydoc_line(map),
+    };
+
+    if (ydoc_expect_map(&L->doc, map, base) || ydoc_check_keys(&L->doc, map, base, keys) ||
+        load_device_ids(L, map, base, c, &dev) || load_device_link(L, map, base, &dev) ||
+        load_device_unit(L, map, base, c, &dev) || load_device_options(L, map, base, &dev))
+        return -1;
+    struct cfg_device *arr =
+        grow_array(cfg->devices, &L->cap_devices, cfg->ndevices + 1, sizeof(*cfg->devices));
+    if (!arr)
+        return out_of_memory(L, base);
+    cfg->devices = arr;
+    cfg->devices[cfg->ndevices++] = dev;
+    return 0;
+}
+
+/* ---- sites and programs ----------------------------------------------------------------- */
+
+static int load_site_copy(struct loader *L, struct fy_node *map, const char *base,
+                          struct site_copy *c)
+{
+    struct enmon_config *cfg = L->cfg;
+    struct cfg_site site = {.program = c->program};
+    char f[FIELD_MAX];
+
+    if (get_id(L, map, base, c, site.id) != 0)
+        return -1;
+    for (size_t i = 0; i < cfg->nsites; i++)
+        if (strcmp(cfg->sites[i].id, site.id) == 0)
+            return ydoc_error(&L->doc, ydoc_child(map, "id"), join_field(f, base, "id"),
+                              "duplicate site id '%s'", site.id);
+    int rc =
+        get_expanded(L, map, "name", join_field(f, base, "name"), c, site.name, sizeof(site.name));
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        snprintf(site.name, sizeof(site.name), "%s", site.id);
+    struct cfg_site *arr =
+        grow_array(cfg->sites, &L->cap_sites, cfg->nsites + 1, sizeof(*cfg->sites));
+    if (!arr)
+        return out_of_memory(L, base);
+    cfg->sites = arr;
+    c->site = (uint32_t)cfg->nsites;
+    cfg->sites[cfg->nsites++] = site;
+
+    struct fy_node *devs = ydoc_child(map, "devices");
+    if (devs && ydoc_expect_seq(&L->doc, devs, join_field(f, base, "devices")))
+        return -1;
+    for (int j = 0; j < ydoc_seq_len(devs); j++)
+        if (load_device(L, ydoc_seq_at(devs, j), index_field(f, base, "devices", j), c))
+            return -1;
+    return 0;
+}
+
+static int load_site(struct loader *L, struct fy_node *map, const char *base, uint32_t program)
+{
+    static const char *const keys[] = {"id", "name", "count", "devices", NULL};
+    char f[FIELD_MAX];
+    long count = 1;
+
+    if (ydoc_expect_map(&L->doc, map, base) || ydoc_check_keys(&L->doc, map, base, keys))
+        return -1;
+    if (ydoc_int(&L->doc, map, "count", join_field(f, base, "count"), 1, SITE_COUNT_MAX, &count) <
+        0)
+        return -1;
+    struct site_copy c = {.program = program, .width = digits_of(count)};
+    for (c.n = 1; c.n <= count; c.n++)
+        if (load_site_copy(L, map, base, &c) != 0)
+            return -1;
+    return 0;
+}
+
+static int load_program_fields(struct loader *L, struct fy_node *map, const char *base,
+                               struct cfg_program *p)
+{
+    struct enmon_config *cfg = L->cfg;
+    char f[FIELD_MAX];
+    int kind, rc;
+
+    if (get_id(L, map, base, NULL, p->id) != 0)
+        return -1;
+    for (size_t i = 0; i < cfg->nprograms; i++)
+        if (strcmp(cfg->programs[i].id, p->id) == 0)
+            return ydoc_error(&L->doc, ydoc_child(map, "id"), join_field(f, base, "id"),
+                              "duplicate program id '%s'", p->id);
+    rc = ydoc_str(&L->doc, map, "name", join_field(f, base, "name"), p->name, sizeof(p->name));
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        snprintf(p->name, sizeof(p->name), "%s", p->id);
+    rc = ydoc_enum(&L->doc, map, "kind", join_field(f, base, "kind"), program_kind_names, &kind);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return missing(L, map, base, "kind");
+    p->kind = (enum program_kind)kind;
+    return 0;
+}
+
+static int load_program(struct loader *L, struct fy_node *map, const char *base)
+{
+    static const char *const keys[] = {"id", "name", "kind", "sites", NULL};
+    struct enmon_config *cfg = L->cfg;
+    struct cfg_program p;
+    char f[FIELD_MAX];
+
+    memset(&p, 0, sizeof(p));
+    if (ydoc_expect_map(&L->doc, map, base) || ydoc_check_keys(&L->doc, map, base, keys) ||
+        load_program_fields(L, map, base, &p) != 0)
+        return -1;
+    struct cfg_program *arr =
+        grow_array(cfg->programs, &L->cap_programs, cfg->nprograms + 1, sizeof(*cfg->programs));
+    if (!arr)
+        return out_of_memory(L, base);
+    cfg->programs = arr;
+    uint32_t index = (uint32_t)cfg->nprograms;
+    cfg->programs[cfg->nprograms++] = p;
+
+    struct fy_node *sites = ydoc_child(map, "sites");
+    if (sites && ydoc_expect_seq(&L->doc, sites, join_field(f, base, "sites")))
+        return -1;
+    for (int i = 0; i < ydoc_seq_len(sites); i++)
+        if (load_site(L, ydoc_seq_at(sites, i), index_field(f, base, "sites", i), index) != 0)
+            return -1;
+    return 0;
+}
+
+static int load_programs(struct loader *L, struct fy_node *seq)
+{
+    char f[FIELD_MAX];
+
+    if (!seq)
+        return 0;
+    if (ydoc_expect_seq(&L->doc, seq, "programs"))
+        return -1;
+    for (int i = 0; i < ydoc_seq_len(seq); i++)
+        if (load_program(L, ydoc_seq_at(seq, i), index_field(f, "", "programs", i)) != 0)
+            return -1;
+    return 0;
+}
+
+/* ---- top level -------------------------------------------------------------------------- */
+
+static void set_defaults(struct enmon_config *cfg, const char *path)
+{
+    snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+    snprintf(cfg->mqtt.host, sizeof(cfg->mqtt.host), "127.0.0.1");
+    cfg->mqtt.port = 1883;
+    snprintf(cfg->mqtt.topic_root, sizeof(cfg->mqtt.topic_root), "enmon");
+    snprintf(cfg->mqtt.client_id, sizeof(cfg->mqtt.client_id), "enmond");
+    cfg->mqtt.keepalive_s = 30;
+    cfg->mqtt.qos = 1;
+    snprintf(cfg->database, sizeof(cfg->database), "/var/lib/enmond/enmon.db");
+    snprintf(cfg->timezone, sizeof(cfg->timezone), "Asia/Seoul");
+    cfg->workers = 4;
+    cfg->offline_after = 3;
+    cfg->default_interval_ms = 5000;
+    cfg->default_timeout_ms = 1000;
+    cfg->default_retries = 1;
+}
+
+static int load_root(struct loader *L, struct fy_node *root)
+{
+    static const char *const keys[] = {"mqtt", "database", "timezone", "polling", "programs", NULL};
+    struct enmon_config *cfg = L->cfg;
+
+    L->tz_offset_s = 9 * 3600L;
+    if (!root)
+        return 0;
+    if (ydoc_expect_map(&L->doc, root, "") || ydoc_check_keys(&L->doc, root, "", keys))
+        return -1;
+    if (load_mqtt(L, ydoc_child(root, "mqtt")) != 0 ||
+        ydoc_str(&L->doc, root, "database", "database", cfg->database, sizeof(cfg->database)) < 0 ||
+        load_timezone(L, root) != 0 || load_polling(L, ydoc_child(root, "polling")) != 0)
+        return -1;
+    return load_programs(L, ydoc_child(root, "programs"));
+}
+
+int config_load(const char *path, struct enmon_config **out, struct cfg_error *err)
+{
+    struct loader L = {.rc = ENMON_ERR_CONFIG};
+
+    *out = NULL;
+    int rc = ydoc_load(&L.doc, path, err);
+    if (rc != ENMON_OK)
+        return rc;
+    L.cfg = calloc(1, sizeof(*L.cfg));
+    if (!L.cfg) {
+        ydoc_free(&L.doc);
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        return ENMON_ERR_NOMEM;
+    }
+    set_defaults(L.cfg, path);
+    rc = load_root(&L, ydoc_root(&L.doc)) == 0 ? ENMON_OK : L.rc;
+    ydoc_free(&L.doc);
+    if (rc != ENMON_OK) {
+        config_free(L.cfg);
+        return rc;
+    }
+    *out = L.cfg;
+    return ENMON_OK;
+}
+
+void config_free(struct enmon_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->programs);
+    free(cfg->sites);
+    free(cfg->devices);
+    free(cfg->links);
+    free(cfg);
+}

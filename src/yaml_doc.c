@@ -1,0 +1,663 @@
+/* yaml_doc.c -- YAML documents (libfyaml) with typed getters that report file, line and field. */
+#include "yaml_doc.h"
+
+#include "err.h"
+
+#include <errno.h>
+#include <libfyaml.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+/* Longest scalar parsed as a number, boolean, duration or date. */
+#define YDOC_NUM_MAX 64
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+    if (len == 0)
+        return;
+    snprintf(dst, len, "%s", src ? src : "");
+}
+
+/* ---- loading ---------------------------------------------------------------------------- */
+
+/* libfyaml's diagnostics are collected (fy_diag_errors_iterate), never printed. */
+static void diag_discard(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+    (void)diag;
+    (void)user;
+    (void)buf;
+    (void)len;
+}
+
+static struct fy_diag *diag_create_quiet(void)
+{
+    struct fy_diag_cfg dc;
+
+    fy_diag_cfg_default(&dc);
+    dc.fp = NULL;
+    dc.output_fn = diag_discard;
+    dc.user = NULL;
+    dc.colorize = false;
+    dc.level = FYET_ERROR;
+    struct fy_diag *diag = fy_diag_create(&dc);
+    if (diag)
+        fy_diag_set_collect_errors(diag, true);
+    return diag;
+}
+
+/* Fills err with the first collected syntax error; returns 0 when there was none. */
+static int diag_first_error(struct fy_diag *diag, struct cfg_error *err)
+{
+    void *it = NULL;
+    struct fy_diag_error *e;
+
+    while ((e = fy_diag_errors_iterate(diag, &it)) != NULL) {
+        if (e->type < FYET_ERROR)
+            continue;
+        err->line = e->line > 0 ? e->line : 1;
+        snprintf(err->msg, sizeof(err->msg), "YAML syntax error: %s (column %d)",
+                 e->msg ? e->msg : "invalid YAML", e->column);
+        return 1;
+    }
+    return 0;
+}
+
+static FILE *open_regular(const char *path, struct cfg_error *err)
+{
+    FILE *fp = fopen(path, "r");
+    struct stat st;
+
+    if (!fp) {
+        snprintf(err->msg, sizeof(err->msg), "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err->msg, sizeof(err->msg), "cannot read: not a regular file");
+        fclose(fp);
+        return NULL;
+    }
+    return fp;
+}
+
+int ydoc_load(struct ydoc *d, const char *path, struct cfg_error *err)
+{
+    memset(d, 0, sizeof(*d));
+    memset(err, 0, sizeof(*err));
+    d->err = err;
+    copy_str(d->path, sizeof(d->path), path);
+    copy_str(err->file, sizeof(err->file), path);
+
+    FILE *fp = open_regular(path, err);
+    if (!fp)
+        return ENMON_ERR_IO;
+    struct fy_diag *diag = diag_create_quiet();
+    if (!diag) {
+        fclose(fp);
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        return ENMON_ERR_NOMEM;
+    }
+    struct fy_parse_cfg pc = {
+        .search_path = NULL,
+        .flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT,
+        .userdata = NULL,
+        .diag = diag,
+    };
+    d->fyd = fy_document_build_from_fp(&pc, fp);
+    int rc = ENMON_OK;
+    if (!d->fyd && diag_first_error(diag, err))
+        rc = ENMON_ERR_CONFIG;
+    else if (!d->fyd && ferror(fp)) {
+        snprintf(err->msg, sizeof(err->msg), "cannot read: %s", strerror(errno));
+        rc = ENMON_ERR_IO;
+    }
+    /* Otherwise a NULL document without any error is an empty stream. */
+    fclose(fp);
+    fy_diag_destroy(diag);
+    return rc;
+}
+
+void ydoc_free(struct ydoc *d)
+{
+    if (!d)
+        return;
+    if (d->fyd)
+        fy_document_destroy(d->fyd);
+    d->fyd = NULL;
+}
+
+struct fy_node *ydoc_root(struct ydoc *d)
+{
+    return d && d->fyd ? fy_document_root(d->fyd) : NULL;
+}
+
+/* ---- locations -------------------------------------------------------------------------- */
+
+static int token_line(struct fy_token *t)
+{
+    const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+    return m ? m->line + 1 : 0;
+}
+
+/* A collection starts on the line of its first item (block style); 0 when empty. */
+static int node_own_line(struct fy_node *n)
+{
+    void *it = NULL;
+
+    for (int depth = 0; n && depth < 256; depth++) {
+        switch (fy_node_get_type(n)) {
+        case FYNT_SCALAR:
+            return token_line(fy_node_get_scalar_token(n));
+        case FYNT_MAPPING: {
+            struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
+            n = p ? fy_node_pair_key(p) : NULL;
+            break;
+        }
+        case FYNT_SEQUENCE:
+            n = fy_node_sequence_iterate(n, &it);
+            break;
+        default:
+            return 0;
+        }
+        it = NULL;
+    }
+    return 0;
+}
+
+/* Line of the key under which child sits in mapping parent, or 0. */
+static int key_line_in(struct fy_node *parent, struct fy_node *child)
+{
+    void *it = NULL;
+    struct fy_node_pair *p;
+
+    if (fy_node_get_type(parent) != FYNT_MAPPING)
+        return 0;
+    while ((p = fy_node_mapping_iterate(parent, &it)) != NULL)
+        if (fy_node_pair_value(p) == child)
+            return node_own_line(fy_node_pair_key(p));
+    return 0;
+}
+
+int ydoc_line(struct fy_node *node)
+{
+    for (struct fy_node *n = node; n; n = fy_node_get_parent(n)) {
+        int line = node_own_line(n);
+        struct fy_node *parent = fy_node_get_parent(n);
+        if (line == 0 && parent)
+            line = key_line_in(parent, n);
+        if (line > 0)
+            return line;
+    }
+    return 0;
+}
+
+int ydoc_error(struct ydoc *d, struct fy_node *at, const char *field, const char *fmt, ...)
+{
+    struct cfg_error *err = d->err;
+    va_list ap;
+
+    if (!err)
+        return -1;
+    copy_str(err->file, sizeof(err->file), d->path);
+    err->line = ydoc_line(at);
+    copy_str(err->field, sizeof(err->field), field);
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* ---- structure -------------------------------------------------------------------------- */
+
+struct fy_node *ydoc_child(struct fy_node *map, const char *key)
+{
+    if (!map || fy_node_get_type(map) != FYNT_MAPPING)
+        return NULL;
+    return fy_node_mapping_lookup_value_by_simple_key(map, key, strlen(key));
+}
+
+static int name_in(const char *s, size_t len, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0)
+            return i;
+    return -1;
+}
+
+int ydoc_check_keys(struct ydoc *d, struct fy_node *map, const char *field,
+                    const char *const *allowed)
+{
+    void *it = NULL;
+    struct fy_node_pair *p;
+
+    if (!map || fy_node_get_type(map) != FYNT_MAPPING)
+        return 0;
+    while ((p = fy_node_mapping_iterate(map, &it)) != NULL) {
+        struct fy_node *key = fy_node_pair_key(p);
+        size_t len = 0;
+        const char *s = NULL;
+        if (key && fy_node_get_type(key) == FYNT_SCALAR)
+            s = fy_node_get_scalar(key, &len);
+        if (!s)
+            return ydoc_error(d, key ? key : map, field, "keys must be plain strings");
+        if (name_in(s, len, allowed) >= 0)
+            continue;
+        char path[sizeof(d->err->field)];
+        snprintf(path, sizeof(path), "%s%s%.*s", field, field[0] ? "." : "", (int)len, s);
+        return ydoc_error(d, key, path, "unknown key '%.*s'", (int)len, s);
+    }
+    return 0;
+}
+
+static const char *type_name(struct fy_node *node)
+{
+    if (!node)
+        return "nothing";
+    switch (fy_node_get_type(node)) {
+    case FYNT_SCALAR:
+        return "a scalar";
+    case FYNT_SEQUENCE:
+        return "a sequence";
+    case FYNT_MAPPING:
+        return "a mapping";
+    default:
+        return "an unknown node";
+    }
+}
+
+int ydoc_expect_map(struct ydoc *d, struct fy_node *node, const char *field)
+{
+    if (node && fy_node_get_type(node) == FYNT_MAPPING)
+        return 0;
+    return ydoc_error(d, node, field, "expected a mapping, got %s", type_name(node));
+}
+
+int ydoc_expect_seq(struct ydoc *d, struct fy_node *node, const char *field)
+{
+    if (node && fy_node_get_type(node) == FYNT_SEQUENCE)
+        return 0;
+    return ydoc_error(d, node, field, "expected a sequence, got %s", type_name(node));
+}
+
+int ydoc_seq_len(struct fy_node *seq)
+{
+    if (!seq || fy_node_get_type(seq) != FYNT_SEQUENCE)
+        return 0;
+    return fy_node_sequence_item_count(seq);
+}
+
+struct fy_node *ydoc_seq_at(struct fy_node *seq, int i)
+{
+    if (!seq || fy_node_get_type(seq) != FYNT_SEQUENCE || i < 0)
+        return NULL;
+    return fy_node_sequence_get_by_index(seq, i);
+}
+
+/* ---- scalars ---------------------------------------------------------------------------- */
+
+/* Value node of map[key] as scalar text: 1 found (*s, *len set), 0 absent, -1 not a scalar. */
+static int scalar_of(struct ydoc *d, struct fy_node *map, const char *key, const char *field,
+                     struct fy_node **node, const char **s, size_t *len)
+{
+    *node = ydoc_child(map, key);
+    if (!*node)
+        return 0;
+    if (fy_node_get_type(*node) != FYNT_SCALAR)
+        return ydoc_error(d, *node, field, "expected a scalar, got %s", type_name(*node));
+    *s = fy_node_get_scalar(*node, len);
+    if (!*s) {
+        *s = "";
+        *len = 0;
+    }
+    return 1;
+}
+
+/* Like scalar_of, into a NUL-terminated buffer for number-like values. */
+static int short_scalar(struct ydoc *d, struct fy_node *map, const char *key, const char *field,
+                        struct fy_node **node, char buf[YDOC_NUM_MAX])
+{
+    const char *s;
+    size_t len;
+    int rc = scalar_of(d, map, key, field, node, &s, &len);
+
+    if (rc <= 0)
+        return rc;
+    if (len >= YDOC_NUM_MAX || memchr(s, '\0', len))
+        return ydoc_error(d, *node, field, "value '%.20s...' is not valid here", s);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return 1;
+}
+
+int ydoc_str(struct ydoc *d, struct fy_node *map, const char *key, const char *field, char *out,
+             size_t len)
+{
+    struct fy_node *node;
+    const char *s;
+    size_t n;
+    int rc = scalar_of(d, map, key, field, &node, &s, &n);
+
+    if (rc <= 0)
+        return rc;
+    if (len == 0 || n > len - 1)
+        return ydoc_error(d, node, field, "too long (%zu characters, at most %zu)", n,
+                          len ? len - 1 : 0);
+    if (memchr(s, '\0', n))
+        return ydoc_error(d, node, field, "contains a NUL character");
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 1;
+}
+
+/* Decimal integer with optional sign and nothing else. */
+static int parse_long(const char *s, long *out)
+{
+    const char *p = s + (*s == '+' || *s == '-');
+    char *end;
+
+    if (*p < '0' || *p > '9')
+        return -1;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int ydoc_int(struct ydoc *d, struct fy_node *map, const char *key, const char *field, long min,
+             long max, long *out)
+{
+    struct fy_node *node;
+    char buf[YDOC_NUM_MAX];
+    long v;
+    int rc = short_scalar(d, map, key, field, &node, buf);
+
+    if (rc <= 0)
+        return rc;
+    if (parse_long(buf, &v) != 0)
+        return ydoc_error(d, node, field, "expected an integer, got '%s'", buf);
+    if (v < min || v > max)
+        return ydoc_error(d, node, field, "%ld is out of range (%ld..%ld)", v, min, max);
+    *out = v;
+    return 1;
+}
+
+/* Finite decimal number, fully consumed; *end_out (if given) may leave a suffix. */
+static int parse_double(const char *s, double *out, const char **end_out)
+{
+    char *end;
+
+    if (!((*s >= '0' && *s <= '9') || *s == '+' || *s == '-' || *s == '.'))
+        return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno == ERANGE || !isfinite(v))
+        return -1;
+    if (end_out)
+        *end_out = end;
+    else if (*end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int ydoc_double(struct ydoc *d, struct fy_node *map, const char *key, const char *field, double min,
+                double max, double *out)
+{
+    struct fy_node *node;
+    char buf[YDOC_NUM_MAX];
+    double v;
+    int rc = short_scalar(d, map, key, field, &node, buf);
+
+    if (rc <= 0)
+        return rc;
+    if (parse_double(buf, &v, NULL) != 0)
+        return ydoc_error(d, node, field, "expected a number, got '%s'", buf);
+    if (v < min || v > max)
+        return ydoc_error(d, node, field, "%g is out of range (%g..%g)", v, min, max);
+    *out = v;
+    return 1;
+}
+
+int ydoc_bool(struct ydoc *d, struct fy_node *map, const char *key, const char *field, int *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", NULL};
+    static const char *const no[] = {"false", "no", "off", NULL};
+    struct fy_node *node;
+    char buf[YDOC_NUM_MAX];
+    int rc = short_scalar(d, map, key, field, &node, buf);
+
+    if (rc <= 0)
+        return rc;
+    for (int i = 0; yes[i]; i++) {
+        if (strcasecmp(buf, yes[i]) == 0) {
+            *out = 1;
+            return 1;
+        }
+        if (strcasecmp(buf, no[i]) == 0) {
+            *out = 0;
+            return 1;
+        }
+    }
+    return ydoc_error(d, node, field, "expected true/false (or yes/no, on/off), got '%s'", buf);
+}
+
+/* Milliseconds per unit of a duration suffix, or 0 when unknown. */
+static double duration_unit_ms(const char *suffix)
+{
+    static const struct {
+        const char *name;
+        double ms;
+    } units[] = {{"", 1000.0},   {"ms", 1.0},      {"s", 1000.0},
+                 {"m", 60000.0}, {"h", 3600000.0}, {"d", 86400000.0}};
+
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(suffix, units[i].name) == 0)
+            return units[i].ms;
+    return 0.0;
+}
+
+/* Writes ms in the largest unit that represents it exactly ("1d", "250ms"). */
+static void format_duration(long ms, char *buf, size_t len)
+{
+    static const struct {
+        const char *name;
+        long ms;
+    } units[] = {{"d", 86400000L}, {"h", 3600000L}, {"m", 60000L}, {"s", 1000L}};
+
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (ms != 0 && ms % units[i].ms == 0) {
+            snprintf(buf, len, "%ld%s", ms / units[i].ms, units[i].name);
+            return;
+        }
+    }
+    snprintf(buf, len, "%ldms", ms);
+}
+
+int ydoc_duration_ms(struct ydoc *d, struct fy_node *map, const char *key, const char *field,
+                     long min_ms, long max_ms, long *out)
+{
+    struct fy_node *node;
+    char buf[YDOC_NUM_MAX];
+    const char *suffix = NULL;
+    double v;
+    int rc = short_scalar(d, map, key, field, &node, buf);
+
+    if (rc <= 0)
+        return rc;
+    double unit = 0.0;
+    if (parse_double(buf, &v, &suffix) == 0)
+        unit = duration_unit_ms(suffix);
+    if (unit == 0.0)
+        return ydoc_error(d, node, field,
+                          "expected a duration such as 250ms, 5s, 2m, 1h or a number of "
+                          "seconds, got '%s'",
+                          buf);
+    double ms = round(v * unit);
+    if (ms < (double)min_ms || ms > (double)max_ms) {
+        char lo[32], hi[32];
+        format_duration(min_ms, lo, sizeof(lo));
+        format_duration(max_ms, hi, sizeof(hi));
+        return ydoc_error(d, node, field, "duration '%s' is out of range (%s..%s)", buf, lo, hi);
+    }
+    *out = (long)ms;
+    return 1;
+}
+
+static void join_names(const char *const *names, char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; names[i] && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+int ydoc_enum(struct ydoc *d, struct fy_node *map, const char *key, const char *field,
+              const char *const *names, int *out)
+{
+    struct fy_node *node;
+    const char *s;
+    size_t len;
+    int rc = scalar_of(d, map, key, field, &node, &s, &len);
+
+    if (rc <= 0)
+        return rc;
+    int i = name_in(s, len, names);
+    if (i >= 0) {
+        *out = i;
+        return 1;
+    }
+    char allowed[200];
+    join_names(names, allowed, sizeof(allowed));
+    return ydoc_error(d, node, field, "unknown value '%.*s' (expected one of: %s)",
+                      (int)(len > 40 ? 40 : len), s, allowed);
+}
+
+/* ---- dates ------------------------------------------------------------------------------ */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+static long long days_from_civil(long long y, int m, int day)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 ? 28 + leap : days[m - 1];
+}
+
+/* Reads exactly n digits at *p; -1 when they are not there. */
+static int digits(const char **p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    return v;
+}
+
+/* "THH:MM[:SS]" into seconds of the day; -1 on error. */
+static long parse_clock(const char **p)
+{
+    if (**p != 'T' && **p != 't' && **p != ' ')
+        return -1;
+    (*p)++;
+    int hh = digits(p, 2);
+    if (hh < 0 || hh > 23 || *(*p)++ != ':')
+        return -1;
+    int mm = digits(p, 2);
+    if (mm < 0 || mm > 59)
+        return -1;
+    int ss = 0;
+    if (**p == ':') {
+        (*p)++;
+        ss = digits(p, 2);
+        if (ss < 0 || ss > 59)
+            return -1;
+    }
+    return hh * 3600L + mm * 60L + ss;
+}
+
+/* "Z", "+HH:MM" or "-HH:MM" into seconds east of UTC; *p must then be at the end. */
+static int parse_offset(const char *p, long *off)
+{
+    if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+        *off = 0;
+        return 0;
+    }
+    if (*p != '+' && *p != '-')
+        return -1;
+    int sign = *p == '-' ? -1 : 1;
+    p++;
+    int hh = digits(&p, 2);
+    if (hh < 0 || hh > 23 || *p++ != ':')
+        return -1;
+    int mm = digits(&p, 2);
+    if (mm < 0 || mm > 59 || *p != '\0')
+        return -1;
+    *off = sign * (hh * 3600L + mm * 60L);
+    return 0;
+}
+
+/* Pure parser behind ydoc_date. */
+static int parse_date(const char *s, long tz_offset_s, long long *out)
+{
+    const char *p = s;
+    int y = digits(&p, 4);
+    if (y < 0 || *p++ != '-')
+        return -1;
+    int m = digits(&p, 2);
+    if (m < 1 || m > 12 || *p++ != '-')
+        return -1;
+    int day = digits(&p, 2);
+    if (day < 1 || day > days_in_month(y, m))
+        return -1;
+    long secs = 0, off = tz_offset_s;
+    if (*p != '\0') {
+        secs = parse_clock(&p);
+        if (secs < 0)
+            return -1;
+        if (*p != '\0' && parse_offset(p, &off) != 0)
+            return -1;
+    }
+    *out = days_from_civil(y, m, day) * 86400LL + secs - off;
+    return 0;
+}
+
+int ydoc_date(struct ydoc *d, struct fy_node *map, const char *key, const char *field,
+              long tz_offset_s, long long *out)
+{
+    struct fy_node *node;
+    char buf[YDOC_NUM_MAX];
+    int rc = short_scalar(d, map, key, field, &node, buf);
+
+    if (rc <= 0)
+        return rc;
+    if (parse_date(buf, tz_offset_s, out) != 0)
+        return ydoc_error(d, node, field,
+                          "expected a date YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM], got '%s'",
+                          buf);
+    return 1;
+}

@@ -1,0 +1,524 @@
+/* test_config.c -- config_load: a full valid file, defaults, and located errors (line + field). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Writes yaml to a new temporary file; its path goes into path. */
+static void write_temp(const char *yaml, char path[64])
+{
+    snprintf(path, 64, "/tmp/enmon-test-config-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    size_t len = strlen(yaml);
+    assert_int_equal(write(fd, yaml, len), (ssize_t)len);
+    assert_int_equal(close(fd), 0);
+}
+
+/* Loads yaml from a temporary file and expects an error at line in field,
+ * with msg_part somewhere in the message. */
+static void expect_error(const char *yaml, int line, const char *field, const char *msg_part)
+{
+    char path[64];
+    struct enmon_config *cfg = (struct enmon_config *)1;
+    struct cfg_error err;
+
+    write_temp(yaml, path);
+    int rc = config_load(path, &cfg, &err);
+    unlink(path);
+    if (rc != ENMON_ERR_CONFIG || err.line != line || strcmp(err.field, field) != 0 ||
+        !strstr(err.msg, msg_part))
+        print_error("got rc=%d %d: '%s': %s\n", rc, err.line, err.field, err.msg);
+    assert_int_equal(rc, ENMON_ERR_CONFIG);
+    assert_null(cfg);
+    assert_string_equal(err.file, path);
+    assert_int_equal(err.line, line);
+    assert_string_equal(err.field, field);
+    assert_non_null(strstr(err.msg, msg_part));
+}
+
+static struct enmon_config *load_ok(const char *yaml)
+{
+    char path[64];
+    struct enmon_config *cfg = NULL;
+    struct cfg_error err;
+
+    write_temp(yaml, path);
+    int rc = config_load(path, &cfg, &err);
+    unlink(path);
+    if (rc != ENMON_OK)
+        print_error("unexpected error %s:%d: %s: %s\n", err.file, err.line, err.field, err.msg);
+    assert_int_equal(rc, ENMON_OK);
+    assert_non_null(cfg);
+    return cfg;
+}
+
+static const struct cfg_device *find_device(const struct enmon_config *cfg, const char *id)
+{
+    for (size_t i = 0; i < cfg->ndevices; i++)
+        if (strcmp(cfg->devices[i].id, id) == 0)
+            return &cfg->devices[i];
+    fail_msg("no device %s", id);
+    return NULL;
+}
+
+/* ---- valid files ------------------------------------------------------------------------ */
+
+static void test_valid_top_level(void **state)
+{
+    (void)state;
+    const char *data = getenv("ENMON_TEST_DATA");
+    char path[512];
+    struct enmon_config *cfg = NULL;
+    struct cfg_error err;
+
+    assert_non_null(data);
+    snprintf(path, sizeof(path), "%s/config/valid.yaml", data);
+    assert_int_equal(config_load(path, &cfg, &err), ENMON_OK);
+    assert_string_equal(cfg->path, path);
+    assert_string_equal(cfg->mqtt.host, "broker.example.org");
+    assert_int_equal(cfg->mqtt.port, 8883);
+    assert_string_equal(cfg->mqtt.topic_root, "city/enmon");
+    assert_string_equal(cfg->mqtt.client_id, "enmond-test");
+    assert_string_equal(cfg->mqtt.username, "ops");
+    assert_string_equal(cfg->mqtt.password_file, "/etc/enmon/mqtt.pass");
+    assert_int_equal(cfg->mqtt.keepalive_s, 60);
+    assert_int_equal(cfg->mqtt.qos, 2);
+    assert_string_equal(cfg->database, "/tmp/enmon-test.db");
+    assert_string_equal(cfg->timezone, "Asia/Seoul");
+    assert_int_equal(cfg->workers, 8);
+    assert_int_equal(cfg->default_interval_ms, 10000);
+    assert_int_equal(cfg->default_timeout_ms, 500);
+    assert_int_equal(cfg->default_retries, 2);
+    assert_int_equal(cfg->offline_after, 5);
+
+    assert_int_equal(cfg->nprograms, 3);
+    assert_string_equal(cfg->programs[0].id, "solar-homes");
+    assert_string_equal(cfg->programs[0].name, "Solar, single-family homes");
+    assert_int_equal(cfg->programs[0].kind, PROGRAM_SOLAR);
+    assert_string_equal(cfg->programs[1].id, "city-hall-led");
+    assert_string_equal(cfg->programs[1].name, "city-hall-led");
+    assert_int_equal(cfg->programs[1].kind, PROGRAM_LED_RETROFIT);
+    assert_int_equal(cfg->programs[2].kind, PROGRAM_AMI);
+    assert_string_equal(cfg->programs[2].name, "AMI rollout");
+    config_free(cfg);
+}
+
+static void test_valid_expansion(void **state)
+{
+    (void)state;
+    const char *data = getenv("ENMON_TEST_DATA");
+    char path[512], id[CFG_ID_MAX], name[CFG_NAME_MAX];
+    struct enmon_config *cfg = NULL;
+    struct cfg_error err;
+
+    assert_non_null(data);
+    snprintf(path, sizeof(path), "%s/config/valid.yaml", data);
+    assert_int_equal(config_load(path, &cfg, &err), ENMON_OK);
+    assert_int_equal(cfg->nsites, 11);
+    assert_int_equal(cfg->ndevices, 21);
+    for (int n = 1; n <= 10; n++) {
+        const struct cfg_site *s = &cfg->sites[n - 1];
+        snprintf(id, sizeof(id), "home-%02d", n);
+        snprintf(name, sizeof(name), "Solar home %02d", n);
+        assert_string_equal(s->id, id);
+        assert_string_equal(s->name, name);
+        assert_int_equal(s->program, 0);
+
+        const struct cfg_device *pv = &cfg->devices[2 * (n - 1)];
+        const struct cfg_device *meter = &cfg->devices[2 * (n - 1) + 1];
+        snprintf(id, sizeof(id), "home-%02d-pv", n);
+        assert_string_equal(pv->id, id);
+        assert_int_equal(pv->unit, n);
+        assert_int_equal(pv->site, n - 1);
+        assert_int_equal(pv->program, 0);
+        assert_int_equal(pv->link, 0);
+        assert_int_equal(pv->line, 28);
+        snprintf(id, sizeof(id), "home-%02d-meter", n);
+        assert_string_equal(meter->id, id);
+        assert_string_equal(meter->name, id);
+        assert_int_equal(meter->unit, 100 + n);
+        assert_int_equal(meter->link, 1);
+    }
+    assert_string_equal(cfg->sites[10].id, "city-hall");
+    assert_string_equal(cfg->sites[10].name, "city-hall");
+    assert_int_equal(cfg->sites[10].program, 1);
+    config_free(cfg);
+}
+
+static void test_valid_device_fields(void **state)
+{
+    (void)state;
+    const char *data = getenv("ENMON_TEST_DATA");
+    char path[512];
+    struct enmon_config *cfg = NULL;
+    struct cfg_error err;
+
+    assert_non_null(data);
+    snprintf(path, sizeof(path), "%s/config/valid.yaml", data);
+    assert_int_equal(config_load(path, &cfg, &err), ENMON_OK);
+
+    const struct cfg_device *pv = find_device(cfg, "home-03-pv");
+    assert_string_equal(pv->name, "PV inverter 03");
+    assert_int_equal(pv->kind, DEVICE_INVERTER);
+    assert_true(pv->capacity_w == 3000.0);
+    assert_int_equal(pv->interval_ms, 2000);
+    assert_int_equal(pv->timeout_ms, 250);
+    assert_int_equal(pv->retries, 0);
+    assert_int_equal(pv->sunspec_base, 40000);
+    assert_int_equal(pv->welfare, 1);
+    assert_int_equal(pv->commissioned, 1493564400); /* 2017-05-01T00:00+09:00 */
+    assert_int_equal(pv->retrofit, 0);
+
+    const struct cfg_device *m = find_device(cfg, "home-10-meter");
+    assert_int_equal(m->kind, DEVICE_METER);
+    assert_true(m->capacity_w == 0.0);
+    assert_int_equal(m->interval_ms, 10000); /* polling defaults */
+    assert_int_equal(m->timeout_ms, 500);
+    assert_int_equal(m->retries, 2);
+    assert_int_equal(m->sunspec_base, -1);
+    assert_int_equal(m->welfare, 0);
+    assert_int_equal(m->commissioned, 0);
+    assert_int_equal(m->line, 40);
+
+    const struct cfg_device *hall = find_device(cfg, "city-hall-main");
+    assert_int_equal(hall->site, 10);
+    assert_int_equal(hall->program, 1);
+    assert_int_equal(hall->link, 0); /* shares tcp://127.0.0.1:15020 with the inverters */
+    assert_int_equal(hall->unit, 50);
+    assert_int_equal(hall->retrofit, 1472655600); /* 2016-09-01T00:00+09:00 */
+
+    assert_int_equal(cfg->nlinks, 2);
+    assert_string_equal(cfg->links[0].uri, "tcp://127.0.0.1:15020");
+    assert_int_equal(cfg->links[0].kind, LINK_TCP);
+    assert_string_equal(cfg->links[0].host, "127.0.0.1");
+    assert_int_equal(cfg->links[0].port, 15020);
+    assert_string_equal(cfg->links[1].uri, "tcp://127.0.0.1:15021");
+    assert_int_equal(cfg->links[1].port, 15021);
+    config_free(cfg);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct enmon_config *cfg = load_ok("# nothing but defaults\nprograms: []\n");
+
+    assert_string_equal(cfg->mqtt.host, "127.0.0.1");
+    assert_int_equal(cfg->mqtt.port, 1883);
+    assert_string_equal(cfg->mqtt.topic_root, "enmon");
+    assert_string_equal(cfg->mqtt.client_id, "enmond");
+    assert_string_equal(cfg->mqtt.username, "");
+    assert_string_equal(cfg->mqtt.password_file, "");
+    assert_int_equal(cfg->mqtt.keepalive_s, 30);
+    assert_int_equal(cfg->mqtt.qos, 1);
+    assert_string_equal(cfg->database, "/var/lib/enmond/enmon.db");
+    assert_string_equal(cfg->timezone, "Asia/Seoul");
+    assert_int_equal(cfg->workers, 4);
+    assert_int_equal(cfg->offline_after, 3);
+    assert_int_equal(cfg->default_interval_ms, 5000);
+    assert_int_equal(cfg->default_timeout_ms, 1000);
+    assert_int_equal(cfg->default_retries, 1);
+    assert_int_equal(cfg->nprograms, 0);
+    assert_int_equal(cfg->ndevices, 0);
+    config_free(cfg);
+}
+
+static void test_wide_count_and_offsets(void **state)
+{
+    (void)state;
+    struct enmon_config *cfg = load_ok("timezone: \"+00:00\"\n"
+                                       "programs:\n"
+                                       "  - id: p\n"
+                                       "    kind: ami\n"
+                                       "    sites:\n"
+                                       "      - id: s{n}\n"
+                                       "        count: 120\n"
+                                       "        devices:\n"
+                                       "          - id: d{n}\n"
+                                       "            kind: meter\n"
+                                       "            link: tcp://[::1]:502\n"
+                                       "            unit: 128\n"
+                                       "            commissioned: 2020-01-01T12:30+01:00\n"
+                                       "            interval: 1.5\n");
+
+    assert_int_equal(cfg->nsites, 120);
+    assert_string_equal(cfg->sites[0].id, "s001");
+    assert_string_equal(cfg->sites[119].id, "s120");
+    assert_string_equal(cfg->devices[119].id, "d120");
+    assert_int_equal(cfg->devices[119].unit, 247);
+    assert_int_equal(cfg->devices[0].interval_ms, 1500);
+    assert_int_equal(cfg->devices[0].commissioned, 1577878200); /* 2020-01-01T11:30Z */
+    assert_int_equal(cfg->nlinks, 1);
+    assert_string_equal(cfg->links[0].host, "::1");
+    assert_int_equal(cfg->links[0].port, 502);
+    config_free(cfg);
+}
+
+/* ---- errors ----------------------------------------------------------------------------- */
+
+static void test_error_yaml_syntax(void **state)
+{
+    (void)state;
+    expect_error("polling:\n"
+                 "  workers: 4\n"
+                 " interval: 5s\n",
+                 3, "", "YAML syntax error");
+}
+
+static void test_error_unknown_key(void **state)
+{
+    (void)state;
+    expect_error("programs:\n"
+                 "  - id: p\n"
+                 "    kind: solar\n"
+                 "    sites:\n"
+                 "      - id: s\n"
+                 "        devices:\n"
+                 "          - id: d\n"
+                 "            kind: inverter\n"
+                 "            link: tcp://127.0.0.1:502\n"
+                 "            untit: 3\n",
+                 10, "programs[0].sites[0].devices[0].untit", "unknown key 'untit'");
+    expect_error("mqtt:\n  host: a\nmqttt:\n  port: 1\n", 3, "mqttt", "unknown key");
+}
+
+static void test_error_wrong_type(void **state)
+{
+    (void)state;
+    expect_error("polling:\n  workers: four\n", 2, "polling.workers", "expected an integer");
+    expect_error("polling:\n  workers: 12abc\n", 2, "polling.workers", "'12abc'");
+    expect_error("mqtt:\n  host:\n    - a\n", 3, "mqtt.host", "expected a scalar");
+    expect_error("\nmqtt: 5\n", 2, "mqtt", "expected a mapping");
+    expect_error("programs:\n  id: x\n", 2, "programs", "expected a sequence");
+}
+
+/* A device whose site count and unit are filled in. */
+#define UNIT_YAML                                                                                  \
+    "programs:\n"                                                                                  \
+    "  - id: p\n"                                                                                  \
+    "    kind: solar\n"                                                                            \
+    "    sites:\n"                                                                                 \
+    "      - id: s{n}\n"                                                                           \
+    "        count: %d\n"                                                                          \
+    "        devices:\n"                                                                           \
+    "          - id: d{n}\n"                                                                       \
+    "            kind: inverter\n"                                                                 \
+    "            link: tcp://127.0.0.1:502\n"                                                      \
+    "            unit: %d\n"
+
+static void test_error_unit_range(void **state)
+{
+    (void)state;
+    char yaml[1024];
+
+    snprintf(yaml, sizeof(yaml), UNIT_YAML, 1, 248);
+    expect_error(yaml, 11, "programs[0].sites[0].devices[0].unit", "out of range (0..247)");
+    snprintf(yaml, sizeof(yaml), UNIT_YAML, 10, 240);
+    expect_error(yaml, 11, "programs[0].sites[0].devices[0].unit", "exceeds 247");
+}
+
+/* A device whose link is filled in. */
+#define LINK_YAML                                                                                  \
+    "programs:\n"                                                                                  \
+    "  - id: p\n"                                                                                  \
+    "    kind: solar\n"                                                                            \
+    "    sites:\n"                                                                                 \
+    "      - id: s\n"                                                                              \
+    "        devices:\n"                                                                           \
+    "          - id: d\n"                                                                          \
+    "            kind: inverter\n"                                                                 \
+    "            unit: 1\n"                                                                        \
+    "            link: %s\n"
+
+static void test_error_bad_link(void **state)
+{
+    (void)state;
+    char yaml[1024];
+
+    snprintf(yaml, sizeof(yaml), LINK_YAML, "http://127.0.0.1:502");
+    expect_error(yaml, 10, "programs[0].sites[0].devices[0].link", "invalid link");
+    snprintf(yaml, sizeof(yaml), LINK_YAML, "tcp://127.0.0.1:70000");
+    expect_error(yaml, 10, "programs[0].sites[0].devices[0].link", "port must be 1..65535");
+    snprintf(yaml, sizeof(yaml), LINK_YAML, "tcp://127.0.0.1");
+    expect_error(yaml, 10, "programs[0].sites[0].devices[0].link", "tcp://HOST:PORT");
+    snprintf(yaml, sizeof(yaml), LINK_YAML, "tcp://:502");
+    expect_error(yaml, 10, "programs[0].sites[0].devices[0].link", "invalid link");
+}
+
+static void test_error_bad_duration(void **state)
+{
+    (void)state;
+    expect_error("polling:\n  workers: 2\n  interval: 5x\n", 3, "polling.interval",
+                 "expected a duration");
+    expect_error("polling:\n  timeout: 2m\n", 2, "polling.timeout", "out of range (10ms..1m)");
+    expect_error("mqtt:\n  keepalive: -5s\n", 2, "mqtt.keepalive", "out of range");
+}
+
+static void test_error_duplicate_ids(void **state)
+{
+    (void)state;
+    expect_error("programs:\n"
+                 "  - id: p\n"
+                 "    kind: solar\n"
+                 "    sites:\n"
+                 "      - id: s\n"
+                 "        devices:\n"
+                 "          - id: d\n"
+                 "            kind: inverter\n"
+                 "            link: tcp://127.0.0.1:502\n"
+                 "            unit: 1\n"
+                 "          - id: d\n"
+                 "            kind: inverter\n"
+                 "            link: tcp://127.0.0.1:502\n"
+                 "            unit: 2\n",
+                 11, "programs[0].sites[0].devices[1].id", "duplicate device id 'd'");
+    expect_error("programs:\n"
+                 "  - id: p\n"
+                 "    kind: solar\n"
+                 "  - id: p\n"
+                 "    kind: ami\n",
+                 4, "programs[1].id", "duplicate program id 'p'");
+    /* count > 1 without {n} makes the same site id twice. */
+    expect_error("programs:\n"
+                 "  - id: p\n"
+                 "    kind: solar\n"
+                 "    sites:\n"
+                 "      - id: s\n"
+                 "        count: 2\n",
+                 5, "programs[0].sites[0].id", "duplicate site id 's'");
+}
+
+static void test_error_missing_required(void **state)
+{
+    (void)state;
+    expect_error("programs:\n"
+                 "  - id: p\n"
+                 "    kind: solar\n"
+                 "    sites:\n"
+                 "      - id: s\n"
+                 "        devices:\n"
+                 "          - id: d\n"
+                 "            kind: inverter\n"
+                 "            link: tcp://127.0.0.1:502\n",
+                 7, "programs[0].sites[0].devices[0].unit", "missing required key 'unit'");
+    expect_error("programs:\n"
+                 "  - name: no id\n"
+                 "    kind: solar\n",
+                 2, "programs[0].id", "missing required key 'id'");
+    expect_error("programs:\n"
+                 "  - id: p\n"
+                 "    kind: solar\n"
+                 "    sites:\n"
+                 "      - name: S\n",
+                 5, "programs[0].sites[0].id", "missing required key 'id'");
+}
+
+static void test_error_unknown_kind(void **state)
+{
+    (void)state;
+    expect_error("programs:\n"
+                 "  - id: p\n"
+                 "    kind: battery\n",
+                 3, "programs[0].kind",
+                 "unknown value 'battery' (expected one of: solar, ami, led-retrofit, "
+                 "efficiency, demand-response)");
+}
+
+static void test_error_duplicate_link_unit(void **state)
+{
+    (void)state;
+    expect_error("programs:\n"
+                 "  - id: p\n"
+                 "    kind: solar\n"
+                 "    sites:\n"
+                 "      - id: a\n"
+                 "        devices:\n"
+                 "          - id: d1\n"
+                 "            kind: inverter\n"
+                 "            link: tcp://127.0.0.1:502\n"
+                 "            unit: 3\n"
+                 "      - id: b\n"
+                 "        devices:\n"
+                 "          - id: d2\n"
+                 "            kind: meter\n"
+                 "            link: tcp://127.0.0.1:502\n"
+                 "            unit: 3\n",
+                 16, "programs[0].sites[1].devices[0].unit", "already used by device 'd1'");
+}
+
+static void test_error_other_values(void **state)
+{
+    (void)state;
+    expect_error("mqtt:\n  topic_root: /enmon\n", 2, "mqtt.topic_root", "invalid topic root");
+    expect_error("mqtt:\n  topic_root: a/#\n", 2, "mqtt.topic_root", "invalid topic root");
+    expect_error("timezone: Mars/Olympus\n", 1, "timezone", "unsupported timezone");
+    expect_error("programs:\n  - id: bad id\n    kind: ami\n", 2, "programs[0].id", "invalid id");
+    expect_error("mqtt:\n  client_id: "
+                 "a123456789012345678901234567890123456789012345678901234567890123\n",
+                 2, "mqtt.client_id", "too long");
+}
+
+static void test_error_missing_file(void **state)
+{
+    (void)state;
+    struct enmon_config *cfg = NULL;
+    struct cfg_error err;
+
+    assert_int_equal(config_load("/nonexistent/enmon.yaml", &cfg, &err), ENMON_ERR_IO);
+    assert_null(cfg);
+    assert_string_equal(err.file, "/nonexistent/enmon.yaml");
+    assert_int_equal(err.line, 0);
+    assert_non_null(strstr(err.msg, "No such file"));
+}
+
+static void test_format_error_and_names(void **state)
+{
+    (void)state;
+    struct cfg_error err = {
+        .file = "/etc/enmon.yaml", .line = 12, .field = "polling.workers", .msg = "bad"};
+    char buf[600];
+
+    config_format_error(&err, buf, sizeof(buf));
+    assert_string_equal(buf, "/etc/enmon.yaml:12: polling.workers: bad");
+    err.field[0] = '\0';
+    config_format_error(&err, buf, sizeof(buf));
+    assert_string_equal(buf, "/etc/enmon.yaml:12: bad");
+    assert_string_equal(config_program_kind_name(PROGRAM_DEMAND_RESPONSE), "demand-response");
+    assert_string_equal(config_program_kind_name(PROGRAM_LED_RETROFIT), "led-retrofit");
+    assert_string_equal(config_device_kind_name(DEVICE_METER), "meter");
+    assert_string_equal(config_device_kind_name((enum device_kind)7), "unknown");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_top_level),
+        cmocka_unit_test(test_valid_expansion),
+        cmocka_unit_test(test_valid_device_fields),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_wide_count_and_offsets),
+        cmocka_unit_test(test_error_yaml_syntax),
+        cmocka_unit_test(test_error_unknown_key),
+        cmocka_unit_test(test_error_wrong_type),
+        cmocka_unit_test(test_error_unit_range),
+        cmocka_unit_test(test_error_bad_link),
+        cmocka_unit_test(test_error_bad_duration),
+        cmocka_unit_test(test_error_duplicate_ids),
+        cmocka_unit_test(test_error_missing_required),
+        cmocka_unit_test(test_error_unknown_kind),
+        cmocka_unit_test(test_error_duplicate_link_unit),
+        cmocka_unit_test(test_error_other_values),
+        cmocka_unit_test(test_error_missing_file),
+        cmocka_unit_test(test_format_error_and_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
