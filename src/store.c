@@ -1,0 +1,540 @@
+/* store.c -- the SQLite store: one writer thread, batched transactions, 15-minute intervals. */
+#include "store.h"
+#include "clock.h"
+#include "counter.h"
+#include "err.h"
+#include "log.h"
+#include "rqueue.h"
+#include "store_schema.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_QUEUE_CAP 65536
+#define STORE_BATCH_MAX 2000
+#define STORE_BATCH_MS 250
+#define STORE_SPLIT_STACK 96            /* one day of intervals */
+#define STORE_SPLIT_MAX (4 * 366 * 96)  /* longest gap attributed: about 4 years */
+#define STORE_MIN_WINDOW_H (5.0 / 60.0) /* max_delta never assumes less than 5 minutes */
+#define STORE_LOG_EVERY_S 300
+
+struct store_counter {
+    int have;      /* a previous valid value is known */
+    double wh;     /* last valid counter value */
+    int64_t ts_ms; /* when it was read */
+};
+
+struct store_dev {
+    int64_t id; /* devices.id */
+    double capacity_w;
+    char key[CFG_ID_MAX];
+    struct store_counter c[2]; /* [0] import, [1] export */
+    int dirty;                 /* counter_state / device_status need writing this batch */
+    int64_t ok_ts_ms;          /* last successful reading in this batch, 0 none */
+    int online;
+    int err;
+    struct log_limit lim;
+};
+
+enum store_stmt {
+    SQL_READING,
+    SQL_INTERVAL,
+    SQL_COUNTER,
+    SQL_STATUS,
+    SQL_LOAD_COUNTER,
+    SQL__COUNT
+};
+
+static const char *const store_sql[SQL__COUNT] = {
+    [SQL_READING] = "INSERT INTO readings(device_id, ts_ms, quality, power_w, energy_import_wh, "
+                    "energy_export_wh, voltage_v, current_a, frequency_hz, power_factor, "
+                    "dc_power_w, temperature_c, state, events) "
+                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    [SQL_INTERVAL] = "INSERT INTO intervals(device_id, start_s, wh_import, wh_export, samples) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(device_id, start_s) DO UPDATE SET "
+                     "wh_import = wh_import + excluded.wh_import, "
+                     "wh_export = wh_export + excluded.wh_export, "
+                     "samples = samples + excluded.samples",
+    [SQL_COUNTER] = "INSERT OR REPLACE INTO counter_state(device_id, ts_ms, import_wh, export_wh, "
+                    "import_ts_ms, export_ts_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQL_STATUS] = "INSERT INTO device_status(device_id, last_ts_ms, online, last_error) "
+                   "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(device_id) DO UPDATE SET "
+                   "last_ts_ms = COALESCE(excluded.last_ts_ms, last_ts_ms), "
+                   "online = excluded.online, last_error = excluded.last_error",
+    [SQL_LOAD_COUNTER] = "SELECT import_wh, import_ts_ms, export_wh, export_ts_ms "
+                         "FROM counter_state WHERE device_id = ?1",
+};
+
+_Static_assert(MEAS__COUNT == 11, "readings columns follow enum meas");
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[SQL__COUNT];
+    struct rqueue q;
+    pthread_t thread;
+    int thread_started;
+    struct store_dev *devs;
+    size_t ndevs;
+    uint32_t *dirty; /* indexes of devs with dirty set */
+    size_t ndirty;
+    struct reading *batch;
+    struct log_limit lim;
+    uint64_t written, dropped, batches, errors; /* __atomic */
+};
+
+static int store_step(struct store *st, enum store_stmt which)
+{
+    sqlite3_stmt *s = st->stmt[which];
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? ENMON_OK : ENMON_ERR_DB;
+}
+
+static void store_bind_opt(sqlite3_stmt *s, int col, int has, double v)
+{
+    if (has)
+        sqlite3_bind_double(s, col, v);
+    else
+        sqlite3_bind_null(s, col);
+}
+
+/* ---- counters and intervals ------------------------------------------- */
+
+/* The largest plausible counter increase over elapsed_ms: twice the device's
+ * capacity over the elapsed time (at least 5 minutes, since many devices
+ * update their energy registers in steps), plus one count of the counter's
+ * resolution. 0 (no limit) when the capacity is unknown. */
+static double store_max_delta(double capacity_w, int64_t elapsed_ms, double wrap_wh)
+{
+    if (capacity_w <= 0)
+        return 0;
+    double hours = (double)elapsed_ms / 3600000.0;
+    if (hours < STORE_MIN_WINDOW_H)
+        hours = STORE_MIN_WINDOW_H;
+    double resolution = wrap_wh > 0 ? wrap_wh / 4294967296.0 : 0;
+    return 2.0 * capacity_w * hours + resolution;
+}
+
+static int store_upsert_interval(struct store *st, int64_t dev_id, int64_t start_s, double imp,
+                                 double exp_wh, int samples)
+{
+    sqlite3_stmt *s = st->stmt[SQL_INTERVAL];
+    sqlite3_bind_int64(s, 1, dev_id);
+    sqlite3_bind_int64(s, 2, start_s);
+    sqlite3_bind_double(s, 3, imp);
+    sqlite3_bind_double(s, 4, exp_wh);
+    sqlite3_bind_int(s, 5, samples);
+    return store_step(st, SQL_INTERVAL);
+}
+
+/* Spreads wh accrued over [t0, t1) evenly over the 15-minute intervals it
+ * touches, however long the gap (up to STORE_SPLIT_MAX intervals). */
+static int store_add_energy(struct store *st, const struct store_dev *d, int which, int64_t t0_ms,
+                            int64_t t1_ms, double wh)
+{
+    int64_t start_buf[STORE_SPLIT_STACK];
+    double part_buf[STORE_SPLIT_STACK];
+    int64_t *start = start_buf;
+    double *part = part_buf;
+    int n = counter_split_intervals(t0_ms, t1_ms, wh, start, part, STORE_SPLIT_STACK);
+    if (n > STORE_SPLIT_MAX) {
+        log_limited(&st->lim, STORE_LOG_EVERY_S, LOG_WARNING,
+                    "store: %s: %.0f Wh over a gap of %d intervals put in the last one", d->key, wh,
+                    n);
+        t0_ms = t1_ms;
+        n = counter_split_intervals(t0_ms, t1_ms, wh, start, part, STORE_SPLIT_STACK);
+    } else if (n > STORE_SPLIT_STACK) {
+        start = malloc((size_t)n * sizeof(*start));
+        part = malloc((size_t)n * sizeof(*part));
+        if (!start || !part) {
+            free(start);
+            free(part);
+            return ENMON_ERR_NOMEM;
+        }
+        counter_split_intervals(t0_ms, t1_ms, wh, start, part, n);
+    }
+    int rc = ENMON_OK;
+    for (int i = 0; i < n && rc == ENMON_OK; i++)
+        rc =
+            store_upsert_interval(st, d->id, start[i], which ? 0 : part[i], which ? part[i] : 0, 0);
+    if (start != start_buf) {
+        free(start);
+        free(part);
+    }
+    return rc;
+}
+
+static const char *store_event_name(enum counter_event ev)
+{
+    switch (ev) {
+    case COUNTER_WRAP:
+        return "wrapped";
+    case COUNTER_RESET:
+        return "went backwards (meter reset or replaced)";
+    case COUNTER_JUMP:
+        return "jumped implausibly (not counted)";
+    default:
+        return "normal";
+    }
+}
+
+/* Accounts one valid counter value (which: 0 import, 1 export) of reading r. */
+static int store_counter_update(struct store *st, struct store_dev *d, int which,
+                                const struct reading *r, double v)
+{
+    struct store_counter *c = &d->c[which];
+    int rc = ENMON_OK;
+    if (c->have) {
+        double wrap = r->wrap_wh[which];
+        double max = store_max_delta(d->capacity_w, r->wall_ms - c->ts_ms, wrap);
+        enum counter_event ev = COUNTER_NORMAL;
+        double wh = counter_delta(c->wh, v, wrap, max, &ev);
+        if (ev != COUNTER_NORMAL)
+            log_limited(&d->lim, STORE_LOG_EVERY_S, LOG_WARNING,
+                        "store: %s: %s counter %s: %.0f -> %.0f Wh, counted %.0f Wh", d->key,
+                        which ? "export" : "import", store_event_name(ev), c->wh, v, wh);
+        if (wh > 0)
+            rc = store_add_energy(st, d, which, c->ts_ms, r->wall_ms, wh);
+    }
+    c->have = 1;
+    c->wh = v;
+    c->ts_ms = r->wall_ms;
+    return rc;
+}
+
+static int store_counters(struct store *st, struct store_dev *d, const struct reading *r)
+{
+    static const enum meas counter_meas[2] = {MEAS_ENERGY_IMPORT_WH, MEAS_ENERGY_EXPORT_WH};
+    int rc = ENMON_OK;
+    for (int k = 0; k < 2 && rc == ENMON_OK; k++) {
+        double v = r->value[counter_meas[k]];
+        if (reading_has(r, counter_meas[k]) && isfinite(v) && v >= 0)
+            rc = store_counter_update(st, d, k, r, v);
+    }
+    if (rc == ENMON_OK)
+        rc = store_upsert_interval(
+            st, d->id, (r->wall_ms / 1000) / COUNTER_INTERVAL_S * COUNTER_INTERVAL_S, 0, 0, 1);
+    return rc;
+}
+
+/* ---- one reading, one batch -------------------------------------------- */
+
+static int store_insert_reading(struct store *st, const struct store_dev *d,
+                                const struct reading *r)
+{
+    sqlite3_stmt *s = st->stmt[SQL_READING];
+    sqlite3_bind_int64(s, 1, d->id);
+    sqlite3_bind_int64(s, 2, r->wall_ms);
+    sqlite3_bind_int(s, 3, r->quality);
+    for (int m = 0; m < MEAS__COUNT; m++) {
+        double v = r->value[m];
+        int has = reading_has(r, (enum meas)m) && isfinite(v);
+        if (has && (m == MEAS_STATE || m == MEAS_EVENTS))
+            sqlite3_bind_int64(s, 4 + m, (sqlite3_int64)v);
+        else
+            store_bind_opt(s, 4 + m, has, v);
+    }
+    return store_step(st, SQL_READING);
+}
+
+static void store_mark_dirty(struct store *st, uint32_t idx)
+{
+    if (!st->devs[idx].dirty) {
+        st->devs[idx].dirty = 1;
+        st->dirty[st->ndirty++] = idx;
+    }
+}
+
+static int store_one(struct store *st, const struct reading *r)
+{
+    if (r->device >= st->ndevs) {
+        log_limited(&st->lim, STORE_LOG_EVERY_S, LOG_ERR, "store: reading for unknown device %u",
+                    (unsigned)r->device);
+        return ENMON_OK;
+    }
+    struct store_dev *d = &st->devs[r->device];
+    store_mark_dirty(st, r->device);
+    d->online = r->online;
+    d->err = r->quality == READING_FAILED ? r->err : ENMON_OK;
+    if (r->quality == READING_FAILED)
+        return ENMON_OK; /* no reading row with made-up values */
+    d->ok_ts_ms = r->wall_ms;
+    int rc = store_insert_reading(st, d, r);
+    return rc == ENMON_OK ? store_counters(st, d, r) : rc;
+}
+
+static void store_bind_counter(sqlite3_stmt *s, int col, const struct store_counter *c)
+{
+    store_bind_opt(s, col, c->have, c->wh);
+    if (c->have)
+        sqlite3_bind_int64(s, col + 2, c->ts_ms);
+    else
+        sqlite3_bind_null(s, col + 2);
+}
+
+static int store_write_dev_state(struct store *st, struct store_dev *d)
+{
+    int rc = ENMON_OK;
+    if (d->c[0].have || d->c[1].have) {
+        sqlite3_stmt *s = st->stmt[SQL_COUNTER];
+        int64_t ts = d->c[0].ts_ms > d->c[1].ts_ms ? d->c[0].ts_ms : d->c[1].ts_ms;
+        sqlite3_bind_int64(s, 1, d->id);
+        sqlite3_bind_int64(s, 2, ts);
+        store_bind_counter(s, 3, &d->c[0]);
+        store_bind_counter(s, 4, &d->c[1]);
+        rc = store_step(st, SQL_COUNTER);
+    }
+    if (rc != ENMON_OK)
+        return rc;
+    sqlite3_stmt *s = st->stmt[SQL_STATUS];
+    sqlite3_bind_int64(s, 1, d->id);
+    if (d->ok_ts_ms)
+        sqlite3_bind_int64(s, 2, d->ok_ts_ms);
+    sqlite3_bind_int(s, 3, d->online ? 1 : 0);
+    if (d->err != ENMON_OK)
+        sqlite3_bind_text(s, 4, enmon_strerror(d->err), -1, SQLITE_STATIC);
+    return store_step(st, SQL_STATUS);
+}
+
+/* Writes (when write is set and nothing failed yet) and clears the dirty devices. */
+static int store_flush_dirty(struct store *st, int write)
+{
+    int rc = write ? ENMON_OK : ENMON_ERR_DB;
+    for (size_t i = 0; i < st->ndirty; i++) {
+        struct store_dev *d = &st->devs[st->dirty[i]];
+        if (rc == ENMON_OK)
+            rc = store_write_dev_state(st, d);
+        d->dirty = 0;
+        d->ok_ts_ms = 0;
+    }
+    st->ndirty = 0;
+    return rc;
+}
+
+/* Loads the last committed counter values of every configured device. */
+static int store_load_counters(struct store *st)
+{
+    sqlite3_stmt *s = st->stmt[SQL_LOAD_COUNTER];
+    for (size_t i = 0; i < st->ndevs; i++) {
+        struct store_dev *d = &st->devs[i];
+        memset(d->c, 0, sizeof(d->c));
+        sqlite3_bind_int64(s, 1, d->id);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            for (int k = 0; k < 2; k++) {
+                d->c[k].have = sqlite3_column_type(s, 2 * k) != SQLITE_NULL;
+                d->c[k].wh = sqlite3_column_double(s, 2 * k);
+                d->c[k].ts_ms = sqlite3_column_int64(s, 2 * k + 1);
+            }
+        }
+        sqlite3_reset(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return ENMON_ERR_DB;
+    }
+    return ENMON_OK;
+}
+
+static int store_write_rows(struct store *st, const struct reading *rs, size_t n)
+{
+    int rc = ENMON_OK;
+    for (size_t i = 0; i < n && rc == ENMON_OK; i++)
+        rc = store_one(st, &rs[i]);
+    int rc2 = store_flush_dirty(st, rc == ENMON_OK);
+    return rc != ENMON_OK ? rc : rc2;
+}
+
+/* Writes a batch in one transaction. On failure the batch is rolled back and
+ * the in-memory counters are reloaded, so the next batch's deltas start from
+ * what is committed and no energy is lost or counted twice. */
+static void store_write_batch(struct store *st, const struct reading *rs, size_t n)
+{
+    int rc = ENMON_ERR_DB;
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+        rc = store_write_rows(st, rs, n);
+        if (rc == ENMON_OK && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            rc = ENMON_ERR_DB;
+    }
+    if (rc == ENMON_OK) {
+        __atomic_add_fetch(&st->written, n, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&st->batches, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    log_limited(&st->lim, STORE_LOG_EVERY_S, LOG_ERR, "store: batch of %zu readings lost: %s", n,
+                sqlite3_errmsg(st->db));
+    __atomic_add_fetch(&st->errors, 1, __ATOMIC_RELAXED);
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    if (store_load_counters(st) != ENMON_OK)
+        log_err("store: cannot reload counter state: %s", sqlite3_errmsg(st->db));
+}
+
+/* ---- the writer thread --------------------------------------------------- */
+
+/* Collects up to STORE_BATCH_MAX readings, waiting at most STORE_BATCH_MS
+ * after the first one. Returns 0 when the queue stayed empty (or is closed). */
+static size_t store_collect(struct store *st)
+{
+    size_t n = rqueue_pop_batch(&st->q, st->batch, STORE_BATCH_MAX, STORE_BATCH_MS);
+    if (n == 0)
+        return 0;
+    int64_t deadline = clock_mono_ms() + STORE_BATCH_MS;
+    while (n < STORE_BATCH_MAX) {
+        int64_t left = deadline - clock_mono_ms();
+        if (left <= 0)
+            break;
+        size_t m = rqueue_pop_batch(&st->q, st->batch + n, STORE_BATCH_MAX - n, (int)left);
+        if (m == 0)
+            break;
+        n += m;
+    }
+    return n;
+}
+
+/* True once store_close closed the queue and everything in it was taken. */
+static int store_queue_finished(struct store *st)
+{
+    pthread_mutex_lock(&st->q.lock);
+    int done = st->q.closed && st->q.len == 0;
+    pthread_mutex_unlock(&st->q.lock);
+    return done;
+}
+
+static void *store_writer(void *arg)
+{
+    struct store *st = arg;
+    for (;;) {
+        size_t n = store_collect(st);
+        if (n > 0)
+            store_write_batch(st, st->batch, n);
+        else if (store_queue_finished(st))
+            break;
+    }
+    return NULL;
+}
+
+/* ---- open, submit, close ------------------------------------------------- */
+
+static int store_prepare(struct store *st, char *msg, size_t msglen)
+{
+    for (int i = 0; i < SQL__COUNT; i++) {
+        if (sqlite3_prepare_v3(st->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
+                               NULL) != SQLITE_OK) {
+            snprintf(msg, msglen, "prepare: %s", sqlite3_errmsg(st->db));
+            return ENMON_ERR_DB;
+        }
+    }
+    return ENMON_OK;
+}
+
+static int store_init_devs(struct store *st, const struct enmon_config *cfg)
+{
+    st->ndevs = cfg->ndevices;
+    st->devs = calloc(st->ndevs + 1, sizeof(*st->devs));
+    st->dirty = calloc(st->ndevs + 1, sizeof(*st->dirty));
+    st->batch = calloc(STORE_BATCH_MAX, sizeof(*st->batch));
+    if (!st->devs || !st->dirty || !st->batch)
+        return ENMON_ERR_NOMEM;
+    for (size_t i = 0; i < st->ndevs; i++) {
+        st->devs[i].capacity_w = cfg->devices[i].capacity_w;
+        snprintf(st->devs[i].key, sizeof(st->devs[i].key), "%s", cfg->devices[i].id);
+    }
+    return ENMON_OK;
+}
+
+static int store_setup(struct store *st, const struct enmon_config *cfg, char *msg, size_t msglen)
+{
+    int rc = store_init_devs(st, cfg);
+    if (rc == ENMON_OK)
+        rc = rqueue_init(&st->q, STORE_QUEUE_CAP);
+    if (rc != ENMON_OK) {
+        snprintf(msg, msglen, "%s", enmon_strerror(rc));
+        return ENMON_ERR_DB;
+    }
+    int64_t *ids = calloc(st->ndevs + 1, sizeof(*ids));
+    if (!ids) {
+        snprintf(msg, msglen, "%s", enmon_strerror(ENMON_ERR_NOMEM));
+        return ENMON_ERR_DB;
+    }
+    rc = store_schema_open(cfg->database, &st->db, msg, msglen);
+    if (rc == ENMON_OK)
+        rc = store_schema_migrate(st->db, msg, msglen);
+    if (rc == ENMON_OK)
+        rc = store_schema_sync_config(st->db, cfg, ids, msg, msglen);
+    for (size_t i = 0; rc == ENMON_OK && i < st->ndevs; i++)
+        st->devs[i].id = ids[i];
+    free(ids);
+    if (rc == ENMON_OK)
+        rc = store_prepare(st, msg, msglen);
+    if (rc == ENMON_OK && store_load_counters(st) != ENMON_OK) {
+        snprintf(msg, msglen, "counter_state: %s", sqlite3_errmsg(st->db));
+        rc = ENMON_ERR_DB;
+    }
+    return rc;
+}
+
+static void store_free(struct store *st)
+{
+    for (int i = 0; i < SQL__COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    if (st->db && sqlite3_close(st->db) != SQLITE_OK)
+        log_err("store: close: %s", sqlite3_errmsg(st->db));
+    rqueue_destroy(&st->q);
+    free(st->devs);
+    free(st->dirty);
+    free(st->batch);
+    free(st);
+}
+
+int store_open(const struct enmon_config *cfg, struct store **out, char *msg, size_t msglen)
+{
+    *out = NULL;
+    struct store *st = calloc(1, sizeof(*st));
+    if (!st) {
+        snprintf(msg, msglen, "%s", enmon_strerror(ENMON_ERR_NOMEM));
+        return ENMON_ERR_DB;
+    }
+    int rc = store_setup(st, cfg, msg, msglen);
+    if (rc == ENMON_OK && pthread_create(&st->thread, NULL, store_writer, st) != 0) {
+        snprintf(msg, msglen, "cannot start the store writer thread");
+        rc = ENMON_ERR_DB;
+    }
+    if (rc != ENMON_OK) {
+        store_free(st);
+        return ENMON_ERR_DB;
+    }
+    st->thread_started = 1;
+    *out = st;
+    return ENMON_OK;
+}
+
+int store_submit(struct store *st, const struct reading *r)
+{
+    int rc = rqueue_push(&st->q, r);
+    if (rc == ENMON_ERR_FULL)
+        __atomic_add_fetch(&st->dropped, 1, __ATOMIC_RELAXED);
+    return rc;
+}
+
+void store_get_stats(struct store *st, struct store_stats *out)
+{
+    out->written = __atomic_load_n(&st->written, __ATOMIC_RELAXED);
+    out->dropped = __atomic_load_n(&st->dropped, __ATOMIC_RELAXED);
+    out->batches = __atomic_load_n(&st->batches, __ATOMIC_RELAXED);
+    out->errors = __atomic_load_n(&st->errors, __ATOMIC_RELAXED);
+    out->depth = rqueue_depth(&st->q);
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    rqueue_close(&st->q);
+    if (st->thread_started)
+        pthread_join(st->thread, NULL);
+    store_free(st);
+}

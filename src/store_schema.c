@@ -1,0 +1,305 @@
+/* store_schema.c -- the store's SQLite file: creation, pragmas, schema migrations, config sync. */
+#include "store_schema.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/* migrations[v] brings a file from user_version v to v + 1. Append only. */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+    "CREATE TABLE programs("
+    "  id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL, kind TEXT NOT NULL);"
+    "CREATE TABLE sites("
+    "  id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+    "  program_id INTEGER NOT NULL REFERENCES programs(id));"
+    "CREATE TABLE devices("
+    "  id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+    "  site_id INTEGER REFERENCES sites(id), program_id INTEGER REFERENCES programs(id),"
+    "  kind TEXT NOT NULL, capacity_w REAL, unit INTEGER, link TEXT,"
+    "  welfare INTEGER NOT NULL DEFAULT 0, commissioned INTEGER, retrofit INTEGER);"
+    "CREATE TABLE readings("
+    "  device_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL, quality INTEGER NOT NULL,"
+    "  power_w REAL, energy_import_wh REAL, energy_export_wh REAL, voltage_v REAL,"
+    "  current_a REAL, frequency_hz REAL, power_factor REAL, dc_power_w REAL,"
+    "  temperature_c REAL, state INTEGER, events INTEGER);"
+    "CREATE INDEX readings_device_ts ON readings(device_id, ts_ms);"
+    "CREATE TABLE intervals("
+    "  device_id INTEGER NOT NULL, start_s INTEGER NOT NULL,"
+    "  wh_import REAL NOT NULL DEFAULT 0, wh_export REAL NOT NULL DEFAULT 0,"
+    "  samples INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (device_id, start_s)) WITHOUT ROWID;"
+    "CREATE TABLE counter_state("
+    "  device_id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,"
+    "  import_wh REAL, export_wh REAL, import_ts_ms INTEGER, export_ts_ms INTEGER);"
+    "CREATE TABLE device_status("
+    "  device_id INTEGER PRIMARY KEY, last_ts_ms INTEGER, online INTEGER NOT NULL,"
+    "  last_error TEXT);",
+};
+
+static int schema_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)
+{
+    snprintf(msg, msglen, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+    return ENMON_ERR_DB;
+}
+
+/* Creates the file with mode 0640 regardless of the umask, if it does not exist. */
+static int schema_create_file(const char *path, char *msg, size_t msglen)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return ENMON_OK;
+        snprintf(msg, msglen, "cannot create %s: %s", path, strerror(errno));
+        return ENMON_ERR_DB;
+    }
+    int rc = fchmod(fd, 0640);
+    close(fd);
+    if (rc != 0) {
+        snprintf(msg, msglen, "cannot chmod %s: %s", path, strerror(errno));
+        return ENMON_ERR_DB;
+    }
+    return ENMON_OK;
+}
+
+static int schema_pragmas(sqlite3 *db, char *msg, size_t msglen)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
+        return schema_fail(db, "journal_mode", msg, msglen);
+    int wal = sqlite3_step(st) == SQLITE_ROW &&
+              strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+    sqlite3_finalize(st);
+    if (!wal) {
+        snprintf(msg, msglen, "cannot switch the database to WAL mode");
+        return ENMON_ERR_DB;
+    }
+    if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK)
+        return schema_fail(db, "synchronous", msg, msglen);
+    return ENMON_OK;
+}
+
+int store_schema_open(const char *path, sqlite3 **out, char *msg, size_t msglen)
+{
+    *out = NULL;
+    int rc = schema_create_file(path, msg, msglen);
+    if (rc != ENMON_OK)
+        return rc;
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        rc = schema_fail(db, path, msg, msglen);
+        sqlite3_close(db);
+        return rc;
+    }
+    sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+    rc = schema_pragmas(db, msg, msglen);
+    if (rc != ENMON_OK) {
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return ENMON_OK;
+}
+
+static int schema_user_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return ENMON_ERR_DB;
+    int ok = sqlite3_step(st) == SQLITE_ROW;
+    if (ok)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return ok ? ENMON_OK : ENMON_ERR_DB;
+}
+
+static int schema_apply(sqlite3 *db, int from, char *msg, size_t msglen)
+{
+    char setver[64];
+    snprintf(setver, sizeof(setver), "PRAGMA user_version=%d", from + 1);
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return schema_fail(db, "begin migration", msg, msglen);
+    if (sqlite3_exec(db, migrations[from], NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, setver, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        char what[64];
+        snprintf(what, sizeof(what), "schema migration to version %d", from + 1);
+        int rc = schema_fail(db, what, msg, msglen);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return ENMON_OK;
+}
+
+int store_schema_migrate(sqlite3 *db, char *msg, size_t msglen)
+{
+    int version = 0;
+    if (schema_user_version(db, &version) != ENMON_OK)
+        return schema_fail(db, "user_version", msg, msglen);
+    if (version > STORE_SCHEMA_VERSION) {
+        snprintf(msg, msglen, "database schema version %d is newer than this build's (%d)", version,
+                 STORE_SCHEMA_VERSION);
+        return ENMON_ERR_DB;
+    }
+    for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
+        int rc = schema_apply(db, v, msg, msglen);
+        if (rc != ENMON_OK)
+            return rc;
+    }
+    return ENMON_OK;
+}
+
+/* Steps an "INSERT ... RETURNING id" upsert and resets it. */
+static int schema_upsert_id(sqlite3_stmt *st, int64_t *id)
+{
+    int ok = sqlite3_step(st) == SQLITE_ROW;
+    if (ok)
+        *id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return ok ? ENMON_OK : ENMON_ERR_DB;
+}
+
+static void schema_bind_text(sqlite3_stmt *st, int col, const char *s)
+{
+    sqlite3_bind_text(st, col, s, -1, SQLITE_TRANSIENT);
+}
+
+static void schema_bind_epoch(sqlite3_stmt *st, int col, int64_t t)
+{
+    if (t)
+        sqlite3_bind_int64(st, col, t);
+    else
+        sqlite3_bind_null(st, col);
+}
+
+static int schema_sync_programs(sqlite3 *db, const struct enmon_config *cfg, int64_t *ids)
+{
+    static const char sql[] = "INSERT INTO programs(key, name, kind) VALUES(?1, ?2, ?3) "
+                              "ON CONFLICT(key) DO UPDATE SET name = excluded.name, "
+                              "kind = excluded.kind RETURNING id";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return ENMON_ERR_DB;
+    int rc = ENMON_OK;
+    for (size_t i = 0; i < cfg->nprograms && rc == ENMON_OK; i++) {
+        const struct cfg_program *p = &cfg->programs[i];
+        schema_bind_text(st, 1, p->id);
+        schema_bind_text(st, 2, p->name);
+        schema_bind_text(st, 3, config_program_kind_name(p->kind));
+        rc = schema_upsert_id(st, &ids[i]);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int schema_sync_sites(sqlite3 *db, const struct enmon_config *cfg, const int64_t *prog_ids,
+                             int64_t *ids)
+{
+    static const char sql[] = "INSERT INTO sites(key, name, program_id) VALUES(?1, ?2, ?3) "
+                              "ON CONFLICT(key) DO UPDATE SET name = excluded.name, "
+                              "program_id = excluded.program_id RETURNING id";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return ENMON_ERR_DB;
+    int rc = ENMON_OK;
+    for (size_t i = 0; i < cfg->nsites && rc == ENMON_OK; i++) {
+        const struct cfg_site *s = &cfg->sites[i];
+        if (s->program >= cfg->nprograms) {
+            rc = ENMON_ERR_CONFIG;
+            break;
+        }
+        schema_bind_text(st, 1, s->id);
+        schema_bind_text(st, 2, s->name);
+        sqlite3_bind_int64(st, 3, prog_ids[s->program]);
+        rc = schema_upsert_id(st, &ids[i]);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void schema_bind_device(sqlite3_stmt *st, const struct enmon_config *cfg,
+                               const struct cfg_device *d, const int64_t *prog_ids,
+                               const int64_t *site_ids)
+{
+    schema_bind_text(st, 1, d->id);
+    schema_bind_text(st, 2, d->name);
+    sqlite3_bind_int64(st, 3, site_ids[d->site]);
+    sqlite3_bind_int64(st, 4, prog_ids[d->program]);
+    schema_bind_text(st, 5, config_device_kind_name(d->kind));
+    sqlite3_bind_double(st, 6, d->capacity_w);
+    sqlite3_bind_int(st, 7, d->unit);
+    if (d->link < cfg->nlinks)
+        schema_bind_text(st, 8, cfg->links[d->link].uri);
+    sqlite3_bind_int(st, 9, d->welfare ? 1 : 0);
+    schema_bind_epoch(st, 10, d->commissioned);
+    schema_bind_epoch(st, 11, d->retrofit);
+}
+
+static int schema_sync_devices(sqlite3 *db, const struct enmon_config *cfg, const int64_t *prog_ids,
+                               const int64_t *site_ids, int64_t *ids)
+{
+    static const char sql[] =
+        "INSERT INTO devices(key, name, site_id, program_id, kind, capacity_w, unit, link, "
+        "welfare, commissioned, retrofit) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+        "ON CONFLICT(key) DO UPDATE SET name = excluded.name, site_id = excluded.site_id, "
+        "program_id = excluded.program_id, kind = excluded.kind, capacity_w = excluded.capacity_w, "
+        "unit = excluded.unit, link = excluded.link, welfare = excluded.welfare, "
+        "commissioned = excluded.commissioned, retrofit = excluded.retrofit RETURNING id";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return ENMON_ERR_DB;
+    int rc = ENMON_OK;
+    for (size_t i = 0; i < cfg->ndevices && rc == ENMON_OK; i++) {
+        const struct cfg_device *d = &cfg->devices[i];
+        if (d->site >= cfg->nsites || d->program >= cfg->nprograms) {
+            rc = ENMON_ERR_CONFIG;
+            break;
+        }
+        schema_bind_device(st, cfg, d, prog_ids, site_ids);
+        rc = schema_upsert_id(st, &ids[i]);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int schema_sync_all(sqlite3 *db, const struct enmon_config *cfg, int64_t *device_ids)
+{
+    int64_t *prog_ids = calloc(cfg->nprograms + 1, sizeof(*prog_ids));
+    int64_t *site_ids = calloc(cfg->nsites + 1, sizeof(*site_ids));
+    int rc = ENMON_ERR_NOMEM;
+    if (prog_ids && site_ids) {
+        rc = schema_sync_programs(db, cfg, prog_ids);
+        if (rc == ENMON_OK)
+            rc = schema_sync_sites(db, cfg, prog_ids, site_ids);
+        if (rc == ENMON_OK)
+            rc = schema_sync_devices(db, cfg, prog_ids, site_ids, device_ids);
+    }
+    free(prog_ids);
+    free(site_ids);
+    return rc;
+}
+
+int store_schema_sync_config(sqlite3 *db, const struct enmon_config *cfg, int64_t *device_ids,
+                             char *msg, size_t msglen)
+{
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return schema_fail(db, "begin config sync", msg, msglen);
+    int rc = schema_sync_all(db, cfg, device_ids);
+    if (rc == ENMON_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return ENMON_OK;
+    if (rc == ENMON_ERR_CONFIG)
+        snprintf(msg, msglen, "config sync: a site or device refers to a missing program or site");
+    else if (rc == ENMON_ERR_NOMEM)
+        snprintf(msg, msglen, "config sync: out of memory");
+    else
+        schema_fail(db, "config sync", msg, msglen);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return ENMON_ERR_DB;
+}

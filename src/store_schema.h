@@ -1,0 +1,28 @@
+/* store_schema.h -- the store's SQLite file: creation, pragmas, schema migrations, config sync. */
+#ifndef ENMON_STORE_SCHEMA_H
+#define ENMON_STORE_SCHEMA_H
+
+#include "config.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The schema version this build writes (PRAGMA user_version). */
+#define STORE_SCHEMA_VERSION 1
+
+/* Opens path read-write, creating it with mode 0640 when missing, and sets WAL
+ * mode, synchronous=NORMAL and a busy timeout. ENMON_OK or ENMON_ERR_DB (msg). */
+int store_schema_open(const char *path, sqlite3 **out, char *msg, size_t msglen);
+
+/* Applies the migrations from the file's user_version up to STORE_SCHEMA_VERSION,
+ * each in its own transaction. Refuses a file newer than this build. */
+int store_schema_migrate(sqlite3 *db, char *msg, size_t msglen);
+
+/* Upserts cfg's programs, sites and devices by key (devices no longer in cfg
+ * stay for history) and writes each config device's row id into
+ * device_ids[cfg->ndevices]. ENMON_OK or ENMON_ERR_DB. */
+int store_schema_sync_config(sqlite3 *db, const struct enmon_config *cfg, int64_t *device_ids,
+                             char *msg, size_t msglen);
+
+#endif

@@ -1,0 +1,437 @@
+/* test_store.c -- the SQLite store end to end: readings, intervals, counter events, restart. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "clock.h"
+#include "config.h"
+#include "err.h"
+#include "reading.h"
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define T0 1717200000000LL /* 2024-06-01 00:00:00 UTC, an interval boundary */
+#define T0S (T0 / 1000)
+#define MIN_MS 60000LL
+#define WRAP32 4294967296.0
+
+struct fixture {
+    char dir[64];
+    struct enmon_config cfg;
+    struct cfg_program programs[2];
+    struct cfg_site sites[2];
+    struct cfg_device devices[3];
+    struct cfg_link links[1];
+};
+
+static void fixture_config(struct fixture *f)
+{
+    struct enmon_config *c = &f->cfg;
+    snprintf(c->database, sizeof(c->database), "%s/enmon.db", f->dir);
+    f->programs[0] =
+        (struct cfg_program){.id = "solar-homes", .name = "Solar homes", .kind = PROGRAM_SOLAR};
+    f->programs[1] =
+        (struct cfg_program){.id = "ami", .name = "AMI households", .kind = PROGRAM_AMI};
+    f->sites[0] = (struct cfg_site){.id = "home-1", .name = "Home 1", .program = 0};
+    f->sites[1] = (struct cfg_site){.id = "apt-101", .name = "Apartment 101", .program = 1};
+    f->links[0] =
+        (struct cfg_link){.uri = "tcp://127.0.0.1:1502", .host = "127.0.0.1", .port = 1502};
+    f->devices[0] = (struct cfg_device){.id = "inv-1",
+                                        .name = "Inverter 1",
+                                        .site = 0,
+                                        .program = 0,
+                                        .kind = DEVICE_INVERTER,
+                                        .unit = 1,
+                                        .capacity_w = 3000,
+                                        .commissioned = 1700000000};
+    f->devices[1] = (struct cfg_device){.id = "meter-1",
+                                        .name = "Meter 1",
+                                        .site = 1,
+                                        .program = 1,
+                                        .kind = DEVICE_METER,
+                                        .unit = 2,
+                                        .capacity_w = 10000};
+    f->devices[2] = (struct cfg_device){.id = "meter-2",
+                                        .name = "Meter 2",
+                                        .site = 1,
+                                        .program = 1,
+                                        .kind = DEVICE_METER,
+                                        .unit = 3,
+                                        .capacity_w = 5000,
+                                        .welfare = 1};
+    c->programs = f->programs;
+    c->nprograms = 2;
+    c->sites = f->sites;
+    c->nsites = 2;
+    c->devices = f->devices;
+    c->ndevices = 3;
+    c->links = f->links;
+    c->nlinks = 1;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/enmon-test-store-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    fixture_config(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[CFG_PATH_MAX + 8];
+        snprintf(p, sizeof(p), "%s%s", f->cfg.database, suffix[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct reading rd(uint32_t dev, int64_t t_ms)
+{
+    struct reading r = {.device = dev, .wall_ms = t_ms, .mono_ms = t_ms, .online = 1};
+    return r;
+}
+
+static void submit(struct store *st, const struct reading *r)
+{
+    assert_int_equal(store_submit(st, r), ENMON_OK);
+}
+
+/* inv-1: export counter near the 32-bit top, then a wrap. */
+static void submit_inverter(struct store *st)
+{
+    struct reading r = rd(0, T0 + 10 * MIN_MS);
+    r.wrap_wh[1] = WRAP32;
+    reading_set(&r, MEAS_POWER_W, 1200);
+    reading_set(&r, MEAS_VOLTAGE_V, 229.5);
+    reading_set(&r, MEAS_ENERGY_EXPORT_WH, 4294967000.0);
+    submit(st, &r);
+    r.wall_ms = T0 + 20 * MIN_MS; /* +196 Wh, partial: no voltage */
+    r.quality = READING_PARTIAL;
+    r.valid &= ~(1u << MEAS_VOLTAGE_V);
+    reading_set(&r, MEAS_ENERGY_EXPORT_WH, 4294967196.0);
+    submit(st, &r);
+    r.wall_ms = T0 + 30 * MIN_MS; /* wrapped: 100 + 104 = 204 Wh */
+    r.quality = READING_OK;
+    reading_set(&r, MEAS_VOLTAGE_V, 230);
+    reading_set(&r, MEAS_ENERGY_EXPORT_WH, 104);
+    submit(st, &r);
+}
+
+/* meter-1: import increases, then the meter is replaced (reset to 120 Wh). */
+static void submit_meter1(struct store *st)
+{
+    static const double imp[3] = {5000000, 5000500, 120};
+    static const double exp_wh[3] = {1000, 1000, 0};
+    for (int i = 0; i < 3; i++) {
+        struct reading r = rd(1, T0 + (10 + 10 * i) * MIN_MS);
+        reading_set(&r, MEAS_POWER_W, 3000);
+        reading_set(&r, MEAS_ENERGY_IMPORT_WH, imp[i]);
+        reading_set(&r, MEAS_ENERGY_EXPORT_WH, exp_wh[i]);
+        submit(st, &r);
+    }
+}
+
+/* meter-2: a failed poll, an implausible jump (not counted), then a normal delta. */
+static void submit_meter2(struct store *st)
+{
+    struct reading r = rd(2, T0 + 10 * MIN_MS);
+    reading_set(&r, MEAS_ENERGY_IMPORT_WH, 1000);
+    submit(st, &r);
+    struct reading failed = rd(2, T0 + 20 * MIN_MS);
+    failed.quality = READING_FAILED;
+    failed.err = ENMON_ERR_TIMEOUT;
+    submit(st, &failed);
+    r.wall_ms = T0 + 25 * MIN_MS;
+    reading_set(&r, MEAS_ENERGY_IMPORT_WH, 101000);
+    submit(st, &r);
+    r.wall_ms = T0 + 40 * MIN_MS; /* 600 Wh over 00:25-00:40: 200 + 400 */
+    reading_set(&r, MEAS_ENERGY_IMPORT_WH, 101600);
+    submit(st, &r);
+}
+
+static sqlite3 *db_open(struct fixture *f)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(f->cfg.database, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    return db;
+}
+
+static int64_t q_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static double q_double(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    double v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void q_text(sqlite3 *db, const char *sql, char *out, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    snprintf(out, len, "%s", t ? (const char *)t : "(null)");
+    sqlite3_finalize(st);
+}
+
+/* "SELECT col FROM table t JOIN devices d ... WHERE d.key = key" */
+static void dev_query(char *q, size_t len, const char *table, const char *col, const char *key)
+{
+    snprintf(q, len, "SELECT %s FROM %s t JOIN devices d ON d.id = t.device_id WHERE d.key = '%s'",
+             col, table, key);
+}
+
+static double dev_double(sqlite3 *db, const char *table, const char *col, const char *key)
+{
+    char q[300];
+    dev_query(q, sizeof(q), table, col, key);
+    return q_double(db, q);
+}
+
+static int64_t dev_int(sqlite3 *db, const char *table, const char *col, const char *key)
+{
+    char q[300];
+    dev_query(q, sizeof(q), table, col, key);
+    return q_int(db, q);
+}
+
+static double interval_value(sqlite3 *db, const char *col, const char *key, int off_s)
+{
+    char q[400];
+    snprintf(q, sizeof(q),
+             "SELECT %s FROM intervals i JOIN devices d ON d.id = i.device_id "
+             "WHERE d.key = '%s' AND i.start_s = %lld",
+             col, key, (long long)(T0S + off_s));
+    return q_double(db, q);
+}
+
+/* Asserts one interval row of a device (by key) at T0S + off_s. */
+static void assert_interval(sqlite3 *db, const char *key, int off_s, double imp, double exp_wh,
+                            int samples)
+{
+    assert_float_equal(interval_value(db, "wh_import", key, off_s), imp, 1e-9);
+    assert_float_equal(interval_value(db, "wh_export", key, off_s), exp_wh, 1e-9);
+    assert_int_equal((int)interval_value(db, "samples", key, off_s), samples);
+}
+
+static void wait_written(struct store *st, uint64_t n)
+{
+    struct store_stats s = {0};
+    int64_t until = clock_mono_ms() + 10000;
+    do {
+        store_get_stats(st, &s);
+        if (s.written >= n)
+            break;
+        usleep(10000);
+    } while (clock_mono_ms() < until);
+    assert_int_equal(s.written, n);
+    assert_int_equal(s.errors, 0);
+    assert_int_equal(s.dropped, 0);
+    assert_true(s.batches >= 1);
+}
+
+static void phase1(struct fixture *f)
+{
+    struct store *st = NULL;
+    char msg[256] = "";
+    int rc = store_open(&f->cfg, &st, msg, sizeof(msg));
+    if (rc != ENMON_OK)
+        fail_msg("store_open: %s", msg);
+    submit_inverter(st);
+    submit_meter1(st);
+    submit_meter2(st);
+    wait_written(st, 10);
+    store_close(st);
+}
+
+static void check_phase1_rows(sqlite3 *db)
+{
+    assert_int_equal(q_int(db, "SELECT count(*) FROM programs"), 2);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM sites"), 2);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM devices"), 3);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings"), 9); /* failed poll: no row */
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings r JOIN devices d ON d.id = "
+                               "r.device_id WHERE d.key = 'meter-2'"),
+                     3);
+    /* invalid values are NULL, never 0 */
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings WHERE voltage_v IS NULL AND "
+                               "quality = 1 AND power_w = 1200"),
+                     1);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings r JOIN devices d ON d.id = "
+                               "r.device_id WHERE d.key = 'inv-1' AND energy_import_wh IS NULL"),
+                     3);
+    char kind[32];
+    q_text(db, "SELECT kind FROM programs WHERE key = 'solar-homes'", kind, sizeof(kind));
+    assert_string_equal(kind, "solar");
+    assert_int_equal(q_int(db, "SELECT welfare FROM devices WHERE key = 'meter-2'"), 1);
+    assert_int_equal(q_int(db, "SELECT commissioned FROM devices WHERE key = 'inv-1'"), 1700000000);
+}
+
+static void check_phase1_intervals(sqlite3 *db)
+{
+    assert_interval(db, "inv-1", 0, 0, 98, 1);
+    assert_interval(db, "inv-1", 900, 0, 98 + 204, 1);
+    assert_interval(db, "inv-1", 1800, 0, 0, 1);
+    assert_interval(db, "meter-1", 0, 250, 0, 1);
+    assert_interval(db, "meter-1", 900, 250 + 120, 0, 1);
+    assert_interval(db, "meter-1", 1800, 0, 0, 1);
+    assert_interval(db, "meter-2", 0, 0, 0, 1);
+    assert_interval(db, "meter-2", 900, 200, 0, 1);
+    assert_interval(db, "meter-2", 1800, 400, 0, 1);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM intervals"), 9);
+}
+
+static void check_phase1_state(sqlite3 *db)
+{
+    assert_float_equal(dev_double(db, "counter_state", "export_wh", "inv-1"), 104, 0);
+    assert_int_equal(dev_int(db, "counter_state", "import_wh IS NULL", "inv-1"), 1);
+    assert_int_equal(dev_int(db, "counter_state", "ts_ms", "inv-1"), T0 + 30 * MIN_MS);
+    assert_float_equal(dev_double(db, "counter_state", "import_wh", "meter-1"), 120, 0);
+    assert_float_equal(dev_double(db, "counter_state", "import_wh", "meter-2"), 101600, 0);
+    assert_int_equal(dev_int(db, "device_status", "online", "meter-2"), 1);
+    assert_int_equal(dev_int(db, "device_status", "last_ts_ms", "meter-2"), T0 + 40 * MIN_MS);
+    assert_int_equal(dev_int(db, "device_status", "last_error IS NULL", "meter-2"), 1);
+}
+
+/* inv-1 +300 Wh over 00:30-00:40, meter-1 +60 Wh over 00:30-00:45, meter-2 fails. */
+static void phase2(struct fixture *f)
+{
+    struct store *st = NULL;
+    char msg[256] = "";
+    int rc = store_open(&f->cfg, &st, msg, sizeof(msg));
+    if (rc != ENMON_OK)
+        fail_msg("store_open again: %s", msg);
+    struct reading r = rd(0, T0 + 40 * MIN_MS);
+    r.wrap_wh[1] = WRAP32;
+    reading_set(&r, MEAS_ENERGY_EXPORT_WH, 404);
+    submit(st, &r);
+    r = rd(1, T0 + 45 * MIN_MS);
+    reading_set(&r, MEAS_ENERGY_IMPORT_WH, 180);
+    reading_set(&r, MEAS_ENERGY_EXPORT_WH, 0);
+    submit(st, &r);
+    r = rd(2, T0 + 45 * MIN_MS);
+    r.quality = READING_FAILED;
+    r.online = 0;
+    r.err = ENMON_ERR_TIMEOUT;
+    submit(st, &r);
+    wait_written(st, 3);
+    store_close(st);
+}
+
+static void check_phase2(sqlite3 *db)
+{
+    assert_int_equal(q_int(db, "SELECT count(*) FROM programs"), 2);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM devices"), 3);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings"), 11);
+    assert_interval(db, "inv-1", 900, 0, 302, 1); /* untouched by the restart */
+    assert_interval(db, "inv-1", 1800, 0, 300, 2);
+    assert_interval(db, "meter-1", 1800, 60, 0, 1);
+    assert_interval(db, "meter-1", 2700, 0, 0, 1); /* the reading at 00:45 starts a new one */
+    assert_interval(db, "meter-2", 1800, 400, 0, 1);
+    assert_float_equal(q_double(db, "SELECT sum(wh_export) FROM intervals"), 98 + 302 + 300, 1e-9);
+    assert_float_equal(q_double(db, "SELECT sum(wh_import) FROM intervals"), 250 + 370 + 60 + 600,
+                       1e-9);
+    assert_int_equal(dev_int(db, "device_status", "online", "meter-2"), 0);
+    /* the last good reading's time is kept */
+    assert_int_equal(dev_int(db, "device_status", "last_ts_ms", "meter-2"), T0 + 40 * MIN_MS);
+    char q[300], err[64];
+    dev_query(q, sizeof(q), "device_status", "last_error", "meter-2");
+    q_text(db, q, err, sizeof(err));
+    assert_string_equal(err, enmon_strerror(ENMON_ERR_TIMEOUT));
+    assert_int_equal(dev_int(db, "device_status", "online", "inv-1"), 1);
+}
+
+static void check_file(struct fixture *f, sqlite3 *db)
+{
+    char text[64];
+    q_text(db, "PRAGMA integrity_check", text, sizeof(text));
+    assert_string_equal(text, "ok");
+    q_text(db, "PRAGMA journal_mode", text, sizeof(text));
+    assert_string_equal(text, "wal");
+    assert_int_equal(q_int(db, "PRAGMA user_version"), 1);
+    struct stat sb;
+    assert_int_equal(stat(f->cfg.database, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0640);
+}
+
+static void test_store_end_to_end(void **state)
+{
+    struct fixture *f = *state;
+    phase1(f);
+    sqlite3 *db = db_open(f);
+    check_phase1_rows(db);
+    check_phase1_intervals(db);
+    check_phase1_state(db);
+    sqlite3_close(db);
+    phase2(f);
+    db = db_open(f);
+    check_phase2(db);
+    check_file(f, db);
+    sqlite3_close(db);
+}
+
+static void test_store_open_fails_cleanly(void **state)
+{
+    struct fixture *f = *state;
+    snprintf(f->cfg.database, sizeof(f->cfg.database), "%s/missing-dir/enmon.db", f->dir);
+    struct store *st = (struct store *)1;
+    char msg[256] = "";
+    assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_ERR_DB);
+    assert_null(st);
+    assert_non_null(strstr(msg, "missing-dir"));
+    snprintf(f->cfg.database, sizeof(f->cfg.database), "%s/enmon.db", f->dir);
+}
+
+static void test_store_refuses_newer_schema(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->cfg.database, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    struct store *st = NULL;
+    char msg[256] = "";
+    assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_ERR_DB);
+    assert_non_null(strstr(msg, "newer"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_store_end_to_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_open_fails_cleanly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_refuses_newer_schema, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
