@@ -1,0 +1,69 @@
+"""daemon.py -- start and stop enmond (and run the enmon CLI) for integration tests."""
+import os
+import signal
+import subprocess
+import time
+
+import harness
+
+
+def bin_path(name):
+    sub = "simulators" if name == "enmon-sim" else "src"
+    return os.path.join(harness.build_dir(), sub, name)
+
+
+class Enmond:
+    """enmond on a generated config in tmpdir; stop() asserts a clean exit."""
+
+    def __init__(self, tmpdir, mqtt_port, programs_yaml, interval="1s", extra=""):
+        self.tmpdir = str(tmpdir)
+        self.db = os.path.join(self.tmpdir, "enmon.db")
+        self.config = os.path.join(self.tmpdir, "enmond.yaml")
+        self.log_path = os.path.join(self.tmpdir, "enmond.log")
+        with open(self.config, "w", encoding="utf-8") as fh:
+            fh.write(
+                "mqtt:\n  host: 127.0.0.1\n  port: %d\n  topic_root: enmon\n"
+                "database: %s\npolling:\n  workers: 4\n  interval: %s\n  timeout: 500ms\n"
+                "  retries: 0\n  offline_after: 2\n%s%s"
+                % (mqtt_port, self.db, interval, extra, programs_yaml))
+        self.proc = None
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([bin_path("enmond"), "-c", self.config],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def stop(self, timeout=15):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.log.close()
+        self.proc = None
+        return rc
+
+    def log_text(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+
+
+def enmon(*args, check=True):
+    """Runs the enmon CLI and returns the CompletedProcess."""
+    return subprocess.run([bin_path("enmon")] + list(args), capture_output=True, text=True,
+                          timeout=60, check=check)
+
+
+def wait_for(predicate, timeout, step=0.1):
+    """Polls predicate until it returns a true value or timeout seconds pass."""
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > end:
+            return value
+        time.sleep(step)
