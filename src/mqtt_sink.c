@@ -1,0 +1,551 @@
+/* mqtt_sink.c -- publishes readings, availability and daemon status over MQTT (libmosquitto). */
+#include "mqtt_sink.h"
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+#include "payload.h"
+#include "rqueue.h"
+
+#include <mosquitto.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SINK_QUEUE_CAP 100000 /* readings waiting while the broker is away */
+#define SINK_BATCH 256        /* readings popped at once */
+#define SINK_INFLIGHT 1000    /* QoS 1/2 messages in flight (send maximum) */
+#define SINK_OUTSTANDING 5000 /* messages handed to libmosquitto, not yet sent/acknowledged */
+#define SINK_WAIT_MS 200      /* idle wait of the sink thread */
+#define SINK_RETRY_MS 100     /* pause after a publish found no connection */
+#define SINK_DRAIN_MS 3000    /* mqtt_sink_stop: time to publish what is queued */
+#define SINK_FINAL_MS 1000    /* mqtt_sink_stop: time for "offline" to be acknowledged */
+#define SINK_STATUS_QOS 1     /* status and availability messages */
+#define SINK_LOG_EVERY_S 60   /* rate limit of repeated complaints */
+
+enum avail_state { AVAIL_UNKNOWN = 0, AVAIL_OFFLINE, AVAIL_ONLINE };
+
+/* What a publish attempt did with a message. */
+enum handover { HANDED_OVER, RETRY_LATER };
+
+struct mqtt_sink {
+    const struct enmon_config *cfg;
+    struct mosquitto *mosq;
+    struct rqueue q;
+    pthread_t thread;
+    int thread_started;
+    int loop_started;
+
+    /* lock guards the fields up to the next comment; it is never held around a
+     * mosquitto_* call. The callbacks (libmosquitto's thread) take it briefly. */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int connected;
+    int announce; /* (re)connected: publish status and every availability */
+    int stopping;
+    int64_t deadline_ms; /* end of the drain once stopping */
+    int64_t outstanding; /* handed over, not yet reported by on_publish (approximate) */
+    uint64_t published;
+    uint64_t failed;
+    size_t pending; /* popped readings not yet handed over */
+
+    /* used by the sink thread only */
+    struct reading *batch;
+    size_t batch_len, batch_pos;
+    uint8_t *avail; /* per device: enum avail_state last handed over */
+    char json[PAYLOAD_STATE_MAX];
+    char topic[PAYLOAD_TOPIC_MAX];
+    char status_topic[PAYLOAD_TOPIC_MAX];
+
+    struct log_limit drop_limit, fail_limit, conn_limit;
+};
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void lib_init(void)
+{
+    mosquitto_lib_init();
+}
+
+/* ---- callbacks: run in libmosquitto's network thread, only set state ---- */
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+    struct mqtt_sink *m = obj;
+    if (rc != 0) {
+        log_limited(&m->conn_limit, SINK_LOG_EVERY_S, LOG_WARNING,
+                    "mqtt: %s:%d refused the connection: %s", m->cfg->mqtt.host, m->cfg->mqtt.port,
+                    mosquitto_connack_string(rc));
+        return;
+    }
+    log_info("mqtt: connected to %s:%d", m->cfg->mqtt.host, m->cfg->mqtt.port);
+    pthread_mutex_lock(&m->lock);
+    m->connected = 1;
+    m->announce = 1;
+    /* QoS 0 packets queued before a drop were discarded without on_publish */
+    m->outstanding = 0;
+    pthread_cond_broadcast(&m->wake);
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+    struct mqtt_sink *m = obj;
+    pthread_mutex_lock(&m->lock);
+    int was = m->connected;
+    m->connected = 0;
+    int stopping = m->stopping;
+    pthread_mutex_unlock(&m->lock);
+    if (was && !stopping)
+        log_limited(&m->conn_limit, SINK_LOG_EVERY_S, LOG_WARNING,
+                    "mqtt: lost connection to %s:%d (%s); readings wait in the queue",
+                    m->cfg->mqtt.host, m->cfg->mqtt.port, mosquitto_strerror(rc));
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+    struct mqtt_sink *m = obj;
+    pthread_mutex_lock(&m->lock);
+    if (m->outstanding > 0)
+        m->outstanding--;
+    pthread_cond_broadcast(&m->wake);
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* ---- publishing (sink thread and mqtt_sink_stop) ---- */
+
+/* Waits on m->wake (m->lock held) for at most ms milliseconds. */
+static void wait_locked(struct mqtt_sink *m, int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&m->wake, &m->lock, &until);
+}
+
+static void pause_ms(struct mqtt_sink *m, int ms)
+{
+    pthread_mutex_lock(&m->lock);
+    wait_locked(m, ms);
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* libmosquitto queues a QoS 1/2 message before it tries to send it: when sending
+ * fails for want of a connection, the message stays queued and goes out after the
+ * reconnect. Retrying it would publish it twice. */
+static int queued_anyway(int rc, int qos)
+{
+    return qos > 0 && (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO);
+}
+
+/* Errors after which the same message can succeed later. */
+static int retryable(int rc)
+{
+    return rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO ||
+           rc == MOSQ_ERR_NOMEM;
+}
+
+static enum handover publish(struct mqtt_sink *m, const char *topic, const char *payload, int len,
+                             int qos, int retain)
+{
+    pthread_mutex_lock(&m->lock);
+    m->outstanding++;
+    pthread_mutex_unlock(&m->lock);
+    int rc = mosquitto_publish(m->mosq, NULL, topic, len, payload, qos, retain != 0);
+    int queued = rc == MOSQ_ERR_SUCCESS || queued_anyway(rc, qos);
+    pthread_mutex_lock(&m->lock);
+    if (queued) {
+        m->published++;
+    } else {
+        m->failed++;
+        if (m->outstanding > 0)
+            m->outstanding--;
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (queued)
+        return HANDED_OVER;
+    if (retryable(rc))
+        return RETRY_LATER;
+    log_limited(&m->fail_limit, SINK_LOG_EVERY_S, LOG_ERR, "mqtt: cannot publish %s: %s", topic,
+                mosquitto_strerror(rc));
+    return HANDED_OVER; /* would fail forever: skip it */
+}
+
+static enum handover publish_availability(struct mqtt_sink *m, uint32_t device, int online)
+{
+    if (payload_availability_topic(m->cfg, device, m->topic, sizeof(m->topic)) < 0) {
+        log_limited(&m->fail_limit, SINK_LOG_EVERY_S, LOG_ERR,
+                    "mqtt: device %u has no valid availability topic", (unsigned)device);
+        return HANDED_OVER;
+    }
+    const char *text = payload_availability(online);
+    return publish(m, m->topic, text, (int)strlen(text), SINK_STATUS_QOS, 1);
+}
+
+static enum handover publish_status(struct mqtt_sink *m, int online)
+{
+    const char *text = payload_availability(online);
+    return publish(m, m->status_topic, text, (int)strlen(text), SINK_STATUS_QOS, 1);
+}
+
+/* After every (re)connect: status online and every known availability, retained. */
+static enum handover publish_announce(struct mqtt_sink *m)
+{
+    if (publish_status(m, 1) != HANDED_OVER)
+        return RETRY_LATER;
+    for (uint32_t d = 0; d < m->cfg->ndevices; d++) {
+        if (m->avail[d] == AVAIL_UNKNOWN)
+            continue;
+        if (publish_availability(m, d, m->avail[d] == AVAIL_ONLINE) != HANDED_OVER)
+            return RETRY_LATER;
+    }
+    return HANDED_OVER;
+}
+
+static enum handover publish_state(struct mqtt_sink *m, const struct reading *r)
+{
+    int len = payload_state_json(m->cfg, r, m->json, sizeof(m->json));
+    if (len < 0 || payload_state_topic(m->cfg, r->device, m->topic, sizeof(m->topic)) < 0) {
+        log_limited(&m->fail_limit, SINK_LOG_EVERY_S, LOG_ERR,
+                    "mqtt: cannot format the state of device %u", (unsigned)r->device);
+        return HANDED_OVER;
+    }
+    return publish(m, m->topic, m->json, len, m->cfg->mqtt.qos, 0);
+}
+
+/* Availability when it changed (or was never published), then the state unless
+ * the poll failed. Retrying a reading does not repeat its availability message. */
+static enum handover publish_reading(struct mqtt_sink *m, const struct reading *r)
+{
+    if (r->device >= m->cfg->ndevices)
+        return HANDED_OVER;
+    uint8_t now = r->online ? AVAIL_ONLINE : AVAIL_OFFLINE;
+    if (m->avail[r->device] != now) {
+        if (publish_availability(m, r->device, r->online) != HANDED_OVER)
+            return RETRY_LATER;
+        m->avail[r->device] = now;
+    }
+    if (r->quality != READING_OK && r->quality != READING_PARTIAL)
+        return HANDED_OVER;
+    return publish_state(m, r);
+}
+
+static void set_pending(struct mqtt_sink *m)
+{
+    pthread_mutex_lock(&m->lock);
+    m->pending = m->batch_len - m->batch_pos;
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* Hands over the popped readings in order; stops at the first that must wait. */
+static enum handover publish_batch(struct mqtt_sink *m)
+{
+    enum handover h = HANDED_OVER;
+    while (m->batch_pos < m->batch_len) {
+        h = publish_reading(m, &m->batch[m->batch_pos]);
+        if (h != HANDED_OVER)
+            break;
+        m->batch_pos++;
+    }
+    set_pending(m);
+    return h;
+}
+
+/* ---- the sink thread ---- */
+
+enum step { STEP_PUBLISH, STEP_AGAIN, STEP_EXIT };
+
+/* Decides what the sink thread does next; waits while disconnected or while
+ * libmosquitto holds too many unsent messages. Sets *announce after a connect. */
+static enum step next_step(struct mqtt_sink *m, int *announce)
+{
+    enum step s = STEP_PUBLISH;
+    int empty = m->batch_pos == m->batch_len && rqueue_depth(&m->q) == 0;
+    pthread_mutex_lock(&m->lock);
+    *announce = 0;
+    if (m->stopping && (clock_mono_ms() >= m->deadline_ms || (!m->connected && empty))) {
+        s = STEP_EXIT;
+    } else if (!m->connected || m->outstanding >= SINK_OUTSTANDING) {
+        wait_locked(m, SINK_WAIT_MS);
+        s = STEP_AGAIN;
+    } else {
+        *announce = m->announce;
+        m->announce = 0;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return s;
+}
+
+/* Once stopping: done when everything popped is handed over and acknowledged. */
+static int drained(struct mqtt_sink *m)
+{
+    if (m->batch_pos < m->batch_len || rqueue_depth(&m->q) > 0)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    int done = m->stopping && m->outstanding == 0;
+    if (m->stopping && !done)
+        wait_locked(m, SINK_RETRY_MS / 2);
+    pthread_mutex_unlock(&m->lock);
+    return done;
+}
+
+static int stopping(struct mqtt_sink *m)
+{
+    pthread_mutex_lock(&m->lock);
+    int s = m->stopping;
+    pthread_mutex_unlock(&m->lock);
+    return s;
+}
+
+static void refill(struct mqtt_sink *m)
+{
+    m->batch_pos = 0;
+    m->batch_len = rqueue_pop_batch(&m->q, m->batch, SINK_BATCH, SINK_WAIT_MS);
+    set_pending(m);
+}
+
+static void *sink_main(void *arg)
+{
+    struct mqtt_sink *m = arg;
+    for (;;) {
+        int announce;
+        enum step s = next_step(m, &announce);
+        if (s == STEP_EXIT)
+            break;
+        if (s == STEP_AGAIN)
+            continue;
+        if (announce && publish_announce(m) != HANDED_OVER) {
+            pthread_mutex_lock(&m->lock);
+            m->announce = 1;
+            pthread_mutex_unlock(&m->lock);
+            pause_ms(m, SINK_RETRY_MS);
+            continue;
+        }
+        if (m->batch_pos == m->batch_len) {
+            if (stopping(m) && drained(m))
+                break;
+            refill(m);
+        }
+        if (publish_batch(m) == RETRY_LATER)
+            pause_ms(m, SINK_RETRY_MS);
+    }
+    return NULL;
+}
+
+/* ---- start and stop ---- */
+
+static int fail(char *msg, size_t msglen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes the reason into msg and returns ENMON_ERR_MQTT. */
+static int fail(char *msg, size_t msglen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, msglen, fmt, ap);
+    va_end(ap);
+    return ENMON_ERR_MQTT;
+}
+
+/* Reads the first line of path (trailing CR/LF stripped) into buf. */
+static int read_password(const char *path, char *buf, size_t len, char *msg, size_t msglen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return fail(msg, msglen, "mqtt password_file %s: %s", path, strerror(errno));
+    if (!fgets(buf, (int)len, f))
+        buf[0] = '\0';
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return ENMON_OK;
+}
+
+static int set_credentials(struct mqtt_sink *m, char *msg, size_t msglen)
+{
+    const struct cfg_mqtt *c = &m->cfg->mqtt;
+    if (!c->username[0] && !c->password_file[0])
+        return ENMON_OK;
+    char password[512] = "";
+    if (c->password_file[0]) {
+        int rc = read_password(c->password_file, password, sizeof(password), msg, msglen);
+        if (rc != ENMON_OK)
+            return rc;
+    }
+    int rc = mosquitto_username_pw_set(m->mosq, c->username[0] ? c->username : NULL,
+                                       c->password_file[0] ? password : NULL);
+    explicit_bzero(password, sizeof(password));
+    if (rc != MOSQ_ERR_SUCCESS)
+        return fail(msg, msglen, "mqtt credentials: %s", mosquitto_strerror(rc));
+    return ENMON_OK;
+}
+
+static int client_setup(struct mqtt_sink *m, char *msg, size_t msglen)
+{
+    const struct cfg_mqtt *c = &m->cfg->mqtt;
+    m->mosq = mosquitto_new(c->client_id[0] ? c->client_id : NULL, true, m);
+    if (!m->mosq)
+        return fail(msg, msglen, "mqtt client: %s", strerror(errno));
+    mosquitto_connect_callback_set(m->mosq, on_connect);
+    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+    mosquitto_publish_callback_set(m->mosq, on_publish);
+    mosquitto_reconnect_delay_set(m->mosq, 1, 30, true);
+    mosquitto_int_option(m->mosq, MOSQ_OPT_SEND_MAXIMUM, SINK_INFLIGHT);
+    int rc = mosquitto_will_set(m->mosq, m->status_topic, (int)strlen(PAYLOAD_OFFLINE),
+                                PAYLOAD_OFFLINE, SINK_STATUS_QOS, true);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return fail(msg, msglen, "mqtt last will on %s: %s", m->status_topic,
+                    mosquitto_strerror(rc));
+    return set_credentials(m, msg, msglen);
+}
+
+/* Starts libmosquitto's network thread; it keeps reconnecting on its own. */
+static int client_connect(struct mqtt_sink *m, char *msg, size_t msglen)
+{
+    const struct cfg_mqtt *c = &m->cfg->mqtt;
+    int keepalive = c->keepalive_s > 0 ? c->keepalive_s : 30;
+    int rc = mosquitto_connect_async(m->mosq, c->host, c->port, keepalive);
+    if (rc == MOSQ_ERR_INVAL)
+        return fail(msg, msglen, "mqtt broker %s: %s", c->host, mosquitto_strerror(rc));
+    if (rc != MOSQ_ERR_SUCCESS)
+        log_warn("mqtt: %s:%d: %s; retrying in the background", c->host, c->port,
+                 mosquitto_strerror(rc));
+    rc = mosquitto_loop_start(m->mosq);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return fail(msg, msglen, "mqtt network thread: %s", mosquitto_strerror(rc));
+    m->loop_started = 1;
+    return ENMON_OK;
+}
+
+static void sink_free(struct mqtt_sink *m)
+{
+    if (m->mosq) {
+        if (m->loop_started) {
+            mosquitto_disconnect(m->mosq);
+            mosquitto_loop_stop(m->mosq, false);
+        }
+        mosquitto_destroy(m->mosq);
+    }
+    rqueue_destroy(&m->q);
+    pthread_cond_destroy(&m->wake);
+    pthread_mutex_destroy(&m->lock);
+    free(m->batch);
+    free(m->avail);
+    free(m);
+}
+
+static int sink_alloc(const struct enmon_config *cfg, struct mqtt_sink **out)
+{
+    struct mqtt_sink *m = calloc(1, sizeof(*m));
+    if (!m)
+        return ENMON_ERR_NOMEM;
+    m->cfg = cfg;
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    *out = m;
+    m->batch = calloc(SINK_BATCH, sizeof(*m->batch));
+    m->avail = calloc(cfg->ndevices ? cfg->ndevices : 1, 1);
+    if (!m->batch || !m->avail || rqueue_init(&m->q, SINK_QUEUE_CAP) != ENMON_OK)
+        return ENMON_ERR_NOMEM;
+    return ENMON_OK;
+}
+
+int mqtt_sink_start(const struct enmon_config *cfg, struct mqtt_sink **out, char *msg,
+                    size_t msglen)
+{
+    struct mqtt_sink *m = NULL;
+    *out = NULL;
+    pthread_once(&lib_once, lib_init);
+    int rc = sink_alloc(cfg, &m);
+    if (rc == ENMON_OK &&
+        payload_status_topic(cfg->mqtt.topic_root, m->status_topic, sizeof(m->status_topic)) < 0)
+        rc = fail(msg, msglen, "mqtt topic_root '%s' is not a valid topic prefix",
+                  cfg->mqtt.topic_root);
+    else if (rc != ENMON_OK)
+        rc = fail(msg, msglen, "mqtt sink: %s", enmon_strerror(rc));
+    if (rc == ENMON_OK)
+        rc = client_setup(m, msg, msglen);
+    if (rc == ENMON_OK)
+        rc = client_connect(m, msg, msglen);
+    if (rc == ENMON_OK && pthread_create(&m->thread, NULL, sink_main, m) != 0)
+        rc = fail(msg, msglen, "mqtt sink thread: %s", strerror(errno));
+    if (rc != ENMON_OK) {
+        if (m)
+            sink_free(m);
+        return ENMON_ERR_MQTT;
+    }
+    m->thread_started = 1;
+    *out = m;
+    return ENMON_OK;
+}
+
+int mqtt_sink_submit(struct mqtt_sink *m, const struct reading *r)
+{
+    int rc = rqueue_push(&m->q, r);
+    if (rc == ENMON_ERR_FULL)
+        log_limited(&m->drop_limit, SINK_LOG_EVERY_S, LOG_WARNING,
+                    "mqtt: queue full (%zu readings), dropping readings", m->q.cap);
+    return rc;
+}
+
+void mqtt_sink_get_stats(struct mqtt_sink *m, struct mqtt_sink_stats *out)
+{
+    *out = (struct mqtt_sink_stats){0};
+    pthread_mutex_lock(&m->q.lock);
+    out->dropped = m->q.dropped;
+    out->depth = m->q.len;
+    pthread_mutex_unlock(&m->q.lock);
+    pthread_mutex_lock(&m->lock);
+    out->published = m->published;
+    out->failed = m->failed;
+    out->connected = m->connected;
+    out->depth += m->pending;
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* Publishes status "offline" and waits (bounded) until it is acknowledged, so
+ * the clean disconnect that follows (which suppresses the will) loses nothing. */
+static void publish_final_status(struct mqtt_sink *m)
+{
+    pthread_mutex_lock(&m->lock);
+    int connected = m->connected;
+    pthread_mutex_unlock(&m->lock);
+    if (!connected || publish_status(m, 0) != HANDED_OVER)
+        return;
+    int64_t until = clock_mono_ms() + SINK_FINAL_MS;
+    pthread_mutex_lock(&m->lock);
+    while (m->outstanding > 0 && m->connected && clock_mono_ms() < until)
+        wait_locked(m, SINK_RETRY_MS / 2);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void mqtt_sink_stop(struct mqtt_sink *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->lock);
+    m->stopping = 1;
+    m->deadline_ms = clock_mono_ms() + SINK_DRAIN_MS;
+    pthread_cond_broadcast(&m->wake);
+    pthread_mutex_unlock(&m->lock);
+    rqueue_close(&m->q);
+    if (m->thread_started)
+        pthread_join(m->thread, NULL);
+    size_t left = rqueue_depth(&m->q) + (m->batch_len - m->batch_pos);
+    if (left)
+        log_warn("mqtt: stopping with %zu readings not published", left);
+    publish_final_status(m);
+    sink_free(m);
+}

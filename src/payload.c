@@ -1,0 +1,276 @@
+/* payload.c -- MQTT topics and JSON payloads for readings: pure formatting, no I/O. */
+#include "payload.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* A bounded output buffer: appends stop at the end and set overflow. */
+struct out {
+    char *buf;
+    size_t len, pos;
+    int overflow;
+};
+
+static struct out out_begin(char *buf, size_t len)
+{
+    struct out o = {buf, len, 0, len == 0};
+    if (len)
+        buf[0] = '\0';
+    return o;
+}
+
+static void out_mem(struct out *o, const char *s, size_t n)
+{
+    if (o->overflow || n >= o->len - o->pos) {
+        o->overflow = 1;
+        return;
+    }
+    memcpy(o->buf + o->pos, s, n);
+    o->pos += n;
+    o->buf[o->pos] = '\0';
+}
+
+static void out_str(struct out *o, const char *s)
+{
+    out_mem(o, s, strlen(s));
+}
+
+static int out_end(struct out *o)
+{
+    if (o->overflow) {
+        if (o->len)
+            o->buf[0] = '\0';
+        return -1;
+    }
+    return (int)o->pos;
+}
+
+static int snprintf_len(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int snprintf_len(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= len) {
+        if (len)
+            buf[0] = '\0';
+        return -1;
+    }
+    return n;
+}
+
+/* A topic segment: non-empty, no MQTT wildcards, no level separator. */
+static int segment_ok(const char *s)
+{
+    return s[0] != '\0' && strpbrk(s, "+#/") == NULL;
+}
+
+/* The root may span several levels ("city/enmon") but holds no wildcards. */
+static int root_ok(const char *s)
+{
+    return s[0] != '\0' && strpbrk(s, "+#") == NULL;
+}
+
+int payload_status_topic(const char *root, char *buf, size_t len)
+{
+    if (!root_ok(root)) {
+        if (len)
+            buf[0] = '\0';
+        return -1;
+    }
+    return snprintf_len(buf, len, "%s/status", root);
+}
+
+static int device_topic(const struct enmon_config *cfg, uint32_t device, const char *leaf,
+                        char *buf, size_t len)
+{
+    if (len)
+        buf[0] = '\0';
+    if (device >= cfg->ndevices)
+        return -1;
+    const struct cfg_device *d = &cfg->devices[device];
+    if (d->program >= cfg->nprograms || d->site >= cfg->nsites)
+        return -1;
+    const char *program = cfg->programs[d->program].id;
+    const char *site = cfg->sites[d->site].id;
+    if (!root_ok(cfg->mqtt.topic_root) || !segment_ok(program) || !segment_ok(site) ||
+        !segment_ok(d->id))
+        return -1;
+    return snprintf_len(buf, len, "%s/device/%s/%s/%s/%s", cfg->mqtt.topic_root, program, site,
+                        d->id, leaf);
+}
+
+int payload_state_topic(const struct enmon_config *cfg, uint32_t device, char *buf, size_t len)
+{
+    return device_topic(cfg, device, "state", buf, len);
+}
+
+int payload_availability_topic(const struct enmon_config *cfg, uint32_t device, char *buf,
+                               size_t len)
+{
+    return device_topic(cfg, device, "availability", buf, len);
+}
+
+const char *payload_availability(int online)
+{
+    return online ? PAYLOAD_ONLINE : PAYLOAD_OFFLINE;
+}
+
+int payload_number(double v, char *buf, size_t len)
+{
+    if (!isfinite(v)) {
+        if (len)
+            buf[0] = '\0';
+        return -1;
+    }
+    if (v == 0.0)
+        return snprintf_len(buf, len, "0"); /* also -0.0 */
+    if (v == trunc(v) && fabs(v) < 1e15)
+        return snprintf_len(buf, len, "%.0f", v);
+    return snprintf_len(buf, len, "%.15g", v);
+}
+
+int payload_utc_time(int64_t wall_ms, char *buf, size_t len)
+{
+    int64_t ms = wall_ms % 1000;
+    int64_t s = wall_ms / 1000;
+    if (ms < 0) {
+        ms += 1000;
+        s -= 1;
+    }
+    time_t t = (time_t)s;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) {
+        if (len)
+            buf[0] = '\0';
+        return -1;
+    }
+    return snprintf_len(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+}
+
+static void out_escaped_char(struct out *o, unsigned char c)
+{
+    char esc[8];
+    switch (c) {
+    case '"':
+        out_str(o, "\\\"");
+        break;
+    case '\\':
+        out_str(o, "\\\\");
+        break;
+    case '\n':
+        out_str(o, "\\n");
+        break;
+    case '\r':
+        out_str(o, "\\r");
+        break;
+    case '\t':
+        out_str(o, "\\t");
+        break;
+    case '\b':
+        out_str(o, "\\b");
+        break;
+    case '\f':
+        out_str(o, "\\f");
+        break;
+    default:
+        if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            out_str(o, esc);
+        } else {
+            out_mem(o, (const char *)&c, 1);
+        }
+    }
+}
+
+static void out_json_string(struct out *o, const char *s)
+{
+    out_str(o, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        out_escaped_char(o, *p);
+    out_str(o, "\"");
+}
+
+int payload_json_string(const char *s, char *buf, size_t len)
+{
+    struct out o = out_begin(buf, len);
+    out_json_string(&o, s);
+    return out_end(&o);
+}
+
+/* ,"key":"value" */
+static void out_field_string(struct out *o, const char *key, const char *value)
+{
+    out_str(o, ",\"");
+    out_str(o, key);
+    out_str(o, "\":");
+    out_json_string(o, value);
+}
+
+/* ,"key":number (numbers come from payload_number, or are integral for enums and bits) */
+static void out_field_number(struct out *o, const char *key, double v, int integer)
+{
+    char num[64];
+    int n = integer && fabs(v) < 1e15 ? snprintf_len(num, sizeof(num), "%.0f", trunc(v))
+                                      : payload_number(v, num, sizeof(num));
+    if (n < 0)
+        return; /* not finite: an invalid value is left out, never published */
+    out_str(o, ",\"");
+    out_str(o, key);
+    out_str(o, "\":");
+    out_mem(o, num, (size_t)n);
+}
+
+static void out_measurements(struct out *o, const struct reading *r)
+{
+    for (int m = 0; m < MEAS__COUNT; m++) {
+        if (!reading_has(r, (enum meas)m) || !isfinite(r->value[m]))
+            continue;
+        int integer = m == MEAS_STATE || m == MEAS_EVENTS;
+        out_field_number(o, reading_meas_name((enum meas)m), r->value[m], integer);
+    }
+}
+
+static const char *quality_name(uint8_t quality)
+{
+    return quality == READING_OK ? "ok" : "partial";
+}
+
+int payload_state_json(const struct enmon_config *cfg, const struct reading *r, char *buf,
+                       size_t len)
+{
+    struct out o = out_begin(buf, len);
+    if (r->device >= cfg->ndevices || (r->quality != READING_OK && r->quality != READING_PARTIAL)) {
+        o.overflow = 1;
+        return out_end(&o);
+    }
+    const struct cfg_device *d = &cfg->devices[r->device];
+    if (d->program >= cfg->nprograms || d->site >= cfg->nsites) {
+        o.overflow = 1;
+        return out_end(&o);
+    }
+    char ts[48];
+    out_str(&o, "{\"device\":");
+    out_json_string(&o, d->id);
+    out_field_string(&o, "program", cfg->programs[d->program].id);
+    out_field_string(&o, "site", cfg->sites[d->site].id);
+    out_field_string(&o, "kind", config_device_kind_name(d->kind));
+    if (payload_utc_time(r->wall_ms, ts, sizeof(ts)) < 0)
+        o.overflow = 1;
+    else
+        out_field_string(&o, "ts", ts);
+    char ms[32];
+    snprintf(ms, sizeof(ms), ",\"ts_ms\":%lld", (long long)r->wall_ms);
+    out_str(&o, ms);
+    out_field_string(&o, "quality", quality_name(r->quality));
+    out_measurements(&o, r);
+    out_str(&o, "}");
+    return out_end(&o);
+}
