@@ -1,5 +1,6 @@
 /* config.c -- enmond configuration: parses and validates the YAML file into struct enmon_config. */
 #include "config.h"
+#include "regmap.h"
 
 #include "err.h"
 #include "yaml_doc.h"
@@ -18,7 +19,7 @@ struct loader {
     struct enmon_config *cfg;
     long tz_offset_s;
     int rc; /* ENMON_ERR_CONFIG, or ENMON_ERR_NOMEM after a failed allocation */
-    size_t cap_programs, cap_sites, cap_devices, cap_links;
+    size_t cap_programs, cap_sites, cap_devices, cap_links, cap_maps;
 };
 
 /* One copy of a site: the n-th of count ({n} is n zero-padded to width). */
@@ -336,13 +337,72 @@ static int load_polling(struct loader *L, struct fy_node *map)
 
 /* ---- links ------------------------------------------------------------------------------ */
 
-/* Splits "tcp://HOST:PORT" (HOST may be "[v6addr]"); -1 with a reason on error. */
+/* One "name=value" option of an RTU link; -1 with a reason on error. */
+static int parse_rtu_option(const char *opt, size_t len, struct cfg_link *l, const char **why)
+{
+    char buf[32];
+    if (len >= sizeof(buf) || !memchr(opt, '=', len)) {
+        *why = "RTU options are name=value: baud, parity (N/E/O), data (7/8), stop (1/2)";
+        return -1;
+    }
+    memcpy(buf, opt, len);
+    buf[len] = '\0';
+    char *val = strchr(buf, '=');
+    *val++ = '\0';
+    char *end;
+    long v = strtol(val, &end, 10);
+    int numeric = *val && *end == '\0';
+    if (strcmp(buf, "baud") == 0 && numeric && v >= 300 && v <= 4000000)
+        l->baud = (int)v;
+    else if (strcmp(buf, "data") == 0 && numeric && (v == 7 || v == 8))
+        l->data_bits = (int)v;
+    else if (strcmp(buf, "stop") == 0 && numeric && (v == 1 || v == 2))
+        l->stop_bits = (int)v;
+    else if (strcmp(buf, "parity") == 0 && strlen(val) == 1 && strchr("NEO", val[0]))
+        l->parity = val[0];
+    else {
+        *why = "RTU options: baud=300..4000000, parity=N|E|O, data=7|8, stop=1|2";
+        return -1;
+    }
+    return 0;
+}
+
+/* Splits "rtu:/dev/ttyUSB0?baud=9600&parity=N&data=8&stop=1"; -1 with a reason on error. */
+static int parse_rtu_link(const char *uri, struct cfg_link *l, const char **why)
+{
+    const char *dev = uri + 4, *q = strchr(dev, '?');
+    size_t dlen = q ? (size_t)(q - dev) : strlen(dev);
+    *why = "expected rtu:/dev/SERIALPORT[?baud=9600&parity=N&data=8&stop=1]";
+    if (dlen == 0 || dev[0] != '/' || dlen >= sizeof(l->host))
+        return -1;
+    memset(l, 0, sizeof(*l));
+    snprintf(l->uri, sizeof(l->uri), "%s", uri);
+    memcpy(l->host, dev, dlen);
+    l->host[dlen] = '\0';
+    l->kind = LINK_RTU;
+    l->baud = 9600;
+    l->parity = 'N';
+    l->data_bits = 8;
+    l->stop_bits = 1;
+    for (const char *p = q ? q + 1 : NULL; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (parse_rtu_option(p, len, l, why) != 0)
+            return -1;
+        p = amp ? amp + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Splits "tcp://HOST:PORT" (HOST may be "[v6addr]") or an RTU link; -1 with a reason on error. */
 static int parse_link(const char *uri, struct cfg_link *l, const char **why)
 {
     const char *p = uri, *colon;
     size_t hlen;
 
-    *why = "expected tcp://HOST:PORT";
+    if (strncmp(p, "rtu:", 4) == 0)
+        return parse_rtu_link(uri, l, why);
+    *why = "expected tcp://HOST:PORT or rtu:/dev/PORT?baud=...";
     if (strncmp(p, "tcp://", 6) != 0)
         return -1;
     p += 6;
@@ -480,6 +540,81 @@ static int load_device_link(struct loader *L, struct fy_node *map, const char *b
     return 0;
 }
 
+/* The map file named by a device, resolved against the config file's folder and
+ * loaded once however many devices use it; NULL with the map's own located error. */
+static const struct regmap *find_or_load_map(struct loader *L, struct fy_node *map,
+                                             const char *field, const char *name)
+{
+    struct enmon_config *cfg = L->cfg;
+    char path[CFG_PATH_MAX];
+    const char *slash = strrchr(cfg->path, '/');
+    size_t dir = name[0] == '/' || !slash ? 0 : (size_t)(slash - cfg->path) + 1;
+    if (dir + strlen(name) >= sizeof(path)) {
+        ydoc_error(&L->doc, ydoc_child(map, "map"), field, "map path too long");
+        return NULL;
+    }
+    memcpy(path, cfg->path, dir);
+    memcpy(path + dir, name, strlen(name) + 1);
+    for (size_t i = 0; i < cfg->nmaps; i++)
+        if (strcmp(cfg->maps[i]->path, path) == 0)
+            return cfg->maps[i];
+    struct regmap **arr = grow_array(cfg->maps, &L->cap_maps, cfg->nmaps + 1, sizeof(*cfg->maps));
+    if (!arr) {
+        out_of_memory(L, field);
+        return NULL;
+    }
+    cfg->maps = arr;
+    struct cfg_error merr;
+    int rc = regmap_load(path, &cfg->maps[cfg->nmaps], &merr);
+    if (rc == ENMON_ERR_IO) {
+        ydoc_error(&L->doc, ydoc_child(map, "map"), field, "cannot read map file %s: %s", path,
+                   merr.msg);
+        return NULL;
+    }
+    if (rc != ENMON_OK) {
+        *L->doc.err = merr; /* the map file's own file, line and field */
+        L->rc = rc;
+        return NULL;
+    }
+    return cfg->maps[cfg->nmaps++];
+}
+
+/* Register map and request shaping: map, max_regs, max_gap, pause, connect_pause. */
+static int load_device_modbus(struct loader *L, struct fy_node *map, const char *base,
+                              struct cfg_device *dev)
+{
+    struct ydoc *d = &L->doc;
+    char f[FIELD_MAX], name[CFG_PATH_MAX];
+    long v, ms;
+    int rc = ydoc_str(d, map, "map", join_field(f, base, "map"), name, sizeof(name));
+    if (rc < 0)
+        return -1;
+    if (rc > 0 && !(dev->map = find_or_load_map(L, map, f, name)))
+        return -1;
+    rc = ydoc_int(d, map, "max_regs", join_field(f, base, "max_regs"), 1, 125, &v);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        dev->max_regs = (int)v;
+    rc = ydoc_int(d, map, "max_gap", join_field(f, base, "max_gap"), 0, 124, &v);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        dev->max_gap = (int)v;
+    rc = ydoc_duration_ms(d, map, "pause", join_field(f, base, "pause"), 0, 10000, &ms);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        dev->pause_ms = (int)ms;
+    rc = ydoc_duration_ms(d, map, "connect_pause", join_field(f, base, "connect_pause"), 0, 10000,
+                          &ms);
+    if (rc < 0)
+        return -1;
+    if (rc > 0 && ms > L->cfg->links[dev->link].connect_pause_ms)
+        L->cfg->links[dev->link].connect_pause_ms = (int)ms;
+    return 0;
+}
+
 static int load_device_options(struct loader *L, struct fy_node *map, const char *base,
                                struct cfg_device *dev)
 {
@@ -502,6 +637,8 @@ static int load_device_options(struct loader *L, struct fy_node *map, const char
                           "sunspec_base must be 0, 40000 or 50000, got %ld", v);
     if (rc > 0)
         dev->sunspec_base = (int)v;
+    if (load_device_modbus(L, map, base, dev) != 0)
+        return -1;
     rc = ydoc_date(d, map, "commissioned", join_field(f, base, "commissioned"), L->tz_offset_s, &t);
     if (rc < 0)
         return -1;
@@ -520,7 +657,8 @@ static int load_device(struct loader *L, struct fy_node *map, const char *base,
 {
     static const char *const keys[] = {
         "id",      "name",    "kind",         "link",    "unit",         "capacity", "interval",
-        "timeout", "retries", "sunspec_base", "welfare", "commissioned", "retrofit", NULL};
+        "timeout", "retries", "sunspec_base", "welfare", "commissioned", "retrofit", "map",
+        "max_regs", "max_gap", "pause", "connect_pause", NULL};
     struct enmon_config *cfg = L->cfg;
     struct cfg_device dev = {
         .site = c->site,
@@ -529,6 +667,8 @@ static int load_device(struct loader *L, struct fy_node *map, const char *base,
         .timeout_ms = cfg->default_timeout_ms,
         .retries = cfg->default_retries,
         .sunspec_base = -1,
+        .max_regs = 125,
+        .max_gap = 8,
         .line = ydoc_line(map),
     };
 
@@ -740,5 +880,8 @@ void config_free(struct enmon_config *cfg)
     free(cfg->sites);
     free(cfg->devices);
     free(cfg->links);
+    for (size_t i = 0; i < cfg->nmaps; i++)
+        regmap_free(cfg->maps[i]);
+    free(cfg->maps);
     free(cfg);
 }

@@ -23,8 +23,11 @@ enum device_kind {
 };
 
 enum link_kind {
-    LINK_TCP,
+    LINK_TCP, /* tcp://HOST:PORT */
+    LINK_RTU, /* rtu:/dev/ttyUSB0?baud=9600&parity=N&data=8&stop=1 */
 };
+
+struct regmap; /* regmap.h: a register map loaded from a YAML file */
 
 struct cfg_mqtt {
     char host[256];
@@ -50,10 +53,15 @@ struct cfg_site {
 };
 
 struct cfg_link {
-    char uri[160]; /* as written: "tcp://host:port" */
+    char uri[160]; /* as written: "tcp://host:port" or "rtu:/dev/ttyS0?baud=9600..." */
     enum link_kind kind;
-    char host[128];
-    int port;
+    char host[128]; /* TCP host, or the RTU serial device path */
+    int port;       /* TCP port */
+    int baud;       /* RTU: default 9600 */
+    char parity;    /* RTU: 'N', 'E' or 'O' (default 'N') */
+    int data_bits;  /* RTU: 7 or 8 (default 8) */
+    int stop_bits;  /* RTU: 1 or 2 (default 1) */
+    int connect_pause_ms; /* wait after connecting before the first request (max of its devices) */
 };
 
 struct cfg_device {
@@ -69,6 +77,10 @@ struct cfg_device {
     int timeout_ms;      /* response timeout */
     int retries;         /* extra tries per request before the poll fails */
     int sunspec_base;    /* SunSpec base address, -1 = discover (40000, 0, 50000) */
+    const struct regmap *map; /* non-SunSpec register map, NULL for SunSpec devices */
+    int max_regs;        /* largest read (1..125, default 125) */
+    int max_gap;         /* unused registers a merged read may span (default 8) */
+    int pause_ms;        /* pause between two requests to this device (default 0) */
     int welfare;         /* household flagged for welfare inactivity alerts */
     int64_t commissioned; /* UTC epoch seconds, 0 = unknown */
     int64_t retrofit;     /* UTC epoch seconds of an LED retrofit, 0 = none */
@@ -93,6 +105,8 @@ struct enmon_config {
     size_t ndevices;
     struct cfg_link *links;
     size_t nlinks;
+    struct regmap **maps; /* every map file loaded, once each */
+    size_t nmaps;
 };
 
 /* Where a configuration error is: file, line (1-based, 0 unknown), field path

@@ -19,6 +19,8 @@ static const char *const err_text[ENMON_ERR__COUNT] = {
     [ENMON_ERR_DB] = "database error",
     [ENMON_ERR_MQTT] = "MQTT error",
     [ENMON_ERR_CLOSED] = "closed",
+    [ENMON_ERR_BUSY] = "device busy (Modbus exception 6)",
+    [ENMON_ERR_REJECTED] = "request rejected (Modbus exception 1, 2 or 3)",
 };
 
 const char *enmon_strerror(int err)

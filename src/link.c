@@ -1,4 +1,4 @@
-/* link.c -- one Modbus connection (a TCP endpoint) shared by the devices behind it. */
+/* link.c -- one Modbus connection (a TCP endpoint or an RTU bus) shared by the devices behind it. */
 #include "link.h"
 #include "clock.h"
 #include "err.h"
@@ -32,13 +32,20 @@ static void link_back_off(struct link *l)
     l->backoff_ms = l->backoff_ms * 2 > LINK_BACKOFF_MAX_MS ? LINK_BACKOFF_MAX_MS : l->backoff_ms * 2;
 }
 
+static modbus_t *link_new_context(const struct cfg_link *cfg)
+{
+    if (cfg->kind == LINK_RTU)
+        return modbus_new_rtu(cfg->host, cfg->baud, cfg->parity, cfg->data_bits, cfg->stop_bits);
+    char port[8];
+    snprintf(port, sizeof(port), "%d", cfg->port);
+    return modbus_new_tcp_pi(cfg->host, port);
+}
+
 static int link_connect(struct link *l)
 {
     if (clock_mono_ms() < l->retry_at_ms)
         return ENMON_ERR_CONNECT;
-    char port[8];
-    snprintf(port, sizeof(port), "%d", l->cfg->port);
-    modbus_t *mb = modbus_new_tcp_pi(l->cfg->host, port);
+    modbus_t *mb = link_new_context(l->cfg);
     if (!mb)
         return ENMON_ERR_NOMEM;
     /* libmodbus uses the response timeout for connect() too */
@@ -55,6 +62,8 @@ static int link_connect(struct link *l)
     l->mb = mb;
     l->connects++;
     l->backoff_ms = LINK_BACKOFF_MIN_MS;
+    if (l->cfg->connect_pause_ms > 0) /* some gateways drop requests sent right after connect */
+        clock_sleep_until_ms(clock_mono_ms() + l->cfg->connect_pause_ms);
     return ENMON_OK;
 }
 
@@ -62,14 +71,18 @@ static int link_error_kind(int err)
 {
     if (err == ETIMEDOUT)
         return ENMON_ERR_TIMEOUT;
+    if (err == EMBXSBUSY)
+        return ENMON_ERR_BUSY;
+    if (err == EMBXILFUN || err == EMBXILADD || err == EMBXILVAL)
+        return ENMON_ERR_REJECTED;
     if (err == ECONNRESET || err == EPIPE || err == ECONNREFUSED || err == ENOTCONN ||
         err == EBADF || err == ECONNABORTED)
         return ENMON_ERR_CONNECT;
     return ENMON_ERR_MODBUS;
 }
 
-int link_read(struct link *l, int unit, uint16_t addr, uint16_t count, uint16_t *dest,
-              int timeout_ms)
+int link_read(struct link *l, int unit, enum link_regs kind, uint16_t addr, uint16_t count,
+              uint16_t *dest, int timeout_ms)
 {
     if (!l->mb) {
         int rc = link_connect(l);
@@ -80,17 +93,18 @@ int link_read(struct link *l, int unit, uint16_t addr, uint16_t count, uint16_t 
     modbus_set_response_timeout(l->mb, (uint32_t)(timeout_ms / 1000),
                                 (uint32_t)(timeout_ms % 1000) * 1000);
     l->requests++;
-    int n = modbus_read_registers(l->mb, addr, count, dest);
+    int n = kind == LINK_INPUT ? modbus_read_input_registers(l->mb, addr, count, dest)
+                               : modbus_read_registers(l->mb, addr, count, dest);
     if (n == count)
         return ENMON_OK;
     l->errors++;
-    int kind = n < 0 ? link_error_kind(errno) : ENMON_ERR_MODBUS;
-    if (kind == ENMON_ERR_CONNECT) {
+    int err = n < 0 ? link_error_kind(errno) : ENMON_ERR_MODBUS;
+    if (err == ENMON_ERR_CONNECT) {
         link_close(l);
         link_back_off(l);
-    } else if (kind == ENMON_ERR_TIMEOUT || (n < 0 && errno == EMBBADDATA)) {
+    } else if (err == ENMON_ERR_TIMEOUT || (n < 0 && (errno == EMBBADDATA || errno == EMBBADCRC))) {
         /* a late or garbled reply must not be taken for the next request's answer */
         modbus_flush(l->mb);
     }
-    return kind;
+    return err;
 }

@@ -1,4 +1,4 @@
-/* link.h -- one Modbus connection (a TCP endpoint) shared by the devices behind it. */
+/* link.h -- one Modbus connection (a TCP endpoint or an RTU bus) shared by the devices behind it. */
 #ifndef ENMON_LINK_H
 #define ENMON_LINK_H
 
@@ -21,13 +21,20 @@ void link_init(struct link *l, const struct cfg_link *cfg);
 /* Closes the connection (if any). */
 void link_close(struct link *l);
 
-/* Reads count (1..125) holding registers at addr of unit into dest, connecting
+/* Register kinds: Modbus function 3 (holding) and 4 (input). */
+enum link_regs {
+    LINK_HOLDING = 0,
+    LINK_INPUT = 1,
+};
+
+/* Reads count (1..125) registers of kind at addr of unit into dest, connecting
  * first when needed (not before retry_at_ms: then ENMON_ERR_CONNECT at once).
  * timeout_ms bounds the wait for the reply. Returns ENMON_OK,
  * ENMON_ERR_CONNECT (connection failed or lost: the link is closed and backs
- * off), ENMON_ERR_TIMEOUT (no reply: the stream is flushed, the link stays) or
- * ENMON_ERR_MODBUS (exception or malformed reply). */
-int link_read(struct link *l, int unit, uint16_t addr, uint16_t count, uint16_t *dest,
-              int timeout_ms);
+ * off), ENMON_ERR_TIMEOUT (no reply: the stream is flushed, the link stays),
+ * ENMON_ERR_BUSY (exception 6), ENMON_ERR_REJECTED (exception 1, 2 or 3) or
+ * ENMON_ERR_MODBUS (another exception, or a malformed reply). */
+int link_read(struct link *l, int unit, enum link_regs kind, uint16_t addr, uint16_t count,
+              uint16_t *dest, int timeout_ms);
 
 #endif

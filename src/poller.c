@@ -4,6 +4,8 @@
 #include "err.h"
 #include "link.h"
 #include "log.h"
+#include "regmap.h"
+#include "reqplan.h"
 #include "sunspec.h"
 
 #include <errno.h>
@@ -16,6 +18,8 @@
 #define LATENESS_BUCKETS 1001 /* 10 ms each; the last holds everything >= 10 s */
 #define BACKOFF_MAX_MS 60000
 #define BLOCK_WORDS 65538
+#define BUSY_RETRIES 3     /* extra tries after Modbus exception 6 (busy) */
+#define BUSY_PAUSE_MS 200  /* least pause before such a retry */
 
 struct pdev {
     const struct cfg_device *cfg;
@@ -25,6 +29,13 @@ struct pdev {
     int online;
     int discovered;
     struct sunspec_plan plan;
+    /* register-map devices: the planned reads, remembered across polls (a
+     * rejected merged read is replaced by its split for good) */
+    struct reqplan_point *points;
+    size_t npoints;
+    struct reqplan_req *reqs;
+    struct regmap_block *blocks;
+    size_t nreqs, cap_reqs;
 };
 
 struct plink {
@@ -100,18 +111,105 @@ static struct plink *heap_pop(struct poller *p)
 struct read_ctx {
     struct link *link;
     const struct cfg_device *dev;
+    int requests; /* sent in this poll, for the pause between requests */
 };
 
-static int read_registers(void *vctx, uint16_t addr, uint16_t count, uint16_t *dest)
+static void pause_ms(int ms)
 {
-    struct read_ctx *c = vctx;
+    if (ms > 0)
+        clock_sleep_until_ms(clock_mono_ms() + ms);
+}
+
+/* One read with the device's retries; exception 6 (busy) gets its own retries after a pause. */
+static int read_kind(struct read_ctx *c, enum link_regs kind, uint16_t addr, uint16_t count,
+                     uint16_t *dest)
+{
     int rc = ENMON_ERR_TIMEOUT;
-    for (int attempt = 0; attempt <= c->dev->retries; attempt++) {
-        rc = link_read(c->link, c->dev->unit, addr, count, dest, c->dev->timeout_ms);
-        if (rc == ENMON_OK || rc == ENMON_ERR_CONNECT)
+    int busy = 0;
+    for (int attempt = 0; attempt <= c->dev->retries + busy; attempt++) {
+        if (c->requests++ > 0)
+            pause_ms(c->dev->pause_ms);
+        rc = link_read(c->link, c->dev->unit, kind, addr, count, dest, c->dev->timeout_ms);
+        if (rc == ENMON_ERR_BUSY && busy < BUSY_RETRIES) {
+            busy++;
+            pause_ms(c->dev->pause_ms > BUSY_PAUSE_MS ? c->dev->pause_ms : BUSY_PAUSE_MS);
+            continue;
+        }
+        if (rc == ENMON_OK || rc == ENMON_ERR_CONNECT || rc == ENMON_ERR_REJECTED)
             break;
     }
     return rc;
+}
+
+static int read_registers(void *vctx, uint16_t addr, uint16_t count, uint16_t *dest)
+{
+    return read_kind(vctx, LINK_HOLDING, addr, count, dest);
+}
+
+/* ---- register-map devices ---- */
+
+static int map_plan(struct pdev *d)
+{
+    const struct regmap *m = d->cfg->map;
+    d->npoints = regmap_plan_size(m);
+    d->cap_reqs = d->npoints + 1;
+    d->points = calloc(d->npoints + 1, sizeof(*d->points));
+    d->reqs = calloc(d->cap_reqs, sizeof(*d->reqs));
+    d->blocks = calloc(d->cap_reqs, sizeof(*d->blocks));
+    if (!d->points || !d->reqs || !d->blocks || regmap_plan_points(m, d->points, d->npoints) < 0)
+        return ENMON_ERR_NOMEM;
+    int n = reqplan_build(d->points, d->npoints, d->cfg->max_regs, d->cfg->max_gap, d->reqs,
+                          d->cap_reqs);
+    if (n < 0)
+        return ENMON_ERR_CONFIG;
+    d->nreqs = (size_t)n;
+    return ENMON_OK;
+}
+
+/* The device refused request i: plan it as smaller reads from now on (or drop an
+ * unreadable range, whose points then stay invalid). Returns ENMON_OK to go on. */
+static int map_split(struct pdev *d, size_t i)
+{
+    struct reqplan_req parts[64];
+    struct reqplan_req failed = d->reqs[i];
+    int n = reqplan_split(d->points, d->npoints, &failed, parts, 64);
+    if (n < 0)
+        return ENMON_ERR_REJECTED;
+    int total = reqplan_replace(d->reqs, d->nreqs, d->cap_reqs, i, parts, (size_t)n);
+    if (total < 0)
+        return ENMON_ERR_REJECTED;
+    d->nreqs = (size_t)total;
+    log_warn("device %s: registers %u..%u (%s) rejected; %s", d->cfg->id, failed.start,
+             failed.start + failed.count - 1, failed.kind == REGMAP_INPUT ? "input" : "holding",
+             n ? "reading them in smaller parts from now on" : "their points stay invalid");
+    return ENMON_OK;
+}
+
+static int map_poll(struct pdev *d, struct read_ctx *rc, uint16_t *block, struct reading *r)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < d->nreqs;) {
+        struct reqplan_req *q = &d->reqs[i];
+        if (off + q->count > BLOCK_WORDS)
+            return ENMON_ERR_RANGE;
+        enum link_regs kind = q->kind == REGMAP_INPUT ? LINK_INPUT : LINK_HOLDING;
+        int err = read_kind(rc, kind, q->start, q->count, block + off);
+        if (err == ENMON_ERR_REJECTED) {
+            if (map_split(d, i) != ENMON_OK)
+                return err;
+            continue; /* request i is now the first part of the split */
+        }
+        if (err != ENMON_OK)
+            return err;
+        d->blocks[i] = (struct regmap_block){q->kind, q->start, q->count, block + off};
+        off += q->count;
+        i++;
+    }
+    if (d->nreqs == 0)
+        return ENMON_ERR_REJECTED;
+    int bad = regmap_decode(d->cfg->map, d->blocks, d->nreqs, r);
+    r->quality = bad ? READING_PARTIAL : READING_OK;
+    return ENMON_OK;
 }
 
 static int device_discover(struct pdev *d, struct read_ctx *rc, uint16_t *block)
@@ -140,13 +238,15 @@ static int device_poll(struct pdev *d, struct link *link, uint16_t *block, struc
 {
     struct read_ctx rc = {.link = link, .dev = d->cfg};
     int err = ENMON_OK;
+    if (d->cfg->map)
+        return map_poll(d, &rc, block, r);
     if (!d->discovered)
         err = device_discover(d, &rc, block);
     if (err == ENMON_OK)
         err = sunspec_read_model(read_registers, &rc, &d->plan.main, block);
     if (err == ENMON_OK)
         sunspec_plan_decode(&d->plan, block, (size_t)d->plan.main.len + 2, r);
-    else if (err == ENMON_ERR_MODBUS)
+    else if (err == ENMON_ERR_MODBUS || err == ENMON_ERR_REJECTED)
         d->discovered = 0; /* the device may have changed: walk the chain again */
     return err;
 }
@@ -282,6 +382,8 @@ static int build_links(struct poller *p)
                            .online = -1};
         struct plink *pl = &p->links[cfg->devices[i].link];
         pl->devs[pl->ndevs++] = (uint32_t)i;
+        if (d->cfg->map && map_plan(d) != ENMON_OK)
+            return ENMON_ERR_NOMEM;
     }
     for (size_t i = 0; i < cfg->nlinks; i++)
         if (p->links[i].ndevs)
@@ -297,6 +399,11 @@ static void poller_free(struct poller *p)
             free(p->links[i].devs);
         }
     free(p->links);
+    for (size_t i = 0; p->devs && i < p->cfg->ndevices; i++) {
+        free(p->devs[i].points);
+        free(p->devs[i].reqs);
+        free(p->devs[i].blocks);
+    }
     free(p->devs);
     free(p->heap);
     free(p->workers);

@@ -37,7 +37,8 @@ static int walk_chain(sunspec_read_fn read, void *ctx, uint16_t base, struct sun
             return ENMON_ERR_BAD_CHAIN;
         int rc = read(ctx, (uint16_t)addr, 2, hdr);
         if (rc != ENMON_OK)
-            return chain->nmodels > 0 && rc == ENMON_ERR_MODBUS ? ENMON_OK : rc;
+            return chain->nmodels > 0 && (rc == ENMON_ERR_MODBUS || rc == ENMON_ERR_REJECTED) ? ENMON_OK
+                                                                                        : rc;
         if (hdr[0] == SUNSPEC_END)
             return ENMON_OK;
         if (addr + 2 + hdr[1] > 0x10000 || chain->nmodels == SUNSPEC_MAX_MODELS)
