@@ -1,8 +1,9 @@
-/* enmon.c -- the enmon CLI: energy reports and device status from the enmond database. */
+/* enmon.c -- the enmon CLI: energy reports and device status from the database, bus scans. */
 #include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "report.h"
+#include "scan.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -44,6 +45,13 @@ static void usage(FILE *out)
             "      Defaults: --from the first day of this month, --to today, --by program.\n"
             "  devices [--format table|csv]\n"
             "      every device with its status, last reading time, age and power.\n"
+            "  scan LINK [--units 1-247|1,2,5-9] [--timeout 300ms] [--config-entry]\n"
+            "      probes the unit ids of a Modbus link (tcp://HOST:PORT or\n"
+            "      rtu:/dev/ttyX?baud=9600&parity=N&data=8&stop=1) one at a time and lists\n"
+            "      each unit that answers: SunSpec base, manufacturer, model, serial,\n"
+            "      version, the models of its chain and its kind. --config-entry prints\n"
+            "      YAML device entries for enmond.yaml instead. Exit 0 when a device\n"
+            "      answered, 1 when none did or the link failed.\n"
             "\n"
             "options:\n"
             "  -c, --config PATH  enmond config: database path and timezone (default %s)\n"
@@ -106,7 +114,7 @@ static int cli_option(struct cli *c, int opt, const char *arg)
 static int cli_check(struct cli *c)
 {
     if (!c->command)
-        return usage_error("no command given (report or devices)");
+        return usage_error("no command given (report, devices or scan)");
     int report = strcmp(c->command, "report") == 0;
     if (!report && strcmp(c->command, "devices") != 0)
         return usage_error("unknown command '%s'", c->command);
@@ -509,6 +517,109 @@ static int cmd_devices(struct cli *c, sqlite3 *db)
     return rc;
 }
 
+/* ---- scan ---------------------------------------------------------------------- */
+
+struct scan_cli {
+    struct cfg_link link;
+    struct scan_options opt;
+    int entries; /* --config-entry */
+};
+
+enum { OPT_UNITS = 300, OPT_TIMEOUT, OPT_ENTRY };
+
+static int scan_cli_option(struct scan_cli *s, int opt, const char *arg)
+{
+    if (opt == OPT_UNITS && scan_parse_units(arg, &s->opt) != ENMON_OK)
+        return usage_error("--units: '%s' is not a list of unit ids 1..247 like 1-8 or 1,2,5-9",
+                           arg);
+    if (opt == OPT_TIMEOUT && scan_parse_timeout(arg, &s->opt.timeout_ms) != ENMON_OK)
+        return usage_error("--timeout: '%s' is not a duration 10ms..10s such as 300ms or 1s", arg);
+    if (opt == OPT_ENTRY)
+        s->entries = 1;
+    return EX_OK_;
+}
+
+/* argv[0] is "scan". Returns EX_OK_, EX_USAGE_, or -1 after --help. */
+static int scan_cli_parse(struct scan_cli *s, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"units", required_argument, NULL, OPT_UNITS},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"config-entry", no_argument, NULL, OPT_ENTRY},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    scan_parse_units("1-247", &s->opt);
+    s->opt.timeout_ms = SCAN_DEFAULT_TIMEOUT_MS;
+    int opt, rc;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (opt == 'h') {
+            usage(stdout);
+            return -1;
+        }
+        if (opt == '?' || opt == ':')
+            return usage_error("scan: bad option '%s'", argv[optind - 1]);
+        if ((rc = scan_cli_option(s, opt, optarg)) != EX_OK_)
+            return rc;
+    }
+    if (optind >= argc)
+        return usage_error("scan: no link given (tcp://HOST:PORT or rtu:/dev/PORT?baud=...)");
+    if (optind + 1 < argc)
+        return usage_error("scan: unexpected argument '%s'", argv[optind + 1]);
+    char why[160];
+    if (scan_parse_link(argv[optind], &s->link, why, sizeof(why)) != ENMON_OK)
+        return usage_error("scan: invalid link '%s': %s", argv[optind], why);
+    return EX_OK_;
+}
+
+static int scan_print(const struct scan_cli *s, const struct scan_result *res)
+{
+    size_t n = s->entries ? scan_format_entries(res, s->link.uri, NULL, 0)
+                          : scan_format_table(res, NULL, 0);
+    char *text = malloc(n + 1);
+    if (!text) {
+        fputs("enmon: scan: out of memory\n", stderr);
+        return -1;
+    }
+    if (s->entries)
+        scan_format_entries(res, s->link.uri, text, n + 1);
+    else
+        scan_format_table(res, text, n + 1);
+    fputs(text, stdout);
+    free(text);
+    return 0;
+}
+
+static int cmd_scan(int argc, char **argv)
+{
+    struct scan_cli s;
+    memset(&s, 0, sizeof(s));
+    int rc = scan_cli_parse(&s, argc, argv);
+    if (rc != EX_OK_)
+        return rc < 0 ? EX_OK_ : rc;
+    struct scan_result res;
+    int err = scan_link(&s.link, &s.opt, &res);
+    int printed = res.probed > 0 && scan_print(&s, &res) == 0;
+    rc = printed && err == ENMON_OK && res.ndevices > 0 ? EX_OK_ : EX_FAIL;
+    if (err == ENMON_ERR_CONNECT && res.probed == 0)
+        fprintf(stderr, "enmon: scan: cannot connect to %s\n", s.link.uri);
+    else if (err == ENMON_ERR_CONNECT)
+        fprintf(stderr, "enmon: scan: connection to %s lost after %d units; scan incomplete\n",
+                s.link.uri, res.probed);
+    else if (err != ENMON_OK)
+        fprintf(stderr, "enmon: scan: %s\n", enmon_strerror(err));
+    else if (res.ndevices == 0)
+        fprintf(stderr, "enmon: scan: no device answered on %s\n", s.link.uri);
+    if (fflush(stdout) != 0 && rc == EX_OK_) {
+        perror("enmon: stdout");
+        rc = EX_FAIL;
+    }
+    scan_result_free(&res);
+    return rc;
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 static int run(struct cli *c)
@@ -537,6 +648,8 @@ static int run(struct cli *c)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "scan") == 0)
+        return cmd_scan(argc - 1, argv + 1);
     struct cli c = {0};
     int rc = cli_parse(&c, argc, argv);
     if (rc < 0)
