@@ -1,0 +1,104 @@
+/* sim_physics.h -- pure physics of the simulator: sun, sky, clouds, PV output, household load. */
+#ifndef ENMON_SIM_PHYSICS_H
+#define ENMON_SIM_PHYSICS_H
+
+#include <stdint.h>
+
+/* Daejeon, Korea: the city the simulator stands in for (no daylight saving). */
+#define SIM_LAT_DEG 36.35
+#define SIM_LON_DEG 127.38
+#define SIM_TZ_S (9 * 3600)
+
+/* Every function here is pure: same arguments, same result; no I/O, no clock.
+ * Times are UTC epoch seconds as doubles (fractions allowed). */
+
+/* Deterministic hashing and smooth noise (value noise with smoothstep). */
+uint64_t sim_hash2(uint64_t a, uint64_t b);
+double sim_hash_unit(uint64_t h); /* [0, 1) */
+/* Smooth noise in [0, 1): random node values every period_s seconds, eased between. */
+double sim_smooth_noise(uint64_t key, double t, double period_s);
+
+struct sim_sun {
+    double elevation_deg; /* above the horizon; negative at night */
+    double zenith_deg;
+    double azimuth_deg; /* from north, clockwise (180 = south) */
+};
+
+/* Day of the year (1..366) of a UTC instant in local time (UTC+9). */
+int sim_local_doy(double utc_s);
+/* Solar declination (radians) and equation of time (minutes), Spencer (1971). */
+double sim_declination_rad(double doy);
+double sim_equation_of_time_min(double doy);
+struct sim_sun sim_sun_position(double lat_deg, double lon_deg, double utc_s);
+
+struct sim_irradiance {
+    double ghi; /* global horizontal, W/m2 */
+    double dni; /* direct normal */
+    double dhi; /* diffuse horizontal */
+};
+
+/* Clear-sky irradiance for a solar zenith angle: GHI by Haurwitz, a fixed
+ * diffuse share split off. All zero when the sun is below the horizon. */
+struct sim_irradiance sim_clear_sky(double zenith_deg);
+
+/* Fraction of clear-sky GHI reaching the ground (0.1..1) from seeded clouds:
+ * a city-wide day type (clear, broken, overcast, with monthly odds) and drift
+ * (weather_key) with a local component (site_key). Deterministic for given
+ * keys and time. */
+double sim_cloud_factor(uint64_t weather_key, uint64_t site_key, double utc_s);
+
+/* Applies a cloud factor: scales GHI and raises the diffuse share. */
+struct sim_irradiance sim_cloudy(struct sim_irradiance clear, double cloud_factor);
+
+/* Plane-of-array irradiance (isotropic sky, ground albedo 0.2). */
+double sim_poa(struct sim_irradiance irr, struct sim_sun sun, double tilt_deg, double azimuth_deg);
+
+/* Ambient air temperature in Daejeon (seasonal and daily cycle, seeded day noise). */
+double sim_ambient_c(uint64_t weather_key, double utc_s);
+
+#define SIM_PV_LOSSES 0.14
+
+/* AC output: min(capacity, capacity * poa/1000 * (1 - losses) * derate(t_cell)). */
+double sim_inverter_ac_w(double capacity_w, double poa, double t_cell_c);
+
+struct sim_pv {
+    double capacity_w;
+    double tilt_deg;
+    double azimuth_deg;
+    uint64_t weather_key; /* shared by the whole city: derived from the seed */
+    uint64_t site_key;    /* local clouds */
+    double soiling;       /* share of the plane-of-array light the modules use (1 = clean) */
+};
+
+struct sim_pv_out {
+    double ac_w;
+    double dc_w;
+    double poa;
+    double t_amb_c;
+    double t_cell_c;
+    double elevation_deg;
+};
+
+struct sim_pv_out sim_pv_output(const struct sim_pv *pv, double utc_s);
+
+struct sim_household {
+    double kwh_month; /* energy of an average month (365/12 days) without retrofit */
+    int led_retrofit; /* LED lighting: about 9% less in the evening lighting hours */
+    int building;     /* an office building (working-hours shape) instead of a home */
+    double shift_s;   /* this household's habits shifted by this many seconds */
+    uint64_t key;     /* seeded noise */
+};
+
+#define SIM_LED_EVENING_FACTOR 0.91
+
+/* Relative daily shape (mean 1 over a week) of a home, or of an office
+ * building, at a local hour (0..24). */
+double sim_load_shape(double local_hour, int weekend, int building);
+/* Household demand in W at a UTC instant. */
+double sim_household_w(const struct sim_household *h, double utc_s);
+
+/* Grid voltage (220..230 V) seen on a feeder and frequency (60 Hz +- 0.02). */
+double sim_grid_voltage(uint64_t feeder_key, uint64_t device_key, double utc_s);
+double sim_grid_frequency(uint64_t weather_key, double utc_s);
+
+#endif

@@ -1,0 +1,32 @@
+/* sim_server.h -- single-threaded epoll Modbus TCP server: many listening ports, many clients. */
+#ifndef ENMON_SIM_SERVER_H
+#define ENMON_SIM_SERVER_H
+
+#include "sim_modbus.h"
+
+#include <signal.h>
+#include <stddef.h>
+
+/* One listening port and how it finds the device behind a unit id. */
+struct sim_listener {
+    int port;
+    sim_mb_lookup lookup;
+    void *ctx;
+};
+
+struct sim_server;
+
+/* Binds every listener on addr (IPv4, SO_REUSEADDR, non-blocking). Returns the
+ * server, or NULL with errno set and *failed_port naming the port that failed. */
+struct sim_server *sim_server_open(const char *addr, const struct sim_listener *ls, size_t n,
+                                   int *failed_port);
+
+/* Serves until *stop becomes non-zero. Signals are only delivered while the
+ * server waits, with the signal mask wait_mask (epoll_pwait). Returns 0, or -1
+ * with errno set when epoll fails. */
+int sim_server_run(struct sim_server *s, volatile sig_atomic_t *stop, const sigset_t *wait_mask);
+
+/* Closes every socket and frees the server (NULL is fine). */
+void sim_server_close(struct sim_server *s);
+
+#endif

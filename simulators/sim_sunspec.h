@@ -1,0 +1,80 @@
+/* sim_sunspec.h -- build the SunSpec register image of a device from its current values. */
+#ifndef ENMON_SIM_SUNSPEC_H
+#define ENMON_SIM_SUNSPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIM_SUNSPEC_BASE 40000
+#define SIM_IMAGE_MAX 512 /* registers: far more than any chain we build */
+#define SIM_MPPT_MAX 4
+
+/* Register limits for choosing scale factors. */
+#define SIM_INT16_LIMIT 32767.0
+#define SIM_ACC32_LIMIT 4294967295.0
+
+enum sim_kind {
+    SIM_INVERTER, /* models 1, 103, 160, end */
+    SIM_METER,    /* models 1, 201 (one phase) or 203 (three phases), end */
+};
+
+/* The registers a device serves: base .. base + len - 1. */
+struct sim_image {
+    uint16_t base;
+    uint16_t len;
+    uint16_t regs[SIM_IMAGE_MAX];
+};
+
+struct sim_nameplate {
+    char mn[33]; /* manufacturer */
+    char md[33]; /* model */
+    char vr[17]; /* version */
+    char sn[33]; /* serial number */
+    uint16_t da; /* device address (the unit id) */
+};
+
+/* Engineering values. Signs follow enmon's readings: an inverter's w is the AC
+ * power it produces, a meter's w is positive when importing. Phase values are
+ * derived from the totals (three equal phases). */
+struct sim_values {
+    enum sim_kind kind;
+    int phases;    /* meters: 1 or 3 */
+    double w;      /* active power W */
+    double va;     /* apparent power VA */
+    double var;    /* reactive power var */
+    double pf;     /* power factor as a fraction (-1..1); registers carry percent */
+    double a;      /* total AC current A */
+    double v;      /* line-to-neutral voltage V */
+    double hz;     /* frequency */
+    double wh_imp; /* meter: imported energy Wh */
+    double wh_exp; /* meter: exported Wh; inverter: lifetime energy produced (WH) */
+    double tmp_c;  /* inverter cabinet temperature */
+    int st;        /* inverter operating state (SunSpec St enum) */
+    uint32_t evt;  /* inverter Evt1 / meter Evt bits */
+    int n_mppt;    /* inverter: MPPT modules in model 160 */
+    double dc_a[SIM_MPPT_MAX];
+    double dc_v[SIM_MPPT_MAX];
+    double dc_w[SIM_MPPT_MAX];
+    double dc_wh[SIM_MPPT_MAX];
+};
+
+/* Scale factors (powers of ten) used to encode each quantity. */
+struct sim_scales {
+    int a, v, w, hz, va, var, pf, wh, tmp, dca, dcv, dcw, dcwh;
+};
+
+/* Scale factor shared by the n values v[]: the first of 0, -1, -2, -3, 1..4 that
+ * represents all of them exactly with |raw| <= limit; when none is exact, the
+ * most precise one that fits. */
+int sim_sunspec_exact_sf(const double *v, int n, double limit);
+
+/* Most precise scale factor >= min_sf such that |max_abs| * 10^-sf <= limit. */
+int sim_sunspec_fit_sf(double max_abs, int min_sf, double limit);
+
+/* Fills img with 'SunS', the device's model chain and the end model.
+ * Returns 0, or -1 when a model or point is missing from sunspec_models[]
+ * or the chain would not fit in the image. */
+int sim_sunspec_build(struct sim_image *img, const struct sim_nameplate *np,
+                      const struct sim_values *val, const struct sim_scales *sf);
+
+#endif
