@@ -438,6 +438,15 @@ static int parse_link(const char *uri, struct cfg_link *l, const char **why)
     return 0;
 }
 
+int config_parse_link(const char *uri, struct cfg_link *out, const char **why)
+{
+    if (strlen(uri) >= sizeof(out->uri)) {
+        *why = "link too long";
+        return -1;
+    }
+    return parse_link(uri, out, why);
+}
+
 /* Index of the link with this URI, adding it when new; -1 on error. */
 static long find_or_add_link(struct loader *L, struct fy_node *map, const char *field,
                              const char *uri)

@@ -127,6 +127,10 @@ void config_free(struct enmon_config *cfg);
 /* Formats err as "FILE:LINE: FIELD: MSG" into buf. */
 void config_format_error(const struct cfg_error *err, char *buf, size_t len);
 
+/* Parses a link URI ("tcp://HOST:PORT", "rtu:/dev/ttyS0?baud=9600&parity=N&data=8&stop=1")
+ * into out. Returns 0, or -1 with a static reason in *why. */
+int config_parse_link(const char *uri, struct cfg_link *out, const char **why);
+
 const char *config_program_kind_name(enum program_kind kind);
 const char *config_device_kind_name(enum device_kind kind);
 

@@ -49,8 +49,9 @@ static int pipeline_start(struct pipeline *pl)
         pl->store = NULL;
         return -1;
     }
-    if (poller_start(pl->cfg, pipeline_emit, pl, &pl->poller) != ENMON_OK) {
-        log_err("poller: %s", enmon_strerror(ENMON_ERR_NOMEM));
+    int rc = poller_start(pl->cfg, pipeline_emit, pl, &pl->poller);
+    if (rc != ENMON_OK) {
+        log_err("poller: %s", enmon_strerror(rc));
         mqtt_sink_stop(pl->mqtt);
         store_close(pl->store);
         pl->mqtt = NULL;

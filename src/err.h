@@ -22,6 +22,7 @@ enum enmon_err {
     ENMON_ERR_CLOSED,     /* queue or link closed */
     ENMON_ERR_BUSY,       /* Modbus exception 6: device busy, try again later */
     ENMON_ERR_REJECTED,   /* Modbus exception 1, 2 or 3: the device refuses this request */
+    ENMON_ERR_GATEWAY,    /* Modbus exception 10 or 11: no such unit behind the gateway */
     ENMON_ERR__COUNT
 };
 

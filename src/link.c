@@ -75,6 +75,8 @@ static int link_error_kind(int err)
         return ENMON_ERR_BUSY;
     if (err == EMBXILFUN || err == EMBXILADD || err == EMBXILVAL)
         return ENMON_ERR_REJECTED;
+    if (err == EMBXGTAR || err == EMBXGPATH)
+        return ENMON_ERR_GATEWAY;
     if (err == ECONNRESET || err == EPIPE || err == ECONNREFUSED || err == ENOTCONN ||
         err == EBADF || err == ECONNABORTED)
         return ENMON_ERR_CONNECT;

@@ -32,7 +32,8 @@ enum link_regs {
  * timeout_ms bounds the wait for the reply. Returns ENMON_OK,
  * ENMON_ERR_CONNECT (connection failed or lost: the link is closed and backs
  * off), ENMON_ERR_TIMEOUT (no reply: the stream is flushed, the link stays),
- * ENMON_ERR_BUSY (exception 6), ENMON_ERR_REJECTED (exception 1, 2 or 3) or
+ * ENMON_ERR_BUSY (exception 6), ENMON_ERR_REJECTED (exception 1, 2 or 3),
+ * ENMON_ERR_GATEWAY (exception 10 or 11: no such unit behind a gateway) or
  * ENMON_ERR_MODBUS (another exception, or a malformed reply). */
 int link_read(struct link *l, int unit, enum link_regs kind, uint16_t addr, uint16_t count,
               uint16_t *dest, int timeout_ms);

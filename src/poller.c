@@ -382,8 +382,12 @@ static int build_links(struct poller *p)
                            .online = -1};
         struct plink *pl = &p->links[cfg->devices[i].link];
         pl->devs[pl->ndevs++] = (uint32_t)i;
-        if (d->cfg->map && map_plan(d) != ENMON_OK)
-            return ENMON_ERR_NOMEM;
+        int rc = d->cfg->map ? map_plan(d) : ENMON_OK;
+        if (rc != ENMON_OK) {
+            log_err("device %s: cannot plan the reads of map %s: %s", d->cfg->id,
+                    d->cfg->map->path, enmon_strerror(rc));
+            return rc;
+        }
     }
     for (size_t i = 0; i < cfg->nlinks; i++)
         if (p->links[i].ndevs)
@@ -431,9 +435,10 @@ int poller_start(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
     if (n > cfg->nlinks)
         n = cfg->nlinks ? cfg->nlinks : 1;
     p->workers = calloc(n, sizeof(*p->workers));
-    if (!p->workers || build_links(p) != ENMON_OK) {
+    int rc = p->workers ? build_links(p) : ENMON_ERR_NOMEM;
+    if (rc != ENMON_OK) {
         poller_free(p);
-        return ENMON_ERR_NOMEM;
+        return rc;
     }
     for (size_t i = 0; i < n; i++) {
         p->workers[i].p = p;

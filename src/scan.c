@@ -69,99 +69,13 @@ int scan_parse_timeout(const char *text, int *ms)
     return ENMON_OK;
 }
 
-/* One "name=value" option of an RTU link. */
-static int parse_rtu_option(char *opt, struct cfg_link *l)
-{
-    char *val = strchr(opt, '=');
-    if (!val)
-        return -1;
-    *val++ = '\0';
-    char *end;
-    long v = strtol(val, &end, 10);
-    int numeric = *val && *end == '\0';
-    if (strcmp(opt, "baud") == 0 && numeric && v >= 300 && v <= 4000000)
-        l->baud = (int)v;
-    else if (strcmp(opt, "data") == 0 && numeric && (v == 7 || v == 8))
-        l->data_bits = (int)v;
-    else if (strcmp(opt, "stop") == 0 && numeric && (v == 1 || v == 2))
-        l->stop_bits = (int)v;
-    else if (strcmp(opt, "parity") == 0 && strlen(val) == 1 && strchr("NEO", val[0]))
-        l->parity = val[0];
-    else
-        return -1;
-    return 0;
-}
-
-static int parse_rtu(const char *uri, struct cfg_link *l, const char **why)
-{
-    char buf[sizeof(l->uri)];
-    snprintf(buf, sizeof(buf), "%s", uri + 4);
-    char *q = strchr(buf, '?');
-    if (q)
-        *q++ = '\0';
-    *why = "expected rtu:/dev/SERIALPORT[?baud=9600&parity=N&data=8&stop=1]";
-    if (buf[0] != '/' || strlen(buf) >= sizeof(l->host))
-        return -1;
-    *l = (struct cfg_link){
-        .kind = LINK_RTU, .baud = 9600, .parity = 'N', .data_bits = 8, .stop_bits = 1};
-    snprintf(l->host, sizeof(l->host), "%s", buf);
-    *why = "RTU options: baud=300..4000000, parity=N|E|O, data=7|8, stop=1|2";
-    for (char *save = NULL, *opt = q ? strtok_r(q, "&", &save) : NULL; opt;
-         opt = strtok_r(NULL, "&", &save))
-        if (parse_rtu_option(opt, l) != 0)
-            return -1;
-    return 0;
-}
-
-static int parse_tcp(const char *uri, struct cfg_link *l, const char **why)
-{
-    const char *host = uri + 6, *colon;
-    size_t hlen;
-    *why = "expected tcp://HOST:PORT";
-    if (*host == '[') { /* [v6addr]:port */
-        const char *close = strchr(host, ']');
-        if (!close || close[1] != ':')
-            return -1;
-        host++;
-        hlen = (size_t)(close - host);
-        colon = close + 1;
-    } else {
-        colon = strrchr(host, ':');
-        if (!colon)
-            return -1;
-        hlen = (size_t)(colon - host);
-        if (memchr(host, ':', hlen) || memchr(host, '/', hlen))
-            return -1;
-    }
-    if (hlen == 0 || hlen >= sizeof(l->host))
-        return -1;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    *why = "port must be 1..65535";
-    if (!isdigit((unsigned char)colon[1]) || *end != '\0' || port < 1 || port > 65535)
-        return -1;
-    *l = (struct cfg_link){.kind = LINK_TCP, .port = (int)port};
-    memcpy(l->host, host, hlen);
-    return 0;
-}
-
 int scan_parse_link(const char *uri, struct cfg_link *out, char *why, size_t why_len)
 {
-    const char *reason = "expected tcp://HOST:PORT or rtu:/dev/PORT?baud=...";
-    struct cfg_link l;
-    int rc = -1;
-    if (strlen(uri) >= sizeof(l.uri))
-        reason = "link too long";
-    else if (strncmp(uri, "tcp://", 6) == 0)
-        rc = parse_tcp(uri, &l, &reason);
-    else if (strncmp(uri, "rtu:", 4) == 0)
-        rc = parse_rtu(uri, &l, &reason);
-    if (rc != 0) {
+    const char *reason;
+    if (config_parse_link(uri, out, &reason) != 0) {
         snprintf(why, why_len, "%s", reason);
         return ENMON_ERR_PARSE;
     }
-    snprintf(l.uri, sizeof(l.uri), "%s", uri);
-    *out = l;
     return ENMON_OK;
 }
 
@@ -179,10 +93,8 @@ struct probe {
 
 static int probe_read_once(struct probe *p, uint16_t addr, uint16_t count, uint16_t *dest)
 {
-    errno = 0;
     int rc = link_read(p->link, p->unit, LINK_HOLDING, addr, count, dest, p->timeout_ms);
-    /* link_read returns with errno as libmodbus left it: exceptions are told apart here */
-    if (rc == ENMON_ERR_MODBUS && (errno == EMBXGTAR || errno == EMBXGPATH)) {
+    if (rc == ENMON_ERR_GATEWAY) {
         p->absent = 1;
         return ENMON_ERR_TIMEOUT; /* ends discovery at once, like silence */
     }

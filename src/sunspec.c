@@ -59,7 +59,7 @@ int sunspec_discover(sunspec_read_fn read, void *ctx, int base, struct sunspec_c
         rc = read(ctx, b, 2, marker);
         if (rc == ENMON_OK && marker[0] == SUNS_HI && marker[1] == SUNS_LO)
             return walk_chain(read, ctx, b, chain);
-        if (rc == ENMON_ERR_TIMEOUT || rc == ENMON_ERR_CONNECT)
+        if (rc == ENMON_ERR_TIMEOUT || rc == ENMON_ERR_CONNECT || rc == ENMON_ERR_GATEWAY)
             return rc; /* the device is not answering: probing further only costs time */
         rc = ENMON_ERR_NOT_SUNSPEC;
         if (base >= 0)
