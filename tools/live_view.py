@@ -56,7 +56,7 @@ def main():
                     else:
                         r["cons"] += p
             print("\n[%3.0fs] %s  (live from MQTT %s:%d)" % (time.time() - start,
-                  time.strftime("%Y-%m-%d %H:%M:%S %Z"), host, port))
+                  time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() + 9 * 3600)) + " KST", host, port))
             print("%-16s %9s %14s %15s" % ("program", "online", "producing kW", "consuming kW"))
             for prog, r in rows.items():
                 print("%-16s %4d/%-4d %14.2f %15.2f" % (prog, r["on"], r["dev"], r["prod"] / 1000,
