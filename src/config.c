@@ -600,6 +600,11 @@ static int load_device_modbus(struct loader *L, struct fy_node *map, const char 
         return -1;
     if (rc > 0 && !(dev->map = find_or_load_map(L, map, f, name)))
         return -1;
+    rc = ydoc_int(d, map, "sunspec_device", join_field(f, base, "sunspec_device"), 1, 32, &v);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        dev->sunspec_device = (int)v;
     rc = ydoc_int(d, map, "max_regs", join_field(f, base, "max_regs"), 1, 125, &v);
     if (rc < 0)
         return -1;
@@ -667,7 +672,7 @@ static int load_device(struct loader *L, struct fy_node *map, const char *base,
     static const char *const keys[] = {
         "id",      "name",    "kind",         "link",    "unit",         "capacity", "interval",
         "timeout", "retries", "sunspec_base", "welfare", "commissioned", "retrofit", "map",
-        "max_regs", "max_gap", "pause", "connect_pause", NULL};
+        "max_regs", "max_gap", "pause", "connect_pause", "sunspec_device", NULL};
     struct enmon_config *cfg = L->cfg;
     struct cfg_device dev = {
         .site = c->site,
@@ -676,6 +681,7 @@ static int load_device(struct loader *L, struct fy_node *map, const char *base,
         .timeout_ms = cfg->default_timeout_ms,
         .retries = cfg->default_retries,
         .sunspec_base = -1,
+        .sunspec_device = 1,
         .max_regs = 125,
         .max_gap = 8,
         .line = ydoc_line(map),

@@ -77,6 +77,7 @@ struct cfg_device {
     int timeout_ms;      /* response timeout */
     int retries;         /* extra tries per request before the poll fails */
     int sunspec_base;    /* SunSpec base address, -1 = discover (40000, 0, 50000) */
+    int sunspec_device;  /* which device of a chain holding several (1-based, default 1) */
     const struct regmap *map; /* non-SunSpec register map, NULL for SunSpec devices */
     int max_regs;        /* largest read (1..125, default 125) */
     int max_gap;         /* unused registers a merged read may span (default 8) */

@@ -132,7 +132,8 @@ static int read_kind(struct read_ctx *c, enum link_regs kind, uint16_t addr, uin
         rc = link_read(c->link, c->dev->unit, kind, addr, count, dest, c->dev->timeout_ms);
         if (rc == ENMON_ERR_BUSY && busy < BUSY_RETRIES) {
             busy++;
-            pause_ms(c->dev->pause_ms > BUSY_PAUSE_MS ? c->dev->pause_ms : BUSY_PAUSE_MS);
+            if (c->dev->pause_ms < BUSY_PAUSE_MS) /* the retry's own pause covers the rest */
+                pause_ms(BUSY_PAUSE_MS - c->dev->pause_ms);
             continue;
         }
         if (rc == ENMON_OK || rc == ENMON_ERR_CONNECT || rc == ENMON_ERR_REJECTED)
@@ -217,7 +218,7 @@ static int device_discover(struct pdev *d, struct read_ctx *rc, uint16_t *block)
     struct sunspec_chain chain;
     int err = sunspec_discover(read_registers, rc, d->cfg->sunspec_base, &chain);
     if (err == ENMON_OK)
-        err = sunspec_plan_build(&chain, &d->plan);
+        err = sunspec_plan_build_nth(&chain, d->cfg->sunspec_device, &d->plan);
     if (err != ENMON_OK)
         return err;
     struct sunspec_common info = {0};
@@ -255,10 +256,11 @@ static int64_t next_due(const struct pdev *d, int64_t now, int ok)
 {
     int64_t interval = d->cfg->interval_ms;
     if (!ok) {
-        int shift = d->fails - 1 < 3 ? d->fails - 1 : 3;
+        /* interval x 1, 2, 4 ... up to BACKOFF_MAX_MS (or the interval, if longer) */
+        int shift = d->fails - 1 < 6 ? d->fails - 1 : 6;
         int64_t backoff = interval << shift;
-        return now + (backoff > BACKOFF_MAX_MS && interval < BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                                            : backoff);
+        int64_t cap = interval > BACKOFF_MAX_MS ? interval : BACKOFF_MAX_MS;
+        return now + (backoff > cap ? cap : backoff);
     }
     int64_t due = d->due_ms + interval; /* no drift: next = previous deadline + interval */
     if (due <= now)
@@ -303,16 +305,32 @@ static void poll_one(struct poller *p, struct plink *pl, struct pdev *d, uint16_
     pthread_mutex_unlock(&p->lock);
 }
 
+static int stopping(struct poller *p)
+{
+    return __atomic_load_n(&p->stopping, __ATOMIC_RELAXED);
+}
+
+/* Polls the due devices of a link: every healthy one, then at most one that is
+ * failing. Probing dead units behind a gateway thus delays the healthy ones by
+ * at most one timeout per pass, instead of one timeout per dead unit. */
 static void poll_link(struct poller *p, struct plink *pl, uint16_t *block)
 {
-    int64_t earliest = INT64_MAX;
-    for (size_t i = 0; i < pl->ndevs && !__atomic_load_n(&p->stopping, __ATOMIC_RELAXED); i++) {
+    for (size_t i = 0; i < pl->ndevs && !stopping(p); i++) {
         struct pdev *d = &p->devs[pl->devs[i]];
-        if (d->due_ms <= clock_mono_ms())
+        if (d->fails == 0 && d->due_ms <= clock_mono_ms())
             poll_one(p, pl, d, block);
-        if (d->due_ms < earliest)
-            earliest = d->due_ms;
     }
+    for (size_t i = 0; i < pl->ndevs && !stopping(p); i++) {
+        struct pdev *d = &p->devs[pl->devs[i]];
+        if (d->fails > 0 && d->due_ms <= clock_mono_ms()) {
+            poll_one(p, pl, d, block);
+            break;
+        }
+    }
+    int64_t earliest = INT64_MAX;
+    for (size_t i = 0; i < pl->ndevs; i++)
+        if (p->devs[pl->devs[i]].due_ms < earliest)
+            earliest = p->devs[pl->devs[i]].due_ms;
     pl->due_ms = earliest;
 }
 

@@ -222,11 +222,16 @@ static int is_meter_model(uint16_t id)
     return (id >= 201 && id <= 204) || (id >= 211 && id <= 214);
 }
 
-int sunspec_plan_build(const struct sunspec_chain *chain, struct sunspec_plan *plan)
+int sunspec_plan_build_nth(const struct sunspec_chain *chain, int nth, struct sunspec_plan *plan)
 {
     memset(plan, 0, sizeof(*plan));
+    int device = chain->nmodels > 0 && chain->models[0].id == 1 ? 0 : 1;
     for (int i = 0; i < chain->nmodels; i++) {
         const struct sunspec_model_ref *ref = &chain->models[i];
+        if (ref->id == 1)
+            device++; /* each common model starts the next device behind this address */
+        if (device != nth)
+            continue;
         int inv = is_inverter_model(ref->id), met = is_meter_model(ref->id);
         const struct sunspec_model_def *def = sunspec_model_find(ref->id);
         if (!(inv || met) || !def || ref->len < def->fixed_len)
@@ -246,6 +251,11 @@ int sunspec_plan_build(const struct sunspec_chain *chain, struct sunspec_plan *p
         return ENMON_OK;
     }
     return ENMON_ERR_NOT_FOUND;
+}
+
+int sunspec_plan_build(const struct sunspec_chain *chain, struct sunspec_plan *plan)
+{
+    return sunspec_plan_build_nth(chain, 1, plan);
 }
 
 static int fallback_index(const struct sunspec_plan *plan, enum meas m)

@@ -61,6 +61,11 @@ struct sunspec_plan {
  * ENMON_ERR_NOT_FOUND when the chain has no inverter or meter model enmon decodes. */
 int sunspec_plan_build(const struct sunspec_chain *chain, struct sunspec_plan *plan);
 
+/* The same for the nth device (1-based) of a chain that holds several: each
+ * common model (1) starts a device, as a gateway or a multi-inverter logger
+ * presents them behind one unit id. */
+int sunspec_plan_build_nth(const struct sunspec_chain *chain, int nth, struct sunspec_plan *plan);
+
 /* Decodes the main model block into r (values, valid bits, wrap_wh, quality
  * OK or PARTIAL: PARTIAL when power or the device's main energy counter is invalid). */
 void sunspec_plan_decode(const struct sunspec_plan *plan, const uint16_t *block, size_t nwords,

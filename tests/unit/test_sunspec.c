@@ -241,6 +241,34 @@ static void test_malicious_chains(void **state)
     free(d);
 }
 
+static void test_second_device_behind_one_address(void **state)
+{
+    (void)state;
+    struct fake_dev *d = calloc(1, sizeof(*d));
+    d->readable_end = 65536;
+    d->regs[40000] = 0x5375;
+    d->regs[40001] = 0x6E53;
+    uint16_t a = put_header(d, 40002, 1, 66);
+    uint16_t first = a;
+    a = put_header(d, a, 103, 50);
+    a = put_header(d, a, 1, 66);
+    uint16_t second = a;
+    a = put_header(d, a, 203, 105);
+    put_header(d, a, 0xFFFF, 0);
+    struct sunspec_chain chain;
+    struct sunspec_plan plan;
+    assert_int_equal(sunspec_discover(fake_read, d, -1, &chain), ENMON_OK);
+    assert_int_equal(chain.nmodels, 4);
+    assert_int_equal(sunspec_plan_build_nth(&chain, 1, &plan), ENMON_OK);
+    assert_int_equal(plan.main.addr, first);
+    assert_false(plan.is_meter);
+    assert_int_equal(sunspec_plan_build_nth(&chain, 2, &plan), ENMON_OK);
+    assert_int_equal(plan.main.addr, second);
+    assert_true(plan.is_meter);
+    assert_int_equal(sunspec_plan_build_nth(&chain, 3, &plan), ENMON_ERR_NOT_FOUND);
+    free(d);
+}
+
 static void test_dead_device_is_not_probed_further(void **state)
 {
     (void)state;
@@ -293,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_invalid_scale_factor_and_sentinels),
         cmocka_unit_test(test_meter_acc32_scale_and_fallback),
         cmocka_unit_test(test_malicious_chains),
+        cmocka_unit_test(test_second_device_behind_one_address),
         cmocka_unit_test(test_dead_device_is_not_probed_further),
         cmocka_unit_test(test_long_model_read_in_parts),
         cmocka_unit_test(test_common_model),
