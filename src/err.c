@@ -21,6 +21,7 @@ static const char *const err_text[ENMON_ERR__COUNT] = {
     [ENMON_ERR_CLOSED] = "closed",
     [ENMON_ERR_BUSY] = "device busy (Modbus exception 6)",
     [ENMON_ERR_REJECTED] = "request rejected (Modbus exception 1, 2 or 3)",
+    [ENMON_ERR_BAD_REPLY] = "malformed or mismatched Modbus reply",
     [ENMON_ERR_GATEWAY] = "gateway: target device did not respond (Modbus exception 10 or 11)",
 };
 

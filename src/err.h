@@ -23,6 +23,7 @@ enum enmon_err {
     ENMON_ERR_BUSY,       /* Modbus exception 6: device busy, try again later */
     ENMON_ERR_REJECTED,   /* Modbus exception 1, 2 or 3: the device refuses this request */
     ENMON_ERR_GATEWAY,    /* Modbus exception 10 or 11: no such unit behind the gateway */
+    ENMON_ERR_BAD_REPLY,  /* malformed reply, or one from another unit or for another request */
     ENMON_ERR__COUNT
 };
 

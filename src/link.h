@@ -8,7 +8,11 @@
 
 struct link {
     const struct cfg_link *cfg;
-    void *mb;             /* modbus_t, NULL while disconnected */
+    void *mb;             /* RTU: the libmodbus context, NULL while closed */
+    int fd;               /* TCP: the socket, -1 while disconnected */
+    uint16_t tid;         /* TCP: transaction id of the last request */
+    size_t rxlen;         /* TCP: bytes waiting in rx */
+    uint8_t rx[520];      /* TCP: received bytes not yet consumed (two frames) */
     int64_t retry_at_ms;  /* CLOCK_MONOTONIC: no connect attempt before this */
     int backoff_ms;       /* current reconnect backoff */
     uint64_t connects;    /* successful connects */

@@ -28,6 +28,7 @@ struct pdev {
     int fails;
     int online;
     int discovered;
+    struct log_limit complain; /* this device's poll failures, rate limited */
     struct sunspec_plan plan;
     /* register-map devices: the planned reads, remembered across polls (a
      * rejected merged read is replaced by its split for good) */
@@ -247,8 +248,8 @@ static int device_poll(struct pdev *d, struct link *link, uint16_t *block, struc
         err = sunspec_read_model(read_registers, &rc, &d->plan.main, block);
     if (err == ENMON_OK)
         sunspec_plan_decode(&d->plan, block, (size_t)d->plan.main.len + 2, r);
-    else if (err == ENMON_ERR_MODBUS || err == ENMON_ERR_REJECTED)
-        d->discovered = 0; /* the device may have changed: walk the chain again */
+    else if (err == ENMON_ERR_REJECTED)
+        d->discovered = 0; /* the model moved (device replaced?): walk the chain again */
     return err;
 }
 
@@ -285,10 +286,12 @@ static void poll_one(struct poller *p, struct plink *pl, struct pdev *d, uint16_
             online = 0;
         r.quality = READING_FAILED;
         r.err = (int16_t)err;
-        static struct log_limit lim;
-        log_limited(&lim, 10, LOG_NOTICE, "device %s (%s unit %d): poll failed: %s", d->cfg->id,
-                    pl->link.cfg->uri, d->cfg->unit, enmon_strerror(err));
+        log_limited(&d->complain, 60, LOG_NOTICE, "device %s (%s unit %d): poll failed: %s",
+                    d->cfg->id, pl->link.cfg->uri, d->cfg->unit, enmon_strerror(err));
     }
+    if (online != d->online && (online == 1 || d->online == 1))
+        log_msg(online ? LOG_INFO : LOG_WARNING, "device %s is %s%s", d->cfg->id,
+                online ? "online" : "offline: ", online ? "" : enmon_strerror(err));
     r.online = (uint8_t)(online == 1);
     r.mono_ms = clock_mono_ms();
     r.wall_ms = clock_wall_ms();

@@ -1,0 +1,142 @@
+/* link_tcp.c -- Modbus TCP transport of a link: socket I/O around the pure framing of mbtcp.c. */
+#include "link_tcp.h"
+#include "clock.h"
+#include "err.h"
+#include "mbtcp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Waits for events on fd until the CLOCK_MONOTONIC deadline: 1 ready, 0 timed out, -1 error. */
+static int wait_fd(int fd, short events, int64_t deadline_ms)
+{
+    for (;;) {
+        int64_t left = deadline_ms - clock_mono_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, (int)left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n;
+        return (p.revents & (POLLERR | POLLNVAL)) && !(p.revents & events) ? -1 : 1;
+    }
+}
+
+static int connect_addr(const struct addrinfo *ai, int64_t deadline_ms)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0)
+        return -1;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
+        (errno != EINPROGRESS || wait_fd(fd, POLLOUT, deadline_ms) != 1 ||
+         getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+int link_tcp_connect(struct link *l, int timeout_ms)
+{
+    char port[8];
+    snprintf(port, sizeof(port), "%d", l->cfg->port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+    if (getaddrinfo(l->cfg->host, port, &hints, &res) != 0)
+        return ENMON_ERR_CONNECT;
+    int64_t deadline = clock_mono_ms() + timeout_ms;
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next)
+        fd = connect_addr(ai, deadline);
+    freeaddrinfo(res);
+    if (fd < 0)
+        return ENMON_ERR_CONNECT;
+    l->fd = fd;
+    l->rxlen = 0;
+    return ENMON_OK;
+}
+
+void link_tcp_close(struct link *l)
+{
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
+    l->rxlen = 0;
+}
+
+static int send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline_ms)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            if (wait_fd(fd, POLLOUT, deadline_ms) != 1)
+                return ENMON_ERR_CONNECT;
+            continue;
+        }
+        if (n <= 0)
+            return ENMON_ERR_CONNECT;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return ENMON_OK;
+}
+
+/* Takes the next whole frame out of l->rx into frame: its length, 0 if none yet, -1 out of step. */
+static int next_frame(struct link *l, uint8_t *frame)
+{
+    int flen = mbtcp_frame_length(l->rx, l->rxlen);
+    if (flen <= 0 || (size_t)flen > l->rxlen)
+        return flen < 0 ? -1 : 0;
+    memcpy(frame, l->rx, (size_t)flen);
+    memmove(l->rx, l->rx + flen, l->rxlen - (size_t)flen);
+    l->rxlen -= (size_t)flen;
+    return flen;
+}
+
+int link_tcp_read(struct link *l, int unit, int function, uint16_t addr, uint16_t count,
+                  uint16_t *dest, int timeout_ms)
+{
+    int64_t deadline = clock_mono_ms() + timeout_ms;
+    uint8_t req[MBTCP_REQUEST_LEN], frame[MBTCP_MAX_FRAME];
+    l->tid++;
+    mbtcp_build_read(req, l->tid, (uint8_t)unit, (uint8_t)function, addr, count);
+    int rc = send_all(l->fd, req, sizeof(req), deadline);
+    if (rc != ENMON_OK)
+        return rc;
+    for (;;) {
+        int flen = next_frame(l, frame);
+        if (flen < 0)
+            return ENMON_ERR_BAD_REPLY; /* garbage: the caller drops the connection */
+        if (flen > 0) {
+            rc = mbtcp_check_read(frame, (size_t)flen, l->tid, (uint8_t)unit, (uint8_t)function,
+                                  count, dest);
+            if (rc != MBTCP_STALE)
+                return rc;
+            continue;
+        }
+        int ready = wait_fd(l->fd, POLLIN, deadline);
+        if (ready == 0)
+            return ENMON_ERR_TIMEOUT;
+        if (ready < 0)
+            return ENMON_ERR_CONNECT;
+        ssize_t n = recv(l->fd, l->rx + l->rxlen, sizeof(l->rx) - l->rxlen, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (n <= 0)
+            return ENMON_ERR_CONNECT; /* closed by the device, or reset */
+        l->rxlen += (size_t)n;
+    }
+}
