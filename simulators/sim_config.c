@@ -17,10 +17,30 @@ struct entry {
     char serial_tpl[33];
 };
 
-static const char *const TOP_KEYS[] = {"seed", "listen", "time", "devices", NULL};
-static const char *const DEVICE_KEYS[] = {
-    "port",   "unit",   "count",     "kind",         "capacity",    "tilt",  "azimuth",
-    "serial", "phases", "kwh_month", "led_retrofit", "pv_capacity", "fixed", NULL};
+static const char *const TOP_KEYS[] = {"seed", "listen", "time", "rtu", "devices", NULL};
+static const char *const RTU_KEYS[] = {"path", "baud", NULL};
+static const char *const DEVICE_KEYS[] = {"port",
+                                          "unit",
+                                          "count",
+                                          "kind",
+                                          "capacity",
+                                          "tilt",
+                                          "azimuth",
+                                          "serial",
+                                          "phases",
+                                          "kwh_month",
+                                          "led_retrofit",
+                                          "pv_capacity",
+                                          "fixed",
+                                          "model",
+                                          "sunspec_base",
+                                          "legacy_common",
+                                          "devices_behind",
+                                          "map",
+                                          "silent",
+                                          "delay",
+                                          "rtu",
+                                          NULL};
 static const char *const FIXED_KEYS[] = {"power_w",
                                          "energy_import_wh",
                                          "energy_export_wh",
@@ -180,11 +200,128 @@ static int parse_kind_specific(struct ydoc *d, struct fy_node *node, const char 
     return ydoc_bool(d, node, "led_retrofit", field, &dev->led_retrofit) < 0 ? -1 : 0;
 }
 
-static int parse_entry(struct ydoc *d, struct fy_node *node, const char *path, struct entry *e)
+/* The device's bus: port (TCP) or rtu (one of the top-level rtu: paths), exactly one. */
+static int parse_bus(struct ydoc *d, struct fy_node *node, const char *path,
+                     const struct sim_config *cfg, long *port, int *rtu)
+{
+    char field[160], name[CFG_PATH_MAX];
+    *rtu = -1;
+    *port = 0;
+    join_field(field, sizeof field, path, "rtu");
+    int rc = ydoc_str(d, node, "rtu", field, name, sizeof name);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return required_long(d, node, path, "port", 1, 65535, port);
+    if (ydoc_child(node, "port"))
+        return ydoc_error(d, ydoc_child(node, "port"), field, "port and rtu exclude each other");
+    for (size_t i = 0; i < cfg->nrtus; i++) {
+        if (strcmp(cfg->rtus[i].path, name) == 0) {
+            *rtu = (int)i;
+            return 0;
+        }
+    }
+    return ydoc_error(d, ydoc_child(node, "rtu"), field, "'%s' is not in the top-level rtu: list",
+                      name);
+}
+
+/* The map file, resolved against the configuration file's folder, loaded once. */
+static const struct regmap *find_or_load_map(struct ydoc *d, struct fy_node *node,
+                                             const char *field, const char *name,
+                                             struct sim_config *cfg)
+{
+    char file[CFG_PATH_MAX];
+    const char *slash = strrchr(d->path, '/');
+    size_t dir = name[0] == '/' || !slash ? 0 : (size_t)(slash - d->path) + 1;
+    if (dir + strlen(name) >= sizeof file) {
+        ydoc_error(d, node, field, "map path too long");
+        return NULL;
+    }
+    memcpy(file, d->path, dir);
+    memcpy(file + dir, name, strlen(name) + 1);
+    for (size_t i = 0; i < cfg->nmaps; i++) {
+        if (strcmp(cfg->maps[i]->path, file) == 0)
+            return cfg->maps[i];
+    }
+    struct regmap **grown = realloc(cfg->maps, (cfg->nmaps + 1) * sizeof *cfg->maps);
+    if (!grown) {
+        ydoc_error(d, node, field, "out of memory");
+        return NULL;
+    }
+    cfg->maps = grown;
+    struct cfg_error merr;
+    memset(&merr, 0, sizeof merr);
+    int rc = regmap_load(file, &cfg->maps[cfg->nmaps], &merr);
+    if (rc == ENMON_ERR_CONFIG) {
+        *d->err = merr; /* the map file's own file, line and field */
+        return NULL;
+    }
+    if (rc != ENMON_OK) {
+        ydoc_error(d, node, field, "cannot load map file %s: %s", file, merr.msg);
+        return NULL;
+    }
+    return cfg->maps[cfg->nmaps++];
+}
+
+/* map, or the SunSpec layout keys: model, sunspec_base, legacy_common, devices_behind. */
+static int parse_layout(struct ydoc *d, struct fy_node *node, const char *path,
+                        struct sim_config *cfg, struct sim_device_cfg *dev)
+{
+    static const char *const sunspec_keys[] = {"model", "sunspec_base", "legacy_common",
+                                               "devices_behind"};
+    char field[160], name[CFG_PATH_MAX];
+    long model = 0, base = SIM_SUNSPEC_BASE, behind = 1;
+    join_field(field, sizeof field, path, "map");
+    int rc = ydoc_str(d, node, "map", field, name, sizeof name);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        for (size_t i = 0; i < sizeof sunspec_keys / sizeof sunspec_keys[0]; i++) {
+            if (ydoc_child(node, sunspec_keys[i]))
+                return ydoc_error(d, ydoc_child(node, sunspec_keys[i]), field,
+                                  "a map device has no SunSpec %s", sunspec_keys[i]);
+        }
+        dev->map = find_or_load_map(d, ydoc_child(node, "map"), field, name, cfg);
+        return dev->map ? 0 : -1;
+    }
+    if (opt_long(d, node, path, "model", 1, 65535, &model) < 0 ||
+        opt_long(d, node, path, "sunspec_base", 0, 50000, &base) < 0 ||
+        opt_long(d, node, path, "devices_behind", 1, SIM_BEHIND_MAX, &behind) < 0)
+        return -1;
+    join_field(field, sizeof field, path, "model");
+    if (model && !sim_sunspec_model_ok(dev->kind, (int)model))
+        return ydoc_error(d, ydoc_child(node, "model"), field,
+                          dev->kind == SIM_INVERTER ? "inverters: 101-103 or 111-113"
+                                                    : "meters: 201-204 or 211-213");
+    join_field(field, sizeof field, path, "sunspec_base");
+    if (base != 0 && base != 40000 && base != 50000)
+        return ydoc_error(d, ydoc_child(node, "sunspec_base"), field, "must be 40000, 0 or 50000");
+    dev->model = model ? (int)model : sim_sunspec_default_model(dev->kind, dev->phases);
+    dev->sunspec_base = (uint16_t)base;
+    dev->devices_behind = (int)behind;
+    join_field(field, sizeof field, path, "legacy_common");
+    return ydoc_bool(d, node, "legacy_common", field, &dev->legacy_common) < 0 ? -1 : 0;
+}
+
+/* silent and delay: how (and whether) the device answers. */
+static int parse_answer(struct ydoc *d, struct fy_node *node, const char *path,
+                        struct sim_device_cfg *dev)
+{
+    char field[160];
+    join_field(field, sizeof field, path, "silent");
+    if (ydoc_bool(d, node, "silent", field, &dev->silent) < 0)
+        return -1;
+    join_field(field, sizeof field, path, "delay");
+    return ydoc_duration_ms(d, node, "delay", field, 0, SIM_DELAY_MAX_MS, &dev->delay_ms) < 0 ? -1
+                                                                                              : 0;
+}
+
+static int parse_entry(struct ydoc *d, struct fy_node *node, const char *path,
+                       struct sim_config *cfg, struct entry *e)
 {
     char field[160];
     long port, unit, count = 1;
-    int kind = SIM_INVERTER;
+    int kind = SIM_INVERTER, rtu;
     memset(e, 0, sizeof *e);
     if (ydoc_expect_map(d, node, path) < 0 || ydoc_check_keys(d, node, path, DEVICE_KEYS) < 0)
         return -1;
@@ -192,7 +329,7 @@ static int parse_entry(struct ydoc *d, struct fy_node *node, const char *path, s
     int rc = ydoc_enum(d, node, "kind", field, KIND_NAMES, &kind);
     if (rc == 0)
         return ydoc_error(d, node, field, "missing (required: inverter or meter)");
-    if (rc < 0 || required_long(d, node, path, "port", 1, 65535, &port) < 0 ||
+    if (rc < 0 || parse_bus(d, node, path, cfg, &port, &rtu) < 0 ||
         required_long(d, node, path, "unit", 1, SIM_UNIT_MAX, &unit) < 0 ||
         opt_long(d, node, path, "count", 1, SIM_UNIT_MAX, &count) < 0)
         return -1;
@@ -211,11 +348,15 @@ static int parse_entry(struct ydoc *d, struct fy_node *node, const char *path, s
                                    .azimuth_deg = 180,
                                    .phases = 1,
                                    .kwh_month = 310,
+                                   .devices_behind = 1,
+                                   .sunspec_base = SIM_SUNSPEC_BASE,
+                                   .rtu = rtu,
                                    .line = ydoc_line(node)};
     e->count = count;
     join_field(field, sizeof field, path, "serial");
     if (parse_kind_specific(d, node, path, dev) < 0 ||
-        ydoc_str(d, node, "serial", field, e->serial_tpl, sizeof e->serial_tpl) < 0)
+        ydoc_str(d, node, "serial", field, e->serial_tpl, sizeof e->serial_tpl) < 0 ||
+        parse_layout(d, node, path, cfg, dev) < 0 || parse_answer(d, node, path, dev) < 0)
         return -1;
     struct fy_node *fixed = ydoc_child(node, "fixed");
     if (fixed) {
@@ -244,16 +385,19 @@ static void expand_serial(char *out, size_t len, const char *tpl, int n)
     }
 }
 
-/* Bitmap of the (port, unit) pairs taken so far. */
-#define USED_BITS (65536u * 256u)
+/* Bitmap of the (bus, unit) pairs taken so far: buses are the ports, then the rtu paths. */
+#define USED_BITS ((65536u + SIM_RTU_MAX) * 256u)
 
 /* Error when port/unit is already taken by an earlier device; marks it taken. */
 static int check_duplicate(struct ydoc *d, uint8_t *used, const struct sim_device_cfg *dev,
                            struct fy_node *node, const char *path)
 {
-    uint32_t bit = (uint32_t)dev->port * 256u + (uint32_t)dev->unit;
+    uint32_t bus = dev->rtu >= 0 ? 65536u + (uint32_t)dev->rtu : (uint32_t)dev->port;
+    uint32_t bit = bus * 256u + (uint32_t)dev->unit;
     if (used[bit / 8] & (1u << (bit % 8)))
-        return ydoc_error(d, node, path, "port %d unit %d is already used", dev->port, dev->unit);
+        return ydoc_error(d, node, path, "%s %d unit %d is already used",
+                          dev->rtu >= 0 ? "rtu bus" : "port", dev->rtu >= 0 ? dev->rtu : dev->port,
+                          dev->unit);
     used[bit / 8] |= (uint8_t)(1u << (bit % 8));
     return 0;
 }
@@ -294,7 +438,53 @@ static int parse_devices(struct ydoc *d, struct fy_node *seq, struct sim_config 
         struct entry e;
         struct fy_node *node = ydoc_seq_at(seq, i);
         snprintf(path, sizeof path, "devices[%d]", i);
-        if (parse_entry(d, node, path, &e) < 0 || add_entry(d, cfg, used, &e, node, path) < 0)
+        if (parse_entry(d, node, path, cfg, &e) < 0 || add_entry(d, cfg, used, &e, node, path) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_rtu(struct ydoc *d, struct fy_node *node, const char *path, struct sim_config *cfg)
+{
+    char field[160];
+    struct sim_rtu_cfg *r = &cfg->rtus[cfg->nrtus];
+    *r = (struct sim_rtu_cfg){.baud = 9600, .line = ydoc_line(node)};
+    if (ydoc_expect_map(d, node, path) < 0 || ydoc_check_keys(d, node, path, RTU_KEYS) < 0 ||
+        opt_long(d, node, path, "baud", 300, 4000000, &r->baud) < 0)
+        return -1;
+    join_field(field, sizeof field, path, "path");
+    int rc = ydoc_str(d, node, "path", field, r->path, sizeof r->path);
+    if (rc == 0)
+        return ydoc_error(d, node, field, "missing (required)");
+    if (rc < 0)
+        return -1;
+    if (r->path[0] != '/')
+        return ydoc_error(d, ydoc_child(node, "path"), field, "must be an absolute path");
+    for (size_t i = 0; i < cfg->nrtus; i++) {
+        if (strcmp(cfg->rtus[i].path, r->path) == 0)
+            return ydoc_error(d, ydoc_child(node, "path"), field, "'%s' is listed twice", r->path);
+    }
+    cfg->nrtus++;
+    return 0;
+}
+
+/* The top-level rtu: list (optional). */
+static int parse_rtus(struct ydoc *d, struct fy_node *seq, struct sim_config *cfg)
+{
+    if (!seq)
+        return 0;
+    if (ydoc_expect_seq(d, seq, "rtu") < 0)
+        return -1;
+    int n = ydoc_seq_len(seq);
+    if (n > SIM_RTU_MAX)
+        return ydoc_error(d, seq, "rtu", "at most %d buses", SIM_RTU_MAX);
+    cfg->rtus = calloc(n ? (size_t)n : 1, sizeof *cfg->rtus);
+    if (!cfg->rtus)
+        return ydoc_error(d, seq, "rtu", "out of memory");
+    for (int i = 0; i < n; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "rtu[%d]", i);
+        if (parse_rtu(d, ydoc_seq_at(seq, i), path, cfg) < 0)
             return -1;
     }
     return 0;
@@ -322,6 +512,8 @@ static int parse_top(struct ydoc *d, struct fy_node *root, struct sim_config *cf
     if (rc < 0)
         return -1;
     cfg->has_start = rc;
+    if (parse_rtus(d, ydoc_child(root, "rtu"), cfg) < 0)
+        return -1;
     uint8_t *used = calloc(USED_BITS / 8, 1);
     if (!used)
         return ydoc_error(d, root, "devices", "out of memory");
@@ -357,4 +549,12 @@ void sim_config_free(struct sim_config *cfg)
     free(cfg->devs);
     cfg->devs = NULL;
     cfg->ndevs = 0;
+    free(cfg->rtus);
+    cfg->rtus = NULL;
+    cfg->nrtus = 0;
+    for (size_t i = 0; i < cfg->nmaps; i++)
+        regmap_free(cfg->maps[i]);
+    free(cfg->maps);
+    cfg->maps = NULL;
+    cfg->nmaps = 0;
 }

@@ -3,6 +3,7 @@
 #define ENMON_SIM_CONFIG_H
 
 #include "config.h"
+#include "regmap.h"
 #include "sim_sunspec.h"
 
 #include <stddef.h>
@@ -10,6 +11,8 @@
 
 #define SIM_UNIT_MAX 247
 #define SIM_DEVICES_MAX 100000
+#define SIM_RTU_MAX 64
+#define SIM_DELAY_MAX_MS 60000
 
 /* Bits of sim_fixed.set: which keys the configuration gave. */
 enum sim_fixed_key {
@@ -57,7 +60,23 @@ struct sim_device_cfg {
     char serial[33];      /* empty: generated */
     int fixed;
     struct sim_fixed fx;
-    int line; /* of the entry in the file */
+    int model;                /* SunSpec main model (default: sim_sunspec_default_model) */
+    uint16_t sunspec_base;    /* 40000, 0 or 50000 */
+    int legacy_common;        /* model 1 with L = 65 */
+    int devices_behind;       /* logical devices (model-1 blocks) behind the unit id */
+    int behind;               /* 1-based index of this logical device (set by the fleet) */
+    const struct regmap *map; /* non-SunSpec device served through this map, else NULL */
+    int silent;               /* never answers */
+    long delay_ms;            /* answers this late */
+    int rtu;                  /* index in sim_config.rtus, or -1: TCP port */
+    int line;                 /* of the entry in the file */
+};
+
+/* A Modbus RTU bus on a pseudo-terminal whose slave side is linked at path. */
+struct sim_rtu_cfg {
+    char path[CFG_PATH_MAX];
+    long baud;
+    int line;
 };
 
 struct sim_config {
@@ -68,6 +87,10 @@ struct sim_config {
     int has_start;
     struct sim_device_cfg *devs;
     size_t ndevs;
+    struct sim_rtu_cfg *rtus;
+    size_t nrtus;
+    struct regmap **maps; /* loaded once per file, shared by the devices using them */
+    size_t nmaps;
 };
 
 /* Loads path. Returns ENMON_OK, or ENMON_ERR_CONFIG / ENMON_ERR_IO / ENMON_ERR_NOMEM

@@ -1,6 +1,8 @@
 /* sim_device.c -- one simulated device: physics or fixed values, counters, register image. */
 #include "sim_device.h"
 
+#include "sim_map.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,8 +37,18 @@ static void make_nameplate(struct sim_device *dev)
     snprintf(np->vr, sizeof np->vr, SIM_VERSION);
     if (c->serial[0])
         snprintf(np->sn, sizeof np->sn, "%s", c->serial);
+    else if (c->rtu >= 0)
+        snprintf(np->sn, sizeof np->sn, "%sRTU%d-%03d", inv ? "INV" : "MTR", c->rtu + 1, c->unit);
     else
         snprintf(np->sn, sizeof np->sn, "%s%d-%03d", inv ? "INV" : "MTR", c->port, c->unit);
+    if (c->behind > 1) {
+        size_t used = strlen(np->sn);
+        size_t room = sizeof np->sn - 1 - used;
+        char suffix[8];
+        int n = snprintf(suffix, sizeof suffix, "-%d", c->behind);
+        if (n > 0 && (size_t)n <= room)
+            memcpy(np->sn + used, suffix, (size_t)n + 1);
+    }
     np->da = (uint16_t)c->unit;
 }
 
@@ -109,11 +121,45 @@ static void initial_counters(struct sim_device *dev)
     dev->wh_exp = floor(c->pv_capacity_w / 1000.0 * PV_KWH_PER_KWP_YEAR * years * 400.0);
 }
 
-void sim_device_init(struct sim_device *dev, const struct sim_device_cfg *cfg, uint64_t seed,
-                     uint32_t ordinal, uint32_t site, double now_s)
+/* Fixed values of logical device k > 1 behind a unit: power, energies and
+ * current times k, voltage + (k - 1) V; the rest as configured. */
+static void derive_behind(struct sim_device_cfg *c)
+{
+    int k = c->behind;
+    if (k <= 1 || !c->fixed)
+        return;
+    c->fx.power_w *= k;
+    c->fx.energy_import_wh *= k;
+    c->fx.energy_export_wh *= k;
+    c->fx.current_a *= k;
+    c->fx.voltage_v += k - 1;
+}
+
+static int alloc_images(struct sim_device *dev)
+{
+    const struct sim_device_cfg *c = &dev->cfg;
+    if (c->behind > 1)
+        return 0;
+    if (!c->map)
+        return sim_image_alloc(&dev->img, SIM_IMAGE_MAX);
+    if (sim_image_alloc(&dev->img, sim_map_extent(c->map, REGMAP_HOLDING)) < 0)
+        return -1;
+    return sim_image_alloc(&dev->input, sim_map_extent(c->map, REGMAP_INPUT));
+}
+
+void sim_device_free(struct sim_device *dev)
+{
+    sim_image_free(&dev->img);
+    sim_image_free(&dev->input);
+}
+
+int sim_device_init(struct sim_device *dev, const struct sim_device_cfg *cfg, uint64_t seed,
+                    uint32_t ordinal, uint32_t site, double now_s)
 {
     memset(dev, 0, sizeof *dev);
     dev->cfg = *cfg;
+    derive_behind(&dev->cfg);
+    cfg = &dev->cfg;
     dev->key = sim_hash2(seed, 0xDE00000000ull + ordinal);
     dev->weather_key = sim_hash2(seed, 0x5EA7E1);
     dev->feeder_key = sim_hash2(dev->weather_key, site);
@@ -145,6 +191,11 @@ void sim_device_init(struct sim_device *dev, const struct sim_device_cfg *cfg, u
         initial_counters(dev);
         physics_scales(dev);
     }
+    if (alloc_images(dev) < 0) {
+        sim_device_free(dev);
+        return -1;
+    }
+    return 0;
 }
 
 /* Splits AC/DC quantities derived from power and power factor. */
@@ -262,16 +313,46 @@ void sim_device_advance(struct sim_device *dev, double now_s)
     dev->last_s = now_s;
 }
 
-const struct sim_image *sim_device_image(struct sim_device *dev, double now_s)
+/* The SunSpec chain of dev and the devices behind it. */
+static int build_sunspec(struct sim_device *dev, double now_s)
 {
-    if (dev->built && (dev->cfg.fixed || fabs(now_s - dev->built_s) < 1.0))
-        return &dev->img;
+    struct sim_values v[SIM_BEHIND_MAX];
+    struct sim_sunspec_part parts[SIM_BEHIND_MAX];
+    int n = 0;
+    for (struct sim_device *d = dev; d && n < SIM_BEHIND_MAX; d = d->next_behind, n++) {
+        sim_device_advance(d, now_s);
+        sim_device_values(d, now_s, &v[n]);
+        parts[n] = (struct sim_sunspec_part){.np = &d->np,
+                                             .val = &v[n],
+                                             .sf = &d->sf,
+                                             .model = (uint16_t)d->cfg.model,
+                                             .legacy_common = d->cfg.legacy_common};
+    }
+    return sim_sunspec_build(&dev->img, dev->cfg.sunspec_base, parts, n);
+}
+
+static void build_map(struct sim_device *dev, double now_s)
+{
     struct sim_values v;
     sim_device_advance(dev, now_s);
     sim_device_values(dev, now_s, &v);
-    if (sim_sunspec_build(&dev->img, &dev->np, &v, &dev->sf) < 0)
-        return NULL;
-    dev->built = 1;
-    dev->built_s = now_s;
-    return &dev->img;
+    sim_map_build(&dev->img, &dev->input, dev->cfg.map, &v, dev->np.sn);
+}
+
+int sim_device_view(struct sim_device *dev, double now_s, struct sim_unit_view *view)
+{
+    int fresh = dev->built && (dev->cfg.fixed || fabs(now_s - dev->built_s) < 1.0);
+    if (!fresh) {
+        if (dev->cfg.map)
+            build_map(dev, now_s);
+        else if (build_sunspec(dev, now_s) < 0)
+            return -1;
+        dev->built = 1;
+        dev->built_s = now_s;
+    }
+    *view = (struct sim_unit_view){.holding = &dev->img,
+                                   .input = dev->cfg.map ? &dev->input : &dev->img,
+                                   .silent = dev->cfg.silent,
+                                   .delay_ms = (unsigned)dev->cfg.delay_ms};
+    return 0;
 }

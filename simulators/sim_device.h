@@ -3,6 +3,7 @@
 #define ENMON_SIM_DEVICE_H
 
 #include "sim_config.h"
+#include "sim_modbus.h"
 #include "sim_physics.h"
 #include "sim_sunspec.h"
 
@@ -25,15 +26,22 @@ struct sim_device {
     double last_s;  /* simulated instant the counters were advanced to */
     double built_s; /* simulated instant of img */
     int built;
-    struct sim_image img;
+    struct sim_image img;   /* SunSpec chain (both function codes), or a map's holding registers */
+    struct sim_image input; /* a map's input registers */
+    struct sim_device *next_behind; /* the next logical device behind the same unit id */
 };
 
 /* Sets up dev from cfg for a seed: nameplate, scale factors, initial counters
  * at simulated instant now_s. Its randomness is keyed by the seed, its ordinal
  * in the configuration and the ordinal of its port (site), not by port numbers:
- * the same file on other ports behaves the same. */
-void sim_device_init(struct sim_device *dev, const struct sim_device_cfg *cfg, uint64_t seed,
-                     uint32_t ordinal, uint32_t site, double now_s);
+ * the same file on other ports behaves the same. A logical device behind
+ * another (cfg->behind > 1) gets the serial "SERIAL-k" and, when fixed,
+ * values derived from the configured ones (docs/SIMULATOR.md); only the first
+ * device of a unit (cfg->behind 1) holds the register images. Returns 0, or -1
+ * when out of memory. */
+int sim_device_init(struct sim_device *dev, const struct sim_device_cfg *cfg, uint64_t seed,
+                    uint32_t ordinal, uint32_t site, double now_s);
+void sim_device_free(struct sim_device *dev);
 
 /* Instantaneous values at simulated instant t, with the current counters. */
 void sim_device_values(const struct sim_device *dev, double t, struct sim_values *val);
@@ -42,8 +50,9 @@ void sim_device_values(const struct sim_device *dev, double t, struct sim_values
  * time did not advance). */
 void sim_device_advance(struct sim_device *dev, double now_s);
 
-/* Advances to now_s and returns the register image (rebuilt at most once per
- * simulated second); NULL when the image cannot be built. */
-const struct sim_image *sim_device_image(struct sim_device *dev, double now_s);
+/* Advances the unit's devices (dev and those behind it) to now_s and fills view
+ * with its register images (rebuilt at most once per simulated second), and how
+ * it answers. Returns 0, or -1 when the images cannot be built. */
+int sim_device_view(struct sim_device *dev, double now_s, struct sim_unit_view *view);
 
 #endif

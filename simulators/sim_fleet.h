@@ -9,9 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The devices answering on one TCP port (like an AMI data concentrator). */
+/* The devices answering on one TCP port (like an AMI data concentrator) or
+ * on one RTU bus. */
 struct sim_port {
-    int port;
+    int port; /* TCP port, or 0 for an RTU bus */
+    int rtu;  /* index in sim_config.rtus, or -1 */
     int nunits;
     struct sim_device *units[SIM_UNIT_MAX + 1]; /* by unit id; NULL when absent */
     const struct sim_clock *clock;
@@ -19,8 +21,9 @@ struct sim_port {
 
 struct sim_fleet {
     struct sim_clock clock;
-    struct sim_device *devs;
+    struct sim_device *devs; /* every logical device (devices behind a unit included) */
     size_t ndevs;
+    size_t nunits;          /* configured devices (unit ids served) */
     struct sim_port *ports; /* in order of first appearance in the configuration */
     size_t nports;
 };
@@ -32,7 +35,7 @@ int sim_fleet_init(struct sim_fleet *f, const struct sim_config *cfg, uint64_t s
                    double speed);
 void sim_fleet_free(struct sim_fleet *f);
 
-/* sim_mb_lookup for a struct sim_port: the current image of the unit's device. */
-const struct sim_image *sim_fleet_lookup(void *port, uint8_t unit);
+/* sim_mb_lookup for a struct sim_port: the current images of the unit's device. */
+int sim_fleet_lookup(void *port, uint8_t unit, struct sim_unit_view *view);
 
 #endif

@@ -161,24 +161,57 @@ static int load_config(const struct options *o, struct sim_config *cfg)
     return 0;
 }
 
-/* Opens the fleet's ports and prints one "listening" line per port. */
+/* Opens a pty for each RTU bus of the configuration, served by srv. Returns 0
+ * or -1 (logged). A bus without devices answers nothing, like an empty wire. */
+static int open_ptys(const struct sim_config *cfg, struct sim_fleet *fleet, struct sim_server *srv)
+{
+    for (size_t r = 0; r < cfg->nrtus; r++) {
+        struct sim_port *bus = NULL;
+        for (size_t i = 0; i < fleet->nports; i++) {
+            if (fleet->ports[i].rtu == (int)r)
+                bus = &fleet->ports[i];
+        }
+        const struct sim_rtu_cfg *rc = &cfg->rtus[r];
+        struct sim_pty *pty = bus ? sim_pty_open(rc->path, rc->baud, sim_fleet_lookup, bus) : NULL;
+        if (!pty || sim_server_add_pty(srv, pty) < 0) {
+            log_err("rtu %s: cannot open a pty: %s", rc->path, strerror(errno));
+            return -1;
+        }
+        printf("rtu %s -> %s baud=%ld units=%d\n", rc->path, sim_pty_slave(pty), rc->baud,
+               bus->nunits);
+    }
+    return 0;
+}
+
+/* Opens the fleet's ports and RTU buses and prints one "listening" (or "rtu")
+ * line per port (bus). */
 static struct sim_server *open_server(const struct sim_config *cfg, struct sim_fleet *fleet)
 {
     struct sim_listener *ls = calloc(fleet->nports ? fleet->nports : 1, sizeof *ls);
+    size_t n = 0;
     int failed = 0;
     if (!ls)
         return NULL;
-    for (size_t i = 0; i < fleet->nports; i++)
-        ls[i] = (struct sim_listener){fleet->ports[i].port, sim_fleet_lookup, &fleet->ports[i]};
-    struct sim_server *srv = sim_server_open(cfg->listen, ls, fleet->nports, &failed);
+    for (size_t i = 0; i < fleet->nports; i++) {
+        if (fleet->ports[i].rtu < 0)
+            ls[n++] =
+                (struct sim_listener){fleet->ports[i].port, sim_fleet_lookup, &fleet->ports[i]};
+    }
+    struct sim_server *srv = sim_server_open(cfg->listen, ls, n, &failed);
     free(ls);
     if (!srv) {
         log_err("cannot listen on %s:%d: %s", cfg->listen, failed, strerror(errno));
         return NULL;
     }
-    for (size_t i = 0; i < fleet->nports; i++)
-        printf("listening %s:%d units=%d\n", cfg->listen, fleet->ports[i].port,
-               fleet->ports[i].nunits);
+    for (size_t i = 0; i < fleet->nports; i++) {
+        if (fleet->ports[i].rtu < 0)
+            printf("listening %s:%d units=%d\n", cfg->listen, fleet->ports[i].port,
+                   fleet->ports[i].nunits);
+    }
+    if (open_ptys(cfg, fleet, srv) < 0) {
+        sim_server_close(srv);
+        return NULL;
+    }
     fflush(stdout);
     return srv;
 }
@@ -196,8 +229,8 @@ static int run(const struct options *o, struct sim_config *cfg)
     struct sim_server *srv = open_server(cfg, &fleet);
     int rc = srv ? 0 : EXIT_OSERR;
     if (srv) {
-        log_info("enmon-sim: %zu devices on %zu ports, seed %llu%s", fleet.ndevs, fleet.nports,
-                 (unsigned long long)cfg->seed, o->fixed ? ", fixed" : "");
+        log_info("enmon-sim: %zu devices on %zu ports and buses, seed %llu%s", fleet.nunits,
+                 fleet.nports, (unsigned long long)cfg->seed, o->fixed ? ", fixed" : "");
         if (sim_server_run(srv, &stop_requested, &wait_mask) < 0) {
             log_err("epoll: %s", strerror(errno));
             rc = EXIT_OSERR;

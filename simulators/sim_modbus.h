@@ -1,4 +1,4 @@
-/* sim_modbus.h -- Modbus TCP request framing and replies (pure: bytes in, bytes out). */
+/* sim_modbus.h -- Modbus PDU answers and Modbus TCP framing (pure: bytes in, bytes out). */
 #ifndef ENMON_SIM_MODBUS_H
 #define ENMON_SIM_MODBUS_H
 
@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #define SIM_MB_ADU_MAX 260 /* 7-byte MBAP header + 253-byte PDU */
+#define SIM_MB_PDU_MAX 253
 #define SIM_MB_HEADER 7
 
 enum sim_mb_exception {
@@ -17,19 +18,34 @@ enum sim_mb_exception {
     SIM_MB_GATEWAY_TARGET = 0x0B, /* gateway target device failed to respond */
 };
 
-/* The image of the device behind unit id, or NULL when there is none. */
-typedef const struct sim_image *(*sim_mb_lookup)(void *ctx, uint8_t unit);
+/* What the device behind a unit id serves, and how it answers. */
+struct sim_unit_view {
+    const struct sim_image *holding; /* function 3 (and the target of writes 6, 16) */
+    const struct sim_image *input;   /* function 4 */
+    int silent;                      /* swallows every request: no reply */
+    unsigned delay_ms;               /* replies this late */
+};
+
+/* Fills view for the device behind unit id: 0, or -1 when there is none. */
+typedef int (*sim_mb_lookup)(void *ctx, uint8_t unit, struct sim_unit_view *view);
+
+/* Answers one request PDU (function code + data, len bytes) of a device into out
+ * (SIM_MB_PDU_MAX bytes). Reads 3 and 4 serve the holding and input images;
+ * writes 6 and 16 get exception 1 (read-only) or 2 (outside the holding image);
+ * other functions exception 1. Returns the reply PDU length, or -1 when the PDU
+ * is malformed (its length does not match its function). */
+int sim_modbus_pdu(const struct sim_unit_view *view, const uint8_t *pdu, size_t len, uint8_t *out);
 
 /* Looks at len buffered bytes: returns the length of the complete ADU at buf,
  * 0 when more bytes are needed, -1 when the header is malformed (protocol id
  * not 0, length field outside 2..254): the connection must be closed. */
 int sim_modbus_frame_len(const uint8_t *buf, size_t len);
 
-/* Answers one complete ADU (as delimited by sim_modbus_frame_len) into out,
- * which holds SIM_MB_ADU_MAX bytes. Reads 3 and 4 serve the image; writes 6
- * and 16 get exception 1 (read-only) or 2 (outside the image); other functions
- * exception 1; a unit with no device exception 0x0B. Returns the reply length,
- * or -1 when the PDU is malformed (its length does not match its function). */
-int sim_modbus_reply(const uint8_t *req, size_t len, sim_mb_lookup lookup, void *ctx, uint8_t *out);
+/* Answers one complete Modbus TCP ADU (as delimited by sim_modbus_frame_len)
+ * into out, which holds SIM_MB_ADU_MAX bytes; a unit with no device gets
+ * exception 0x0B. Returns the reply length, 0 when no reply is due (a silent
+ * device), or -1 when the PDU is malformed. *delay_ms: how late to send it. */
+int sim_modbus_reply(const uint8_t *req, size_t len, sim_mb_lookup lookup, void *ctx, uint8_t *out,
+                     unsigned *delay_ms);
 
 #endif

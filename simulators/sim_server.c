@@ -1,6 +1,7 @@
-/* sim_server.c -- single-threaded epoll Modbus TCP server: many listening ports, many clients. */
+/* sim_server.c -- single-threaded epoll Modbus server: TCP ports, many clients, RTU ptys. */
 #include "sim_server.h"
 
+#include "clock.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -18,7 +19,7 @@
 #define EVENTS_MAX 128
 #define BACKLOG 1024
 
-enum sock_type { SOCK_LISTEN, SOCK_CONN };
+enum sock_type { SOCK_LISTEN, SOCK_CONN, SOCK_PTY };
 
 struct lsock {
     enum sock_type type; /* SOCK_LISTEN: first member, read through epoll data */
@@ -34,10 +35,17 @@ struct conn {
     size_t in_len;
     size_t out_off;
     size_t out_len;
+    int64_t hold_until; /* a delayed reply starts at out[hold_from]: sent at this instant */
+    size_t hold_from;
     struct conn *prev;
     struct conn *next;
     uint8_t in[IN_MAX];
     uint8_t out[OUT_MAX];
+};
+
+struct ptysock {
+    enum sock_type type; /* SOCK_PTY */
+    struct sim_pty *pty;
 };
 
 struct sim_server {
@@ -46,6 +54,9 @@ struct sim_server {
     size_t nls;
     struct conn *conns; /* every open connection, for shutdown */
     size_t nconns;
+    size_t nheld; /* connections holding a delayed reply */
+    struct ptysock *ptys;
+    size_t nptys;
     struct log_limit accept_limit;
 };
 
@@ -104,6 +115,8 @@ struct sim_server *sim_server_open(const char *addr, const struct sim_listener *
 
 static void conn_close(struct sim_server *s, struct conn *c)
 {
+    if (c->hold_until)
+        s->nheld--;
     log_debug("port %d: connection closed (fd %d)", c->l->port, c->fd);
     close(c->fd); /* also removes it from the epoll set */
     if (c->prev)
@@ -145,22 +158,29 @@ static void accept_all(struct sim_server *s, struct lsock *l)
     }
 }
 
-/* Answers every complete request in c->in while the output has room.
+/* Answers every complete request in c->in while the output has room and no
+ * delayed reply holds the connection (replies keep the order of requests).
  * Returns -1 when a malformed frame requires closing the connection. */
-static int process_input(struct conn *c)
+static int process_input(struct sim_server *s, struct conn *c)
 {
     size_t off = 0;
-    while (OUT_MAX - c->out_len >= SIM_MB_ADU_MAX) {
+    while (!c->hold_until && OUT_MAX - c->out_len >= SIM_MB_ADU_MAX) {
         int n = sim_modbus_frame_len(c->in + off, c->in_len - off);
         if (n <= 0) {
             if (n < 0)
                 return -1;
             break;
         }
-        int r =
-            sim_modbus_reply(c->in + off, (size_t)n, c->l->lookup, c->l->ctx, c->out + c->out_len);
+        unsigned delay = 0;
+        int r = sim_modbus_reply(c->in + off, (size_t)n, c->l->lookup, c->l->ctx,
+                                 c->out + c->out_len, &delay);
         if (r < 0)
             return -1;
+        if (r > 0 && delay) {
+            c->hold_from = c->out_len;
+            c->hold_until = clock_mono_ms() + delay;
+            s->nheld++;
+        }
         c->out_len += (size_t)r;
         off += (size_t)n;
     }
@@ -169,11 +189,12 @@ static int process_input(struct conn *c)
     return 0;
 }
 
-/* Writes pending output. Returns -1 on a fatal socket error. */
+/* Writes pending output (up to a held reply). Returns -1 on a fatal socket error. */
 static int flush_output(struct conn *c)
 {
-    while (c->out_off < c->out_len) {
-        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+    size_t end = c->hold_until ? c->hold_from : c->out_len;
+    while (c->out_off < end) {
+        ssize_t w = send(c->fd, c->out + c->out_off, end - c->out_off, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -181,14 +202,15 @@ static int flush_output(struct conn *c)
         }
         c->out_off += (size_t)w;
     }
-    c->out_off = c->out_len = 0;
+    if (!c->hold_until)
+        c->out_off = c->out_len = 0;
     return 0;
 }
 
 /* Reads what the socket has (while the buffers have room). Returns -1 on EOF or error. */
-static int read_input(struct conn *c)
+static int read_input(struct sim_server *s, struct conn *c)
 {
-    while (c->in_len < IN_MAX && OUT_MAX - c->out_len >= SIM_MB_ADU_MAX) {
+    while (!c->hold_until && c->in_len < IN_MAX && OUT_MAX - c->out_len >= SIM_MB_ADU_MAX) {
         ssize_t r = recv(c->fd, c->in + c->in_len, IN_MAX - c->in_len, 0);
         if (r == 0)
             return -1;
@@ -198,7 +220,7 @@ static int read_input(struct conn *c)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         }
         c->in_len += (size_t)r;
-        if (process_input(c) < 0) {
+        if (process_input(s, c) < 0) {
             log_debug("port %d: malformed frame, closing (fd %d)", c->l->port, c->fd);
             return -1;
         }
@@ -210,9 +232,10 @@ static int read_input(struct conn *c)
 static int update_interest(struct sim_server *s, struct conn *c)
 {
     uint32_t want = 0;
-    if (OUT_MAX - c->out_len >= SIM_MB_ADU_MAX)
+    size_t end = c->hold_until ? c->hold_from : c->out_len;
+    if (!c->hold_until && OUT_MAX - c->out_len >= SIM_MB_ADU_MAX)
         want |= EPOLLIN;
-    if (c->out_len > c->out_off)
+    if (end > c->out_off)
         want |= EPOLLOUT;
     if (want == c->events)
         return 0;
@@ -223,22 +246,81 @@ static int update_interest(struct sim_server *s, struct conn *c)
 
 static void serve_conn(struct sim_server *s, struct conn *c, uint32_t events)
 {
-    int fail = (events & EPOLLERR) != 0;
+    /* a client gone while a delayed reply waits: nothing more to deliver */
+    int fail = (events & EPOLLERR) != 0 || (c->hold_until && (events & EPOLLHUP));
     if (!fail && (events & EPOLLOUT))
-        fail = flush_output(c) < 0 || process_input(c) < 0;
+        fail = flush_output(c) < 0 || process_input(s, c) < 0;
     if (!fail && (events & (EPOLLIN | EPOLLHUP)))
-        fail = read_input(c) < 0;
+        fail = read_input(s, c) < 0;
     if (!fail)
         fail = flush_output(c) < 0 || update_interest(s, c) < 0;
     if (fail)
         conn_close(s, c);
 }
 
+int sim_server_add_pty(struct sim_server *s, struct sim_pty *pty)
+{
+    struct ptysock *grown = realloc(s->ptys, (s->nptys + 1) * sizeof *s->ptys);
+    if (!grown) {
+        sim_pty_close(pty);
+        errno = ENOMEM;
+        return -1;
+    }
+    s->ptys = grown;
+    for (size_t i = 0; i < s->nptys; i++) { /* the array moved: point epoll at the new places */
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->ptys[i]};
+        epoll_ctl(s->epfd, EPOLL_CTL_MOD, sim_pty_fd(s->ptys[i].pty), &ev);
+    }
+    s->ptys[s->nptys] = (struct ptysock){SOCK_PTY, pty};
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->ptys[s->nptys]};
+    s->nptys++;
+    return epoll_ctl(s->epfd, EPOLL_CTL_ADD, sim_pty_fd(pty), &ev);
+}
+
+static int64_t earlier(int64_t a, int64_t b)
+{
+    return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
+/* epoll timeout (ms, -1 none) until the next delayed reply or RTU silence. */
+static int next_timeout(const struct sim_server *s, int64_t now)
+{
+    int64_t due = -1;
+    for (size_t i = 0; i < s->nptys; i++)
+        due = earlier(due, sim_pty_deadline(s->ptys[i].pty));
+    for (const struct conn *c = s->nheld ? s->conns : NULL; c; c = c->next) {
+        if (c->hold_until)
+            due = earlier(due, c->hold_until);
+    }
+    if (due < 0)
+        return -1;
+    return due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
+}
+
+/* Sends the delayed replies that are due and runs the RTU timers. */
+static void run_timers(struct sim_server *s, int64_t now)
+{
+    for (size_t i = 0; i < s->nptys; i++)
+        sim_pty_tick(s->ptys[i].pty, now);
+    struct conn *next;
+    for (struct conn *c = s->nheld ? s->conns : NULL; c; c = next) {
+        next = c->next;
+        if (!c->hold_until || c->hold_until > now)
+            continue;
+        c->hold_until = 0;
+        s->nheld--;
+        int fail = flush_output(c) < 0 || process_input(s, c) < 0 || flush_output(c) < 0 ||
+                   update_interest(s, c) < 0;
+        if (fail)
+            conn_close(s, c);
+    }
+}
+
 int sim_server_run(struct sim_server *s, volatile sig_atomic_t *stop, const sigset_t *wait_mask)
 {
     struct epoll_event evs[EVENTS_MAX];
     while (!*stop) {
-        int n = epoll_pwait(s->epfd, evs, EVENTS_MAX, -1, wait_mask);
+        int n = epoll_pwait(s->epfd, evs, EVENTS_MAX, next_timeout(s, clock_mono_ms()), wait_mask);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -248,9 +330,12 @@ int sim_server_run(struct sim_server *s, volatile sig_atomic_t *stop, const sigs
             enum sock_type *type = evs[i].data.ptr;
             if (*type == SOCK_LISTEN)
                 accept_all(s, (struct lsock *)type);
+            else if (*type == SOCK_PTY)
+                sim_pty_readable(((struct ptysock *)type)->pty, clock_mono_ms());
             else
                 serve_conn(s, (struct conn *)type, evs[i].events);
         }
+        run_timers(s, clock_mono_ms());
     }
     return 0;
 }
@@ -263,6 +348,9 @@ void sim_server_close(struct sim_server *s)
         conn_close(s, s->conns);
     for (size_t i = 0; i < s->nls; i++)
         close(s->ls[i].fd);
+    for (size_t i = 0; i < s->nptys; i++)
+        sim_pty_close(s->ptys[i].pty);
+    free(s->ptys);
     if (s->epfd >= 0)
         close(s->epfd);
     free(s->ls);

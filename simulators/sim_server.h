@@ -1,8 +1,9 @@
-/* sim_server.h -- single-threaded epoll Modbus TCP server: many listening ports, many clients. */
+/* sim_server.h -- single-threaded epoll Modbus server: TCP ports, many clients, RTU ptys. */
 #ifndef ENMON_SIM_SERVER_H
 #define ENMON_SIM_SERVER_H
 
 #include "sim_modbus.h"
+#include "sim_pty.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -20,6 +21,10 @@ struct sim_server;
  * server, or NULL with errno set and *failed_port naming the port that failed. */
 struct sim_server *sim_server_open(const char *addr, const struct sim_listener *ls, size_t n,
                                    int *failed_port);
+
+/* Serves the RTU bus pty in the same loop; the server owns it from now on (it
+ * is closed by sim_server_close, or here on failure: -1 with errno set). */
+int sim_server_add_pty(struct sim_server *s, struct sim_pty *pty);
 
 /* Serves until *stop becomes non-zero. Signals are only delivered while the
  * server waits, with the signal mask wait_mask (epoll_pwait). Returns 0, or -1

@@ -6,11 +6,14 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define INT16_LIMIT SIM_INT16_LIMIT
 #define UINT16_LIMIT 65534.0
 #define ACC32_LIMIT SIM_ACC32_LIMIT
+
+#define LEGACY_COMMON_LEN 65 /* model 1 before the Pad register was added */
 
 /* Writes points of one model block (or one repetition of its group) by name. */
 struct model_writer {
@@ -18,8 +21,60 @@ struct model_writer {
     const struct sunspec_point_def *pts;
     uint16_t npts;
     uint16_t model; /* model id, for messages */
+    uint16_t limit; /* registers of the block: points past it are left out */
+    int is_float;   /* 111-113, 211-213: float32 values, no scale factors */
     int err;
 };
+
+int sim_image_alloc(struct sim_image *img, uint32_t cap)
+{
+    img->base = 0;
+    img->len = 0;
+    img->cap = 0;
+    img->regs = calloc(cap ? cap : 1, sizeof *img->regs);
+    if (!img->regs)
+        return -1;
+    img->cap = cap;
+    return 0;
+}
+
+void sim_image_free(struct sim_image *img)
+{
+    free(img->regs);
+    img->regs = NULL;
+    img->cap = img->len = 0;
+}
+
+static int is_float_model(int model)
+{
+    return (model >= 111 && model <= 113) || (model >= 211 && model <= 213);
+}
+
+int sim_sunspec_model_ok(enum sim_kind kind, int model)
+{
+    if (kind == SIM_INVERTER)
+        return (model >= 101 && model <= 103) || (model >= 111 && model <= 113);
+    return (model >= 201 && model <= 204) || (model >= 211 && model <= 213);
+}
+
+int sim_sunspec_default_model(enum sim_kind kind, int phases)
+{
+    if (kind == SIM_INVERTER)
+        return 103;
+    return phases == 3 ? 203 : 201;
+}
+
+int sim_sunspec_model_phases(int model)
+{
+    switch (model % 10) {
+    case 1:
+        return 1;
+    case 2:
+        return 2;
+    default: /* 3 (wye) and 4 (delta) */
+        return 3;
+    }
+}
 
 static double scaled(double v, int sf)
 {
@@ -110,6 +165,8 @@ static void fill_not_implemented(struct model_writer *mw)
 {
     for (uint16_t i = 0; i < mw->npts; i++) {
         const struct sunspec_point_def *p = &mw->pts[i];
+        if (p->offset + p->size > mw->limit)
+            continue;
         if (p->type == SS_STRING || p->size > 4)
             memset(mw->regs + p->offset, 0, p->size * sizeof(uint16_t));
         else
@@ -117,12 +174,20 @@ static void fill_not_implemented(struct model_writer *mw)
     }
 }
 
-static const struct sunspec_point_def *point(struct model_writer *mw, const char *name)
+static const struct sunspec_point_def *find_point(const struct model_writer *mw, const char *name)
 {
     for (uint16_t i = 0; i < mw->npts; i++) {
         if (strcmp(mw->pts[i].name, name) == 0)
-            return &mw->pts[i];
+            return mw->pts[i].offset + mw->pts[i].size <= mw->limit ? &mw->pts[i] : NULL;
     }
+    return NULL;
+}
+
+static const struct sunspec_point_def *point(struct model_writer *mw, const char *name)
+{
+    const struct sunspec_point_def *p = find_point(mw, name);
+    if (p)
+        return p;
     log_err("sunspec model %u has no point %s", mw->model, name);
     mw->err = -1;
     return NULL;
@@ -148,9 +213,19 @@ static void put_str(struct model_writer *mw, const char *name, const char *s)
     }
 }
 
+/* Scale factors exist only in the integer models. */
 static void put_sf(struct model_writer *mw, const char *name, int sf)
 {
-    put_raw(mw, name, (uint16_t)(int16_t)sf);
+    if (!mw->is_float)
+        put_raw(mw, name, (uint16_t)(int16_t)sf);
+}
+
+static uint32_t float_bits(double v)
+{
+    float f = (float)v;
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    return bits;
 }
 
 /* Encodes v * 10^-sf into the point, saturating at the type's valid range
@@ -160,6 +235,10 @@ static void put_scaled(struct model_writer *mw, const char *name, double v, int 
     const struct sunspec_point_def *p = point(mw, name);
     if (!p)
         return;
+    if (p->type == SS_FLOAT32) {
+        write_raw(mw->regs + p->offset, p->size, float_bits(v));
+        return;
+    }
     double raw = nearbyint(scaled(v, sf));
     uint64_t out;
     switch (p->type) {
@@ -180,19 +259,26 @@ static void put_scaled(struct model_writer *mw, const char *name, double v, int 
     write_raw(mw->regs + p->offset, p->size, out);
 }
 
-/* Starts a model at regs[*at]: header, every point not implemented; advances *at. */
+/* Starts a model at regs[*at]: header, every point not implemented; advances *at.
+ * fixed_len 0: the model's own length of the fixed block. */
 static int begin_model(struct sim_image *img, size_t *at, uint16_t id, int groups,
-                       struct model_writer *mw)
+                       uint16_t fixed_len, struct model_writer *mw)
 {
     const struct sunspec_model_def *def = sunspec_model_find(id);
     if (!def) {
         log_err("sunspec model %u is not in sunspec_models[]", id);
         return -1;
     }
-    size_t len = 2u + def->fixed_len + (size_t)groups * def->group_len;
-    if (*at + len + 2 > SIM_IMAGE_MAX)
+    size_t fixed = fixed_len ? fixed_len : def->fixed_len;
+    size_t len = 2u + fixed + (size_t)groups * def->group_len;
+    if (*at + len + 2 > img->cap || img->base + *at + len + 2 > 0x10000u)
         return -1;
-    *mw = (struct model_writer){img->regs + *at, def->points, def->npoints, id, 0};
+    *mw = (struct model_writer){.regs = img->regs + *at,
+                                .pts = def->points,
+                                .npts = def->npoints,
+                                .model = id,
+                                .limit = (uint16_t)(2u + fixed),
+                                .is_float = is_float_model(id)};
     fill_not_implemented(mw);
     put_raw(mw, "ID", id);
     put_raw(mw, "L", len - 2);
@@ -204,16 +290,20 @@ static int begin_model(struct sim_image *img, size_t *at, uint16_t id, int group
 static struct model_writer group_writer(const struct model_writer *model, int i)
 {
     const struct sunspec_model_def *def = sunspec_model_find(model->model);
-    struct model_writer g = {model->regs + 2 + def->fixed_len + (size_t)i * def->group_len,
-                             def->group_points, def->ngroup_points, model->model, 0};
+    struct model_writer g = {.regs = model->regs + 2 + def->fixed_len + (size_t)i * def->group_len,
+                             .pts = def->group_points,
+                             .npts = def->ngroup_points,
+                             .model = model->model,
+                             .limit = def->group_len};
     fill_not_implemented(&g);
     return g;
 }
 
-static int build_common(struct sim_image *img, size_t *at, const struct sim_nameplate *np)
+static int build_common(struct sim_image *img, size_t *at, const struct sim_nameplate *np,
+                        int legacy)
 {
     struct model_writer mw;
-    if (begin_model(img, at, 1, 0, &mw) < 0)
+    if (begin_model(img, at, 1, 0, legacy ? LEGACY_COMMON_LEN : 0, &mw) < 0)
         return -1;
     put_str(&mw, "Mn", np->mn);
     put_str(&mw, "Md", np->md);
@@ -232,16 +322,17 @@ static double sum(const double *v, int n)
 }
 
 static void put_ac_inverter(struct model_writer *mw, const struct sim_values *val,
-                            const struct sim_scales *sf)
+                            const struct sim_scales *sf, int phases)
 {
     static const char *const amps[] = {"AphA", "AphB", "AphC"};
     static const char *const volts[] = {"PhVphA", "PhVphB", "PhVphC"};
     static const char *const ll[] = {"PPVphAB", "PPVphBC", "PPVphCA"};
     put_scaled(mw, "A", val->a, sf->a);
-    for (int i = 0; i < 3; i++) {
-        put_scaled(mw, amps[i], val->a / 3.0, sf->a);
+    for (int i = 0; i < phases; i++) {
+        put_scaled(mw, amps[i], val->a / phases, sf->a);
         put_scaled(mw, volts[i], val->v, sf->v);
-        put_scaled(mw, ll[i], val->v * sqrt(3.0), sf->v);
+        if (phases == 3)
+            put_scaled(mw, ll[i], val->v * sqrt(3.0), sf->v);
     }
     put_sf(mw, "A_SF", sf->a);
     put_sf(mw, "V_SF", sf->v);
@@ -257,14 +348,15 @@ static void put_ac_inverter(struct model_writer *mw, const struct sim_values *va
     put_sf(mw, "PF_SF", sf->pf);
 }
 
-static int build_inverter(struct sim_image *img, size_t *at, const struct sim_values *val,
-                          const struct sim_scales *sf)
+static int build_inverter(struct sim_image *img, size_t *at, const struct sim_sunspec_part *part)
 {
+    const struct sim_values *val = part->val;
+    const struct sim_scales *sf = part->sf;
     struct model_writer mw;
     int n = val->n_mppt;
-    if (begin_model(img, at, 103, 0, &mw) < 0)
+    if (begin_model(img, at, part->model, 0, 0, &mw) < 0)
         return -1;
-    put_ac_inverter(&mw, val, sf);
+    put_ac_inverter(&mw, val, sf, sim_sunspec_model_phases(part->model));
     put_scaled(&mw, "WH", val->wh_exp, sf->wh);
     put_sf(&mw, "WH_SF", sf->wh);
     put_scaled(&mw, "DCA", sum(val->dc_a, n), sf->dca);
@@ -285,7 +377,7 @@ static int build_mppt(struct sim_image *img, size_t *at, const struct sim_values
                       const struct sim_scales *sf)
 {
     struct model_writer mw;
-    if (begin_model(img, at, 160, val->n_mppt, &mw) < 0)
+    if (begin_model(img, at, 160, val->n_mppt, 0, &mw) < 0)
         return -1;
     put_sf(&mw, "DCA_SF", sf->dca);
     put_sf(&mw, "DCV_SF", sf->dcv);
@@ -321,7 +413,7 @@ static void put_phased(struct model_writer *mw, const char *total, const char *c
 }
 
 static void put_meter_ac(struct model_writer *mw, const struct sim_values *val,
-                         const struct sim_scales *sf)
+                         const struct sim_scales *sf, int n)
 {
     static const char *const a[] = {"AphA", "AphB", "AphC"};
     static const char *const v[] = {"PhVphA", "PhVphB", "PhVphC"};
@@ -329,7 +421,6 @@ static void put_meter_ac(struct model_writer *mw, const struct sim_values *val,
     static const char *const va[] = {"VAphA", "VAphB", "VAphC"};
     static const char *const var[] = {"VARphA", "VARphB", "VARphC"};
     static const char *const pf[] = {"PFphA", "PFphB", "PFphC"};
-    int n = val->phases == 3 ? 3 : 1;
     put_phased(mw, "A", a, n, val->a, sf->a, 0);
     put_sf(mw, "A_SF", sf->a);
     put_phased(mw, "PhV", v, n, val->v, sf->v, 1);
@@ -346,18 +437,22 @@ static void put_meter_ac(struct model_writer *mw, const struct sim_values *val,
     put_sf(mw, "PF_SF", sf->pf);
 }
 
-static int build_meter(struct sim_image *img, size_t *at, const struct sim_values *val,
-                       const struct sim_scales *sf)
+static int build_meter(struct sim_image *img, size_t *at, const struct sim_sunspec_part *part)
 {
-    static const char *const ll[] = {"PhVphAB", "PhVphBC", "PhVphCA"};
+    /* models 202-204 name the line-to-line voltages PhVphAB..., 201 and 211-213 PPVphAB... */
+    static const char *const ll_phv[] = {"PhVphAB", "PhVphBC", "PhVphCA"};
+    static const char *const ll_ppv[] = {"PPVphAB", "PPVphBC", "PPVphCA"};
+    const struct sim_values *val = part->val;
+    const struct sim_scales *sf = part->sf;
     struct model_writer mw;
-    int three = val->phases == 3;
-    if (begin_model(img, at, three ? 203 : 201, 0, &mw) < 0)
+    int n = sim_sunspec_model_phases(part->model);
+    if (begin_model(img, at, part->model, 0, 0, &mw) < 0)
         return -1;
-    put_meter_ac(&mw, val, sf);
-    if (three) {
+    put_meter_ac(&mw, val, sf, n);
+    if (n == 3) {
+        const char *const *ll = find_point(&mw, "PhVphAB") ? ll_phv : ll_ppv;
         put_phased(&mw, "PPV", ll, 3, val->v * sqrt(3.0), sf->v, 1);
-    } else {
+    } else if (n == 1) {
         put_scaled(&mw, "TotWhExpPhA", val->wh_exp, sf->wh);
         put_scaled(&mw, "TotWhImpPhA", val->wh_imp, sf->wh);
     }
@@ -368,25 +463,35 @@ static int build_meter(struct sim_image *img, size_t *at, const struct sim_value
     return mw.err;
 }
 
-int sim_sunspec_build(struct sim_image *img, const struct sim_nameplate *np,
-                      const struct sim_values *val, const struct sim_scales *sf)
+static int build_part(struct sim_image *img, size_t *at, const struct sim_sunspec_part *part)
+{
+    const struct sim_values *val = part->val;
+    if (val->n_mppt < 0 || val->n_mppt > SIM_MPPT_MAX ||
+        !sim_sunspec_model_ok(val->kind, part->model))
+        return -1;
+    if (build_common(img, at, part->np, part->legacy_common) < 0)
+        return -1;
+    if (val->kind == SIM_INVERTER)
+        return build_inverter(img, at, part) < 0 || build_mppt(img, at, val, part->sf) < 0 ? -1 : 0;
+    return build_meter(img, at, part);
+}
+
+int sim_sunspec_build(struct sim_image *img, uint16_t base, const struct sim_sunspec_part *parts,
+                      int n)
 {
     size_t at = 2;
-    img->base = SIM_SUNSPEC_BASE;
+    img->base = base;
+    img->len = 0;
+    if (img->cap < 4 || (uint32_t)base + 4 > 0x10000u)
+        return -1;
     img->regs[0] = 0x5375;
     img->regs[1] = 0x6E53;
-    if (val->n_mppt < 0 || val->n_mppt > SIM_MPPT_MAX)
-        return -1;
-    if (build_common(img, &at, np) < 0)
-        return -1;
-    if (val->kind == SIM_INVERTER) {
-        if (build_inverter(img, &at, val, sf) < 0 || build_mppt(img, &at, val, sf) < 0)
+    for (int i = 0; i < n; i++) {
+        if (build_part(img, &at, &parts[i]) < 0)
             return -1;
-    } else if (build_meter(img, &at, val, sf) < 0) {
-        return -1;
     }
     img->regs[at] = 0xFFFF;
     img->regs[at + 1] = 0;
-    img->len = (uint16_t)(at + 2);
+    img->len = (uint32_t)(at + 2);
     return 0;
 }

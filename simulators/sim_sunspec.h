@@ -6,7 +6,8 @@
 #include <stdint.h>
 
 #define SIM_SUNSPEC_BASE 40000
-#define SIM_IMAGE_MAX 512 /* registers: far more than any chain we build */
+#define SIM_IMAGE_MAX 1024 /* registers of a SunSpec image (devices_behind x longest device) */
+#define SIM_BEHIND_MAX 4   /* logical devices behind one unit id */
 #define SIM_MPPT_MAX 4
 
 /* Register limits for choosing scale factors. */
@@ -14,16 +15,21 @@
 #define SIM_ACC32_LIMIT 4294967295.0
 
 enum sim_kind {
-    SIM_INVERTER, /* models 1, 103, 160, end */
-    SIM_METER,    /* models 1, 201 (one phase) or 203 (three phases), end */
+    SIM_INVERTER, /* models 1, 101-103 or 111-113, 160, end */
+    SIM_METER,    /* models 1, 201-204 or 211-213, end */
 };
 
-/* The registers a device serves: base .. base + len - 1. */
+/* The registers a device serves: base .. base + len - 1 (regs holds cap words). */
 struct sim_image {
-    uint16_t base;
-    uint16_t len;
-    uint16_t regs[SIM_IMAGE_MAX];
+    uint32_t base;
+    uint32_t len;
+    uint32_t cap;
+    uint16_t *regs;
 };
+
+/* Allocates cap zeroed registers (len 0). Returns 0, or -1 when out of memory. */
+int sim_image_alloc(struct sim_image *img, uint32_t cap);
+void sim_image_free(struct sim_image *img);
 
 struct sim_nameplate {
     char mn[33]; /* manufacturer */
@@ -71,10 +77,27 @@ int sim_sunspec_exact_sf(const double *v, int n, double limit);
 /* Most precise scale factor >= min_sf such that |max_abs| * 10^-sf <= limit. */
 int sim_sunspec_fit_sf(double max_abs, int min_sf, double limit);
 
-/* Fills img with 'SunS', the device's model chain and the end model.
- * Returns 0, or -1 when a model or point is missing from sunspec_models[]
- * or the chain would not fit in the image. */
-int sim_sunspec_build(struct sim_image *img, const struct sim_nameplate *np,
-                      const struct sim_values *val, const struct sim_scales *sf);
+/* 1 when model is a main model the simulator serves for kind (inverters 101-103,
+ * 111-113; meters 201-204, 211-213). */
+int sim_sunspec_model_ok(enum sim_kind kind, int model);
+/* The default main model: 103 for inverters, 201 (one phase) or 203 for meters. */
+int sim_sunspec_default_model(enum sim_kind kind, int phases);
+/* Phases a main model carries values for (1, 2 or 3). */
+int sim_sunspec_model_phases(int model);
+
+/* One logical device of a chain: model 1, the main model (+ 160 for inverters). */
+struct sim_sunspec_part {
+    const struct sim_nameplate *np;
+    const struct sim_values *val;
+    const struct sim_scales *sf; /* ignored by the float models 111-113, 211-213 */
+    uint16_t model;
+    int legacy_common; /* model 1 with L = 65 (no Pad register), as old devices */
+};
+
+/* Fills img with 'SunS' at base, the chains of the n parts one after the other
+ * and the end model. Returns 0, or -1 when a model or point is missing from
+ * sunspec_models[] or the chain would not fit in img->cap or below 65536. */
+int sim_sunspec_build(struct sim_image *img, uint16_t base, const struct sim_sunspec_part *parts,
+                      int n);
 
 #endif
