@@ -1,5 +1,6 @@
 /* sim_physics.c -- pure physics of the simulator: sun, sky, clouds, PV output, household load. */
 #include "sim_physics.h"
+#include "solar.h"
 
 #include <math.h>
 #include <time.h>
@@ -46,61 +47,29 @@ int sim_local_doy(double utc_s)
     return utc_tm(utc_s + SIM_TZ_S).tm_yday + 1;
 }
 
-static double day_angle(double doy)
-{
-    return 2.0 * M_PI * (doy - 1.0) / 365.0;
-}
-
 double sim_declination_rad(double doy)
 {
-    double g = day_angle(doy);
-    return 0.006918 - 0.399912 * cos(g) + 0.070257 * sin(g) - 0.006758 * cos(2 * g) +
-           0.000907 * sin(2 * g) - 0.002697 * cos(3 * g) + 0.00148 * sin(3 * g);
+    return solar_declination_rad(doy);
 }
 
 double sim_equation_of_time_min(double doy)
 {
-    double g = day_angle(doy);
-    return 229.18 * (0.000075 + 0.001868 * cos(g) - 0.032077 * sin(g) - 0.014615 * cos(2 * g) -
-                     0.040849 * sin(2 * g));
+    return solar_equation_of_time_min(doy);
 }
 
 struct sim_sun sim_sun_position(double lat_deg, double lon_deg, double utc_s)
 {
-    struct tm tm = utc_tm(utc_s);
-    double sod = fmod(utc_s, DAY_S);
-    if (sod < 0)
-        sod += DAY_S;
-    double doy = tm.tm_yday + 1 + sod / DAY_S;
-    double decl = sim_declination_rad(doy);
-    double solar_min = sod / 60.0 + 4.0 * lon_deg + sim_equation_of_time_min(doy);
-    double hour_angle = (solar_min / 4.0 - 180.0) * DEG;
-    double lat = lat_deg * DEG;
-    double sin_el = sin(lat) * sin(decl) + cos(lat) * cos(decl) * cos(hour_angle);
-    if (sin_el > 1.0)
-        sin_el = 1.0;
-    if (sin_el < -1.0)
-        sin_el = -1.0;
-    struct sim_sun sun;
-    sun.elevation_deg = asin(sin_el) / DEG;
-    sun.zenith_deg = 90.0 - sun.elevation_deg;
-    double az_south =
-        atan2(sin(hour_angle), cos(hour_angle) * sin(lat) - tan(decl) * cos(lat)) / DEG;
-    sun.azimuth_deg = fmod(az_south + 180.0 + 360.0, 360.0);
+    struct solar_pos p = solar_position(lat_deg, lon_deg, utc_s);
+    struct sim_sun sun = {p.elevation_deg, p.zenith_deg, p.azimuth_deg};
     return sun;
 }
 
-#define CLEAR_DIFFUSE_SHARE 0.15
+#define CLEAR_DIFFUSE_SHARE 0.15 /* as in solar_clear_sky(): the diffuse share under clouds */
 
 struct sim_irradiance sim_clear_sky(double zenith_deg)
 {
-    struct sim_irradiance irr = {0, 0, 0};
-    double cz = cos(zenith_deg * DEG);
-    if (cz <= 0.01)
-        return irr;
-    irr.ghi = 1098.0 * cz * exp(-0.057 / cz);
-    irr.dhi = irr.ghi * CLEAR_DIFFUSE_SHARE;
-    irr.dni = (irr.ghi - irr.dhi) / cz;
+    struct solar_irradiance c = solar_clear_sky(zenith_deg);
+    struct sim_irradiance irr = {c.ghi, c.dni, c.dhi};
     return irr;
 }
 

@@ -1,6 +1,7 @@
 /* config.c -- enmond configuration: parses and validates the YAML file into struct enmon_config. */
 #include "config.h"
 #include "regmap.h"
+#include "alert_config.h"
 
 #include "err.h"
 #include "yaml_doc.h"
@@ -845,9 +846,26 @@ static void set_defaults(struct enmon_config *cfg, const char *path)
     cfg->default_retries = 1;
 }
 
+/* The alerts: section (after programs: overrides name programs, sites and devices). */
+static int load_alerts(struct loader *L, struct fy_node *map)
+{
+    struct alert_config *ac = calloc(1, sizeof(*ac));
+    if (!ac)
+        return out_of_memory(L, "alerts");
+    int rc = alert_config_load(&L->doc, map, L->cfg, L->tz_offset_s, ac);
+    if (rc != ENMON_OK) {
+        free(ac);
+        L->rc = rc;
+        return -1;
+    }
+    L->cfg->alerts = ac;
+    return 0;
+}
+
 static int load_root(struct loader *L, struct fy_node *root)
 {
-    static const char *const keys[] = {"mqtt", "database", "timezone", "polling", "programs", NULL};
+    static const char *const keys[] = {"mqtt",     "database", "timezone", "polling",
+                                       "programs", "alerts",   NULL};
     struct enmon_config *cfg = L->cfg;
 
     L->tz_offset_s = 9 * 3600L;
@@ -859,7 +877,9 @@ static int load_root(struct loader *L, struct fy_node *root)
         ydoc_str(&L->doc, root, "database", "database", cfg->database, sizeof(cfg->database)) < 0 ||
         load_timezone(L, root) != 0 || load_polling(L, ydoc_child(root, "polling")) != 0)
         return -1;
-    return load_programs(L, ydoc_child(root, "programs"));
+    if (load_programs(L, ydoc_child(root, "programs")) != 0)
+        return -1;
+    return load_alerts(L, ydoc_child(root, "alerts"));
 }
 
 int config_load(const char *path, struct enmon_config **out, struct cfg_error *err)
@@ -898,5 +918,8 @@ void config_free(struct enmon_config *cfg)
     for (size_t i = 0; i < cfg->nmaps; i++)
         regmap_free(cfg->maps[i]);
     free(cfg->maps);
+    if (cfg->alerts)
+        alert_config_release(cfg->alerts);
+    free(cfg->alerts);
     free(cfg);
 }

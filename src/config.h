@@ -27,7 +27,8 @@ enum link_kind {
     LINK_RTU, /* rtu:/dev/ttyUSB0?baud=9600&parity=N&data=8&stop=1 */
 };
 
-struct regmap; /* regmap.h: a register map loaded from a YAML file */
+struct regmap;       /* regmap.h: a register map loaded from a YAML file */
+struct alert_config; /* alert_config.h: the alerts: section */
 
 struct cfg_mqtt {
     char host[256];
@@ -108,6 +109,7 @@ struct enmon_config {
     size_t nlinks;
     struct regmap **maps; /* every map file loaded, once each */
     size_t nmaps;
+    struct alert_config *alerts; /* the alerts: section with defaults; NULL when built by hand */
 };
 
 /* Where a configuration error is: file, line (1-based, 0 unknown), field path

@@ -1,0 +1,64 @@
+/* alert_config.h -- the `alerts:` section: rule defaults, overrides by program/site/device, hook.
+ */
+#ifndef ENMON_ALERT_CONFIG_H
+#define ENMON_ALERT_CONFIG_H
+
+#include "alert_rules.h"
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ydoc;
+struct fy_node;
+
+#define ALERT_HOOK_ARGS_MAX 16
+#define ALERT_HOOK_ARG_MAX 256
+
+/* A program run for every raise and clear with the alert JSON on stdin. */
+struct alert_hook_cfg {
+    int argc; /* 0: no hook */
+    char argv[ALERT_HOOK_ARGS_MAX][ALERT_HOOK_ARG_MAX];
+    int64_t timeout_ms;     /* killed (SIGKILL) after this; default 10 s */
+    int retries;            /* extra runs after a failure; default 2 */
+    int64_t retry_delay_ms; /* pause before a retry; default 5 s */
+    int rate_count;         /* at most rate_count runs per rate_period_ms; 0 unlimited */
+    int64_t rate_period_ms;
+};
+
+/* Parameters set for devices matching program, site and device (indices into
+ * enmon_config, -1 = any). */
+struct alert_override {
+    int program, site, device;
+    int line;
+    uint32_t set[ALERT_RULE__COUNT]; /* bit (1u << enum alert_param) for each given parameter */
+    struct alert_rule_cfg values[ALERT_RULE__COUNT];
+};
+
+struct alert_config {
+    struct alert_rule_cfg defaults[ALERT_RULE__COUNT];
+    struct alert_override *overrides;
+    size_t noverrides;
+    struct alert_hook_cfg hook;
+    double latitude_deg, longitude_deg; /* where the sun is computed (default Daejeon) */
+    long tz_offset_s;                   /* from the top-level timezone: local hours */
+};
+
+/* Built-in defaults (alert_rule_infos[].defaults, Daejeon, UTC+9, no hook). */
+void alert_config_defaults(struct alert_config *ac);
+
+/* Parses the `alerts:` mapping `map` (NULL: defaults only) into ac. cfg holds
+ * the programs, sites and devices already loaded (overrides name them).
+ * Returns ENMON_OK, or ENMON_ERR_CONFIG / ENMON_ERR_NOMEM with d->err located. */
+int alert_config_load(struct ydoc *d, struct fy_node *map, const struct enmon_config *cfg,
+                      long tz_offset_s, struct alert_config *ac);
+
+/* Frees what alert_config_load allocated inside ac (not ac itself). */
+void alert_config_release(struct alert_config *ac);
+
+/* The rule parameters of cfg->devices[device]: the defaults, then overrides
+ * matching its program, then its site, then the device (file order within each). */
+void alert_config_resolve(const struct alert_config *ac, const struct enmon_config *cfg,
+                          uint32_t device, struct alert_rule_cfg out[ALERT_RULE__COUNT]);
+
+#endif

@@ -1,0 +1,636 @@
+/* alerts.c -- the alert engine: a reading sink that steps the rules per device and emits alerts. */
+#include "alerts.h"
+
+#include "alert_config.h"
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+#include "payload.h"
+#include "rqueue.h"
+#include "solar.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUEUE_CAP 8192
+#define BATCH 256
+#define TICK_MS 1000
+#define PEER_REFRESH_MS 10000
+#define PEER_FRESH_MS (10 * 60 * 1000) /* a peer's reading older than this is left out */
+#define TRANSITIONS_MAX ALERT_EVENT_BITS
+
+struct peer {
+    double ratio; /* W per W of capacity */
+    uint32_t device;
+};
+
+/* Latest specific power of the inverters of one program, sorted. */
+struct peer_cache {
+    uint32_t *members; /* inverters of the program with a capacity */
+    size_t nmembers;
+    struct peer *sorted;
+    size_t n;
+    int64_t computed_ms;
+    int valid;
+};
+
+struct dev_state {
+    struct alert_rule_cfg rules[ALERT_RULE__COUNT];
+    struct alert_rule_state *st[ALERT_RULE__COUNT]; /* NULL: rule off for this device */
+    struct alert_debounce bits[ALERT_EVENT_BITS];   /* of its event rule */
+    struct alert_event *active;
+    size_t nactive, cap;
+    int64_t rx_clock_ms;          /* clock_mono_ms() when its last reading was stepped */
+    int64_t last_mono, last_wall; /* that reading's own times */
+    double ratio;                 /* latest W per W capacity (inverters) */
+    int64_t ratio_ms;
+    int has_ratio;
+    int export_expected;
+};
+
+struct alerts {
+    const struct enmon_config *cfg;
+    const struct alert_config *ac;
+    struct alert_config defaults; /* when cfg->alerts is NULL */
+    alerts_emit_fn emit;
+    void *ctx;
+    struct rqueue q;
+    pthread_t thread;
+    pthread_mutex_t lock; /* device states, active alerts, stats */
+    struct dev_state *devs;
+    struct peer_cache *peers; /* per program */
+    struct alerts_stats stats;
+};
+
+/* ---- ids and the active table -------------------------------------------------------------- */
+
+static void alert_id(const struct alerts *a, uint32_t device, enum alert_rule_id rule, int key,
+                     char *buf, size_t len)
+{
+    const char *dev = a->cfg->devices[device].id;
+    const char *const *names = alert_rule_infos[rule].bit_names;
+    if (key >= 0 && names && names[key])
+        snprintf(buf, len, "%s/%s/%s", dev, alert_rule_name(rule), names[key]);
+    else if (key >= 0)
+        snprintf(buf, len, "%s/%s/bit%d", dev, alert_rule_name(rule), key);
+    else
+        snprintf(buf, len, "%s/%s", dev, alert_rule_name(rule));
+}
+
+static struct alert_event *find_active(struct dev_state *d, const char *id)
+{
+    for (size_t i = 0; i < d->nactive; i++)
+        if (strcmp(d->active[i].id, id) == 0)
+            return &d->active[i];
+    return NULL;
+}
+
+static struct alert_event *add_active(struct dev_state *d)
+{
+    if (d->nactive == d->cap) {
+        size_t ncap = d->cap ? d->cap * 2 : 4;
+        struct alert_event *p = realloc(d->active, ncap * sizeof(*p));
+        if (!p)
+            return NULL;
+        d->active = p;
+        d->cap = ncap;
+    }
+    struct alert_event *ev = &d->active[d->nactive++];
+    memset(ev, 0, sizeof(*ev));
+    return ev;
+}
+
+static void remove_active(struct dev_state *d, struct alert_event *ev)
+{
+    size_t i = (size_t)(ev - d->active);
+    d->active[i] = d->active[--d->nactive];
+}
+
+/* ---- transitions --------------------------------------------------------------------------- */
+
+static void on_raise(struct alerts *a, uint32_t device, enum alert_rule_id rule,
+                     const struct alert_transition *t, int64_t now_mono, int64_t now_wall)
+{
+    struct dev_state *d = &a->devs[device];
+    char id[ALERT_ID_MAX];
+    alert_id(a, device, rule, t->key, id, sizeof(id));
+    if (find_active(d, id))
+        return; /* restored: already known downstream */
+    struct alert_event *ev = add_active(d);
+    if (!ev) {
+        log_err("alerts: out of memory raising %s", id);
+        return;
+    }
+    ev->device = device;
+    snprintf(ev->rule, sizeof(ev->rule), "%s", alert_rule_name(rule));
+    snprintf(ev->cause, sizeof(ev->cause), "%s", t->cause);
+    snprintf(ev->id, sizeof(ev->id), "%s", id);
+    ev->severity = d->rules[rule].severity;
+    ev->raised = 1;
+    ev->first_seen_ms = now_wall - (now_mono - t->since_ms);
+    ev->last_seen_ms = now_wall;
+    ev->value = t->value;
+    a->stats.raised++;
+    a->emit(a->ctx, ev);
+}
+
+static void on_clear(struct alerts *a, uint32_t device, enum alert_rule_id rule,
+                     const struct alert_transition *t, int64_t now_wall)
+{
+    struct dev_state *d = &a->devs[device];
+    char id[ALERT_ID_MAX];
+    alert_id(a, device, rule, t->key, id, sizeof(id));
+    struct alert_event *act = find_active(d, id);
+    if (!act)
+        return;
+    struct alert_event ev = *act;
+    remove_active(d, act);
+    ev.raised = 0;
+    ev.last_seen_ms = now_wall;
+    ev.value = t->value;
+    a->stats.cleared++;
+    a->emit(a->ctx, &ev);
+}
+
+static void step_rule(struct alerts *a, uint32_t device, enum alert_rule_id rule,
+                      const struct alert_input *in, int64_t now_wall)
+{
+    struct dev_state *d = &a->devs[device];
+    struct alert_transition t[TRANSITIONS_MAX];
+    int n = alert_rule_step(rule, &d->rules[rule], d->st[rule], in, t, TRANSITIONS_MAX);
+    for (int i = 0; i < n; i++) {
+        if (t[i].action == ALERT_RAISE)
+            on_raise(a, device, rule, &t[i], in->now_ms, now_wall);
+        else
+            on_clear(a, device, rule, &t[i], now_wall);
+    }
+}
+
+/* ---- peers --------------------------------------------------------------------------------- */
+
+static int cmp_peer(const void *x, const void *y)
+{
+    double a = ((const struct peer *)x)->ratio, b = ((const struct peer *)y)->ratio;
+    return (a > b) - (a < b);
+}
+
+static void refresh_peers(struct alerts *a, struct peer_cache *pc, int64_t now)
+{
+    pc->n = 0;
+    for (size_t i = 0; i < pc->nmembers; i++) {
+        const struct dev_state *d = &a->devs[pc->members[i]];
+        if (d->has_ratio && now - d->ratio_ms <= PEER_FRESH_MS &&
+            d->ratio_ms - now <= PEER_FRESH_MS)
+            pc->sorted[pc->n++] = (struct peer){d->ratio, pc->members[i]};
+    }
+    qsort(pc->sorted, pc->n, sizeof(*pc->sorted), cmp_peer);
+    pc->computed_ms = now;
+    pc->valid = 1;
+}
+
+/* Median specific power of the device's peers (itself left out) and their count. */
+static double peer_ratio(struct alerts *a, uint32_t device, int64_t now, int *npeers)
+{
+    struct peer_cache *pc = &a->peers[a->cfg->devices[device].program];
+    if (!pc->valid || now - pc->computed_ms >= PEER_REFRESH_MS || now < pc->computed_ms)
+        refresh_peers(a, pc, now);
+    size_t skip = pc->n;
+    for (size_t i = 0; i < pc->n; i++)
+        if (pc->sorted[i].device == device)
+            skip = i;
+    *npeers = (int)(skip < pc->n ? pc->n - 1 : pc->n);
+    if (*npeers == 0)
+        return NAN;
+    double vals[256];
+    double *v = pc->n <= 256 ? vals : malloc(pc->n * sizeof(*v));
+    if (!v)
+        return NAN;
+    for (size_t i = 0; i < pc->n; i++)
+        v[i] = pc->sorted[i].ratio;
+    double m = alert_median_without(v, pc->n, skip);
+    if (v != vals)
+        free(v);
+    return m;
+}
+
+/* ---- readings and ticks -------------------------------------------------------------------- */
+
+static double local_hour(const struct alerts *a, int64_t wall_ms)
+{
+    double h = fmod((double)wall_ms / 1000.0 + (double)a->ac->tz_offset_s, 86400.0) / 3600.0;
+    return h < 0 ? h + 24.0 : h;
+}
+
+static void fill_input(struct alerts *a, uint32_t device, const struct reading *r,
+                       struct alert_input *in)
+{
+    const struct cfg_device *dev = &a->cfg->devices[device];
+    struct dev_state *d = &a->devs[device];
+    memset(in, 0, sizeof(*in));
+    in->r = r;
+    in->now_ms = r->mono_ms;
+    in->kind = dev->kind;
+    in->local_hour = local_hour(a, r->wall_ms);
+    in->capacity_w = dev->capacity_w;
+    in->export_expected = d->export_expected;
+    in->peer_ratio = NAN;
+    if (dev->kind != DEVICE_INVERTER)
+        return;
+    struct solar_pos sun =
+        solar_position(a->ac->latitude_deg, a->ac->longitude_deg, (double)r->wall_ms / 1000.0);
+    in->sun_elevation_deg = sun.elevation_deg;
+    in->clear_sky_w = solar_clear_sky_ac_w(dev->capacity_w, sun.zenith_deg);
+    if (d->st[ALERT_RULE_UNDER_PRODUCTION])
+        in->peer_ratio = peer_ratio(a, device, r->mono_ms, &in->npeers);
+}
+
+static void process_reading(struct alerts *a, const struct reading *r)
+{
+    if (r->device >= a->cfg->ndevices)
+        return;
+    struct dev_state *d = &a->devs[r->device];
+    const struct cfg_device *dev = &a->cfg->devices[r->device];
+    d->rx_clock_ms = clock_mono_ms();
+    d->last_mono = r->mono_ms;
+    d->last_wall = r->wall_ms;
+    if (dev->kind == DEVICE_INVERTER && dev->capacity_w > 0 && r->quality != READING_FAILED &&
+        reading_has(r, MEAS_POWER_W)) {
+        d->ratio = r->value[MEAS_POWER_W] / dev->capacity_w;
+        d->ratio_ms = r->mono_ms;
+        d->has_ratio = 1;
+    }
+    struct alert_input in;
+    fill_input(a, r->device, r, &in);
+    for (int rule = 0; rule < ALERT_RULE__COUNT; rule++)
+        if (d->st[rule])
+            step_rule(a, r->device, (enum alert_rule_id)rule, &in, r->wall_ms);
+    a->stats.processed++;
+}
+
+/* Time passes for silent devices too: comm_loss is stepped without a reading,
+ * at the device's own clock advanced by the time since its last reading. */
+static void tick(struct alerts *a)
+{
+    int64_t now = clock_mono_ms();
+    for (uint32_t i = 0; i < a->cfg->ndevices; i++) {
+        struct dev_state *d = &a->devs[i];
+        if (!d->st[ALERT_RULE_COMM_LOSS])
+            continue;
+        int64_t elapsed = now - d->rx_clock_ms;
+        struct alert_input in = {
+            .r = NULL, .now_ms = d->last_mono + elapsed, .kind = a->cfg->devices[i].kind};
+        step_rule(a, i, ALERT_RULE_COMM_LOSS, &in, d->last_wall + elapsed);
+    }
+}
+
+static int queue_finished(struct rqueue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    int done = q->closed && q->len == 0;
+    pthread_mutex_unlock(&q->lock);
+    return done;
+}
+
+static void *engine_main(void *arg)
+{
+    struct alerts *a = arg;
+    struct reading *batch = malloc(BATCH * sizeof(*batch));
+    int64_t next_tick = clock_mono_ms() + TICK_MS;
+    if (!batch) {
+        log_err("alerts: out of memory: engine stopped");
+        return NULL;
+    }
+    for (;;) {
+        size_t n = rqueue_pop_batch(&a->q, batch, BATCH, TICK_MS);
+        pthread_mutex_lock(&a->lock);
+        for (size_t i = 0; i < n; i++)
+            process_reading(a, &batch[i]);
+        int64_t now = clock_mono_ms();
+        if (now >= next_tick) {
+            tick(a);
+            next_tick = now + TICK_MS;
+        }
+        pthread_mutex_unlock(&a->lock);
+        if (n == 0 && queue_finished(&a->q))
+            break;
+    }
+    free(batch);
+    return NULL;
+}
+
+/* ---- setup --------------------------------------------------------------------------------- */
+
+static int rule_applies(const struct cfg_device *dev, enum alert_rule_id rule,
+                        const struct alert_rule_cfg *c)
+{
+    if (!c->enabled || !(alert_rule_infos[rule].kinds & (1u << dev->kind)))
+        return 0;
+    if (rule == ALERT_RULE_WELFARE_INACTIVITY && !dev->welfare)
+        return 0;
+    if (rule == ALERT_RULE_UNDER_PRODUCTION && dev->capacity_w <= 0)
+        return 0;
+    return 1;
+}
+
+/* A meter may export when its site has an inverter or its program is solar. */
+static int export_expected(const struct enmon_config *cfg, const struct cfg_device *dev)
+{
+    if (cfg->programs && dev->program < cfg->nprograms &&
+        cfg->programs[dev->program].kind == PROGRAM_SOLAR)
+        return 1;
+    for (size_t i = 0; i < cfg->ndevices; i++)
+        if (cfg->devices[i].site == dev->site && cfg->devices[i].kind == DEVICE_INVERTER)
+            return 1;
+    return 0;
+}
+
+static int setup_device(struct alerts *a, uint32_t i, int64_t now)
+{
+    const struct cfg_device *dev = &a->cfg->devices[i];
+    struct dev_state *d = &a->devs[i];
+    alert_config_resolve(a->ac, a->cfg, i, d->rules);
+    d->rx_clock_ms = now;
+    d->last_mono = now;
+    d->last_wall = clock_wall_ms();
+    d->export_expected = dev->kind == DEVICE_METER && export_expected(a->cfg, dev);
+    for (int r = 0; r < ALERT_RULE__COUNT; r++) {
+        if (!rule_applies(dev, (enum alert_rule_id)r, &d->rules[r]))
+            continue;
+        if (!(d->st[r] = calloc(1, sizeof(*d->st[r]))))
+            return ENMON_ERR_NOMEM;
+        if (alert_rule_infos[r].bit_names)
+            d->st[r]->bits = d->bits;
+        alert_rule_state_init(d->st[r], now);
+    }
+    return ENMON_OK;
+}
+
+static int setup_peers(struct alerts *a)
+{
+    const struct enmon_config *cfg = a->cfg;
+    size_t np = cfg->nprograms ? cfg->nprograms : 1;
+    if (!(a->peers = calloc(np, sizeof(*a->peers))))
+        return ENMON_ERR_NOMEM;
+    for (uint32_t i = 0; i < cfg->ndevices; i++) {
+        const struct cfg_device *dev = &cfg->devices[i];
+        if (dev->kind != DEVICE_INVERTER || dev->capacity_w <= 0 || dev->program >= np)
+            continue;
+        struct peer_cache *pc = &a->peers[dev->program];
+        uint32_t *m = realloc(pc->members, (pc->nmembers + 1) * sizeof(*m));
+        struct peer *s = realloc(pc->sorted, (pc->nmembers + 1) * sizeof(*s));
+        if (m)
+            pc->members = m;
+        if (s)
+            pc->sorted = s;
+        if (!m || !s)
+            return ENMON_ERR_NOMEM;
+        pc->members[pc->nmembers++] = i;
+    }
+    return ENMON_OK;
+}
+
+static void free_engine(struct alerts *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; a->devs && i < a->cfg->ndevices; i++) {
+        for (int r = 0; r < ALERT_RULE__COUNT; r++)
+            free(a->devs[i].st[r]);
+        free(a->devs[i].active);
+    }
+    free(a->devs);
+    for (size_t p = 0; a->peers && p < (a->cfg->nprograms ? a->cfg->nprograms : 1); p++) {
+        free(a->peers[p].members);
+        free(a->peers[p].sorted);
+    }
+    free(a->peers);
+    free(a);
+}
+
+int alerts_start(const struct enmon_config *cfg, alerts_emit_fn emit, void *ctx,
+                 struct alerts **out)
+{
+    struct alerts *a = calloc(1, sizeof(*a));
+    *out = NULL;
+    if (!a)
+        return ENMON_ERR_NOMEM;
+    a->cfg = cfg;
+    a->emit = emit;
+    a->ctx = ctx;
+    alert_config_defaults(&a->defaults);
+    a->ac = cfg->alerts ? cfg->alerts : &a->defaults;
+    a->devs = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*a->devs));
+    int rc = a->devs ? setup_peers(a) : ENMON_ERR_NOMEM;
+    int64_t now = clock_mono_ms();
+    for (uint32_t i = 0; rc == ENMON_OK && i < cfg->ndevices; i++)
+        rc = setup_device(a, i, now);
+    if (rc != ENMON_OK) {
+        free_engine(a);
+        return rc;
+    }
+    if (rqueue_init(&a->q, QUEUE_CAP) != ENMON_OK) {
+        free_engine(a);
+        return ENMON_ERR_NOMEM;
+    }
+    pthread_mutex_init(&a->lock, NULL);
+    if (pthread_create(&a->thread, NULL, engine_main, a) != 0) {
+        pthread_mutex_destroy(&a->lock);
+        rqueue_destroy(&a->q);
+        free_engine(a);
+        return ENMON_ERR_NOMEM;
+    }
+    *out = a;
+    return ENMON_OK;
+}
+
+int alerts_submit(struct alerts *a, const struct reading *r)
+{
+    return rqueue_push(&a->q, r);
+}
+
+void alerts_stop(struct alerts *a)
+{
+    if (!a)
+        return;
+    rqueue_close(&a->q);
+    pthread_join(a->thread, NULL);
+    pthread_mutex_destroy(&a->lock);
+    rqueue_destroy(&a->q);
+    free_engine(a);
+}
+
+void alerts_get_stats(struct alerts *a, struct alerts_stats *out)
+{
+    pthread_mutex_lock(&a->q.lock);
+    uint64_t dropped = a->q.dropped;
+    pthread_mutex_unlock(&a->q.lock);
+    pthread_mutex_lock(&a->lock);
+    *out = a->stats;
+    out->dropped = dropped;
+    out->active = 0;
+    for (size_t i = 0; i < a->cfg->ndevices; i++)
+        out->active += a->devs[i].nactive;
+    pthread_mutex_unlock(&a->lock);
+}
+
+size_t alerts_active(struct alerts *a, struct alert_event *out, size_t max)
+{
+    size_t total = 0;
+    pthread_mutex_lock(&a->lock);
+    for (size_t i = 0; i < a->cfg->ndevices; i++)
+        for (size_t j = 0; j < a->devs[i].nactive; j++, total++)
+            if (total < max)
+                out[total] = a->devs[i].active[j];
+    pthread_mutex_unlock(&a->lock);
+    return total;
+}
+
+/* ---- restore ------------------------------------------------------------------------------- */
+
+/* Splits "<device>/<rule>[/<event>]" into the device index, rule and key. */
+static int parse_id(const struct alerts *a, const char *id, uint32_t *device, int *rule, int *key)
+{
+    char buf[ALERT_ID_MAX];
+    snprintf(buf, sizeof(buf), "%s", id);
+    char *rname = strchr(buf, '/');
+    if (!rname)
+        return -1;
+    *rname++ = '\0';
+    char *kname = strchr(rname, '/');
+    if (kname)
+        *kname++ = '\0';
+    if ((*rule = alert_rule_by_name(rname)) < 0)
+        return -1;
+    *key = -1;
+    if (kname && (*key = alert_event_bit((enum alert_rule_id) * rule, kname)) < 0 &&
+        sscanf(kname, "bit%d", key) != 1)
+        return -1;
+    if (*key >= ALERT_EVENT_BITS || (!kname) != (alert_rule_infos[*rule].bit_names == NULL))
+        return -1;
+    for (uint32_t i = 0; i < a->cfg->ndevices; i++) {
+        if (strcmp(a->cfg->devices[i].id, buf) == 0) {
+            *device = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int restore_one(struct alerts *a, const struct alert_event *in)
+{
+    uint32_t device;
+    int rule, key;
+    if (parse_id(a, in->id, &device, &rule, &key) != 0) {
+        log_info("alerts: not restoring %s: no such device or rule", in->id);
+        return 0;
+    }
+    struct dev_state *d = &a->devs[device];
+    if (find_active(d, in->id))
+        return 0;
+    struct alert_event *ev = add_active(d);
+    if (!ev)
+        return 0;
+    *ev = *in;
+    ev->device = device;
+    ev->raised = 1;
+    struct alert_rule_state *st = d->st[rule];
+    if (!st) { /* the rule is off for this device now */
+        ev->last_seen_ms = clock_wall_ms();
+        struct alert_event cleared = *ev;
+        cleared.raised = 0;
+        remove_active(d, ev);
+        a->stats.cleared++;
+        a->emit(a->ctx, &cleared);
+        return 0;
+    }
+    struct alert_debounce *db = key >= 0 ? &st->bits[key] : &st->db;
+    db->active = 1;
+    db->hits = 0;
+    return 1;
+}
+
+size_t alerts_restore(struct alerts *a, const struct alert_event *active, size_t n)
+{
+    size_t restored = 0;
+    pthread_mutex_lock(&a->lock);
+    for (size_t i = 0; i < n; i++)
+        restored += (size_t)restore_one(a, &active[i]);
+    pthread_mutex_unlock(&a->lock);
+    return restored;
+}
+
+/* ---- payload ------------------------------------------------------------------------------- */
+
+struct jbuf {
+    char *p;
+    size_t len, used;
+    int bad;
+};
+
+static void jadd(struct jbuf *j, const char *s)
+{
+    size_t n = strlen(s);
+    if (j->bad || j->used + n >= j->len) {
+        j->bad = 1;
+        return;
+    }
+    memcpy(j->p + j->used, s, n + 1);
+    j->used += n;
+}
+
+static void jstr(struct jbuf *j, const char *key, const char *val, int first)
+{
+    char tmp[6 * 128 + 8];
+    jadd(j, first ? "{\"" : ",\"");
+    jadd(j, key);
+    jadd(j, "\":");
+    if (payload_json_string(val, tmp, sizeof(tmp)) < 0)
+        j->bad = 1;
+    else
+        jadd(j, tmp);
+}
+
+static void jraw(struct jbuf *j, const char *key, const char *val)
+{
+    jadd(j, ",\"");
+    jadd(j, key);
+    jadd(j, "\":");
+    jadd(j, val);
+}
+
+static void jtime(struct jbuf *j, const char *key, int64_t ms)
+{
+    char t[48], k[32], n[32];
+    if (payload_utc_time(ms, t, sizeof(t)) < 0)
+        t[0] = '\0';
+    jstr(j, key, t, 0);
+    snprintf(k, sizeof(k), "%s_ms", key);
+    snprintf(n, sizeof(n), "%lld", (long long)ms);
+    jraw(j, k, n);
+}
+
+int alert_event_json(const struct alert_event *ev, const struct enmon_config *cfg, char *buf,
+                     size_t len)
+{
+    struct jbuf j = {buf, len, 0, len == 0};
+    char num[64];
+    if (ev->device >= cfg->ndevices || len == 0)
+        return -1;
+    const struct cfg_device *dev = &cfg->devices[ev->device];
+    jstr(&j, "id", ev->id, 1);
+    jstr(&j, "device", dev->id, 0);
+    jstr(&j, "program", dev->program < cfg->nprograms ? cfg->programs[dev->program].id : "", 0);
+    jstr(&j, "site", dev->site < cfg->nsites ? cfg->sites[dev->site].id : "", 0);
+    jstr(&j, "rule", ev->rule, 0);
+    jstr(&j, "severity", alert_severity_name(ev->severity), 0);
+    jstr(&j, "cause", ev->cause, 0);
+    jraw(&j, "value", payload_number(ev->value, num, sizeof(num)) < 0 ? "null" : num);
+    jtime(&j, "first_seen", ev->first_seen_ms);
+    jtime(&j, "last_seen", ev->last_seen_ms);
+    jstr(&j, "state", ev->raised ? "active" : "cleared", 0);
+    jadd(&j, "}");
+    return j.bad ? -1 : (int)j.used;
+}
