@@ -85,6 +85,66 @@ static FILE *open_regular(const char *path, struct cfg_error *err)
     return fp;
 }
 
+#define YDOC_MAX_BYTES (16u << 20)
+
+/* Reads the whole file into a malloc'd, NUL-terminated buffer of at most
+ * YDOC_MAX_BYTES; NULL with err filled on failure. */
+static char *read_all(FILE *fp, size_t *len, struct cfg_error *err)
+{
+    size_t cap = 8192, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, fp);
+        if (ferror(fp) || n >= YDOC_MAX_BYTES) {
+            snprintf(err->msg, sizeof(err->msg), ferror(fp) ? "cannot read: %s" : "%s",
+                     ferror(fp) ? strerror(errno) : "larger than 16 MiB");
+            free(buf);
+            return NULL;
+        }
+        if (feof(fp)) {
+            buf[n] = '\0';
+            *len = n;
+            return buf;
+        }
+        char *bigger = realloc(buf, cap * 2);
+        if (!bigger)
+            free(buf);
+        buf = bigger;
+        cap *= 2;
+    }
+    snprintf(err->msg, sizeof(err->msg), "out of memory");
+    return NULL;
+}
+
+/* Offset of the first byte that is not part of well-formed UTF-8 text (or is a
+ * NUL or another C0 control but tab, CR and LF), or len when all is well. Config
+ * files are text; refusing anything else keeps the YAML parser on input it is
+ * made for (libfyaml 0.7.12 loops forever on some malformed bytes). */
+static size_t bad_text_offset(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned c = s[i];
+        size_t extra = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2
+                                                         : (c & 0xF8) == 0xF0 ? 3 : 4;
+        if (extra == 4 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F ||
+            c == 0xC0 || c == 0xC1 || c > 0xF4 || i + extra >= len + (extra == 0))
+            return i;
+        for (size_t k = 1; k <= extra; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+        i += extra + 1;
+    }
+    return len;
+}
+
+static int line_of_offset(const char *s, size_t off)
+{
+    int line = 1;
+    for (size_t i = 0; i < off; i++)
+        line += s[i] == '\n';
+    return line;
+}
+
 int ydoc_load(struct ydoc *d, const char *path, struct cfg_error *err)
 {
     memset(d, 0, sizeof(*d));
@@ -96,9 +156,22 @@ int ydoc_load(struct ydoc *d, const char *path, struct cfg_error *err)
     FILE *fp = open_regular(path, err);
     if (!fp)
         return ENMON_ERR_IO;
+    size_t len = 0;
+    char *text = read_all(fp, &len, err);
+    fclose(fp);
+    if (!text)
+        return ENMON_ERR_IO;
+    size_t bad = bad_text_offset((const unsigned char *)text, len);
+    if (bad < len) {
+        err->line = line_of_offset(text, bad);
+        snprintf(err->msg, sizeof(err->msg), "not UTF-8 text (byte 0x%02X at offset %zu)",
+                 (unsigned char)text[bad], bad);
+        free(text);
+        return ENMON_ERR_CONFIG;
+    }
     struct fy_diag *diag = diag_create_quiet();
     if (!diag) {
-        fclose(fp);
+        free(text);
         snprintf(err->msg, sizeof(err->msg), "out of memory");
         return ENMON_ERR_NOMEM;
     }
@@ -108,16 +181,12 @@ int ydoc_load(struct ydoc *d, const char *path, struct cfg_error *err)
         .userdata = NULL,
         .diag = diag,
     };
-    d->fyd = fy_document_build_from_fp(&pc, fp);
+    /* libfyaml takes the buffer over (also when it fails) */
+    d->fyd = fy_document_build_from_malloc_string(&pc, text, len);
     int rc = ENMON_OK;
     if (!d->fyd && diag_first_error(diag, err))
         rc = ENMON_ERR_CONFIG;
-    else if (!d->fyd && ferror(fp)) {
-        snprintf(err->msg, sizeof(err->msg), "cannot read: %s", strerror(errno));
-        rc = ENMON_ERR_IO;
-    }
     /* Otherwise a NULL document without any error is an empty stream. */
-    fclose(fp);
     fy_diag_destroy(diag);
     return rc;
 }

@@ -274,6 +274,20 @@ static void test_error_yaml_syntax(void **state)
                  3, "", "YAML syntax error");
 }
 
+/* Bytes that are not UTF-8 text are refused before the YAML parser sees them
+ * (libfyaml 0.7.12 loops forever on "%" followed by 0xFF bytes: found by fuzzing). */
+static void test_error_not_text(void **state)
+{
+    (void)state;
+    expect_error("database: /tmp/x.db\n%\xff\xff\xff\n", 2, "", "not UTF-8");
+    expect_error("mqtt:\n  host: a\x01b\n", 2, "", "not UTF-8");
+    expect_error("database: /tmp/\xc3\x28.db\n", 1, "", "not UTF-8");
+    /* well-formed UTF-8 (Korean names) is fine */
+    struct enmon_config *cfg = load_ok("programs:\n  - id: p\n    name: 태양광 주택\n    kind: solar\n");
+    assert_string_equal(cfg->programs[0].name, "태양광 주택");
+    config_free(cfg);
+}
+
 static void test_error_unknown_key(void **state)
 {
     (void)state;
@@ -507,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_wide_count_and_offsets),
         cmocka_unit_test(test_error_yaml_syntax),
+        cmocka_unit_test(test_error_not_text),
         cmocka_unit_test(test_error_unknown_key),
         cmocka_unit_test(test_error_wrong_type),
         cmocka_unit_test(test_error_unit_range),
