@@ -5,6 +5,7 @@
 #include "sim_clock.h"
 #include "sim_config.h"
 #include "sim_fleet.h"
+#include "sim_history.h"
 #include "sim_server.h"
 
 #include <errno.h>
@@ -245,6 +246,8 @@ int main(int argc, char **argv)
 {
     struct options o;
     struct sim_config cfg;
+    if (argc >= 2 && strcmp(argv[1], "history") == 0)
+        return sim_history_main(argc - 1, argv + 1);
     int rc = parse_args(argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;

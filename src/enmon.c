@@ -3,6 +3,7 @@
 #include "config.h"
 #include "err.h"
 #include "report.h"
+#include "savings_cli.h"
 #include "scan.h"
 
 #include <getopt.h>
@@ -52,6 +53,7 @@ static void usage(FILE *out)
             "      version, the models of its chain and its kind. --config-entry prints\n"
             "      YAML device entries for enmond.yaml instead. Exit 0 when a device\n"
             "      answered, 1 when none did or the link failed.\n"
+            "%s"
             "\n"
             "options:\n"
             "  -c, --config PATH  enmond config: database path and timezone (default %s)\n"
@@ -62,7 +64,7 @@ static void usage(FILE *out)
             "  -h, --help         this help\n"
             "\n"
             "exit status: 0 ok, 1 error, 64 usage, 66 database cannot be opened, 78 config error\n",
-            DEFAULT_CONFIG, DEFAULT_TZ);
+            savings_cli_usage, DEFAULT_CONFIG, DEFAULT_TZ);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -115,6 +117,8 @@ static int cli_check(struct cli *c)
 {
     if (!c->command)
         return usage_error("no command given (report, devices or scan)");
+    if (savings_cli_is_command(c->command))
+        return EX_OK_;
     int report = strcmp(c->command, "report") == 0;
     if (!report && strcmp(c->command, "devices") != 0)
         return usage_error("unknown command '%s'", c->command);
@@ -646,10 +650,53 @@ static int run(struct cli *c)
     return rc;
 }
 
+/* ---- savings, import, dr (savings_cli.c) ------------------------------------------ */
+
+/* Index in argv of a savings_cli command after the global options, or 0. */
+static int savings_command_at(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 || strcmp(a, "--db") == 0 ||
+            strcmp(a, "--tz") == 0)
+            i++;
+        else if (a[0] != '-')
+            return savings_cli_is_command(a) ? i : 0;
+    }
+    return 0;
+}
+
+static int run_savings(int k, int argc, char **argv)
+{
+    struct cli c = {0};
+    int rc = cli_parse(&c, k + 1, argv); /* the global options and the command name */
+    if (rc != EX_OK_)
+        return rc < 0 ? EX_OK_ : rc;
+    struct enmon_config *cfg = NULL;
+    const char *db_path = NULL;
+    rc = cli_setup(&c, &cfg, &db_path);
+    if (rc == EX_OK_) {
+        struct savings_cli_ctx ctx = {.db_path = db_path,
+                                      .config_path = cfg ? cfg->path : NULL,
+                                      .offset_min = c.offset_min,
+                                      .tz_label = c.tz_label};
+        rc = savings_cli_main(&ctx, argc - k, argv + k);
+    }
+    if (fflush(stdout) != 0 && rc == EX_OK_) {
+        perror("enmon: stdout");
+        rc = EX_FAIL;
+    }
+    config_free(cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "scan") == 0)
         return cmd_scan(argc - 1, argv + 1);
+    int k = savings_command_at(argc, argv);
+    if (k > 0)
+        return run_savings(k, argc, argv);
     struct cli c = {0};
     int rc = cli_parse(&c, argc, argv);
     if (rc < 0)

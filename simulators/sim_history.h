@@ -1,0 +1,56 @@
+/* sim_history.h -- `enmon-sim history`: months of realistic 15-minute interval data (CSV) for the
+ * devices of a simulated city, from the simulator's physics. */
+#ifndef ENMON_SIM_HISTORY_H
+#define ENMON_SIM_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SIM_HISTORY_DR_DROP 0.3 /* share of a site's load shed during a demand-response event */
+
+/* One device of the history: an enmond device id with the simulator's physical parameters. */
+struct sim_history_device {
+    char key[64];
+    char site[64];
+    int inverter;      /* 1: PV inverter (export), 0: meter (import, export of rooftop PV) */
+    double capacity_w; /* inverter AC rating */
+    double tilt_deg, azimuth_deg;
+    double kwh_month;     /* meter: consumption of an average month */
+    double pv_capacity_w; /* meter: rooftop PV behind it */
+    int building;         /* meter: office building load shape */
+    int64_t retrofit_s;   /* LED retrofit from this instant (0: none) */
+};
+
+struct sim_history_event {
+    char site[64];
+    int64_t start_s, end_s;
+};
+
+struct sim_history_spec {
+    uint64_t seed;
+    int64_t from_s, to_s; /* [from_s, to_s), multiples of 900 */
+    double dr_drop;
+    const struct sim_history_event *events;
+    size_t nevents;
+};
+
+/* Seasonal factor of household demand (winter heating, summer cooling), mean about 1. */
+double sim_history_season(double utc_s);
+
+/* Energy of a device in the 15-minute interval starting at start_s: Wh imported
+ * and exported. Pure: the same arguments give the same result. */
+void sim_history_interval(const struct sim_history_device *d, const struct sim_history_spec *s,
+                          int64_t start_s, double *wh_import, double *wh_export);
+
+/* Writes "device,start,wh_import,wh_export" and one line per device and
+ * interval (start in UTC+9 with its offset). 0, or -1 on a write error. */
+int sim_history_write(FILE *out, const struct sim_history_device *devs, size_t n,
+                      const struct sim_history_spec *s);
+
+/* `enmon-sim history --config SIM.yaml --enmond ENMOND.yaml --from DATE --to DATE
+ * [--seed N] [--savings SAVINGS.yaml] [--dr-drop SHARE] --out FILE.csv`
+ * (argv[0] is "history"; implemented in sim_history_cli.c). Returns an exit status. */
+int sim_history_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,225 @@
+/* sim_history_cli.c -- `enmon-sim history` options: the simulator's fleet joined to enmond's
+ * device ids (by port and unit), demand-response events from savings.yaml, CSV out. */
+#include "config.h"
+#include "err.h"
+#include "report.h"
+#include "savings_config.h"
+#include "sim_config.h"
+#include "sim_history.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HIST_TZ_MIN (9 * 60)
+
+struct hist_opts {
+    const char *config, *enmond, *from, *to, *savings, *out;
+    uint64_t seed;
+    int has_seed;
+    double dr_drop;
+};
+
+static int hist_usage(const char *why)
+{
+    fprintf(stderr,
+            "enmon-sim history: %s\n"
+            "usage: enmon-sim history --config SIM.yaml --enmond ENMOND.yaml --from YYYY-MM-DD\n"
+            "       --to YYYY-MM-DD [--seed N] [--savings SAVINGS.yaml] [--dr-drop 0.3] "
+            "--out FILE.csv\n",
+            why);
+    return 64;
+}
+
+static int hist_parse(struct hist_opts *o, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"enmond", required_argument, NULL, 'e'},
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"seed", required_argument, NULL, 's'},
+        {"savings", required_argument, NULL, 'v'},
+        {"out", required_argument, NULL, 'o'},
+        {"dr-drop", required_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    char *end;
+    memset(o, 0, sizeof(*o));
+    o->dr_drop = SIM_HISTORY_DR_DROP;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'e':
+            o->enmond = optarg;
+            break;
+        case 'f':
+            o->from = optarg;
+            break;
+        case 't':
+            o->to = optarg;
+            break;
+        case 'v':
+            o->savings = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 's':
+            o->seed = strtoull(optarg, &end, 10);
+            o->has_seed = 1;
+            if (*end)
+                return hist_usage("--seed must be a number");
+            break;
+        case 'd':
+            o->dr_drop = strtod(optarg, &end);
+            if (*end || o->dr_drop < 0 || o->dr_drop > 1)
+                return hist_usage("--dr-drop must be a share 0..1");
+            break;
+        default:
+            return hist_usage("bad option");
+        }
+    }
+    if (!o->config || !o->enmond || !o->from || !o->to || !o->out)
+        return hist_usage("--config, --enmond, --from, --to and --out are required");
+    return 0;
+}
+
+static const struct sim_device_cfg *hist_find(const struct sim_config *sim, int port, int unit)
+{
+    for (size_t i = 0; i < sim->ndevs; i++)
+        if (sim->devs[i].rtu < 0 && sim->devs[i].port == port && sim->devs[i].unit == unit)
+            return &sim->devs[i];
+    return NULL;
+}
+
+/* Joins enmond devices to simulated ones; devices without a match are skipped. */
+static size_t hist_devices(const struct enmon_config *cfg, const struct sim_config *sim,
+                           struct sim_history_device *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->ndevices; i++) {
+        const struct cfg_device *d = &cfg->devices[i];
+        const struct cfg_link *l = &cfg->links[d->link];
+        const struct sim_device_cfg *s =
+            l->kind == LINK_TCP ? hist_find(sim, l->port, d->unit) : NULL;
+        if (!s) {
+            fprintf(stderr,
+                    "enmon-sim history: %s: no simulated device at port %d unit %d, "
+                    "skipped\n",
+                    d->id, l->port, d->unit);
+            continue;
+        }
+        struct sim_history_device *h = &out[n++];
+        memset(h, 0, sizeof(*h));
+        snprintf(h->key, sizeof(h->key), "%s", d->id);
+        snprintf(h->site, sizeof(h->site), "%s", cfg->sites[d->site].id);
+        h->inverter = s->kind == SIM_INVERTER;
+        h->capacity_w = s->capacity_w;
+        h->tilt_deg = s->tilt_deg;
+        h->azimuth_deg = s->azimuth_deg;
+        h->kwh_month = s->kwh_month;
+        h->pv_capacity_w = s->pv_capacity_w;
+        h->building = s->phases == 3;
+        h->retrofit_s = d->retrofit;
+    }
+    return n;
+}
+
+static int hist_events(const char *path, struct savings_config *sc, struct sim_history_event **ev,
+                       size_t *n)
+{
+    struct cfg_error err;
+    *ev = NULL;
+    *n = 0;
+    if (!path)
+        return 0;
+    if (savings_config_load(path, HIST_TZ_MIN, sc, &err) != ENMON_OK) {
+        char buf[1024];
+        config_format_error(&err, buf, sizeof(buf));
+        fprintf(stderr, "enmon-sim history: %s\n", buf);
+        return -1;
+    }
+    *ev = calloc(sc->nevents ? sc->nevents : 1, sizeof(**ev));
+    if (!*ev)
+        return -1;
+    for (size_t i = 0; i < sc->nevents; i++) {
+        snprintf((*ev)[i].site, sizeof((*ev)[i].site), "%s", sc->events[i].site);
+        (*ev)[i].start_s = sc->events[i].start_s;
+        (*ev)[i].end_s = sc->events[i].end_s;
+    }
+    *n = sc->nevents;
+    return 0;
+}
+
+static int hist_run(const struct hist_opts *o, const struct enmon_config *cfg,
+                    const struct sim_config *sim, const struct sim_history_spec *spec)
+{
+    struct sim_history_device *devs = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*devs));
+    if (!devs)
+        return 1;
+    size_t n = hist_devices(cfg, sim, devs);
+    FILE *out = strcmp(o->out, "-") == 0 ? stdout : fopen(o->out, "w");
+    int rc = 1;
+    if (!out)
+        perror(o->out);
+    else if (sim_history_write(out, devs, n, spec) != 0)
+        perror(o->out);
+    else
+        rc = 0;
+    if (out && out != stdout && fclose(out) != 0 && rc == 0) {
+        perror(o->out);
+        rc = 1;
+    }
+    if (rc == 0)
+        fprintf(stderr, "enmon-sim history: %zu devices, %s .. %s written to %s\n", n, o->from,
+                o->to, o->out);
+    free(devs);
+    return rc;
+}
+
+int sim_history_main(int argc, char **argv)
+{
+    struct hist_opts o;
+    int rc = hist_parse(&o, argc, argv);
+    if (rc)
+        return rc;
+    struct sim_history_spec spec = {.dr_drop = o.dr_drop};
+    if (report_parse_date(o.from, HIST_TZ_MIN, &spec.from_s) != ENMON_OK ||
+        report_parse_date(o.to, HIST_TZ_MIN, &spec.to_s) != ENMON_OK)
+        return hist_usage("--from and --to are dates YYYY-MM-DD");
+    spec.to_s += 86400; /* --to inclusive */
+    if (spec.to_s <= spec.from_s)
+        return hist_usage("--from is after --to");
+    struct sim_config sim;
+    struct enmon_config *cfg = NULL;
+    struct savings_config sc;
+    struct cfg_error err;
+    struct sim_history_event *ev = NULL;
+    char buf[1024];
+    savings_config_defaults(&sc);
+    memset(&sim, 0, sizeof(sim));
+    if (sim_config_load(o.config, &sim, &err) != ENMON_OK ||
+        config_load(o.enmond, &cfg, &err) != ENMON_OK) {
+        config_format_error(&err, buf, sizeof(buf));
+        fprintf(stderr, "enmon-sim history: %s\n", buf);
+        rc = 78;
+    } else if (hist_events(o.savings, &sc, &ev, &spec.nevents) != 0) {
+        rc = 78;
+    } else {
+        spec.seed = o.has_seed ? o.seed : sim.seed;
+        spec.events = ev;
+        rc = hist_run(&o, cfg, &sim, &spec);
+    }
+    free(ev);
+    savings_config_free(&sc);
+    config_free(cfg);
+    sim_config_free(&sim);
+    return rc;
+}

@@ -1,0 +1,601 @@
+/* import.c -- `enmon import intervals`: CSV interval data (15-minute or hourly) loaded into the
+ * intervals table in one all-or-nothing transaction, idempotent on re-import. */
+#include "import.h"
+#include "err.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define IMPORT_HEADER "device,start,wh_import,wh_export"
+#define IMPORT_WH_MAX 1e9 /* Wh in one row: more is a unit mistake */
+#define IMPORT_DAY_S 86400
+#define IMPORT_BUSY_MS 5000
+
+/* ---- time -------------------------------------------------------------------------- */
+
+static int digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+static int parse_offset(const char *p, int *off_min)
+{
+    if (*p == 'Z' && p[1] == '\0') {
+        *off_min = 0;
+        return 0;
+    }
+    if (*p != '+' && *p != '-')
+        return -1;
+    int sign = *p++ == '-' ? -1 : 1, h, m = 0;
+    if (digits(&p, 2, &h))
+        return -1;
+    if (*p == ':')
+        p++;
+    if (*p && digits(&p, 2, &m))
+        return -1;
+    if (*p || h > 14 || m > 59)
+        return -1;
+    *off_min = sign * (h * 60 + m);
+    return 0;
+}
+
+static int parse_clock(const char **p, struct tm *tm)
+{
+    int h, mi, s = 0;
+    if (digits(p, 2, &h) || **p != ':')
+        return -1;
+    (*p)++;
+    if (digits(p, 2, &mi))
+        return -1;
+    if (**p == ':') {
+        (*p)++;
+        if (digits(p, 2, &s))
+            return -1;
+    }
+    if (h > 23 || mi > 59 || s > 59)
+        return -1;
+    tm->tm_hour = h;
+    tm->tm_min = mi;
+    tm->tm_sec = s;
+    return 0;
+}
+
+int import_parse_time(const char *s, int offset_min, int64_t *out)
+{
+    struct tm tm;
+    int y, mo, d, off = offset_min;
+    const char *p = s;
+    memset(&tm, 0, sizeof(tm));
+    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
+        return ENMON_ERR_PARSE;
+    if ((*p == 'T' || *p == ' ') && (p++, parse_clock(&p, &tm) != 0))
+        return ENMON_ERR_PARSE;
+    if (*p && parse_offset(p, &off) != 0)
+        return ENMON_ERR_PARSE;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31)
+        return ENMON_ERR_PARSE;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    int64_t t = (int64_t)timegm(&tm);
+    struct tm back;
+    time_t tt = (time_t)t;
+    gmtime_r(&tt, &back);
+    if (back.tm_mday != d) /* 31 April and the like */
+        return ENMON_ERR_PARSE;
+    *out = t - (int64_t)off * 60;
+    return ENMON_OK;
+}
+
+/* ---- lines ---------------------------------------------------------------------------- */
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+static int parse_wh(const char *s, double *out)
+{
+    if (!*s) {
+        *out = 0.0;
+        return 0;
+    }
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int line_fail(char *why, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int line_fail(char *why, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, len, fmt, ap);
+    va_end(ap);
+    return ENMON_ERR_PARSE;
+}
+
+static int check_wh(const char *field, const char *text, double *v, char *why, size_t len)
+{
+    if (parse_wh(text, v) != 0)
+        return line_fail(why, len, "%s: '%s' is not a number", field, text);
+    if (*v < 0.0)
+        return line_fail(why, len, "%s: %g is negative", field, *v);
+    if (*v > IMPORT_WH_MAX)
+        return line_fail(why, len, "%s: %g Wh is implausible for one interval", field, *v);
+    return ENMON_OK;
+}
+
+int import_parse_line(const char *line, int offset_min, struct import_line *out, char *why,
+                      size_t whylen)
+{
+    char buf[512];
+    char *f[4];
+    int n = 0;
+    if (strlen(line) >= sizeof(buf))
+        return line_fail(why, whylen, "line: longer than %zu characters", sizeof(buf) - 1);
+    snprintf(buf, sizeof(buf), "%s", line);
+    if (strchr(buf, '"'))
+        return line_fail(why, whylen, "line: quoted fields are not supported");
+    for (char *p = buf, *comma; n < 4; p = comma + 1) {
+        comma = strchr(p, ',');
+        f[n++] = p;
+        if (!comma)
+            break;
+        *comma = '\0';
+        if (n == 4)
+            return line_fail(why, whylen, "line: more than 4 fields");
+    }
+    if (n != 4)
+        return line_fail(why, whylen, "line: %d fields, expected 4 (%s)", n, IMPORT_HEADER);
+    for (int i = 0; i < 4; i++)
+        f[i] = trim(f[i]);
+    if (!f[0][0])
+        return line_fail(why, whylen, "device: empty");
+    if (strlen(f[0]) >= sizeof(out->device))
+        return line_fail(why, whylen, "device: longer than %zu characters",
+                         sizeof(out->device) - 1);
+    snprintf(out->device, sizeof(out->device), "%s", f[0]);
+    if (import_parse_time(f[1], offset_min, &out->start_s) != ENMON_OK)
+        return line_fail(why, whylen, "start: '%s' is not a time like 2024-06-01T10:15:00+09:00",
+                         f[1]);
+    if (check_wh("wh_import", f[2], &out->wh_import, why, whylen) != ENMON_OK ||
+        check_wh("wh_export", f[3], &out->wh_export, why, whylen) != ENMON_OK)
+        return ENMON_ERR_PARSE;
+    return ENMON_OK;
+}
+
+/* ---- the file in memory ------------------------------------------------------------------ */
+
+struct imp_row {
+    uint32_t dev; /* index into names */
+    uint32_t line;
+    int64_t start_s;
+    double wh_import, wh_export;
+};
+
+struct imp_file {
+    const char *name;
+    FILE *errs;
+    struct imp_row *rows;
+    size_t nrows, cap;
+    char **names; /* device keys, in order of appearance */
+    size_t nnames, names_cap;
+    uint32_t *slots; /* open-addressing hash of names: index + 1, 0 empty */
+    size_t nslots;
+    size_t bad;
+};
+
+static void imp_bad(struct imp_file *f, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void imp_bad(struct imp_file *f, size_t line, const char *fmt, ...)
+{
+    if (f->bad++ >= IMPORT_ERRORS_SHOWN || !f->errs)
+        return;
+    va_list ap;
+    fprintf(f->errs, "%s:%zu: ", f->name, line);
+    va_start(ap, fmt);
+    vfprintf(f->errs, fmt, ap);
+    va_end(ap);
+    fputc('\n', f->errs);
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static int imp_rehash(struct imp_file *f)
+{
+    size_t n = f->nslots ? f->nslots * 2 : 256;
+    uint32_t *slots = calloc(n, sizeof(*slots));
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < f->nnames; i++) {
+        size_t k = hash_str(f->names[i]) & (n - 1);
+        while (slots[k])
+            k = (k + 1) & (n - 1);
+        slots[k] = (uint32_t)i + 1;
+    }
+    free(f->slots);
+    f->slots = slots;
+    f->nslots = n;
+    return 0;
+}
+
+/* Index of device key s, added when new; -1 when out of memory. */
+static long imp_device(struct imp_file *f, const char *s)
+{
+    if (2 * (f->nnames + 1) > f->nslots && imp_rehash(f) != 0)
+        return -1;
+    size_t k = hash_str(s) & (f->nslots - 1);
+    for (; f->slots[k]; k = (k + 1) & (f->nslots - 1))
+        if (strcmp(f->names[f->slots[k] - 1], s) == 0)
+            return (long)f->slots[k] - 1;
+    if (f->nnames == f->names_cap) {
+        size_t cap = f->names_cap ? 2 * f->names_cap : 64;
+        char **names = realloc(f->names, cap * sizeof(*names));
+        if (!names)
+            return -1;
+        f->names = names;
+        f->names_cap = cap;
+    }
+    if (!(f->names[f->nnames] = strdup(s)))
+        return -1;
+    f->slots[k] = (uint32_t)++f->nnames;
+    return (long)f->nnames - 1;
+}
+
+static int imp_add(struct imp_file *f, const struct import_line *l, size_t line)
+{
+    long dev = imp_device(f, l->device);
+    if (dev < 0)
+        return -1;
+    if (f->nrows == f->cap) {
+        size_t cap = f->cap ? 2 * f->cap : 4096;
+        struct imp_row *rows = realloc(f->rows, cap * sizeof(*rows));
+        if (!rows)
+            return -1;
+        f->rows = rows;
+        f->cap = cap;
+    }
+    f->rows[f->nrows++] = (struct imp_row){.dev = (uint32_t)dev,
+                                           .line = (uint32_t)line,
+                                           .start_s = l->start_s,
+                                           .wh_import = l->wh_import,
+                                           .wh_export = l->wh_export};
+    return 0;
+}
+
+static void imp_free(struct imp_file *f)
+{
+    for (size_t i = 0; i < f->nnames; i++)
+        free(f->names[i]);
+    free(f->names);
+    free(f->slots);
+    free(f->rows);
+}
+
+static int imp_is_header(const char *line)
+{
+    char buf[128];
+    size_t j = 0;
+    if ((unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
+        (unsigned char)line[2] == 0xBF)
+        line += 3;
+    for (; *line && j + 1 < sizeof(buf); line++)
+        if (!isspace((unsigned char)*line))
+            buf[j++] = *line;
+    buf[j] = '\0';
+    return strcmp(buf, IMPORT_HEADER) == 0;
+}
+
+/* Reads every line; returns ENMON_OK or ENMON_ERR_NOMEM (bad lines are counted in f->bad). */
+static int imp_read(struct imp_file *f, FILE *in, int offset_min)
+{
+    char *line = NULL, why[256];
+    size_t cap = 0, no = 0;
+    int header = 0, rc = ENMON_OK;
+    while (rc == ENMON_OK && getline(&line, &cap, in) >= 0) {
+        no++;
+        char *t = trim(line);
+        if (!header) {
+            header = 1;
+            if (!imp_is_header(t))
+                imp_bad(f, no, "header: expected '%s'", IMPORT_HEADER);
+            continue;
+        }
+        if (!*t || *t == '#')
+            continue;
+        struct import_line l;
+        if (import_parse_line(t, offset_min, &l, why, sizeof(why)) != ENMON_OK)
+            imp_bad(f, no, "%s", why);
+        else if (imp_add(f, &l, no) != 0)
+            rc = ENMON_ERR_NOMEM;
+    }
+    free(line);
+    if (!header)
+        imp_bad(f, 1, "header: empty file, expected '%s'", IMPORT_HEADER);
+    return rc;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+    const struct imp_row *x = a, *y = b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->start_s != y->start_s)
+        return x->start_s < y->start_s ? -1 : 1;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Rows [a, b) of one device (sorted): 1 when hourly, 0 when 15-minute. */
+static int imp_hourly(const struct imp_row *r, size_t a, size_t b, enum import_step step)
+{
+    if (step != IMPORT_STEP_AUTO)
+        return step == IMPORT_STEP_1H;
+    if (b - a < 2)
+        return 0;
+    for (size_t i = a; i < b; i++)
+        if (r[i].start_s % 900 != 0 || (i > a && r[i].start_s - r[i - 1].start_s < 3600))
+            return 0;
+    return 1;
+}
+
+/* Checks alignment and duplicates of one device's rows; returns 1 when hourly. */
+static int imp_check_device(struct imp_file *f, size_t a, size_t b, enum import_step step)
+{
+    int hourly = imp_hourly(f->rows, a, b, step);
+    for (size_t i = a; i < b; i++) {
+        const struct imp_row *r = &f->rows[i];
+        if (r->start_s % 900 != 0)
+            imp_bad(f, r->line, "start: not on a 15-minute boundary (device %s)", f->names[r->dev]);
+        else if (hourly && i > a && r->start_s - f->rows[i - 1].start_s < 3600)
+            imp_bad(f, r->line, "start: hourly rows of device %s overlap (line %u)",
+                    f->names[r->dev], f->rows[i - 1].line);
+        else if (i > a && r->start_s == f->rows[i - 1].start_s)
+            imp_bad(f, r->line, "start: duplicates line %u (device %s)", f->rows[i - 1].line,
+                    f->names[r->dev]);
+    }
+    return hourly;
+}
+
+/* ---- the database ------------------------------------------------------------------------ */
+
+static int imp_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)
+{
+    snprintf(msg, msglen, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+    return ENMON_ERR_DB;
+}
+
+int import_open(const char *path, sqlite3 **out, char *msg, size_t msglen)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        int rc = imp_fail(db, path, msg, msglen);
+        sqlite3_close(db);
+        return rc;
+    }
+    sqlite3_busy_timeout(db, IMPORT_BUSY_MS);
+    int version = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version <= 0) {
+        snprintf(msg, msglen, "%s: not an enmon database (run enmond once to create it)", path);
+        sqlite3_close(db);
+        return ENMON_ERR_DB;
+    }
+    *out = db;
+    return ENMON_OK;
+}
+
+struct imp_db {
+    sqlite3 *db;
+    sqlite3_stmt *dev, *put, *day;
+    int64_t day_off_s; /* offset of the daily rollups, when the file has them */
+    int has_daily;
+};
+
+static void imp_db_close(struct imp_db *w)
+{
+    sqlite3_finalize(w->dev);
+    sqlite3_finalize(w->put);
+    sqlite3_finalize(w->day);
+}
+
+static int imp_db_prepare(struct imp_db *w, char *msg, size_t msglen)
+{
+    static const char put[] =
+        "INSERT INTO intervals(device_id, start_s, wh_import, wh_export, samples) "
+        "VALUES(?1, ?2, ?3, ?4, 0) ON CONFLICT(device_id, start_s) DO UPDATE SET "
+        "wh_import = excluded.wh_import, wh_export = excluded.wh_export";
+    static const char day[] =
+        "INSERT INTO daily(device_id, day_s, wh_import, wh_export, samples) "
+        "SELECT ?1, ?2, COALESCE(SUM(wh_import), 0), COALESCE(SUM(wh_export), 0), "
+        "COALESCE(SUM(samples), 0) FROM intervals WHERE device_id = ?1 AND start_s >= ?2 "
+        "AND start_s < ?2 + 86400 ON CONFLICT(device_id, day_s) DO UPDATE SET "
+        "wh_import = excluded.wh_import, wh_export = excluded.wh_export, "
+        "samples = excluded.samples";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(w->db, "SELECT id FROM devices WHERE key = ?1", -1, &w->dev, NULL) ||
+        sqlite3_prepare_v2(w->db, put, -1, &w->put, NULL))
+        return imp_fail(w->db, "prepare", msg, msglen);
+    if (sqlite3_prepare_v2(w->db, "SELECT value FROM meta WHERE key = 'daily_offset_min'", -1, &st,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+        w->day_off_s = (int64_t)sqlite3_column_int(st, 0) * 60;
+        w->has_daily = 1;
+    }
+    sqlite3_finalize(st);
+    if (w->has_daily && sqlite3_prepare_v2(w->db, day, -1, &w->day, NULL) != SQLITE_OK)
+        return imp_fail(w->db, "prepare daily", msg, msglen);
+    return ENMON_OK;
+}
+
+/* The database id of a device key: >0, 0 unknown, -1 error. */
+static int64_t imp_device_id(struct imp_db *w, const char *key)
+{
+    sqlite3_bind_text(w->dev, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(w->dev);
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(w->dev, 0) : rc == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(w->dev);
+    return id;
+}
+
+static int imp_put(struct imp_db *w, int64_t id, int64_t start, double imp, double exp_wh)
+{
+    sqlite3_bind_int64(w->put, 1, id);
+    sqlite3_bind_int64(w->put, 2, start);
+    sqlite3_bind_double(w->put, 3, imp);
+    sqlite3_bind_double(w->put, 4, exp_wh);
+    int rc = sqlite3_step(w->put);
+    sqlite3_reset(w->put);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int64_t imp_day(const struct imp_db *w, int64_t ts)
+{
+    int64_t local = ts + w->day_off_s;
+    int64_t d = local / IMPORT_DAY_S - (local % IMPORT_DAY_S < 0);
+    return d * IMPORT_DAY_S - w->day_off_s;
+}
+
+static int imp_rollup(struct imp_db *w, int64_t id, int64_t day_s)
+{
+    if (!w->has_daily)
+        return 0;
+    sqlite3_bind_int64(w->day, 1, id);
+    sqlite3_bind_int64(w->day, 2, day_s);
+    int rc = sqlite3_step(w->day);
+    sqlite3_reset(w->day);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Writes one device's rows [a, b); returns 0 or -1 (database error). */
+static int imp_write_device(struct imp_db *w, const struct imp_file *f, size_t a, size_t b,
+                            int64_t id, int hourly, struct import_result *res)
+{
+    int64_t last_day = INT64_MIN;
+    int parts = hourly ? 4 : 1;
+    for (size_t i = a; i < b; i++) {
+        const struct imp_row *r = &f->rows[i];
+        for (int k = 0; k < parts; k++) {
+            int64_t t = r->start_s + 900 * k;
+            if (imp_put(w, id, t, r->wh_import / parts, r->wh_export / parts) != 0)
+                return -1;
+            res->intervals++;
+            res->first_s = res->intervals == 1 || t < res->first_s ? t : res->first_s;
+            res->last_s = t > res->last_s ? t : res->last_s;
+            int64_t day = imp_day(w, t);
+            if (day != last_day && last_day != INT64_MIN && imp_rollup(w, id, last_day) != 0)
+                return -1;
+            last_day = day;
+        }
+    }
+    return last_day == INT64_MIN ? 0 : imp_rollup(w, id, last_day);
+}
+
+/* Validates devices and writes everything; bad lines are counted in f->bad. */
+static int imp_write(struct imp_db *w, struct imp_file *f, enum import_step step,
+                     struct import_result *res, char *msg, size_t msglen)
+{
+    for (size_t a = 0, b; a < f->nrows; a = b) {
+        for (b = a + 1; b < f->nrows && f->rows[b].dev == f->rows[a].dev;)
+            b++;
+        const char *key = f->names[f->rows[a].dev];
+        int hourly = imp_check_device(f, a, b, step);
+        int64_t id = imp_device_id(w, key);
+        if (id < 0)
+            return imp_fail(w->db, "device lookup", msg, msglen);
+        if (id == 0) {
+            imp_bad(f, f->rows[a].line,
+                    "device: unknown device '%s' (%zu lines; not in the "
+                    "database: add it to the config and run enmond once)",
+                    key, b - a);
+            continue;
+        }
+        res->devices++;
+        res->hourly_devices += hourly;
+        if (f->bad == 0 && imp_write_device(w, f, a, b, id, hourly, res) != 0)
+            return imp_fail(w->db, "write", msg, msglen);
+    }
+    return ENMON_OK;
+}
+
+static int imp_transaction(struct imp_db *w, struct imp_file *f, enum import_step step,
+                           struct import_result *res, char *msg, size_t msglen)
+{
+    if (sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return imp_fail(w->db, "begin", msg, msglen);
+    int rc = imp_write(w, f, step, res, msg, msglen);
+    if (rc == ENMON_OK && f->bad == 0 &&
+        sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return ENMON_OK;
+    if (rc == ENMON_OK && f->bad == 0)
+        rc = imp_fail(w->db, "commit", msg, msglen);
+    sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int import_intervals(sqlite3 *db, FILE *in, const char *name, int offset_min, enum import_step step,
+                     FILE *errs, struct import_result *res, char *msg, size_t msglen)
+{
+    struct imp_file f = {.name = name, .errs = errs};
+    struct imp_db w = {.db = db};
+    memset(res, 0, sizeof(*res));
+    msg[0] = '\0';
+    int rc = imp_read(&f, in, offset_min);
+    if (rc == ENMON_OK && f.nrows > 0)
+        qsort(f.rows, f.nrows, sizeof(*f.rows), row_cmp);
+    if (rc == ENMON_OK)
+        rc = imp_db_prepare(&w, msg, msglen);
+    if (rc == ENMON_OK)
+        rc = imp_transaction(&w, &f, step, res, msg, msglen);
+    res->rows = f.nrows;
+    res->bad_lines = f.bad;
+    if (rc == ENMON_OK && f.bad > 0) {
+        if (f.bad > IMPORT_ERRORS_SHOWN && errs)
+            fprintf(errs, "%s: ... and %zu more bad lines\n", name, f.bad - IMPORT_ERRORS_SHOWN);
+        snprintf(msg, msglen, "%s: %zu bad lines; nothing imported", name, f.bad);
+        rc = ENMON_ERR_PARSE;
+    }
+    if (rc != ENMON_OK) {
+        res->intervals = 0;
+        res->devices = res->hourly_devices = 0;
+    }
+    if (rc == ENMON_ERR_NOMEM)
+        snprintf(msg, msglen, "%s: out of memory", name);
+    imp_db_close(&w);
+    imp_free(&f);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/* import.h -- `enmon import intervals`: CSV interval data (15-minute or hourly) loaded into the
+ * intervals table in one all-or-nothing transaction, idempotent on re-import. */
+#ifndef ENMON_IMPORT_H
+#define ENMON_IMPORT_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define IMPORT_ERRORS_SHOWN 50 /* bad lines printed before "... and N more" */
+
+enum import_step {
+    IMPORT_STEP_AUTO, /* per device: hourly when every start is on the hour, 1 h or more apart */
+    IMPORT_STEP_15M,
+    IMPORT_STEP_1H,
+};
+
+struct import_result {
+    size_t rows;      /* data lines read */
+    size_t intervals; /* 15-minute intervals written */
+    size_t devices;
+    size_t hourly_devices; /* devices whose rows were hourly (split into 4) */
+    size_t bad_lines;
+    int64_t first_s, last_s; /* first and last interval start written */
+};
+
+/* "YYYY-MM-DD[THH:MM[:SS]][Z|+HH[:MM]|-HH[:MM]]" (a space may replace the T);
+ * without an offset the time is local at offset_min. ENMON_OK or ENMON_ERR_PARSE. */
+int import_parse_time(const char *s, int offset_min, int64_t *out);
+
+/* One CSV data line "device,start,wh_import,wh_export" (empty energy = 0). */
+struct import_line {
+    char device[64];
+    int64_t start_s;
+    double wh_import, wh_export;
+};
+
+/* Parses one data line. ENMON_OK, or ENMON_ERR_PARSE with "FIELD: reason" in why. */
+int import_parse_line(const char *line, int offset_min, struct import_line *out, char *why,
+                      size_t whylen);
+
+/* Opens an existing enmon database read-write (never creates one). ENMON_OK or ENMON_ERR_DB. */
+int import_open(const char *path, sqlite3 **out, char *msg, size_t msglen);
+
+/* Reads the CSV from in (named `name` in messages), validates every line, and
+ * writes the intervals in one transaction: any bad line (each reported to errs
+ * as "NAME:LINE: FIELD: reason") means nothing is written. Hourly rows are
+ * split evenly into four 15-minute intervals. Existing intervals of the same
+ * device and start are replaced, so importing a file twice changes nothing.
+ * The daily rollups of the days touched are recomputed. ENMON_OK,
+ * ENMON_ERR_PARSE (bad lines), ENMON_ERR_NOMEM or ENMON_ERR_DB (msg). */
+int import_intervals(sqlite3 *db, FILE *in, const char *name, int offset_min, enum import_step step,
+                     FILE *errs, struct import_result *res, char *msg, size_t msglen);
+
+#endif

@@ -1,0 +1,116 @@
+/* savings_report.h -- savings figures from the database (read-only): per-device baselines,
+ * avoided energy, solar production and subsidy, demand-response events, and their grouping. */
+#ifndef ENMON_SAVINGS_REPORT_H
+#define ENMON_SAVINGS_REPORT_H
+
+#include "cbl.h"
+#include "savings.h"
+#include "savings_config.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where the clear-sky expectation is computed: Daejeon. */
+#define SR_LAT_DEG 36.35
+#define SR_LON_DEG 127.38
+#define SR_DAY_INTERVALS 96 /* a day is complete with 96 15-minute intervals */
+
+enum sr_by { SR_BY_PROGRAM, SR_BY_SITE, SR_BY_DEVICE };
+enum sr_group { SR_GROUP_NONE, SR_GROUP_DAY, SR_GROUP_MONTH, SR_GROUP_YEAR };
+enum sr_status {
+    SR_OK,           /* figures computed */
+    SR_INSUFFICIENT, /* not enough data: no savings figure, reason given */
+    SR_NONE,         /* no reporting day in the period (before retrofit/commissioning) */
+};
+
+struct sr_query {
+    const char *program, *site, *device; /* filters (NULL: all) */
+    int64_t from_s, to_s;                /* reporting period [from_s, to_s), local midnights */
+    int offset_min;
+};
+
+struct sr_device {
+    int64_t id;
+    char key[64], name[128], site[64], program[64], program_kind[24], kind[16];
+    double capacity_w;
+    int64_t commissioned, retrofit; /* 0 unknown */
+};
+
+/* One reporting day of one device. For solar, ref is the clear-sky expectation,
+ * actual and saved the production, krw the subsidy. */
+struct sr_dayval {
+    int64_t day_s;
+    int counted, fallback, intervals;
+    double ref_kwh, actual_kwh, saved_kwh, krw, co2_kg, eligible_kwh;
+};
+
+struct sr_result {
+    struct sr_device dev;
+    enum sr_status status;
+    char method[512];
+    char reason[160];
+    int64_t base_from, base_to; /* baseline period (0, 0: none) */
+    int64_t start_s;            /* retrofit / contract start / commissioning used */
+    struct savings_baseline base;
+    struct savings_total tot;
+    struct sr_dayval *vals; /* one per reporting day */
+    size_t nvals;
+    double deemed_kwh; /* LED: deemed savings over the counted days (< 0: no fixtures) */
+    double peak_base_kw, peak_actual_kw, operator_share; /* efficiency */
+    double subsidy_rate;                                 /* solar: KRW/kWh (< 0: no band) */
+    int64_t subsidy_end; /* solar: end of the subsidy (0: unknown commissioning) */
+};
+
+/* Computes every led-retrofit, efficiency and solar device matching q.
+ * ENMON_OK, ENMON_ERR_DB or ENMON_ERR_NOMEM (msg). Free with sr_free. */
+int sr_compute(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
+               struct sr_result **out, size_t *n, char *msg, size_t msglen);
+void sr_free(struct sr_result *r, size_t n);
+
+/* One row of the report: an entity (program, site or device) in a period bucket. */
+struct sr_row {
+    char period[16]; /* "" (whole period), YYYY-MM-DD, YYYY-MM or YYYY */
+    char key[64], program[64], site[64], kind[24];
+    char method[512];
+    int devices, insufficient, none;
+    int64_t base_from, base_to;
+    double ref_kwh, actual_kwh, saved_kwh, krw, co2_kg;
+    double deemed_kwh, peak_base_kw, peak_actual_kw, operator_share;
+    double capacity_kw, eligible_kwh, clear_kwh;
+    int64_t last_device; /* internal: the last device counted */
+};
+
+/* Groups results into rows, ordered by entity then period. ENMON_OK or ENMON_ERR_NOMEM. */
+int sr_rows(const struct sr_result *r, size_t n, enum sr_by by, enum sr_group g, int offset_min,
+            struct sr_row **rows, size_t *nrows);
+
+/* "ok", "insufficient (2 of 20)", "none" for a row. */
+void sr_row_data(const struct sr_row *row, char *buf, size_t len);
+
+/* A demand-response event with its CBL under both methods. */
+struct sr_event {
+    struct svc_event ev;
+    int64_t id;       /* dr_events rowid, 0 when from the savings config */
+    char program[64]; /* the site's program */
+    int devices;      /* meters of the site */
+    int hours;
+    int ok[2]; /* [CBL_MID_6_10], [CBL_MAX_4_5] */
+    char reason[2][128];
+    double cbl_kwh[2], metered_kwh, reduced_kwh[2];
+    struct cbl_result cbl[2];
+    double metered[CBL_HOURS];
+    int from_hour, to_hour;
+};
+
+/* The events in [q->from_s, q->to_s) of the sites matching q (config events
+ * and the dr_events table), with CBL and reductions. ENMON_OK or ENMON_ERR_DB/NOMEM. */
+int sr_events(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
+              struct sr_event **out, size_t *n, char *msg, size_t msglen);
+
+/* The dr_events table written by `enmon dr add` (created when missing). */
+#define SR_DR_TABLE_SQL                                                                            \
+    "CREATE TABLE IF NOT EXISTS dr_events(id INTEGER PRIMARY KEY, site TEXT NOT NULL, "            \
+    "start_s INTEGER NOT NULL, end_s INTEGER NOT NULL, UNIQUE(site, start_s))"
+
+#endif
