@@ -62,23 +62,45 @@ int report_open(const char *path, sqlite3 **out, char *msg, size_t msglen)
 
 #define REPORT_SUMS                                                                                \
     "COUNT(DISTINCT i.device_id), COALESCE(SUM(i.wh_import), 0), COALESCE(SUM(i.wh_export), 0) "
-#define REPORT_JOIN_INTERVALS                                                                      \
-    "LEFT JOIN intervals i ON i.device_id = d.id AND i.start_s >= ?1 AND i.start_s < ?2 "
+/* The period's energy comes from the daily rollups when it is made of whole
+ * local days of the zone they were built for, else from the 15-minute intervals. */
+#define REPORT_JOIN(table, col)                                                                    \
+    "LEFT JOIN " table " i ON i.device_id = d.id AND i." col " >= ?1 AND i." col " < ?2 "
+#define REPORT_ENERGY_SQL(join)                                                                    \
+    {                                                                                              \
+        [REPORT_BY_PROGRAM] = "SELECT p.key, p.name, p.key, NULL, p.kind, " REPORT_SUMS            \
+                              "FROM programs p LEFT JOIN devices d ON d.program_id = p.id " join   \
+                              "GROUP BY p.id ORDER BY p.key",                                      \
+        [REPORT_BY_SITE] =                                                                         \
+            "SELECT s.key, s.name, p.key, s.key, p.kind, " REPORT_SUMS                             \
+            "FROM sites s LEFT JOIN programs p ON p.id = s.program_id "                            \
+            "LEFT JOIN devices d ON d.site_id = s.id " join "GROUP BY s.id ORDER BY p.key, s.key", \
+        [REPORT_BY_DEVICE] = "SELECT d.key, d.name, p.key, s.key, d.kind, " REPORT_SUMS            \
+                             "FROM devices d LEFT JOIN programs p ON p.id = d.program_id "         \
+                             "LEFT JOIN sites s ON s.id = d.site_id " join                         \
+                             "GROUP BY d.id ORDER BY p.key, s.key, d.key",                         \
+    }
 
-static const char *const energy_sql[] = {
-    [REPORT_BY_PROGRAM] =
-        "SELECT p.key, p.name, p.key, NULL, p.kind, " REPORT_SUMS
-        "FROM programs p LEFT JOIN devices d ON d.program_id = p.id " REPORT_JOIN_INTERVALS
-        "GROUP BY p.id ORDER BY p.key",
-    [REPORT_BY_SITE] = "SELECT s.key, s.name, p.key, s.key, p.kind, " REPORT_SUMS
-                       "FROM sites s LEFT JOIN programs p ON p.id = s.program_id "
-                       "LEFT JOIN devices d ON d.site_id = s.id " REPORT_JOIN_INTERVALS
-                       "GROUP BY s.id ORDER BY p.key, s.key",
-    [REPORT_BY_DEVICE] = "SELECT d.key, d.name, p.key, s.key, d.kind, " REPORT_SUMS
-                         "FROM devices d LEFT JOIN programs p ON p.id = d.program_id "
-                         "LEFT JOIN sites s ON s.id = d.site_id " REPORT_JOIN_INTERVALS
-                         "GROUP BY d.id ORDER BY p.key, s.key, d.key",
+static const char *const energy_sql[2][3] = {
+    REPORT_ENERGY_SQL(REPORT_JOIN("intervals", "start_s")),
+    REPORT_ENERGY_SQL(REPORT_JOIN("daily", "day_s")),
 };
+
+#define REPORT_DAY_S 86400
+
+/* True when [from_s, to_s) is whole local days of the zone the daily rollups
+ * were built for (a schema 1 file has none). */
+static int report_use_daily(sqlite3 *db, int64_t from_s, int64_t to_s)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'daily_offset_min'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return 0;
+    int ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER;
+    int64_t off_s = ok ? (int64_t)sqlite3_column_int(st, 0) * 60 : 0;
+    sqlite3_finalize(st);
+    return ok && (from_s + off_s) % REPORT_DAY_S == 0 && (to_s + off_s) % REPORT_DAY_S == 0;
+}
 
 static const char *report_text(sqlite3_stmt *st, int col)
 {
@@ -105,7 +127,8 @@ int report_energy(sqlite3 *db, int64_t from_s, int64_t to_s, enum report_group b
         return ENMON_ERR_DB;
     }
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, energy_sql[by], -1, &st, NULL) != SQLITE_OK)
+    int daily = report_use_daily(db, from_s, to_s);
+    if (sqlite3_prepare_v2(db, energy_sql[daily][by], -1, &st, NULL) != SQLITE_OK)
         return report_fail(db, "energy query", msg, msglen);
     sqlite3_bind_int64(st, 1, from_s);
     sqlite3_bind_int64(st, 2, to_s);
@@ -313,7 +336,7 @@ int report_parse_tz(const char *s, int *offset_min)
         int offset_min;
     } zones[] = {
         {"UTC", 0},          {"Z", 0},     {"GMT", 0},          {"Etc/UTC", 0},
-        {"Asia/Seoul", 540}, {"ROK", 540}, {"Asia/Tokyo", 540},
+        {"Asia/Seoul", 540}, {"ROK", 540}, {"Asia/Tokyo", 540}, {"Asia/Shanghai", 480},
     };
     if (s[0] == '+' || s[0] == '-')
         return report_parse_offset(s, offset_min);

@@ -4,6 +4,7 @@
 #include "counter.h"
 #include "err.h"
 #include "log.h"
+#include "report.h"
 #include "rqueue.h"
 #include "store_schema.h"
 
@@ -15,12 +16,14 @@
 #include <string.h>
 
 #define STORE_QUEUE_CAP 65536
-#define STORE_BATCH_MAX 2000
+#define STORE_BATCH_MAX 32768
 #define STORE_BATCH_MS 250
 #define STORE_SPLIT_STACK 96            /* one day of intervals */
 #define STORE_SPLIT_MAX (4 * 366 * 96)  /* longest gap attributed: about 4 years */
 #define STORE_MIN_WINDOW_H (5.0 / 60.0) /* max_delta never assumes less than 5 minutes */
 #define STORE_LOG_EVERY_S 300
+#define STORE_AGG_MIN 1024       /* initial slots of the per-batch interval table */
+#define STORE_DEFAULT_TZ_MIN 540 /* Asia/Seoul, the config's default */
 
 struct store_counter {
     int have;      /* a previous valid value is known */
@@ -40,9 +43,26 @@ struct store_dev {
     struct log_limit lim;
 };
 
+/* Energy and samples of one device in one 15-minute interval, summed over a
+ * batch in memory and written with one upsert (and one daily upsert per day). */
+struct store_agg_entry {
+    uint32_t dev; /* index into store.devs */
+    int64_t start_s;
+    double wh[2]; /* [0] import, [1] export */
+    int samples;
+};
+
+struct store_agg {
+    struct store_agg_entry *e;
+    size_t n, cap;  /* entries used / allocated */
+    uint32_t *slot; /* open addressing: entry index + 1, 0 empty */
+    size_t nslots;  /* a power of two, at least 2 x cap */
+};
+
 enum store_stmt {
     SQL_READING,
     SQL_INTERVAL,
+    SQL_DAILY,
     SQL_COUNTER,
     SQL_STATUS,
     SQL_LOAD_COUNTER,
@@ -59,6 +79,11 @@ static const char *const store_sql[SQL__COUNT] = {
                      "wh_import = wh_import + excluded.wh_import, "
                      "wh_export = wh_export + excluded.wh_export, "
                      "samples = samples + excluded.samples",
+    [SQL_DAILY] = "INSERT INTO daily(device_id, day_s, wh_import, wh_export, samples) "
+                  "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(device_id, day_s) DO UPDATE SET "
+                  "wh_import = wh_import + excluded.wh_import, "
+                  "wh_export = wh_export + excluded.wh_export, "
+                  "samples = samples + excluded.samples",
     [SQL_COUNTER] = "INSERT OR REPLACE INTO counter_state(device_id, ts_ms, import_wh, export_wh, "
                     "import_ts_ms, export_ts_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [SQL_STATUS] = "INSERT INTO device_status(device_id, last_ts_ms, online, last_error) "
@@ -82,16 +107,18 @@ struct store {
     uint32_t *dirty; /* indexes of devs with dirty set */
     size_t ndirty;
     struct reading *batch;
+    struct store_agg agg;
+    int64_t day_offset_s; /* daily rollups are local days at this offset east of UTC */
     struct log_limit lim;
     uint64_t written, dropped, batches, errors; /* __atomic */
 };
 
+/* Every statement binds all its parameters each time, so none is cleared. */
 static int store_step(struct store *st, enum store_stmt which)
 {
     sqlite3_stmt *s = st->stmt[which];
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
     return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? ENMON_OK : ENMON_ERR_DB;
 }
 
@@ -120,22 +147,137 @@ static double store_max_delta(double capacity_w, int64_t elapsed_ms, double wrap
     return 2.0 * capacity_w * hours + resolution;
 }
 
-static int store_upsert_interval(struct store *st, int64_t dev_id, int64_t start_s, double imp,
-                                 double exp_wh, int samples)
+/* ---- per-batch interval sums ---------------------------------------------- */
+
+static size_t store_agg_hash(uint32_t dev, int64_t start_s, size_t nslots)
 {
-    sqlite3_stmt *s = st->stmt[SQL_INTERVAL];
+    uint64_t h = ((uint64_t)dev << 32) ^ (uint64_t)(start_s / COUNTER_INTERVAL_S);
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull; /* splitmix64 finaliser */
+    h ^= h >> 32;
+    return (size_t)h & (nslots - 1);
+}
+
+static void store_agg_index(struct store_agg *a)
+{
+    memset(a->slot, 0, a->nslots * sizeof(*a->slot));
+    for (size_t i = 0; i < a->n; i++) {
+        size_t h = store_agg_hash(a->e[i].dev, a->e[i].start_s, a->nslots);
+        while (a->slot[h])
+            h = (h + 1) & (a->nslots - 1);
+        a->slot[h] = (uint32_t)i + 1;
+    }
+}
+
+static int store_agg_grow(struct store_agg *a)
+{
+    size_t cap = a->cap ? 2 * a->cap : STORE_AGG_MIN;
+    if (cap > UINT32_MAX / 4)
+        return ENMON_ERR_NOMEM;
+    struct store_agg_entry *e = realloc(a->e, cap * sizeof(*e));
+    if (!e)
+        return ENMON_ERR_NOMEM;
+    a->e = e;
+    uint32_t *slot = malloc(2 * cap * sizeof(*slot));
+    if (!slot)
+        return ENMON_ERR_NOMEM;
+    free(a->slot);
+    a->slot = slot;
+    a->nslots = 2 * cap;
+    a->cap = cap;
+    store_agg_index(a);
+    return ENMON_OK;
+}
+
+/* Adds energy (which: 0 import, 1 export) and samples to a device's interval. */
+static int store_agg_add(struct store_agg *a, uint32_t dev, int64_t start_s, int which, double wh,
+                         int samples)
+{
+    if (a->n == a->cap && store_agg_grow(a) != ENMON_OK)
+        return ENMON_ERR_NOMEM;
+    size_t h = store_agg_hash(dev, start_s, a->nslots);
+    while (a->slot[h]) {
+        struct store_agg_entry *e = &a->e[a->slot[h] - 1];
+        if (e->dev == dev && e->start_s == start_s) {
+            e->wh[which] += wh;
+            e->samples += samples;
+            return ENMON_OK;
+        }
+        h = (h + 1) & (a->nslots - 1);
+    }
+    struct store_agg_entry *e = &a->e[a->n];
+    *e = (struct store_agg_entry){.dev = dev, .start_s = start_s, .samples = samples};
+    e->wh[which] = wh;
+    a->slot[h] = (uint32_t)++a->n;
+    return ENMON_OK;
+}
+
+static void store_agg_clear(struct store_agg *a)
+{
+    if (a->n)
+        memset(a->slot, 0, a->nslots * sizeof(*a->slot));
+    a->n = 0;
+}
+
+static void store_agg_free(struct store_agg *a)
+{
+    free(a->e);
+    free(a->slot);
+}
+
+static int store_agg_cmp(const void *pa, const void *pb)
+{
+    const struct store_agg_entry *a = pa, *b = pb;
+    if (a->dev != b->dev)
+        return a->dev < b->dev ? -1 : 1;
+    return (a->start_s > b->start_s) - (a->start_s < b->start_s);
+}
+
+static int store_upsert_sum(struct store *st, enum store_stmt which, int64_t dev_id, int64_t t_s,
+                            const double wh[2], int samples)
+{
+    sqlite3_stmt *s = st->stmt[which];
     sqlite3_bind_int64(s, 1, dev_id);
-    sqlite3_bind_int64(s, 2, start_s);
-    sqlite3_bind_double(s, 3, imp);
-    sqlite3_bind_double(s, 4, exp_wh);
+    sqlite3_bind_int64(s, 2, t_s);
+    sqlite3_bind_double(s, 3, wh[0]);
+    sqlite3_bind_double(s, 4, wh[1]);
     sqlite3_bind_int(s, 5, samples);
-    return store_step(st, SQL_INTERVAL);
+    return store_step(st, which);
+}
+
+/* Writes the batch's interval sums in key order, and per device and local day
+ * one daily upsert with the sum of that day's entries. */
+static int store_agg_write(struct store *st)
+{
+    struct store_agg *a = &st->agg;
+    qsort(a->e, a->n, sizeof(*a->e), store_agg_cmp);
+    int rc = ENMON_OK;
+    double day_wh[2] = {0, 0};
+    int day_samples = 0;
+    for (size_t i = 0; i < a->n && rc == ENMON_OK; i++) {
+        const struct store_agg_entry *e = &a->e[i];
+        int64_t dev_id = st->devs[e->dev].id;
+        int64_t day = store_schema_day_start(e->start_s, st->day_offset_s);
+        rc = store_upsert_sum(st, SQL_INTERVAL, dev_id, e->start_s, e->wh, e->samples);
+        day_wh[0] += e->wh[0];
+        day_wh[1] += e->wh[1];
+        day_samples += e->samples;
+        const struct store_agg_entry *next = i + 1 < a->n ? &a->e[i + 1] : NULL;
+        if (rc == ENMON_OK && (!next || next->dev != e->dev ||
+                               store_schema_day_start(next->start_s, st->day_offset_s) != day)) {
+            rc = store_upsert_sum(st, SQL_DAILY, dev_id, day, day_wh, day_samples);
+            day_wh[0] = day_wh[1] = 0;
+            day_samples = 0;
+        }
+    }
+    store_agg_clear(a);
+    return rc;
 }
 
 /* Spreads wh accrued over [t0, t1) evenly over the 15-minute intervals it
  * touches, however long the gap (up to STORE_SPLIT_MAX intervals). */
-static int store_add_energy(struct store *st, const struct store_dev *d, int which, int64_t t0_ms,
-                            int64_t t1_ms, double wh)
+static int store_add_energy(struct store *st, uint32_t idx, int which, int64_t t0_ms, int64_t t1_ms,
+                            double wh)
 {
     int64_t start_buf[STORE_SPLIT_STACK];
     double part_buf[STORE_SPLIT_STACK];
@@ -144,8 +286,8 @@ static int store_add_energy(struct store *st, const struct store_dev *d, int whi
     int n = counter_split_intervals(t0_ms, t1_ms, wh, start, part, STORE_SPLIT_STACK);
     if (n > STORE_SPLIT_MAX) {
         log_limited(&st->lim, STORE_LOG_EVERY_S, LOG_WARNING,
-                    "store: %s: %.0f Wh over a gap of %d intervals put in the last one", d->key, wh,
-                    n);
+                    "store: %s: %.0f Wh over a gap of %d intervals put in the last one",
+                    st->devs[idx].key, wh, n);
         t0_ms = t1_ms;
         n = counter_split_intervals(t0_ms, t1_ms, wh, start, part, STORE_SPLIT_STACK);
     } else if (n > STORE_SPLIT_STACK) {
@@ -160,8 +302,7 @@ static int store_add_energy(struct store *st, const struct store_dev *d, int whi
     }
     int rc = ENMON_OK;
     for (int i = 0; i < n && rc == ENMON_OK; i++)
-        rc =
-            store_upsert_interval(st, d->id, start[i], which ? 0 : part[i], which ? part[i] : 0, 0);
+        rc = store_agg_add(&st->agg, idx, start[i], which, part[i], 0);
     if (start != start_buf) {
         free(start);
         free(part);
@@ -184,9 +325,10 @@ static const char *store_event_name(enum counter_event ev)
 }
 
 /* Accounts one valid counter value (which: 0 import, 1 export) of reading r. */
-static int store_counter_update(struct store *st, struct store_dev *d, int which,
-                                const struct reading *r, double v)
+static int store_counter_update(struct store *st, uint32_t idx, int which, const struct reading *r,
+                                double v)
 {
+    struct store_dev *d = &st->devs[idx];
     struct store_counter *c = &d->c[which];
     int rc = ENMON_OK;
     if (c->have) {
@@ -199,7 +341,7 @@ static int store_counter_update(struct store *st, struct store_dev *d, int which
                         "store: %s: %s counter %s: %.0f -> %.0f Wh, counted %.0f Wh", d->key,
                         which ? "export" : "import", store_event_name(ev), c->wh, v, wh);
         if (wh > 0)
-            rc = store_add_energy(st, d, which, c->ts_ms, r->wall_ms, wh);
+            rc = store_add_energy(st, idx, which, c->ts_ms, r->wall_ms, wh);
     }
     c->have = 1;
     c->wh = v;
@@ -207,18 +349,18 @@ static int store_counter_update(struct store *st, struct store_dev *d, int which
     return rc;
 }
 
-static int store_counters(struct store *st, struct store_dev *d, const struct reading *r)
+static int store_counters(struct store *st, uint32_t idx, const struct reading *r)
 {
     static const enum meas counter_meas[2] = {MEAS_ENERGY_IMPORT_WH, MEAS_ENERGY_EXPORT_WH};
     int rc = ENMON_OK;
     for (int k = 0; k < 2 && rc == ENMON_OK; k++) {
         double v = r->value[counter_meas[k]];
         if (reading_has(r, counter_meas[k]) && isfinite(v) && v >= 0)
-            rc = store_counter_update(st, d, k, r, v);
+            rc = store_counter_update(st, idx, k, r, v);
     }
     if (rc == ENMON_OK)
-        rc = store_upsert_interval(
-            st, d->id, (r->wall_ms / 1000) / COUNTER_INTERVAL_S * COUNTER_INTERVAL_S, 0, 0, 1);
+        rc = store_agg_add(&st->agg, idx,
+                           (r->wall_ms / 1000) / COUNTER_INTERVAL_S * COUNTER_INTERVAL_S, 0, 0, 1);
     return rc;
 }
 
@@ -265,7 +407,7 @@ static int store_one(struct store *st, const struct reading *r)
         return ENMON_OK; /* no reading row with made-up values */
     d->ok_ts_ms = r->wall_ms;
     int rc = store_insert_reading(st, d, r);
-    return rc == ENMON_OK ? store_counters(st, d, r) : rc;
+    return rc == ENMON_OK ? store_counters(st, r->device, r) : rc;
 }
 
 static void store_bind_counter(sqlite3_stmt *s, int col, const struct store_counter *c)
@@ -295,9 +437,13 @@ static int store_write_dev_state(struct store *st, struct store_dev *d)
     sqlite3_bind_int64(s, 1, d->id);
     if (d->ok_ts_ms)
         sqlite3_bind_int64(s, 2, d->ok_ts_ms);
+    else
+        sqlite3_bind_null(s, 2);
     sqlite3_bind_int(s, 3, d->online ? 1 : 0);
     if (d->err != ENMON_OK)
         sqlite3_bind_text(s, 4, enmon_strerror(d->err), -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 4);
     return store_step(st, SQL_STATUS);
 }
 
@@ -344,6 +490,9 @@ static int store_write_rows(struct store *st, const struct reading *rs, size_t n
     int rc = ENMON_OK;
     for (size_t i = 0; i < n && rc == ENMON_OK; i++)
         rc = store_one(st, &rs[i]);
+    if (rc == ENMON_OK)
+        rc = store_agg_write(st);
+    store_agg_clear(&st->agg);
     int rc2 = store_flush_dirty(st, rc == ENMON_OK);
     return rc != ENMON_OK ? rc : rc2;
 }
@@ -465,6 +614,12 @@ static int store_setup(struct store *st, const struct enmon_config *cfg, char *m
         rc = store_schema_migrate(st->db, msg, msglen);
     if (rc == ENMON_OK)
         rc = store_schema_sync_config(st->db, cfg, ids, msg, msglen);
+    int tz_min = STORE_DEFAULT_TZ_MIN;
+    if (cfg->timezone[0] && report_parse_tz(cfg->timezone, &tz_min) != ENMON_OK)
+        tz_min = STORE_DEFAULT_TZ_MIN; /* config_load accepts only zones report knows */
+    st->day_offset_s = (int64_t)tz_min * 60;
+    if (rc == ENMON_OK)
+        rc = store_schema_sync_daily(st->db, tz_min, msg, msglen);
     for (size_t i = 0; rc == ENMON_OK && i < st->ndevs; i++)
         st->devs[i].id = ids[i];
     free(ids);
@@ -487,6 +642,7 @@ static void store_free(struct store *st)
     free(st->devs);
     free(st->dirty);
     free(st->batch);
+    store_agg_free(&st->agg);
     free(st);
 }
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,9 @@
 #include <unistd.h>
 
 #define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_CACHE_KIB 65536 /* page cache: one hot index page per device of a big city */
+#define STORE_WAL_CHECKPOINT_PAGES 8192 /* checkpoint every 32 MB of WAL, not every 4 MB */
+#define STORE_DAY_S 86400
 
 /* migrations[v] brings a file from user_version v to v + 1. Append only. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
@@ -40,6 +44,12 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE device_status("
     "  device_id INTEGER PRIMARY KEY, last_ts_ms INTEGER, online INTEGER NOT NULL,"
     "  last_error TEXT);",
+    /* 1 -> 2: daily rollups (filled by store_schema_sync_daily) and a key/value meta table */
+    "CREATE TABLE daily("
+    "  device_id INTEGER NOT NULL, day_s INTEGER NOT NULL,"
+    "  wh_import REAL NOT NULL DEFAULT 0, wh_export REAL NOT NULL DEFAULT 0,"
+    "  samples INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (device_id, day_s)) WITHOUT ROWID;"
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;",
 };
 
 static int schema_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)
@@ -81,6 +91,12 @@ static int schema_pragmas(sqlite3 *db, char *msg, size_t msglen)
     }
     if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK)
         return schema_fail(db, "synchronous", msg, msglen);
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "PRAGMA cache_size=-%d; PRAGMA wal_autocheckpoint=%d; PRAGMA temp_store=MEMORY",
+             STORE_CACHE_KIB, STORE_WAL_CHECKPOINT_PAGES);
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return schema_fail(db, "cache_size", msg, msglen);
     return ENMON_OK;
 }
 
@@ -302,4 +318,63 @@ int store_schema_sync_config(sqlite3 *db, const struct enmon_config *cfg, int64_
         schema_fail(db, "config sync", msg, msglen);
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return ENMON_ERR_DB;
+}
+
+/* ---- daily rollups ------------------------------------------------------------ */
+
+int64_t store_schema_day_start(int64_t ts_s, int64_t offset_s)
+{
+    int64_t local = ts_s + offset_s;
+    int64_t day = local / STORE_DAY_S;
+    if (local % STORE_DAY_S < 0)
+        day--;
+    return day * STORE_DAY_S - offset_s;
+}
+
+/* The offset the daily table was built for, or INT_MIN when none. */
+static int schema_daily_offset(sqlite3 *db, int *offset_min)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'daily_offset_min'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return ENMON_ERR_DB;
+    int rc = sqlite3_step(st);
+    *offset_min = rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER
+                      ? sqlite3_column_int(st, 0)
+                      : INT_MIN;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? ENMON_OK : ENMON_ERR_DB;
+}
+
+static int schema_rebuild_daily(sqlite3 *db, int offset_min)
+{
+    char sql[640];
+    long off = (long)offset_min * 60;
+    /* day_s = local midnight: floor((start_s + off) / 86400) * 86400 - off (start_s >= 0) */
+    snprintf(sql, sizeof(sql),
+             "DELETE FROM daily;"
+             "INSERT INTO daily(device_id, day_s, wh_import, wh_export, samples) "
+             "SELECT device_id, ((start_s + %ld) / %d) * %d - %ld AS day, sum(wh_import), "
+             "sum(wh_export), sum(samples) FROM intervals WHERE start_s + %ld >= 0 "
+             "GROUP BY device_id, day;"
+             "INSERT OR REPLACE INTO meta(key, value) VALUES('daily_offset_min', %d);",
+             off, STORE_DAY_S, STORE_DAY_S, off, off, offset_min);
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? ENMON_OK : ENMON_ERR_DB;
+}
+
+int store_schema_sync_daily(sqlite3 *db, int offset_min, char *msg, size_t msglen)
+{
+    int have = INT_MIN;
+    if (schema_daily_offset(db, &have) != ENMON_OK)
+        return schema_fail(db, "daily rollup", msg, msglen);
+    if (have == offset_min)
+        return ENMON_OK;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return schema_fail(db, "begin daily rollup", msg, msglen);
+    if (schema_rebuild_daily(db, offset_min) == ENMON_OK &&
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return ENMON_OK;
+    int rc = schema_fail(db, "daily rollup", msg, msglen);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
 }

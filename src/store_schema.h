@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Opens path read-write, creating it with mode 0640 when missing, and sets WAL
  * mode, synchronous=NORMAL and a busy timeout. ENMON_OK or ENMON_ERR_DB (msg). */
@@ -24,5 +24,15 @@ int store_schema_migrate(sqlite3 *db, char *msg, size_t msglen);
  * device_ids[cfg->ndevices]. ENMON_OK or ENMON_ERR_DB. */
 int store_schema_sync_config(sqlite3 *db, const struct enmon_config *cfg, int64_t *device_ids,
                              char *msg, size_t msglen);
+
+/* Makes the daily table a rollup of intervals over local days at offset_min
+ * (minutes east of UTC): when the file's rollup was made for another offset
+ * (or never), it is rebuilt from intervals in one transaction, and the offset
+ * is recorded in meta ('daily_offset_min'). ENMON_OK or ENMON_ERR_DB (msg). */
+int store_schema_sync_daily(sqlite3 *db, int offset_min, char *msg, size_t msglen);
+
+/* The day start (UTC epoch seconds of local midnight at offset_s seconds east
+ * of UTC) of the day holding ts_s. Pure. */
+int64_t store_schema_day_start(int64_t ts_s, int64_t offset_s);
 
 #endif

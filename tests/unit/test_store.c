@@ -10,6 +10,7 @@
 #include "err.h"
 #include "reading.h"
 #include "store.h"
+#include "store_schema.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -379,7 +380,7 @@ static void check_file(struct fixture *f, sqlite3 *db)
     assert_string_equal(text, "ok");
     q_text(db, "PRAGMA journal_mode", text, sizeof(text));
     assert_string_equal(text, "wal");
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     struct stat sb;
     assert_int_equal(stat(f->cfg.database, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0640);
@@ -399,6 +400,55 @@ static void test_store_end_to_end(void **state)
     check_phase2(db);
     check_file(f, db);
     sqlite3_close(db);
+}
+
+/* daily equals the intervals summed per device and local day (KST, then UTC). */
+static void check_daily(sqlite3 *db, int64_t day_s)
+{
+    assert_int_equal(q_int(db, "SELECT count(*) FROM daily"), 3);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM daily WHERE day_s != (SELECT min(day_s) "
+                               "FROM daily)"),
+                     0);
+    assert_int_equal(q_int(db, "SELECT min(day_s) FROM daily"), day_s);
+    assert_float_equal(dev_double(db, "daily", "wh_export", "inv-1"), 98 + 302 + 300, 1e-9);
+    assert_float_equal(dev_double(db, "daily", "wh_import", "meter-1"), 250 + 370 + 60, 1e-9);
+    assert_float_equal(dev_double(db, "daily", "wh_import", "meter-2"), 600, 1e-9);
+    assert_int_equal(q_int(db, "SELECT sum(samples) FROM daily"),
+                     q_int(db, "SELECT sum(samples) FROM intervals"));
+}
+
+static void test_store_daily_rollup(void **state)
+{
+    struct fixture *f = *state;
+    phase1(f);
+    phase2(f);
+    sqlite3 *db = db_open(f);
+    check_daily(db, T0S - 9 * 3600); /* local midnight in Seoul (the default zone) */
+    assert_int_equal(q_int(db, "SELECT value FROM meta WHERE key = 'daily_offset_min'"), 540);
+    sqlite3_close(db);
+    /* another zone: the rollup is rebuilt from intervals for UTC days */
+    snprintf(f->cfg.timezone, sizeof(f->cfg.timezone), "UTC");
+    struct store *st = NULL;
+    char msg[256] = "";
+    assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_OK);
+    store_close(st);
+    db = db_open(f);
+    check_daily(db, T0S);
+    assert_int_equal(q_int(db, "SELECT value FROM meta WHERE key = 'daily_offset_min'"), 0);
+    sqlite3_close(db);
+}
+
+static void test_store_day_start(void **state)
+{
+    (void)state;
+    assert_int_equal(store_schema_day_start(T0S, 0), T0S);
+    assert_int_equal(store_schema_day_start(T0S + 86399, 0), T0S);
+    assert_int_equal(store_schema_day_start(T0S, 9 * 3600), T0S - 9 * 3600);
+    assert_int_equal(store_schema_day_start(T0S + 15 * 3600 - 1, 9 * 3600), T0S - 9 * 3600);
+    assert_int_equal(store_schema_day_start(T0S + 15 * 3600, 9 * 3600), T0S + 15 * 3600);
+    assert_int_equal(store_schema_day_start(T0S + 3600, -5 * 3600), T0S - 86400 + 5 * 3600);
+    assert_int_equal(store_schema_day_start(100, 0), 0);
+    assert_int_equal(store_schema_day_start(0, -3600), -86400 + 3600);
 }
 
 static void test_store_open_fails_cleanly(void **state)
@@ -430,6 +480,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_store_end_to_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_daily_rollup, setup, teardown),
+        cmocka_unit_test(test_store_day_start),
         cmocka_unit_test_setup_teardown(test_store_open_fails_cleanly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_refuses_newer_schema, setup, teardown),
     };

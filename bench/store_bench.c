@@ -1,0 +1,266 @@
+/* store_bench.c -- readings per second through store_submit/store_close, and bytes per meter-day.
+ */
+#include "clock.h"
+#include "config.h"
+#include "err.h"
+#include "reading.h"
+#include "store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BENCH_T0_MS 1717200000000LL /* 2024-06-01 00:00 UTC */
+#define BENCH_STEP_MS 60000LL       /* a meter every 60 s */
+#define BENCH_WRAP32 4294967296.0
+
+struct bench_city {
+    struct enmon_config cfg;
+    struct cfg_program program;
+    struct cfg_link link;
+};
+
+/* One AMI program, one site and one meter per household, all on one link. */
+static int bench_city_init(struct bench_city *b, const char *db, size_t meters)
+{
+    memset(b, 0, sizeof(*b));
+    struct enmon_config *c = &b->cfg;
+    snprintf(c->database, sizeof(c->database), "%s", db);
+    snprintf(c->timezone, sizeof(c->timezone), "Asia/Seoul");
+    b->program = (struct cfg_program){.id = "ami", .name = "AMI households", .kind = PROGRAM_AMI};
+    b->link = (struct cfg_link){.uri = "tcp://127.0.0.1:1502", .host = "127.0.0.1", .port = 1502};
+    c->sites = calloc(meters, sizeof(*c->sites));
+    c->devices = calloc(meters, sizeof(*c->devices));
+    if (!c->sites || !c->devices)
+        return ENMON_ERR_NOMEM;
+    for (size_t i = 0; i < meters; i++) {
+        snprintf(c->sites[i].id, sizeof(c->sites[i].id), "home-%05zu", i + 1);
+        snprintf(c->sites[i].name, sizeof(c->sites[i].name), "Home %zu", i + 1);
+        struct cfg_device *d = &c->devices[i];
+        snprintf(d->id, sizeof(d->id), "home-%05zu-meter", i + 1);
+        snprintf(d->name, sizeof(d->name), "Home %zu meter", i + 1);
+        d->site = (uint32_t)i;
+        d->kind = DEVICE_METER;
+        d->unit = (int)(i % 247) + 1;
+        d->capacity_w = 11000;
+        d->interval_ms = (int)BENCH_STEP_MS;
+    }
+    c->programs = &b->program;
+    c->nprograms = 1;
+    c->nsites = meters;
+    c->ndevices = meters;
+    c->links = &b->link;
+    c->nlinks = 1;
+    return ENMON_OK;
+}
+
+static void bench_city_free(struct bench_city *b)
+{
+    free(b->cfg.sites);
+    free(b->cfg.devices);
+}
+
+/* A single-phase household meter's reading k: every value a SunSpec 201 meter gives. */
+static void bench_reading(struct reading *r, uint32_t dev, long k)
+{
+    double load = 300.0 + (double)((dev * 37u + (unsigned)k * 11u) % 900u);
+    *r = (struct reading){.device = dev, .wall_ms = BENCH_T0_MS + k * BENCH_STEP_MS, .online = 1};
+    r->mono_ms = r->wall_ms;
+    r->wrap_wh[0] = r->wrap_wh[1] = BENCH_WRAP32;
+    reading_set(r, MEAS_POWER_W, load);
+    reading_set(r, MEAS_ENERGY_IMPORT_WH, 2500000.0 + dev * 1000.0 + (double)k * 8.0);
+    reading_set(r, MEAS_ENERGY_EXPORT_WH, 1000.0 + dev);
+    reading_set(r, MEAS_VOLTAGE_V, 220.0 + (double)(k % 50) / 10.0);
+    reading_set(r, MEAS_CURRENT_A, load / 220.0);
+    reading_set(r, MEAS_FREQUENCY_HZ, 60.0 + (double)(k % 5) / 100.0);
+    reading_set(r, MEAS_POWER_FACTOR, 0.96);
+    reading_set(r, MEAS_EVENTS, 0);
+}
+
+static void unlink_db(const char *db)
+{
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[CFG_PATH_MAX + 8];
+        snprintf(p, sizeof(p), "%s%s", db, suffix[i]);
+        unlink(p);
+    }
+}
+
+static long long file_bytes(const char *db)
+{
+    const char *suffix[] = {"", "-wal"};
+    long long total = 0;
+    for (int i = 0; i < 2; i++) {
+        char p[CFG_PATH_MAX + 8];
+        struct stat sb;
+        snprintf(p, sizeof(p), "%s%s", db, suffix[i]);
+        if (stat(p, &sb) == 0)
+            total += sb.st_size;
+    }
+    return total;
+}
+
+struct bench_result {
+    double seconds;
+    unsigned long long readings;
+    unsigned long long full_waits; /* submits retried because the queue was full */
+    long long bytes;
+    struct store_stats stats;
+};
+
+/* Writes `rounds` readings of each of `meters` meters (round robin, 60 s apart)
+ * through store_submit, then store_close; times the whole. */
+static int bench_run(const char *db, size_t meters, long rounds, struct bench_result *res)
+{
+    struct bench_city b;
+    memset(res, 0, sizeof(*res));
+    unlink_db(db);
+    if (bench_city_init(&b, db, meters) != ENMON_OK)
+        return -1;
+    struct store *st = NULL;
+    char msg[256] = "";
+    if (store_open(&b.cfg, &st, msg, sizeof(msg)) != ENMON_OK) {
+        fprintf(stderr, "store_bench: %s: %s\n", db, msg);
+        bench_city_free(&b);
+        return -1;
+    }
+    struct timespec pause = {0, 200000};
+    int64_t t0 = clock_mono_ms();
+    for (long k = 0; k < rounds; k++) {
+        for (size_t i = 0; i < meters; i++) {
+            struct reading r;
+            bench_reading(&r, (uint32_t)i, k);
+            while (store_submit(st, &r) == ENMON_ERR_FULL) {
+                res->full_waits++;
+                nanosleep(&pause, NULL);
+            }
+            res->readings++;
+        }
+    }
+    /* let the writer commit everything, so the stats are final before close */
+    do {
+        nanosleep(&pause, NULL);
+        store_get_stats(st, &res->stats);
+    } while (res->stats.written < res->readings && res->stats.errors == 0);
+    store_close(st);
+    res->seconds = (double)(clock_mono_ms() - t0) / 1000.0;
+    res->bytes = file_bytes(db);
+    bench_city_free(&b);
+    return 0;
+}
+
+/* Creates (or migrates) the database of a configuration and syncs its devices. */
+static int bench_init_db(const char *config)
+{
+    struct enmon_config *cfg = NULL;
+    struct cfg_error err;
+    if (config_load(config, &cfg, &err) != ENMON_OK) {
+        char buf[1024];
+        config_format_error(&err, buf, sizeof(buf));
+        fprintf(stderr, "store_bench: %s\n", buf);
+        return 78;
+    }
+    struct store *st = NULL;
+    char msg[256] = "";
+    int rc = store_open(cfg, &st, msg, sizeof(msg));
+    if (rc != ENMON_OK)
+        fprintf(stderr, "store_bench: %s: %s\n", cfg->database, msg);
+    store_close(st);
+    config_free(cfg);
+    return rc == ENMON_OK ? 0 : 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: store_bench [--dir DIR] [--meters N] [--rounds R] [--day-meters N]\n"
+                 "       store_bench --init-db CONFIG   (create the database of CONFIG, exit)\n"
+                 "  throughput: N meters (default 10000) x R readings (default 144), 60 s apart\n"
+                 "  size: --day-meters meters (default 500) x 1440 readings (one day)\n");
+}
+
+static int parse_args(int argc, char **argv, const char **dir, const char **init, long *meters,
+                      long *rounds, long *day_meters)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, NULL, 'd'},
+        {"meters", required_argument, NULL, 'm'},
+        {"rounds", required_argument, NULL, 'r'},
+        {"day-meters", required_argument, NULL, 'D'},
+        {"init-db", required_argument, NULL, 'i'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        char *end = NULL;
+        long v = 0;
+        if (c != 'd' && c != 'h' && c != 'i') {
+            errno = 0;
+            v = strtol(optarg, &end, 10);
+            if (errno || *end || v < 1 || v > 1000000) {
+                usage(stderr);
+                return -1;
+            }
+        }
+        if (c == 'd')
+            *dir = optarg;
+        else if (c == 'i')
+            *init = optarg;
+        else if (c == 'm')
+            *meters = v;
+        else if (c == 'r')
+            *rounds = v;
+        else if (c == 'D')
+            *day_meters = v;
+        else {
+            usage(c == 'h' ? stdout : stderr);
+            return c == 'h' ? 1 : -1;
+        }
+    }
+    return optind == argc ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = "/tmp", *init = NULL;
+    long meters = 10000, rounds = 144, day_meters = 500;
+    int prc = parse_args(argc, argv, &dir, &init, &meters, &rounds, &day_meters);
+    if (prc != 0)
+        return prc > 0 ? 0 : 64;
+    if (init)
+        return bench_init_db(init);
+    char db[CFG_PATH_MAX];
+    snprintf(db, sizeof(db), "%s/store-bench.db", dir);
+
+    struct bench_result tput, day;
+    if (bench_run(db, (size_t)meters, rounds, &tput) != 0)
+        return 1;
+    if (bench_run(db, (size_t)day_meters, 1440, &day) != 0)
+        return 1;
+    unlink_db(db);
+
+    printf("%-44s %14s\n", "store (SQLite, enmon's writer thread)", "value");
+    printf("%-44s %14llu\n", "readings written (throughput run)",
+           (unsigned long long)tput.stats.written);
+    printf("%-44s %7ld x %5ld\n", "  meters x readings each", meters, rounds);
+    printf("%-44s %14.2f\n", "  seconds (first submit .. store_close)", tput.seconds);
+    printf("%-44s %14.0f\n", "readings per second", (double)tput.readings / tput.seconds);
+    printf("%-44s %14.2f\n", "  ratio to the 300,000/s target",
+           (double)tput.readings / tput.seconds / 300000.0);
+    printf("%-44s %14llu\n", "  transactions", (unsigned long long)tput.stats.batches);
+    printf("%-44s %14llu\n", "  submits retried (queue full)", tput.full_waits);
+    printf("%-44s %14llu\n", "  batch errors", (unsigned long long)tput.stats.errors);
+    printf("%-44s %14lld\n", "database bytes per meter per day",
+           day.bytes / (day_meters > 0 ? day_meters : 1));
+    printf("%-44s %14.0f\n", "  (one-day run: readings per second)",
+           (double)day.readings / day.seconds);
+    printf("%-44s %14.1f\n", "  10,000 meters, MB per day",
+           (double)day.bytes / (double)day_meters * 10000.0 / 1e6);
+    return tput.stats.written == tput.readings && day.stats.written == day.readings ? 0 : 1;
+}
