@@ -103,14 +103,28 @@ STATS_RE = re.compile(r"polls=(\d+) failed=(\d+) online=(\d+)/(\d+) lateness p99
                       r"dropped=(\d+)")
 
 
+STATS_KEYS = ["polls", "failed", "online", "devices", "p99_ms", "max_ms", "db_written",
+              "db_dropped", "mqtt_published", "mqtt_dropped"]
+
+
+def all_stats(log_text):
+    """Every stats line of an enmond log as dicts, oldest first. Counters are totals since
+    start; p99_ms and max_ms cover the window since the previous line (one a minute)."""
+    return [dict(zip(STATS_KEYS, map(int, f))) for f in STATS_RE.findall(log_text)]
+
+
 def last_stats(log_text):
-    """The last stats line of an enmond log as a dict, or None."""
-    found = STATS_RE.findall(log_text)
+    """The last stats line of an enmond log as a dict (plus worst_p99_ms and worst_max_ms:
+    the worst window of the run, and steady_p99_ms: the worst window after the first), or None."""
+    found = all_stats(log_text)
     if not found:
         return None
-    keys = ["polls", "failed", "online", "devices", "p99_ms", "max_ms", "db_written",
-            "db_dropped", "mqtt_published", "mqtt_dropped"]
-    return dict(zip(keys, map(int, found[-1])))
+    out = dict(found[-1])
+    out["worst_p99_ms"] = max(f["p99_ms"] for f in found)
+    out["worst_max_ms"] = max(f["max_ms"] for f in found)
+    later = found[1:-1] or found[-1:]
+    out["steady_p99_ms"] = max(f["p99_ms"] for f in later)
+    return out
 
 
 class Enmond:

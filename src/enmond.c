@@ -61,10 +61,16 @@ static int pipeline_start(struct pipeline *pl)
     return 0;
 }
 
-/* Stops polling first, then lets each sink drain what it holds: nothing queued is lost. */
-static void pipeline_stop(struct pipeline *pl)
+static void log_stats(struct pipeline *pl, const struct poller_stats *final);
+
+/* Stops polling first, then lets each sink drain what it holds: nothing queued is
+ * lost. With log_final, logs the statistics once polling has stopped. */
+static void pipeline_stop(struct pipeline *pl, int log_final)
 {
-    poller_stop(pl->poller);
+    struct poller_stats final;
+    poller_stop(pl->poller, &final);
+    if (log_final)
+        log_stats(pl, &final);
     mqtt_sink_stop(pl->mqtt);
     store_close(pl->store);
     pl->poller = NULL;
@@ -84,20 +90,26 @@ static int load_config(const char *path, struct enmon_config **out)
     return rc;
 }
 
-static void log_stats(struct pipeline *pl)
+/* One line of counters; lateness covers the window since the previous line. */
+static void log_stats(struct pipeline *pl, const struct poller_stats *final)
 {
     struct poller_stats ps;
     struct store_stats ss;
     struct mqtt_sink_stats ms;
-    poller_get_stats(pl->poller, &ps);
+    if (final)
+        ps = *final;
+    else
+        poller_get_stats(pl->poller, &ps);
     store_get_stats(pl->store, &ss);
     mqtt_sink_get_stats(pl->mqtt, &ms);
     log_info("polls=%llu failed=%llu online=%zu/%zu lateness p99=%lldms max=%lldms "
-             "db written=%llu dropped=%llu mqtt published=%llu dropped=%llu connected=%d",
+             "db written=%llu dropped=%llu mqtt published=%llu dropped=%llu connected=%d "
+             "lateness_max_since_start=%lldms",
              (unsigned long long)ps.polls, (unsigned long long)ps.failures, ps.online,
-             pl->cfg->ndevices, (long long)ps.lateness_p99_ms, (long long)ps.lateness_max_ms,
-             (unsigned long long)ss.written, (unsigned long long)ss.dropped,
-             (unsigned long long)ms.published, (unsigned long long)ms.dropped, ms.connected);
+             pl->cfg->ndevices, (long long)ps.lateness_p99_ms,
+             (long long)ps.lateness_window_max_ms, (unsigned long long)ss.written,
+             (unsigned long long)ss.dropped, (unsigned long long)ms.published,
+             (unsigned long long)ms.dropped, ms.connected, (long long)ps.lateness_max_ms);
     sd_notifyf(0, "STATUS=%zu/%zu devices online, %llu polls", ps.online, pl->cfg->ndevices,
                (unsigned long long)ps.polls);
 }
@@ -123,7 +135,7 @@ static void reload(struct pipeline *pl, const char *path)
         sd_notify(0, "READY=1");
         return;
     }
-    pipeline_stop(pl);
+    pipeline_stop(pl, 0);
     struct enmon_config *prev = pl->cfg;
     pl->cfg = next;
     if (pipeline_start(pl) != 0) {
@@ -170,14 +182,13 @@ static int run(struct pipeline *pl, const char *path)
         if (watchdog && poller_healthy(pl->poller, stuck_limit_ms(pl->cfg)))
             sd_notify(0, "WATCHDOG=1");
         if (clock_mono_ms() >= next_stats) {
-            log_stats(pl);
+            log_stats(pl, NULL);
             next_stats += STATS_EVERY_MS;
         }
     }
     sd_notify(0, "STOPPING=1");
     log_info("stopping: flushing queues");
-    log_stats(pl);
-    pipeline_stop(pl);
+    pipeline_stop(pl, 1);
     return 0;
 }
 

@@ -67,7 +67,8 @@ struct poller {
     size_t nworkers;
     int stopping;
     struct poller_stats stats;
-    uint32_t lateness[LATENESS_BUCKETS];
+    uint32_t lateness[LATENESS_BUCKETS]; /* since the last poller_get_stats() */
+    int64_t window_max_ms;
 };
 
 /* ---- deadline heap (callers hold p->lock) ---- */
@@ -304,6 +305,8 @@ static void poll_one(struct poller *p, struct plink *pl, struct pdev *d, uint16_
     p->stats.failures += !ok;
     if (late > p->stats.lateness_max_ms)
         p->stats.lateness_max_ms = late;
+    if (late > p->window_max_ms)
+        p->window_max_ms = late;
     p->lateness[late < 0 ? 0 : (late / 10 >= LATENESS_BUCKETS ? LATENESS_BUCKETS - 1 : late / 10)]++;
     pthread_mutex_unlock(&p->lock);
 }
@@ -410,9 +413,19 @@ static int build_links(struct poller *p)
             return rc;
         }
     }
-    for (size_t i = 0; i < cfg->nlinks; i++)
-        if (p->links[i].ndevs)
-            heap_push(p, &p->links[i]);
+    for (size_t i = 0; i < cfg->nlinks; i++) {
+        struct plink *pl = &p->links[i];
+        /* Spread the first polls of a link's devices over their interval: a
+         * concentrator's meters then stay spread (each keeps its phase) instead
+         * of all falling due, and being discovered, at the same instant. */
+        for (size_t k = 0; k < pl->ndevs; k++) {
+            struct pdev *d = &p->devs[pl->devs[k]];
+            d->due_ms = now + (int64_t)d->cfg->interval_ms * (int64_t)k / (int64_t)pl->ndevs;
+        }
+        pl->due_ms = now;
+        if (pl->ndevs)
+            heap_push(p, pl);
+    }
     return ENMON_OK;
 }
 
@@ -489,6 +502,9 @@ void poller_get_stats(struct poller *p, struct poller_stats *out)
     pthread_mutex_lock(&p->lock);
     *out = p->stats;
     out->lateness_p99_ms = lateness_p99(p);
+    out->lateness_window_max_ms = p->window_max_ms;
+    memset(p->lateness, 0, sizeof(p->lateness)); /* the next call reports a fresh window */
+    p->window_max_ms = 0;
     size_t online = 0;
     for (size_t i = 0; i < p->cfg->ndevices; i++)
         online += p->devs[i].online == 1;
@@ -510,7 +526,7 @@ int poller_healthy(struct poller *p, int64_t stuck_ms)
     return ok;
 }
 
-void poller_stop(struct poller *p)
+void poller_stop(struct poller *p, struct poller_stats *final)
 {
     if (!p)
         return;
@@ -520,5 +536,7 @@ void poller_stop(struct poller *p)
     pthread_mutex_unlock(&p->lock);
     for (size_t i = 0; i < p->nworkers; i++)
         pthread_join(p->workers[i].thread, NULL);
+    if (final)
+        poller_get_stats(p, final);
     poller_free(p);
 }

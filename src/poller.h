@@ -17,8 +17,9 @@ struct poller_stats {
     uint64_t failures;      /* polls that failed */
     uint64_t discoveries;   /* successful SunSpec discoveries */
     size_t online;          /* devices online now */
-    int64_t lateness_max_ms; /* worst start delay behind schedule */
-    int64_t lateness_p99_ms; /* 99th percentile start delay (10 ms resolution) */
+    int64_t lateness_max_ms; /* worst start delay behind schedule since start */
+    int64_t lateness_p99_ms; /* 99th percentile start delay in the window (10 ms resolution) */
+    int64_t lateness_window_max_ms; /* worst start delay in the window */
 };
 
 /* Starts min(cfg->workers, number of links) worker threads that poll every
@@ -27,13 +28,16 @@ struct poller_stats {
 int poller_start(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
                  struct poller **out);
 
+/* Counters since start; lateness p99 and window max cover the window since the
+ * previous call (each call starts a new window). */
 void poller_get_stats(struct poller *p, struct poller_stats *out);
 
 /* True while the poll loop makes progress: no worker has been stuck in one
  * link for longer than stuck_ms, and nothing due waits longer than stuck_ms. */
 int poller_healthy(struct poller *p, int64_t stuck_ms);
 
-/* Stops the workers (each finishes its current device) and frees everything. */
-void poller_stop(struct poller *p);
+/* Stops the workers (each finishes its current device), fills *final (if not
+ * NULL) with the last statistics, and frees everything. */
+void poller_stop(struct poller *p, struct poller_stats *final);
 
 #endif
