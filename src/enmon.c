@@ -3,6 +3,7 @@
 #include "config.h"
 #include "err.h"
 #include "report.h"
+#include "alert_cli.h"
 #include "savings_cli.h"
 #include "scan.h"
 
@@ -53,7 +54,7 @@ static void usage(FILE *out)
             "      version, the models of its chain and its kind. --config-entry prints\n"
             "      YAML device entries for enmond.yaml instead. Exit 0 when a device\n"
             "      answered, 1 when none did or the link failed.\n"
-            "%s"
+            "%s%s"
             "\n"
             "options:\n"
             "  -c, --config PATH  enmond config: database path and timezone (default %s)\n"
@@ -64,7 +65,7 @@ static void usage(FILE *out)
             "  -h, --help         this help\n"
             "\n"
             "exit status: 0 ok, 1 error, 64 usage, 66 database cannot be opened, 78 config error\n",
-            savings_cli_usage, DEFAULT_CONFIG, DEFAULT_TZ);
+            savings_cli_usage, alert_cli_usage, DEFAULT_CONFIG, DEFAULT_TZ);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -116,8 +117,8 @@ static int cli_option(struct cli *c, int opt, const char *arg)
 static int cli_check(struct cli *c)
 {
     if (!c->command)
-        return usage_error("no command given (report, devices or scan)");
-    if (savings_cli_is_command(c->command))
+        return usage_error("no command given (report, devices, alerts, savings or scan)");
+    if (savings_cli_is_command(c->command) || strcmp(c->command, "alerts") == 0)
         return EX_OK_;
     int report = strcmp(c->command, "report") == 0;
     if (!report && strcmp(c->command, "devices") != 0)
@@ -661,7 +662,7 @@ static int savings_command_at(int argc, char **argv)
             strcmp(a, "--tz") == 0)
             i++;
         else if (a[0] != '-')
-            return savings_cli_is_command(a) ? i : 0;
+            return savings_cli_is_command(a) || strcmp(a, "alerts") == 0 ? i : 0;
     }
     return 0;
 }
@@ -680,7 +681,8 @@ static int run_savings(int k, int argc, char **argv)
                                       .config_path = cfg ? cfg->path : NULL,
                                       .offset_min = c.offset_min,
                                       .tz_label = c.tz_label};
-        rc = savings_cli_main(&ctx, argc - k, argv + k);
+        rc = strcmp(argv[k], "alerts") == 0 ? alert_cli_main(&ctx, argc - k, argv + k)
+                                            : savings_cli_main(&ctx, argc - k, argv + k);
     }
     if (fflush(stdout) != 0 && rc == EX_OK_) {
         perror("enmon: stdout");

@@ -1,9 +1,13 @@
 /* enmond.c -- the enmon daemon: config, poller, sinks, signals and systemd notification. */
+#include "alert_hook.h"
+#include "alert_store.h"
+#include "alerts.h"
 #include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "log.h"
 #include "mqtt_sink.h"
+#include "payload.h"
 #include "poller.h"
 #include "store.h"
 
@@ -22,10 +26,14 @@
 #define STATS_EVERY_MS 60000
 #define STUCK_MIN_MS 30000
 
+#define ALERT_JSON_MAX 1024
+
 struct pipeline {
     struct enmon_config *cfg;
     struct store *store;
     struct mqtt_sink *mqtt;
+    struct alert_hook *hook;
+    struct alerts *alerts;
     struct poller *poller;
 };
 
@@ -34,6 +42,84 @@ static void pipeline_emit(void *ctx, const struct reading *r)
     struct pipeline *pl = ctx;
     store_submit(pl->store, r);
     mqtt_sink_submit(pl->mqtt, r);
+    alerts_submit(pl->alerts, r);
+}
+
+/* The engine's raises and clears: recorded, published retained while active
+ * (cleared by an empty retained message) and handed to the hook. Runs on the
+ * engine thread: it only queues. */
+static void pipeline_alert(void *ctx, const struct alert_event *ev)
+{
+    struct pipeline *pl = ctx;
+    char json[ALERT_JSON_MAX], topic[PAYLOAD_TOPIC_MAX + 64];
+    const char *slash = strchr(ev->id, '/');
+    const char *event = slash ? strchr(slash + 1, '/') : NULL;
+    log_msg(ev->raised ? LOG_WARNING : LOG_NOTICE, "alert %s: %s (%s)",
+            ev->raised ? "raised" : "cleared", ev->id, ev->cause);
+    store_submit_alert(pl->store, ev);
+    if (alert_event_json(ev, pl->cfg, json, sizeof(json)) < 0)
+        return;
+    if (payload_alert_topic(pl->cfg, ev->device, ev->rule, event ? event + 1 : NULL, topic,
+                            sizeof(topic)) >= 0)
+        mqtt_sink_publish(pl->mqtt, topic, ev->raised ? json : "", 1);
+    alert_hook_submit(pl->hook, json);
+}
+
+/* Alerts active when enmond last stopped are active again, without firing twice. */
+static void pipeline_restore_alerts(struct pipeline *pl)
+{
+    struct alert_event *active = NULL;
+    size_t n = 0;
+    if (alert_store_load_active(pl->cfg->database, pl->cfg, &active, &n) != ENMON_OK) {
+        log_err("alerts: cannot read the active alerts of %s", pl->cfg->database);
+        return;
+    }
+    size_t restored = alerts_restore(pl->alerts, active, n);
+    if (n)
+        log_info("alerts: %zu active alerts restored", restored);
+    free(active);
+}
+
+static int pipeline_start_alerts(struct pipeline *pl)
+{
+    static struct alert_hook_cfg no_hook;
+    const struct alert_hook_cfg *h = pl->cfg->alerts ? &pl->cfg->alerts->hook : &no_hook;
+    int rc = alert_hook_start(h, &pl->hook);
+    if (rc == ENMON_OK)
+        rc = alerts_start(pl->cfg, pipeline_alert, pl, &pl->alerts);
+    if (rc != ENMON_OK) {
+        log_err("alerts: %s", enmon_strerror(rc));
+        return -1;
+    }
+    pipeline_restore_alerts(pl);
+    return 0;
+}
+
+static void log_stats(struct pipeline *pl, const struct poller_stats *final);
+
+/* Stops polling first, then the alert engine (its last events still reach the
+ * sinks), then lets each sink drain what it holds: nothing queued is lost. With
+ * log_final, logs the statistics once polling has stopped. Works on a pipeline
+ * that only partly started. */
+static void pipeline_stop(struct pipeline *pl, int log_final)
+{
+    struct poller_stats final;
+    if (pl->poller) {
+        poller_stop(pl->poller, &final);
+        if (log_final)
+            log_stats(pl, &final);
+    }
+    alerts_stop(pl->alerts);
+    alert_hook_stop(pl->hook);
+    if (pl->mqtt)
+        mqtt_sink_stop(pl->mqtt);
+    if (pl->store)
+        store_close(pl->store);
+    pl->poller = NULL;
+    pl->alerts = NULL;
+    pl->hook = NULL;
+    pl->mqtt = NULL;
+    pl->store = NULL;
 }
 
 static int pipeline_start(struct pipeline *pl)
@@ -49,33 +135,17 @@ static int pipeline_start(struct pipeline *pl)
         pl->store = NULL;
         return -1;
     }
+    if (pipeline_start_alerts(pl) != 0) {
+        pipeline_stop(pl, 0);
+        return -1;
+    }
     int rc = poller_start(pl->cfg, pipeline_emit, pl, &pl->poller);
     if (rc != ENMON_OK) {
         log_err("poller: %s", enmon_strerror(rc));
-        mqtt_sink_stop(pl->mqtt);
-        store_close(pl->store);
-        pl->mqtt = NULL;
-        pl->store = NULL;
+        pipeline_stop(pl, 0);
         return -1;
     }
     return 0;
-}
-
-static void log_stats(struct pipeline *pl, const struct poller_stats *final);
-
-/* Stops polling first, then lets each sink drain what it holds: nothing queued is
- * lost. With log_final, logs the statistics once polling has stopped. */
-static void pipeline_stop(struct pipeline *pl, int log_final)
-{
-    struct poller_stats final;
-    poller_stop(pl->poller, &final);
-    if (log_final)
-        log_stats(pl, &final);
-    mqtt_sink_stop(pl->mqtt);
-    store_close(pl->store);
-    pl->poller = NULL;
-    pl->mqtt = NULL;
-    pl->store = NULL;
 }
 
 static int load_config(const char *path, struct enmon_config **out)
@@ -106,10 +176,10 @@ static void log_stats(struct pipeline *pl, const struct poller_stats *final)
              "db written=%llu dropped=%llu mqtt published=%llu dropped=%llu connected=%d "
              "lateness_max_since_start=%lldms",
              (unsigned long long)ps.polls, (unsigned long long)ps.failures, ps.online,
-             pl->cfg->ndevices, (long long)ps.lateness_p99_ms,
-             (long long)ps.lateness_window_max_ms, (unsigned long long)ss.written,
-             (unsigned long long)ss.dropped, (unsigned long long)ms.published,
-             (unsigned long long)ms.dropped, ms.connected, (long long)ps.lateness_max_ms);
+             pl->cfg->ndevices, (long long)ps.lateness_p99_ms, (long long)ps.lateness_window_max_ms,
+             (unsigned long long)ss.written, (unsigned long long)ss.dropped,
+             (unsigned long long)ms.published, (unsigned long long)ms.dropped, ms.connected,
+             (long long)ps.lateness_max_ms);
     sd_notifyf(0, "STATUS=%zu/%zu devices online, %llu polls", ps.online, pl->cfg->ndevices,
                (unsigned long long)ps.polls);
 }
@@ -165,9 +235,8 @@ static int run(struct pipeline *pl, const char *path)
     int64_t wd_every = watchdog ? (int64_t)(wd_usec / 2000) : 1000;
     int64_t next_stats = clock_mono_ms() + STATS_EVERY_MS;
     sd_notifyf(0, "READY=1\nSTATUS=polling %zu devices", pl->cfg->ndevices);
-    log_info("enmond running: %zu devices on %zu links, database %s, mqtt %s:%d",
-             pl->cfg->ndevices, pl->cfg->nlinks, pl->cfg->database, pl->cfg->mqtt.host,
-             pl->cfg->mqtt.port);
+    log_info("enmond running: %zu devices on %zu links, database %s, mqtt %s:%d", pl->cfg->ndevices,
+             pl->cfg->nlinks, pl->cfg->database, pl->cfg->mqtt.host, pl->cfg->mqtt.port);
     for (;;) {
         int64_t wait = wd_every < 1000 ? wd_every : 1000;
         struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000};

@@ -1,5 +1,6 @@
 /* mqtt_sink.c -- publishes readings, availability and daemon status over MQTT (libmosquitto). */
 #include "mqtt_sink.h"
+#include "msgq.h"
 #include "clock.h"
 #include "err.h"
 #include "log.h"
@@ -26,16 +27,27 @@
 #define SINK_FINAL_MS 1000    /* mqtt_sink_stop: time for "offline" to be acknowledged */
 #define SINK_STATUS_QOS 1     /* status and availability messages */
 #define SINK_LOG_EVERY_S 60   /* rate limit of repeated complaints */
+#define SINK_MSGS_CAP 1024    /* alert messages waiting */
+#define SINK_MSG_MAX 1024     /* longest alert payload */
 
 enum avail_state { AVAIL_UNKNOWN = 0, AVAIL_OFFLINE, AVAIL_ONLINE };
 
 /* What a publish attempt did with a message. */
 enum handover { HANDED_OVER, RETRY_LATER };
 
+/* A message other than a reading's (an alert), queued by mqtt_sink_publish. */
+struct sink_msg {
+    char topic[PAYLOAD_TOPIC_MAX];
+    char payload[SINK_MSG_MAX];
+    int len;
+    int retain;
+};
+
 struct mqtt_sink {
     const struct enmon_config *cfg;
     struct mosquitto *mosq;
     struct rqueue q;
+    struct msgq msgs; /* struct sink_msg, published QoS 1 before the next readings */
     pthread_t thread;
     int thread_started;
     int loop_started;
@@ -60,6 +72,7 @@ struct mqtt_sink {
     char json[PAYLOAD_STATE_MAX];
     char topic[PAYLOAD_TOPIC_MAX];
     char status_topic[PAYLOAD_TOPIC_MAX];
+    struct sink_msg msg; /* the message being handed over */
 
     struct log_limit drop_limit, fail_limit, conn_limit;
 };
@@ -260,6 +273,19 @@ static enum handover publish_batch(struct mqtt_sink *m)
     return h;
 }
 
+/* Hands over the queued alert messages in order; stops at the first that must wait. */
+static enum handover publish_msgs(struct mqtt_sink *m)
+{
+    struct sink_msg *msg = &m->msg;
+    while (msgq_peek(&m->msgs, msg)) {
+        if (publish(m, msg->topic, msg->payload, msg->len, SINK_STATUS_QOS, msg->retain) !=
+            HANDED_OVER)
+            return RETRY_LATER;
+        msgq_drop_head(&m->msgs);
+    }
+    return HANDED_OVER;
+}
+
 /* ---- the sink thread ---- */
 
 enum step { STEP_PUBLISH, STEP_AGAIN, STEP_EXIT };
@@ -269,7 +295,7 @@ enum step { STEP_PUBLISH, STEP_AGAIN, STEP_EXIT };
 static enum step next_step(struct mqtt_sink *m, int *announce)
 {
     enum step s = STEP_PUBLISH;
-    int empty = m->batch_pos == m->batch_len && rqueue_depth(&m->q) == 0;
+    int empty = m->batch_pos == m->batch_len && rqueue_depth(&m->q) == 0 && msgq_len(&m->msgs) == 0;
     pthread_mutex_lock(&m->lock);
     *announce = 0;
     if (m->stopping && (clock_mono_ms() >= m->deadline_ms || (!m->connected && empty))) {
@@ -288,7 +314,7 @@ static enum step next_step(struct mqtt_sink *m, int *announce)
 /* Once stopping: done when everything popped is handed over and acknowledged. */
 static int drained(struct mqtt_sink *m)
 {
-    if (m->batch_pos < m->batch_len || rqueue_depth(&m->q) > 0)
+    if (m->batch_pos < m->batch_len || rqueue_depth(&m->q) > 0 || msgq_len(&m->msgs) > 0)
         return 0;
     pthread_mutex_lock(&m->lock);
     int done = m->stopping && m->outstanding == 0;
@@ -327,6 +353,10 @@ static void *sink_main(void *arg)
             pthread_mutex_lock(&m->lock);
             m->announce = 1;
             pthread_mutex_unlock(&m->lock);
+            pause_ms(m, SINK_RETRY_MS);
+            continue;
+        }
+        if (publish_msgs(m) == RETRY_LATER) {
             pause_ms(m, SINK_RETRY_MS);
             continue;
         }
@@ -435,6 +465,7 @@ static void sink_free(struct mqtt_sink *m)
         mosquitto_destroy(m->mosq);
     }
     rqueue_destroy(&m->q);
+    msgq_destroy(&m->msgs);
     pthread_cond_destroy(&m->wake);
     pthread_mutex_destroy(&m->lock);
     free(m->batch);
@@ -457,9 +488,28 @@ static int sink_alloc(const struct enmon_config *cfg, struct mqtt_sink **out)
     *out = m;
     m->batch = calloc(SINK_BATCH, sizeof(*m->batch));
     m->avail = calloc(cfg->ndevices ? cfg->ndevices : 1, 1);
-    if (!m->batch || !m->avail || rqueue_init(&m->q, SINK_QUEUE_CAP) != ENMON_OK)
+    if (!m->batch || !m->avail || rqueue_init(&m->q, SINK_QUEUE_CAP) != ENMON_OK ||
+        msgq_init(&m->msgs, sizeof(struct sink_msg), SINK_MSGS_CAP) != ENMON_OK)
         return ENMON_ERR_NOMEM;
     return ENMON_OK;
+}
+
+int mqtt_sink_publish(struct mqtt_sink *m, const char *topic, const char *payload, int retain)
+{
+    struct sink_msg msg = {.retain = retain};
+    size_t len = strlen(payload);
+    if (strlen(topic) >= sizeof(msg.topic) || len >= sizeof(msg.payload))
+        return ENMON_ERR_RANGE;
+    memcpy(msg.topic, topic, strlen(topic) + 1);
+    memcpy(msg.payload, payload, len + 1);
+    msg.len = (int)len;
+    int rc = msgq_push(&m->msgs, &msg);
+    if (rc == ENMON_OK) {
+        pthread_mutex_lock(&m->lock);
+        pthread_cond_signal(&m->wake);
+        pthread_mutex_unlock(&m->lock);
+    }
+    return rc;
 }
 
 int mqtt_sink_start(const struct enmon_config *cfg, struct mqtt_sink **out, char *msg,

@@ -25,6 +25,11 @@ int mqtt_sink_start(const struct enmon_config *cfg, struct mqtt_sink **out, char
 /* Queues a reading for publishing; never blocks. ENMON_OK or ENMON_ERR_FULL. */
 int mqtt_sink_submit(struct mqtt_sink *m, const struct reading *r);
 
+/* Queues one message (QoS 1; retained when retain; an empty payload with retain
+ * deletes the retained message), published before the readings queued after it.
+ * Never blocks. ENMON_OK, ENMON_ERR_FULL or ENMON_ERR_RANGE (too long). */
+int mqtt_sink_publish(struct mqtt_sink *m, const char *topic, const char *payload, int retain);
+
 void mqtt_sink_get_stats(struct mqtt_sink *m, struct mqtt_sink_stats *out);
 
 /* Publishes what is queued, status "offline", disconnects and frees. */

@@ -106,6 +106,25 @@ static int device_topic(const struct enmon_config *cfg, uint32_t device, const c
                         d->id, leaf);
 }
 
+int payload_alert_topic(const struct enmon_config *cfg, uint32_t device, const char *rule,
+                        const char *event, char *buf, size_t len)
+{
+    if (len)
+        buf[0] = '\0';
+    if (device >= cfg->ndevices || !segment_ok(rule) || (event && !segment_ok(event)))
+        return -1;
+    const struct cfg_device *d = &cfg->devices[device];
+    if (d->program >= cfg->nprograms || d->site >= cfg->nsites)
+        return -1;
+    const char *program = cfg->programs[d->program].id;
+    const char *site = cfg->sites[d->site].id;
+    if (!root_ok(cfg->mqtt.topic_root) || !segment_ok(program) || !segment_ok(site) ||
+        !segment_ok(d->id))
+        return -1;
+    return snprintf_len(buf, len, "%s/alert/%s/%s/%s/%s%s%s", cfg->mqtt.topic_root, program, site,
+                        d->id, rule, event ? "/" : "", event ? event : "");
+}
+
 int payload_state_topic(const struct enmon_config *cfg, uint32_t device, char *buf, size_t len)
 {
     return device_topic(cfg, device, "state", buf, len);

@@ -26,6 +26,11 @@
  * -1 if root is empty or holds '+' or '#'. */
 int payload_status_topic(const char *root, char *buf, size_t len);
 
+/* "<root>/alert/<program>/<site>/<device>/<rule>" or, for a rule with one alert
+ * per event bit, ".../<rule>/<event>". -1 when a segment is invalid or buf too small. */
+int payload_alert_topic(const struct enmon_config *cfg, uint32_t device, const char *rule,
+                        const char *event, char *buf, size_t len);
+
 /* "<root>/device/<program>/<site>/<device>/state" for cfg->devices[device].
  * -1 if device is out of range or an id is empty or holds '+', '#' or '/'. */
 int payload_state_topic(const struct enmon_config *cfg, uint32_t device, char *buf, size_t len);

@@ -1,5 +1,7 @@
 /* store.c -- the SQLite store: one writer thread, batched transactions, 15-minute intervals. */
 #include "store.h"
+#include "alert_store.h"
+#include "msgq.h"
 #include "clock.h"
 #include "counter.h"
 #include "err.h"
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #define STORE_QUEUE_CAP 65536
+#define STORE_ALERTS_CAP 4096
 #define STORE_BATCH_MAX 32768
 #define STORE_BATCH_MS 250
 #define STORE_SPLIT_STACK 96            /* one day of intervals */
@@ -100,6 +103,7 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[SQL__COUNT];
     struct rqueue q;
+    struct msgq alerts; /* struct alert_event: raises and clears to record */
     pthread_t thread;
     int thread_started;
     struct store_dev *devs;
@@ -553,6 +557,25 @@ static int store_queue_finished(struct store *st)
     return done;
 }
 
+/* Records the queued alert raises and clears in one transaction. */
+static void store_write_alerts(struct store *st)
+{
+    struct alert_event ev;
+    if (msgq_len(&st->alerts) == 0 ||
+        sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return;
+    while (msgq_peek(&st->alerts, &ev)) {
+        if (ev.device < st->ndevs && alert_store_write(st->db, st->devs[ev.device].id, &ev) != 0)
+            log_limited(&st->lim, STORE_LOG_EVERY_S, LOG_ERR, "store: alert %s not recorded: %s",
+                        ev.id, sqlite3_errmsg(st->db));
+        msgq_drop_head(&st->alerts);
+    }
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        log_err("store: alerts not committed: %s", sqlite3_errmsg(st->db));
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
 static void *store_writer(void *arg)
 {
     struct store *st = arg;
@@ -560,7 +583,8 @@ static void *store_writer(void *arg)
         size_t n = store_collect(st);
         if (n > 0)
             store_write_batch(st, st->batch, n);
-        else if (store_queue_finished(st))
+        store_write_alerts(st);
+        if (n == 0 && store_queue_finished(st))
             break;
     }
     return NULL;
@@ -639,6 +663,7 @@ static void store_free(struct store *st)
     if (st->db && sqlite3_close(st->db) != SQLITE_OK)
         log_err("store: close: %s", sqlite3_errmsg(st->db));
     rqueue_destroy(&st->q);
+    msgq_destroy(&st->alerts);
     free(st->devs);
     free(st->dirty);
     free(st->batch);
@@ -655,6 +680,8 @@ int store_open(const struct enmon_config *cfg, struct store **out, char *msg, si
         return ENMON_ERR_DB;
     }
     int rc = store_setup(st, cfg, msg, msglen);
+    if (rc == ENMON_OK && msgq_init(&st->alerts, sizeof(struct alert_event), STORE_ALERTS_CAP) != 0)
+        rc = ENMON_ERR_NOMEM;
     if (rc == ENMON_OK && pthread_create(&st->thread, NULL, store_writer, st) != 0) {
         snprintf(msg, msglen, "cannot start the store writer thread");
         rc = ENMON_ERR_DB;
@@ -666,6 +693,11 @@ int store_open(const struct enmon_config *cfg, struct store **out, char *msg, si
     st->thread_started = 1;
     *out = st;
     return ENMON_OK;
+}
+
+int store_submit_alert(struct store *st, const struct alert_event *ev)
+{
+    return msgq_push(&st->alerts, ev);
 }
 
 int store_submit(struct store *st, const struct reading *r)

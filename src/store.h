@@ -25,6 +25,12 @@ int store_open(const struct enmon_config *cfg, struct store **out, char *msg, si
 /* Queues a reading for writing; never blocks. ENMON_OK or ENMON_ERR_FULL. */
 int store_submit(struct store *st, const struct reading *r);
 
+struct alert_event;
+
+/* Queues an alert raise or clear for the alerts table (alert_store.h); never
+ * blocks. ENMON_OK or ENMON_ERR_FULL. */
+int store_submit_alert(struct store *st, const struct alert_event *ev);
+
 void store_get_stats(struct store *st, struct store_stats *out);
 
 /* Flushes everything queued, stops the writer thread and closes the database. */

@@ -50,6 +50,16 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  wh_import REAL NOT NULL DEFAULT 0, wh_export REAL NOT NULL DEFAULT 0,"
     "  samples INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (device_id, day_s)) WITHOUT ROWID;"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;",
+    /* 2 -> 3: alerts, one row per raise with its clear (the full history); at most
+     * one active (cleared_ms IS NULL) row per alert key */
+    "CREATE TABLE alerts("
+    "  id INTEGER PRIMARY KEY, key TEXT NOT NULL,"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id), rule TEXT NOT NULL,"
+    "  cause TEXT NOT NULL, severity TEXT NOT NULL, value REAL,"
+    "  first_seen_ms INTEGER NOT NULL, raised_ms INTEGER NOT NULL, cleared_ms INTEGER,"
+    "  acked_by TEXT, acked_ms INTEGER);"
+    "CREATE UNIQUE INDEX alerts_active ON alerts(key) WHERE cleared_ms IS NULL;"
+    "CREATE INDEX alerts_time ON alerts(raised_ms);",
 };
 
 static int schema_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)

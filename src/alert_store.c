@@ -1,0 +1,190 @@
+/* alert_store.c -- alerts in SQLite: the raise/clear history the store writes, and its queries. */
+#include "alert_store.h"
+#include "err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int step_done(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? ENMON_OK : ENMON_ERR_DB;
+}
+
+int alert_store_write(sqlite3 *db, int64_t device_id, const struct alert_event *ev)
+{
+    sqlite3_stmt *s = NULL;
+    const char *sql =
+        ev->raised ? "INSERT OR IGNORE INTO alerts(key, device_id, rule, cause, severity, value,"
+                     " first_seen_ms, raised_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                   /* ?8 makes room for all eight parameters; the unused ones are ignored */
+                   : "UPDATE alerts SET cleared_ms = ?8, value = ?6 WHERE key = ?1 AND"
+                     " cleared_ms IS NULL";
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return ENMON_ERR_DB;
+    sqlite3_bind_text(s, 1, ev->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, device_id);
+    sqlite3_bind_text(s, 3, ev->rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, ev->cause, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, alert_severity_name(ev->severity), -1, SQLITE_STATIC);
+    sqlite3_bind_double(s, 6, ev->value);
+    sqlite3_bind_int64(s, 7, ev->first_seen_ms);
+    sqlite3_bind_int64(s, 8, ev->last_seen_ms);
+    return step_done(s);
+}
+
+static int device_index(const struct enmon_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->ndevices; i++)
+        if (strcmp(cfg->devices[i].id, key) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int append_active(sqlite3_stmt *s, const struct enmon_config *cfg, struct alert_event **out,
+                         size_t *n, size_t *cap)
+{
+    int dev = device_index(cfg, (const char *)sqlite3_column_text(s, 1));
+    if (dev < 0)
+        return ENMON_OK; /* the device left the configuration */
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        struct alert_event *bigger = realloc(*out, ncap * sizeof(**out));
+        if (!bigger)
+            return ENMON_ERR_NOMEM;
+        *out = bigger;
+        *cap = ncap;
+    }
+    struct alert_event *ev = &(*out)[(*n)++];
+    memset(ev, 0, sizeof(*ev));
+    ev->device = (uint32_t)dev;
+    snprintf(ev->id, sizeof(ev->id), "%s", (const char *)sqlite3_column_text(s, 0));
+    snprintf(ev->rule, sizeof(ev->rule), "%s", (const char *)sqlite3_column_text(s, 2));
+    snprintf(ev->cause, sizeof(ev->cause), "%s", (const char *)sqlite3_column_text(s, 3));
+    int sev = alert_severity_by_name((const char *)sqlite3_column_text(s, 4));
+    ev->severity = sev < 0 ? ALERT_WARNING : (enum alert_severity)sev;
+    ev->value = sqlite3_column_double(s, 5);
+    ev->first_seen_ms = sqlite3_column_int64(s, 6);
+    ev->last_seen_ms = sqlite3_column_int64(s, 7);
+    ev->raised = 1;
+    return ENMON_OK;
+}
+
+int alert_store_load_active(const char *path, const struct enmon_config *cfg,
+                            struct alert_event **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return ENMON_OK;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *s = NULL;
+    int rc = ENMON_OK;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT a.key, d.key, a.rule, a.cause, a.severity, a.value,"
+                           " a.first_seen_ms, a.raised_ms FROM alerts a"
+                           " JOIN devices d ON d.id = a.device_id WHERE a.cleared_ms IS NULL",
+                           -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return ENMON_OK; /* a database from before alerts existed */
+    }
+    size_t cap = 0;
+    int step;
+    while (rc == ENMON_OK && (step = sqlite3_step(s)) == SQLITE_ROW)
+        rc = append_active(s, cfg, out, n, &cap);
+    if (rc == ENMON_OK && step != SQLITE_DONE)
+        rc = ENMON_ERR_DB;
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    if (rc != ENMON_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static void copy_col(sqlite3_stmt *s, int col, char *out, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    snprintf(out, len, "%s", t ? (const char *)t : "");
+}
+
+static void read_row(sqlite3_stmt *s, struct alert_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(s, 0);
+    copy_col(s, 1, r->key, sizeof(r->key));
+    copy_col(s, 2, r->device, sizeof(r->device));
+    copy_col(s, 3, r->program, sizeof(r->program));
+    copy_col(s, 4, r->site, sizeof(r->site));
+    copy_col(s, 5, r->rule, sizeof(r->rule));
+    copy_col(s, 6, r->cause, sizeof(r->cause));
+    copy_col(s, 7, r->severity, sizeof(r->severity));
+    r->has_value = sqlite3_column_type(s, 8) != SQLITE_NULL;
+    r->value = sqlite3_column_double(s, 8);
+    r->first_seen_ms = sqlite3_column_int64(s, 9);
+    r->raised_ms = sqlite3_column_int64(s, 10);
+    r->cleared_ms = sqlite3_column_int64(s, 11);
+    copy_col(s, 12, r->acked_by, sizeof(r->acked_by));
+    r->acked_ms = sqlite3_column_int64(s, 13);
+}
+
+int alert_store_list(sqlite3 *db, const struct alert_filter *f, alert_row_fn fn, void *ctx)
+{
+    sqlite3_stmt *s = NULL;
+    const char *sql =
+        "SELECT a.id, a.key, d.key, p.key, si.key, a.rule, a.cause, a.severity, a.value,"
+        " a.first_seen_ms, a.raised_ms, a.cleared_ms, a.acked_by, a.acked_ms"
+        " FROM alerts a JOIN devices d ON d.id = a.device_id"
+        " LEFT JOIN programs p ON p.id = d.program_id LEFT JOIN sites si ON si.id = d.site_id"
+        " WHERE (?1 IS NULL OR p.key = ?1) AND (?2 IS NULL OR si.key = ?2)"
+        " AND (?3 IS NULL OR d.key = ?3) AND (?4 IS NULL OR a.rule = ?4)"
+        " AND (?5 = 0 OR a.raised_ms >= ?5) AND (?6 = 0 OR a.raised_ms < ?6)"
+        " AND (?7 = 0 OR a.cleared_ms IS NULL) ORDER BY a.raised_ms DESC, a.id DESC";
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return ENMON_ERR_DB;
+    const char *text[4] = {f->program, f->site, f->device, f->rule};
+    for (int i = 0; i < 4; i++)
+        if (text[i])
+            sqlite3_bind_text(s, i + 1, text[i], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, f->from_ms);
+    sqlite3_bind_int64(s, 6, f->to_ms);
+    sqlite3_bind_int(s, 7, f->active_only);
+    int rc;
+    struct alert_row row;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        read_row(s, &row);
+        fn(ctx, &row);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? ENMON_OK : ENMON_ERR_DB;
+}
+
+int alert_store_ack(sqlite3 *db, const char *which, const char *who, int64_t now_ms)
+{
+    sqlite3_stmt *s = NULL;
+    char *end;
+    long long id = strtoll(which, &end, 10);
+    int numeric = *which && *end == '\0';
+    const char *sql = numeric ? "UPDATE alerts SET acked_by = ?1, acked_ms = ?2 WHERE id = ?3"
+                              : "UPDATE alerts SET acked_by = ?1, acked_ms = ?2 WHERE key = ?3"
+                                " AND cleared_ms IS NULL";
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return ENMON_ERR_DB;
+    sqlite3_bind_text(s, 1, who, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now_ms);
+    if (numeric)
+        sqlite3_bind_int64(s, 3, id);
+    else
+        sqlite3_bind_text(s, 3, which, -1, SQLITE_STATIC);
+    int rc = step_done(s);
+    if (rc == ENMON_OK && sqlite3_changes(db) == 0)
+        rc = ENMON_ERR_NOT_FOUND;
+    return rc;
+}

@@ -1,0 +1,51 @@
+/* alert_store.h -- alerts in SQLite: the raise/clear history the store writes, and its queries. */
+#ifndef ENMON_ALERT_STORE_H
+#define ENMON_ALERT_STORE_H
+
+#include "alerts.h"
+#include "config.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Records a raise (a new active row, ignored when the key is active already)
+ * or a clear (closes the active row of the key). device_id is devices.id.
+ * Returns ENMON_OK or ENMON_ERR_DB. */
+int alert_store_write(sqlite3 *db, int64_t device_id, const struct alert_event *ev);
+
+/* The active alerts of the database at path, for alerts_restore(): *out is
+ * malloc'd (free it), *n its length. Devices are matched by their config id.
+ * Returns ENMON_OK (no file or no table: zero alerts) or ENMON_ERR_DB. */
+int alert_store_load_active(const char *path, const struct enmon_config *cfg,
+                            struct alert_event **out, size_t *n);
+
+/* One row of the alert history, for `enmon alerts`. */
+struct alert_row {
+    int64_t id;
+    char key[ALERT_ID_MAX];
+    char device[CFG_ID_MAX], program[CFG_ID_MAX], site[CFG_ID_MAX];
+    char rule[32], cause[96], severity[16];
+    double value;
+    int has_value;
+    int64_t first_seen_ms, raised_ms, cleared_ms; /* cleared_ms 0: still active */
+    char acked_by[64];
+    int64_t acked_ms;
+};
+
+struct alert_filter {
+    const char *program, *site, *device, *rule; /* NULL: any */
+    int64_t from_ms, to_ms;                     /* raised in [from, to); 0: open */
+    int active_only;
+};
+
+typedef void (*alert_row_fn)(void *ctx, const struct alert_row *row);
+
+/* Calls fn for every alert matching f, newest first. ENMON_OK or ENMON_ERR_DB. */
+int alert_store_list(sqlite3 *db, const struct alert_filter *f, alert_row_fn fn, void *ctx);
+
+/* Records who acknowledged alert `which` (its numeric id, or the key of an
+ * active alert). ENMON_OK, ENMON_ERR_NOT_FOUND or ENMON_ERR_DB. */
+int alert_store_ack(sqlite3 *db, const char *which, const char *who, int64_t now_ms);
+
+#endif
