@@ -224,38 +224,64 @@ static double nominal_dc_v(const struct sim_device *dev)
     return dev->cfg.capacity_w < 1000.0 ? 32.0 : 380.0;
 }
 
+/* Share of the PV production delivered under the faults (output, zero, clouds). */
+static double pv_factor(const struct sim_device *dev)
+{
+    return sim_fault_pv_factor(&dev->fault, dev->clouds ? *dev->clouds : 1.0);
+}
+
+/* Power of a fixed device under the faults: an inverter's scaled by the PV
+ * factor, a meter's (its load) by the household and export faults. */
+static double fixed_power_w(const struct sim_device *dev)
+{
+    double w = dev->cfg.fx.power_w;
+    if (dev->cfg.kind == SIM_INVERTER)
+        return w * pv_factor(dev);
+    return sim_fault_meter_w(&dev->fault, sim_fault_load_w(&dev->fault, w));
+}
+
 static void fixed_values(const struct sim_device *dev, struct sim_values *v)
 {
     const struct sim_fixed *fx = &dev->cfg.fx;
-    fill_ac(v, fx->power_w, fx->power_factor);
-    v->a = fx->current_a;
+    double w = fixed_power_w(dev);
+    fill_ac(v, w, fx->power_factor);
     v->v = fx->voltage_v;
     v->hz = fx->frequency_hz;
+    sim_fault_grid(&dev->fault, v);
+    if (w == fx->power_w)
+        v->a = fx->current_a;
+    else if (fx->power_w != 0.0)
+        v->a = fx->current_a * fabs(w / fx->power_w);
+    else
+        v->a = fabs(w) / (v->v * (fabs(fx->power_factor) > 0.01 ? fabs(fx->power_factor) : 1.0));
     v->tmp_c = fx->temperature_c;
     v->st = fx->state;
     v->evt = fx->events;
     if (v->kind == SIM_INVERTER)
-        fill_dc(v, dev, fmax(0.0, fx->power_w) / 0.965, nominal_dc_v(dev));
+        fill_dc(v, dev, fmax(0.0, w) / 0.965, nominal_dc_v(dev));
 }
 
 static void inverter_values(const struct sim_device *dev, double t, struct sim_values *v)
 {
     struct sim_pv_out out = sim_pv_output(&dev->pv, t);
-    double pf = out.ac_w > 0.0 ? INVERTER_PF : 1.0;
-    fill_ac(v, out.ac_w, pf);
-    v->a = out.ac_w / (v->v * pf);
-    v->tmp_c = out.t_amb_c + 5.0 + 20.0 * out.ac_w / dev->cfg.capacity_w;
-    v->st = out.ac_w > 0.0 ? ST_MPPT : ST_SLEEPING;
+    double k = pv_factor(dev);
+    double ac_w = out.ac_w * k;
+    double pf = ac_w > 0.0 ? INVERTER_PF : 1.0;
+    fill_ac(v, ac_w, pf);
+    v->a = ac_w / (v->v * pf);
+    v->tmp_c = out.t_amb_c + 5.0 + 20.0 * ac_w / dev->cfg.capacity_w;
+    v->st = ac_w > 0.0 ? ST_MPPT : ST_SLEEPING;
     double dc_v = nominal_dc_v(dev) * (1.0 - 0.0035 * (out.t_cell_c - 25.0));
-    fill_dc(v, dev, out.dc_w, dc_v);
+    fill_dc(v, dev, out.dc_w * k, dc_v);
 }
 
-/* Site power of a meter: household demand minus rooftop production (+ import). */
+/* Site power of a meter: household demand minus rooftop production (+ import),
+ * under the faults. */
 static double meter_power_w(const struct sim_device *dev, double t)
 {
     double load = dev->cfg.kwh_month > 0.0 ? sim_household_w(&dev->home, t) : 0.0;
-    double pv = dev->pv.capacity_w > 0.0 ? sim_pv_output(&dev->pv, t).ac_w : 0.0;
-    return load - pv;
+    double pv = dev->pv.capacity_w > 0.0 ? sim_pv_output(&dev->pv, t).ac_w * pv_factor(dev) : 0.0;
+    return sim_fault_meter_w(&dev->fault, sim_fault_load_w(&dev->fault, load) - pv);
 }
 
 static void meter_values(const struct sim_device *dev, double t, struct sim_values *v)
@@ -273,14 +299,18 @@ void sim_device_values(const struct sim_device *dev, double t, struct sim_values
     v->wh_exp = dev->wh_exp;
     if (dev->cfg.fixed) {
         fixed_values(dev, v);
-        return;
+    } else {
+        v->v = sim_grid_voltage(dev->feeder_key, dev->key, t);
+        v->hz = sim_grid_frequency(dev->weather_key, t);
+        sim_fault_grid(&dev->fault, v);
+        if (dev->cfg.kind == SIM_INVERTER)
+            inverter_values(dev, t, v);
+        else
+            meter_values(dev, t, v);
     }
-    v->v = sim_grid_voltage(dev->feeder_key, dev->key, t);
-    v->hz = sim_grid_frequency(dev->weather_key, t);
-    if (dev->cfg.kind == SIM_INVERTER)
-        inverter_values(dev, t, v);
-    else
-        meter_values(dev, t, v);
+    int daylight = (dev->fault.active & SIM_FAULT_ZERO) &&
+                   sim_sun_position(SIM_LAT_DEG, SIM_LON_DEG, t).elevation_deg > 0.0;
+    sim_fault_status(&dev->fault, daylight, v);
 }
 
 static void integrate_step(struct sim_device *dev, double t_mid, double h)
@@ -288,9 +318,10 @@ static void integrate_step(struct sim_device *dev, double t_mid, double h)
     double hours = h / 3600.0;
     if (dev->cfg.kind == SIM_INVERTER) {
         struct sim_pv_out out = sim_pv_output(&dev->pv, t_mid);
-        dev->wh_exp += out.ac_w * hours;
-        dev->dc_wh[0] += out.dc_w * 0.52 * hours;
-        dev->dc_wh[1] += out.dc_w * 0.48 * hours;
+        double k = pv_factor(dev);
+        dev->wh_exp += out.ac_w * k * hours;
+        dev->dc_wh[0] += out.dc_w * k * 0.52 * hours;
+        dev->dc_wh[1] += out.dc_w * k * 0.48 * hours;
         return;
     }
     double w = meter_power_w(dev, t_mid);
@@ -300,10 +331,26 @@ static void integrate_step(struct sim_device *dev, double t_mid, double h)
         dev->wh_exp -= w * hours;
 }
 
+/* Fixed counters stand still, except the export counter of an export fault. */
+static void fixed_advance(struct sim_device *dev, double now_s)
+{
+    if (dev->fault.active & SIM_FAULT_EXPORT)
+        dev->wh_exp += dev->fault.export_w * (now_s - dev->last_s) / 3600.0;
+    dev->last_s = now_s;
+}
+
 void sim_device_advance(struct sim_device *dev, double now_s)
 {
-    if (dev->cfg.fixed || now_s <= dev->last_s)
+    if (now_s <= dev->last_s)
         return;
+    if (!sim_fault_counting(&dev->fault)) {
+        dev->last_s = now_s;
+        return;
+    }
+    if (dev->cfg.fixed) {
+        fixed_advance(dev, now_s);
+        return;
+    }
     double from = now_s - dev->last_s > MAX_GAP_S ? now_s - MAX_GAP_S : dev->last_s;
     double span = now_s - from;
     int steps = (int)ceil(span / STEP_S);
@@ -339,9 +386,46 @@ static void build_map(struct sim_device *dev, double now_s)
     sim_map_build(&dev->img, &dev->input, dev->cfg.map, &v, dev->np.sn);
 }
 
+void sim_device_counter(struct sim_device *dev, enum sim_counter_op op, double wh)
+{
+    struct sim_counters c = {.wh_imp = dev->wh_imp,
+                             .wh_exp = dev->wh_exp,
+                             .n_mppt = dev->cfg.kind == SIM_INVERTER ? SIM_N_MPPT : 0};
+    for (int i = 0; i < c.n_mppt; i++)
+        c.dc_wh[i] = dev->dc_wh[i];
+    sim_fault_counter(&dev->fault, op, wh, &c);
+    dev->wh_imp = c.wh_imp;
+    dev->wh_exp = c.wh_exp;
+    for (int i = 0; i < c.n_mppt; i++)
+        dev->dc_wh[i] = c.dc_wh[i];
+    dev->built = 0;
+}
+
+/* 1 when the unit's images change with time (physics, or faults of fixed devices). */
+static int timed(const struct sim_device *dev)
+{
+    for (const struct sim_device *d = dev; d; d = d->next_behind) {
+        if (!d->cfg.fixed || sim_fault_timed(&d->fault))
+            return 1;
+    }
+    return 0;
+}
+
+static void comm_faults(const struct sim_device *dev, struct sim_unit_view *view)
+{
+    const struct sim_fault *f = &dev->fault;
+    if (f->active & SIM_FAULT_DROP)
+        view->silent = 1;
+    if (f->active & SIM_FAULT_DELAY)
+        view->delay_ms = f->delay_ms;
+    if (f->active & SIM_FAULT_EXCEPTION)
+        view->exception = f->exception;
+    view->garbage = (f->active & SIM_FAULT_GARBAGE) != 0;
+}
+
 int sim_device_view(struct sim_device *dev, double now_s, struct sim_unit_view *view)
 {
-    int fresh = dev->built && (dev->cfg.fixed || fabs(now_s - dev->built_s) < 1.0);
+    int fresh = dev->built && (!timed(dev) || fabs(now_s - dev->built_s) < 1.0);
     if (!fresh) {
         if (dev->cfg.map)
             build_map(dev, now_s);
@@ -354,5 +438,6 @@ int sim_device_view(struct sim_device *dev, double now_s, struct sim_unit_view *
                                    .input = dev->cfg.map ? &dev->input : &dev->img,
                                    .silent = dev->cfg.silent,
                                    .delay_ms = (unsigned)dev->cfg.delay_ms};
+    comm_faults(dev, view);
     return 0;
 }

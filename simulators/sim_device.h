@@ -3,6 +3,7 @@
 #define ENMON_SIM_DEVICE_H
 
 #include "sim_config.h"
+#include "sim_fault.h"
 #include "sim_modbus.h"
 #include "sim_physics.h"
 #include "sim_sunspec.h"
@@ -29,6 +30,8 @@ struct sim_device {
     struct sim_image img;   /* SunSpec chain (both function codes), or a map's holding registers */
     struct sim_image input; /* a map's input registers */
     struct sim_device *next_behind; /* the next logical device behind the same unit id */
+    struct sim_fault fault;         /* injected faults (sim_ctl) */
+    const double *clouds;           /* global PV factor (1: none), or NULL */
 };
 
 /* Sets up dev from cfg for a seed: nameplate, scale factors, initial counters
@@ -43,12 +46,18 @@ int sim_device_init(struct sim_device *dev, const struct sim_device_cfg *cfg, ui
                     uint32_t ordinal, uint32_t site, double now_s);
 void sim_device_free(struct sim_device *dev);
 
-/* Instantaneous values at simulated instant t, with the current counters. */
+/* Instantaneous values at simulated instant t, with the current counters and
+ * the injected faults. */
 void sim_device_values(const struct sim_device *dev, double t, struct sim_values *val);
 
-/* Integrates power into the counters up to now_s (no-op in fixed mode or when
- * time did not advance). */
+/* Integrates power into the counters up to now_s (no-op when time did not
+ * advance or the counters are frozen; in fixed mode only an export fault moves
+ * the export counter). */
 void sim_device_advance(struct sim_device *dev, double now_s);
+
+/* A one-shot counter change (reset, jump, backwards) of dev, recorded in its
+ * faults; the caller advances the counters to now first. Marks the image stale. */
+void sim_device_counter(struct sim_device *dev, enum sim_counter_op op, double wh);
 
 /* Advances the unit's devices (dev and those behind it) to now_s and fills view
  * with its register images (rebuilt at most once per simulated second), and how

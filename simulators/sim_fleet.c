@@ -10,7 +10,8 @@
 /* The bus entry (TCP port, or RTU bus when rtu >= 0), added when new; NULL when
  * out of memory. The ports array may move while the fleet is built (nothing
  * points into it yet). */
-static struct sim_port *port_of(struct sim_fleet *f, int port, int rtu)
+static struct sim_port *port_of(struct sim_fleet *f, const struct sim_config *cfg, int port,
+                                int rtu)
 {
     for (size_t i = 0; i < f->nports; i++) {
         if (rtu >= 0 ? f->ports[i].rtu == rtu : f->ports[i].port == port)
@@ -24,6 +25,7 @@ static struct sim_port *port_of(struct sim_fleet *f, int port, int rtu)
     memset(p, 0, sizeof *p);
     p->port = rtu >= 0 ? 0 : port;
     p->rtu = rtu;
+    p->path = rtu >= 0 ? cfg->rtus[rtu].path : NULL;
     p->clock = &f->clock;
     return p;
 }
@@ -67,7 +69,7 @@ int sim_fleet_init(struct sim_fleet *f, const struct sim_config *cfg, uint64_t s
         return ENMON_ERR_NOMEM;
     for (size_t i = 0; i < cfg->ndevs; i++) {
         const struct sim_device_cfg *dc = &cfg->devs[i];
-        struct sim_port *p = port_of(f, dc->port, dc->rtu);
+        struct sim_port *p = port_of(f, cfg, dc->port, dc->rtu);
         struct sim_device *first = &f->devs[f->ndevs];
         if (!p || init_unit(f, dc, seed, (uint32_t)i, (uint32_t)(p - f->ports), start_s) < 0) {
             sim_fleet_free(f);
@@ -77,12 +79,15 @@ int sim_fleet_init(struct sim_fleet *f, const struct sim_config *cfg, uint64_t s
         p->nunits++;
     }
     for (size_t r = 0; r < cfg->nrtus; r++) { /* buses without devices too (after the others) */
-        if (!port_of(f, 0, (int)r)) {
+        if (!port_of(f, cfg, 0, (int)r)) {
             sim_fleet_free(f);
             return ENMON_ERR_NOMEM;
         }
     }
     f->nunits = cfg->ndevs;
+    f->clouds = 1.0;
+    for (size_t i = 0; i < f->ndevs; i++)
+        f->devs[i].clouds = &f->clouds;
     return ENMON_OK;
 }
 

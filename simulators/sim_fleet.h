@@ -12,8 +12,9 @@
 /* The devices answering on one TCP port (like an AMI data concentrator) or
  * on one RTU bus. */
 struct sim_port {
-    int port; /* TCP port, or 0 for an RTU bus */
-    int rtu;  /* index in sim_config.rtus, or -1 */
+    int port;         /* TCP port, or 0 for an RTU bus */
+    int rtu;          /* index in sim_config.rtus, or -1 */
+    const char *path; /* the RTU bus's path (in the configuration), or NULL */
     int nunits;
     struct sim_device *units[SIM_UNIT_MAX + 1]; /* by unit id; NULL when absent */
     const struct sim_clock *clock;
@@ -26,10 +27,12 @@ struct sim_fleet {
     size_t nunits;          /* configured devices (unit ids served) */
     struct sim_port *ports; /* in order of first appearance in the configuration */
     size_t nports;
+    double clouds; /* global PV factor (ctl "clouds"; 1: clear) */
 };
 
 /* Builds the fleet of cfg; simulated time starts at start_s and runs at speed.
- * The fleet must not move in memory afterwards (ports point to its clock).
+ * The fleet must not move in memory afterwards (ports point to its clock,
+ * devices to its clouds), and cfg must outlive it (RTU paths).
  * Returns ENMON_OK or ENMON_ERR_NOMEM. */
 int sim_fleet_init(struct sim_fleet *f, const struct sim_config *cfg, uint64_t seed, double start_s,
                    double speed);

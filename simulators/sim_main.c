@@ -4,6 +4,7 @@
 #include "log.h"
 #include "sim_clock.h"
 #include "sim_config.h"
+#include "sim_ctl.h"
 #include "sim_fleet.h"
 #include "sim_history.h"
 #include "sim_server.h"
@@ -28,6 +29,7 @@ struct options {
     long long start_s;
     int has_start;
     double speed;
+    const char *ctl; /* control socket path, or NULL */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -42,13 +44,16 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: enmon-sim --config FILE [--seed N] [--fixed] [--time ISO8601] [--speed X]\n"
-            "                 [--verbose]\n"
+            "                 [--ctl SOCKET] [--verbose]\n"
+            "       enmon-sim ctl SOCKET COMMAND [ARGS...]\n"
+            "       enmon-sim history ...\n"
             "  --config FILE   simulator configuration (YAML, see docs/SIMULATOR.md)\n"
             "  --seed N        seed of every random process (default: config seed, else 1)\n"
             "  --fixed         every device reports constant default values\n"
             "  --time T        simulated start instant, e.g. 2026-06-21T12:00:00+09:00\n"
             "                  (default: now)\n"
             "  --speed X       simulated seconds per real second (default 1, 0 freezes time)\n"
+            "  --ctl SOCKET    accept fault injection commands on this Unix socket (mode 0600)\n"
             "  --verbose       log connections and requests\n");
 }
 
@@ -67,10 +72,15 @@ static int parse_number(const char *s, double lo, double hi, double *out)
 static int parse_args(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"seed", required_argument, NULL, 's'},
-        {"fixed", no_argument, NULL, 'f'},        {"verbose", no_argument, NULL, 'v'},
-        {"time", required_argument, NULL, 't'},   {"speed", required_argument, NULL, 'x'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"seed", required_argument, NULL, 's'},
+        {"fixed", no_argument, NULL, 'f'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"time", required_argument, NULL, 't'},
+        {"speed", required_argument, NULL, 'x'},
+        {"ctl", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     double num;
     int opt;
@@ -106,6 +116,9 @@ static int parse_args(int argc, char **argv, struct options *o)
                 fprintf(stderr, "enmon-sim: --speed: expected a number 0..1000000\n");
                 return EXIT_USAGE;
             }
+            break;
+        case 'C':
+            o->ctl = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -217,9 +230,36 @@ static struct sim_server *open_server(const struct sim_config *cfg, struct sim_f
     return srv;
 }
 
+/* The control socket (before the ports open: a client that sees a port can
+ * send commands at once). Returns 0, or -1 (logged). */
+static int open_ctl(const struct options *o, struct sim_fleet *fleet, struct sim_ctl **ctl)
+{
+    *ctl = NULL;
+    if (!o->ctl)
+        return 0;
+    *ctl = sim_ctl_open(o->ctl, fleet);
+    if (!*ctl) {
+        log_err("--ctl %s: %s", o->ctl, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int attach_ctl(const struct options *o, struct sim_ctl *ctl, struct sim_server *srv)
+{
+    if (!ctl)
+        return 0;
+    if (sim_ctl_attach(ctl, srv) < 0) {
+        log_err("--ctl %s: %s", o->ctl, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int run(const struct options *o, struct sim_config *cfg)
 {
     struct sim_fleet fleet;
+    struct sim_ctl *ctl;
     sigset_t wait_mask;
     double start = cfg->has_start ? (double)cfg->start_s : (double)clock_wall_ms() / 1000.0;
     if (sim_fleet_init(&fleet, cfg, cfg->seed, start, o->speed) != ENMON_OK) {
@@ -227,9 +267,9 @@ static int run(const struct options *o, struct sim_config *cfg)
         return EXIT_OSERR;
     }
     setup_signals(&wait_mask);
-    struct sim_server *srv = open_server(cfg, &fleet);
-    int rc = srv ? 0 : EXIT_OSERR;
-    if (srv) {
+    struct sim_server *srv = open_ctl(o, &fleet, &ctl) == 0 ? open_server(cfg, &fleet) : NULL;
+    int rc = srv && attach_ctl(o, ctl, srv) == 0 ? 0 : EXIT_OSERR;
+    if (rc == 0) {
         log_info("enmon-sim: %zu devices on %zu ports and buses, seed %llu%s", fleet.nunits,
                  fleet.nports, (unsigned long long)cfg->seed, o->fixed ? ", fixed" : "");
         if (sim_server_run(srv, &stop_requested, &wait_mask) < 0) {
@@ -237,6 +277,7 @@ static int run(const struct options *o, struct sim_config *cfg)
             rc = EXIT_OSERR;
         }
     }
+    sim_ctl_close(ctl); /* before the server: its watches go first */
     sim_server_close(srv);
     sim_fleet_free(&fleet);
     return rc;
@@ -248,6 +289,8 @@ int main(int argc, char **argv)
     struct sim_config cfg;
     if (argc >= 2 && strcmp(argv[1], "history") == 0)
         return sim_history_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
+        return sim_ctl_main(argc - 1, argv + 1);
     int rc = parse_args(argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;

@@ -77,6 +77,8 @@ int sim_modbus_pdu(const struct sim_unit_view *view, const uint8_t *pdu, size_t 
 {
     if (len < 1)
         return -1;
+    if (view->exception && !(pdu[0] & 0x80))
+        return exception(pdu, out, view->exception);
     switch (pdu[0]) {
     case FC_READ_HOLDING:
         return read_regs(pdu, len, view->holding, out);
@@ -90,6 +92,29 @@ int sim_modbus_pdu(const struct sim_unit_view *view, const uint8_t *pdu, size_t 
             return -1; /* an exception code is never a request */
         return exception(pdu, out, SIM_MB_ILLEGAL_FUNCTION);
     }
+}
+
+void sim_modbus_noise(uint8_t *out, size_t n, uint32_t seed)
+{
+    uint32_t x = seed * 2654435761u + 0x9E3779B9u;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        out[i] = (uint8_t)(x >> 11);
+    }
+}
+
+/* A frame whose MBAP length (5) disagrees with the byte count it carries (250). */
+static int garbage(const uint8_t *req, uint8_t *out)
+{
+    memcpy(out, req, 4);
+    put16(out + 4, 5);
+    out[6] = req[6];
+    out[7] = req[SIM_MB_HEADER];
+    out[8] = 0xFA;
+    sim_modbus_noise(out + 9, 2, be16(req));
+    return 11;
 }
 
 int sim_modbus_frame_len(const uint8_t *buf, size_t len)
@@ -122,6 +147,8 @@ int sim_modbus_reply(const uint8_t *req, size_t len, sim_mb_lookup lookup, void 
         if (view.silent)
             return 0;
         *delay_ms = view.delay_ms;
+        if (view.garbage)
+            return garbage(req, out);
     }
     memcpy(out, req, 4);
     put16(out + 4, (uint16_t)(n + 1));

@@ -24,17 +24,23 @@ struct sim_unit_view {
     const struct sim_image *input;   /* function 4 */
     int silent;                      /* swallows every request: no reply */
     unsigned delay_ms;               /* replies this late */
+    uint8_t exception;               /* non-zero: every request gets this exception code */
+    int garbage;                     /* replies are malformed (sim_modbus_garbage) */
 };
 
 /* Fills view for the device behind unit id: 0, or -1 when there is none. */
 typedef int (*sim_mb_lookup)(void *ctx, uint8_t unit, struct sim_unit_view *view);
 
 /* Answers one request PDU (function code + data, len bytes) of a device into out
- * (SIM_MB_PDU_MAX bytes). Reads 3 and 4 serve the holding and input images;
+ * (SIM_MB_PDU_MAX bytes). A view with an exception code answers every request
+ * with it. Reads 3 and 4 serve the holding and input images;
  * writes 6 and 16 get exception 1 (read-only) or 2 (outside the holding image);
  * other functions exception 1. Returns the reply PDU length, or -1 when the PDU
  * is malformed (its length does not match its function). */
 int sim_modbus_pdu(const struct sim_unit_view *view, const uint8_t *pdu, size_t len, uint8_t *out);
+
+/* Fills n pseudo-random bytes from seed (the same bytes for the same seed). */
+void sim_modbus_noise(uint8_t *out, size_t n, uint32_t seed);
 
 /* Looks at len buffered bytes: returns the length of the complete ADU at buf,
  * 0 when more bytes are needed, -1 when the header is malformed (protocol id
@@ -43,7 +49,9 @@ int sim_modbus_frame_len(const uint8_t *buf, size_t len);
 
 /* Answers one complete Modbus TCP ADU (as delimited by sim_modbus_frame_len)
  * into out, which holds SIM_MB_ADU_MAX bytes; a unit with no device gets
- * exception 0x0B. Returns the reply length, 0 when no reply is due (a silent
+ * exception 0x0B. A garbage unit answers a malformed frame: an MBAP length of
+ * 5 (unit, function, a byte count of 250 and two random bytes), so the length
+ * disagrees with what the PDU announces. Returns the reply length, 0 when no reply is due (a silent
  * device), or -1 when the PDU is malformed. *delay_ms: how late to send it. */
 int sim_modbus_reply(const uint8_t *req, size_t len, sim_mb_lookup lookup, void *ctx, uint8_t *out,
                      unsigned *delay_ms);

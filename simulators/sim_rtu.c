@@ -40,6 +40,22 @@ int sim_rtu_frame_len(const uint8_t *buf, size_t len)
     }
 }
 
+/* Slave id, function, a byte count fitting the request, random data and a bad CRC. */
+static int garbage(const uint8_t *req, size_t len, uint8_t *out)
+{
+    size_t qty = len >= 8 ? (size_t)(req[4] << 8 | req[5]) : 1;
+    if (qty < 1 || qty > 125)
+        qty = 1;
+    out[0] = req[0];
+    out[1] = req[1];
+    out[2] = (uint8_t)(2 * qty);
+    sim_modbus_noise(out + 3, 2 * qty, sim_rtu_crc16(req, len));
+    uint16_t crc = (uint16_t)~sim_rtu_crc16(out, 3 + 2 * qty);
+    out[3 + 2 * qty] = (uint8_t)crc;
+    out[4 + 2 * qty] = (uint8_t)(crc >> 8);
+    return (int)(5 + 2 * qty);
+}
+
 int sim_rtu_reply(const uint8_t *req, size_t len, sim_mb_lookup lookup, void *ctx, uint8_t *out,
                   unsigned *delay_ms)
 {
@@ -55,6 +71,9 @@ int sim_rtu_reply(const uint8_t *req, size_t len, sim_mb_lookup lookup, void *ct
     int n = sim_modbus_pdu(&view, req + 1, len - 3, out + 1);
     if (n < 0)
         return 0;
+    *delay_ms = view.delay_ms;
+    if (view.garbage)
+        return garbage(req, len, out);
     out[0] = req[0];
     crc = sim_rtu_crc16(out, (size_t)n + 1);
     out[n + 1] = (uint8_t)crc;

@@ -21,7 +21,9 @@ int sim_rtu_frame_len(const uint8_t *buf, size_t len);
 /* Answers one complete RTU frame into out (SIM_RTU_ADU_MAX bytes). Returns the
  * reply length, or 0 when no reply is due, as on a real bus: a bad CRC, a frame
  * too short, the broadcast address 0, a unit with no device, a silent device, a
- * malformed PDU. *delay_ms: how late to send the reply. */
+ * malformed PDU. A garbage unit answers its slave id and function, a byte
+ * count fitting the request, random data and a wrong CRC. *delay_ms: how late
+ * to send the reply. */
 int sim_rtu_reply(const uint8_t *req, size_t len, sim_mb_lookup lookup, void *ctx, uint8_t *out,
                   unsigned *delay_ms);
 

@@ -19,7 +19,7 @@
 #define EVENTS_MAX 128
 #define BACKLOG 1024
 
-enum sock_type { SOCK_LISTEN, SOCK_CONN, SOCK_PTY };
+enum sock_type { SOCK_LISTEN, SOCK_CONN, SOCK_PTY, SOCK_WATCH };
 
 struct lsock {
     enum sock_type type; /* SOCK_LISTEN: first member, read through epoll data */
@@ -48,8 +48,18 @@ struct ptysock {
     struct sim_pty *pty;
 };
 
+struct sim_watch {
+    enum sock_type type; /* SOCK_WATCH */
+    int fd;
+    sim_watch_fn ready;
+    void *ctx;
+    struct sim_watch *prev;
+    struct sim_watch *next;
+};
+
 struct sim_server {
     int epfd;
+    struct sim_watch *watches;
     struct lsock *ls;
     size_t nls;
     struct conn *conns; /* every open connection, for shutdown */
@@ -277,6 +287,41 @@ int sim_server_add_pty(struct sim_server *s, struct sim_pty *pty)
     return epoll_ctl(s->epfd, EPOLL_CTL_ADD, sim_pty_fd(pty), &ev);
 }
 
+struct sim_watch *sim_server_watch(struct sim_server *s, int fd, sim_watch_fn ready, void *ctx)
+{
+    struct sim_watch *w = malloc(sizeof *w);
+    if (!w) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    *w = (struct sim_watch){SOCK_WATCH, fd, ready, ctx, NULL, s->watches};
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        int e = errno;
+        free(w);
+        errno = e;
+        return NULL;
+    }
+    if (s->watches)
+        s->watches->prev = w;
+    s->watches = w;
+    return w;
+}
+
+void sim_server_unwatch(struct sim_server *s, struct sim_watch *w)
+{
+    if (!w)
+        return;
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        s->watches = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    free(w);
+}
+
 static int64_t earlier(int64_t a, int64_t b)
 {
     return a < 0 || (b >= 0 && b < a) ? b : a;
@@ -332,6 +377,8 @@ int sim_server_run(struct sim_server *s, volatile sig_atomic_t *stop, const sigs
                 accept_all(s, (struct lsock *)type);
             else if (*type == SOCK_PTY)
                 sim_pty_readable(((struct ptysock *)type)->pty, clock_mono_ms());
+            else if (*type == SOCK_WATCH)
+                ((struct sim_watch *)type)->ready(((struct sim_watch *)type)->ctx, evs[i].events);
             else
                 serve_conn(s, (struct conn *)type, evs[i].events);
         }
@@ -346,6 +393,8 @@ void sim_server_close(struct sim_server *s)
         return;
     while (s->conns)
         conn_close(s, s->conns);
+    while (s->watches)
+        sim_server_unwatch(s, s->watches);
     for (size_t i = 0; i < s->nls; i++)
         close(s->ls[i].fd);
     for (size_t i = 0; i < s->nptys; i++)

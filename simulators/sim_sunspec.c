@@ -377,13 +377,16 @@ static int build_mppt(struct sim_image *img, size_t *at, const struct sim_values
                       const struct sim_scales *sf)
 {
     struct model_writer mw;
+    uint32_t evt = 0;
     if (begin_model(img, at, 160, val->n_mppt, 0, &mw) < 0)
         return -1;
+    for (int i = 0; i < val->n_mppt; i++)
+        evt |= val->dc_evt[i];
     put_sf(&mw, "DCA_SF", sf->dca);
     put_sf(&mw, "DCV_SF", sf->dcv);
     put_sf(&mw, "DCW_SF", sf->dcw);
     put_sf(&mw, "DCWH_SF", sf->dcwh);
-    put_raw(&mw, "Evt", 0);
+    put_raw(&mw, "Evt", evt);
     put_raw(&mw, "N", (uint16_t)val->n_mppt);
     for (int i = 0; i < val->n_mppt; i++) {
         struct model_writer g = group_writer(&mw, i);
@@ -396,7 +399,7 @@ static int build_mppt(struct sim_image *img, size_t *at, const struct sim_values
         put_scaled(&g, "DCW", val->dc_w[i], sf->dcw);
         put_scaled(&g, "DCWH", val->dc_wh[i], sf->dcwh);
         put_raw(&g, "DCSt", (uint16_t)val->st);
-        put_raw(&g, "DCEvt", 0);
+        put_raw(&g, "DCEvt", val->dc_evt[i]);
         if (g.err)
             return -1;
     }

@@ -62,6 +62,7 @@ struct sim_values {
     double dc_v[SIM_MPPT_MAX];
     double dc_w[SIM_MPPT_MAX];
     double dc_wh[SIM_MPPT_MAX];
+    uint32_t dc_evt[SIM_MPPT_MAX]; /* model 160 module DCEvt bits (model Evt: their OR) */
 };
 
 /* Scale factors (powers of ten) used to encode each quantity. */

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import yaml
@@ -71,7 +72,8 @@ class Sim:
     """enmon-sim on a config written to tmpdir.
 
     config is YAML text or a dict (written as JSON, which YAML reads). args are
-    extra command-line arguments (["--time", "...", "--speed", "0"] ...).
+    extra command-line arguments (["--time", "...", "--speed", "0"] ...). Every
+    instance has a control socket (ctl_path; ctl() sends commands to it).
     start() waits for every port of the config; stop() sends SIGTERM and
     asserts exit 0; start() again restarts on the same ports.
     """
@@ -93,6 +95,9 @@ class Sim:
             self.args += ["--seed", str(seed)]
         if fixed:
             self.args.append("--fixed")
+        self.ctl_path = os.path.join(self.tmpdir, self.name + ".sock")
+        if len(self.ctl_path) > 100:  # a Unix socket path holds 107 bytes
+            self.ctl_path = os.path.join(tempfile.mkdtemp(prefix="enmon-ctl-"), "sim.sock")
         self.proc = None
         self.out_path = os.path.join(self.tmpdir, self.name + ".out")
         self.err_path = os.path.join(self.tmpdir, self.name + ".err")
@@ -102,7 +107,16 @@ class Sim:
         return os.path.join(build_dir(), "simulators", "enmon-sim")
 
     def command(self):
-        return [self.binary(), "--config", self.config] + self.args
+        return [self.binary(), "--config", self.config, "--ctl", self.ctl_path] + self.args
+
+    def ctl(self, *args, check=True, timeout=10.0):
+        """Runs `enmon-sim ctl SOCKET ARGS...` (fault injection, docs/SIMULATOR.md) and
+        returns the CompletedProcess (text); with check, asserts exit 0."""
+        res = subprocess.run([self.binary(), "ctl", self.ctl_path] + [str(a) for a in args],
+                             capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert res.returncode == 0, "ctl %s: %s%s" % (args, res.stdout, res.stderr)
+        return res
 
     def start(self, timeout=10.0):
         assert self.proc is None, "already running"
