@@ -150,9 +150,13 @@ static int parse_param(struct aparse *P, struct fy_node *map, int rule, enum ale
     }
     case ALERT_P_AFTER:
     case ALERT_P_CLEAR_AFTER:
-        rc = ydoc_duration_ms(P->d, map, alert_param_name(p), field, 0, DURATION_MAX_MS, &ms);
+    case ALERT_P_LEARN:
+        rc = ydoc_duration_ms(P->d, map, alert_param_name(p), field,
+                              p == ALERT_P_LEARN ? 1000 : 0, DURATION_MAX_MS, &ms);
         if (rc > 0)
-            *(p == ALERT_P_AFTER ? &c->after_ms : &c->clear_after_ms) = ms;
+            *(p == ALERT_P_AFTER         ? &c->after_ms
+              : p == ALERT_P_CLEAR_AFTER ? &c->clear_after_ms
+                                         : &c->learn_ms) = ms;
         return rc;
     case ALERT_P_EVENTS:
         return parse_events(P, map, rule, field, &c->events);
@@ -223,6 +227,8 @@ static void apply_set(struct alert_rule_cfg *dst, const struct alert_rule_cfg *s
         dst->clear_polls = src->clear_polls;
     if (set & (1u << ALERT_P_CLEAR_AFTER))
         dst->clear_after_ms = src->clear_after_ms;
+    if (set & (1u << ALERT_P_LEARN))
+        dst->learn_ms = src->learn_ms;
     if (set & (1u << ALERT_P_LOW))
         dst->low = src->low;
     if (set & (1u << ALERT_P_HIGH))

@@ -16,7 +16,6 @@
 #define GAP_MAX_MS (15 * MIN_MS)            /* welfare: longer gaps count as this much */
 #define COUNTER_WINDOW_MIN_MS (15 * MIN_MS) /* counter jumps: judged over at least this */
 #define LOAD_TAU_MS (24 * HOUR_MS)          /* abnormal_load: rolling mean time constant */
-#define LOAD_WARMUP_MS (6 * HOUR_MS)        /* abnormal_load: history needed before judging */
 #define PEERS_DARK_SHARE 0.02 /* under_production: peers below this share: too dark to judge */
 
 /* SunSpec model 103 (data/sunspec/model_103.json) point Evt1, symbols by bit. */
@@ -152,7 +151,7 @@ const struct alert_rule_info alert_rule_infos[ALERT_RULE__COUNT] = {
     [ALERT_RULE_WELFARE_INACTIVITY] = {"welfare_inactivity",
                                        MET,
                                        COMMON | P(AFTER) | P(CLEAR_POLLS) | P(CLEAR_AFTER) |
-                                           P(MARGIN) | P(NIGHT_START) | P(NIGHT_END),
+                                           P(MARGIN) | P(NIGHT_START) | P(NIGHT_END) | P(LEARN),
                                        NULL,
                                        {.enabled = 1,
                                         .severity = ALERT_CRITICAL,
@@ -161,10 +160,11 @@ const struct alert_rule_info alert_rule_infos[ALERT_RULE__COUNT] = {
                                         .clear_polls = 2,
                                         .margin = 50.0,
                                         .night_start = 0,
-                                        .night_end = 6}},
+                                        .night_end = 6,
+                                        .learn_ms = 24 * HOUR_MS}},
     [ALERT_RULE_ABNORMAL_LOAD] = {"abnormal_load",
                                   MET,
-                                  DEBOUNCED | P(RATIO) | P(MIN_W),
+                                  DEBOUNCED | P(RATIO) | P(MIN_W) | P(LEARN),
                                   NULL,
                                   {.enabled = 1,
                                    .severity = ALERT_CRITICAL,
@@ -173,14 +173,15 @@ const struct alert_rule_info alert_rule_infos[ALERT_RULE__COUNT] = {
                                    .clear_polls = 1,
                                    .clear_after_ms = 5 * MIN_MS,
                                    .ratio = 3.0,
-                                   .min_w = 3000.0}},
+                                   .min_w = 3000.0,
+                                   .learn_ms = 6 * HOUR_MS}},
 };
 
 static const char *const param_names[ALERT_P__COUNT] = {
     "enabled", "severity",  "polls",     "after",       "clear_polls", "clear_after",
     "low",     "high",      "margin",    "ratio",       "clear_ratio", "clear_sky_ratio",
     "min_w",   "elevation", "min_peers", "night_start", "night_end",   "jump_factor",
-    "events",
+    "events",  "learn",
 };
 
 static const char *const severity_names[] = {"info", "warning", "critical"};
@@ -483,7 +484,15 @@ static void counter_anomaly(const struct alert_rule_cfg *cfg, struct alert_rule_
     st->u.ctr.prev_ms = in->now_ms;
 }
 
-/* Lowest mean power of the completed local hours of the last day; NAN before the first. */
+/* Length of one welfare base-load slot: learn / 24 (one hour by default). */
+static int64_t welfare_slot_ms(const struct alert_rule_cfg *cfg)
+{
+    int64_t slot = cfg->learn_ms / ALERT_WELFARE_SLOTS;
+    return slot > 0 ? slot : HOUR_MS;
+}
+
+/* Lowest mean power of the completed slots (hours by default) of the learning
+ * span (the last day by default); NAN before the first. */
 static double welfare_base(const struct alert_rule_state *st, int64_t hour)
 {
     double base = NAN;
@@ -526,7 +535,7 @@ static void welfare_inactivity(const struct alert_rule_cfg *cfg, struct alert_ru
     if (!reading_ok(r) || !reading_has(r, MEAS_POWER_W))
         return;
     double p = r->value[MEAS_POWER_W];
-    int64_t hour = r->wall_ms / HOUR_MS;
+    int64_t hour = r->wall_ms / welfare_slot_ms(cfg);
     double base = welfare_base(st, hour);
     int64_t dt = st->u.welfare.have_prev ? in->now_ms - st->u.welfare.prev_ms : 0;
     welfare_add(st, hour, p);
@@ -556,7 +565,7 @@ static void abnormal_load(const struct alert_rule_cfg *cfg, struct alert_rule_st
         return;
     double p = r->value[MEAS_POWER_W];
     double mean = st->u.load.mean_w;
-    if (st->u.load.seen_ms >= LOAD_WARMUP_MS) {
+    if (st->u.load.seen_ms >= cfg->learn_ms) {
         if (p > cfg->ratio * mean && p > cfg->min_w)
             raise_because(v, p, "draw %.0f W is %.1fx the usual %.0f W", p,
                           mean > 0 ? p / mean : 0.0, mean);

@@ -52,6 +52,8 @@ struct alert_rule_cfg {
     int night_start, night_end; /* welfare_inactivity: local hours [start, end) not counted */
     double jump_factor; /* counter_anomaly: plausible increase = factor x capacity x hours */
     uint32_t events;    /* event rules: the bits that raise */
+    int64_t learn_ms;   /* welfare_inactivity: history the base load is learned from (24
+                           slots of learn/24); abnormal_load: history needed before judging */
 };
 
 /* Parameters a rule may have (bits of alert_rule_info.params). */
@@ -75,6 +77,7 @@ enum alert_param {
     ALERT_P_NIGHT_END,
     ALERT_P_JUMP_FACTOR,
     ALERT_P_EVENTS,
+    ALERT_P_LEARN,
     ALERT_P__COUNT
 };
 
