@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""live_view.py -- the demo's live view: production and consumption per program from MQTT.
+"""live_view.py -- the demo's live view: production, consumption and alerts per program from MQTT.
 
 Usage: live_view.py HOST PORT [TOPIC_ROOT]
 Subscribes to <root>/device/+/+/+/state and /availability (paho-mqtt) and
@@ -19,7 +19,18 @@ def main():
     root = sys.argv[3] if len(sys.argv) > 3 else "enmon"
     state, avail, lock = {}, {}, threading.Lock()
 
+    alerts = []
+
     def on_message(client, userdata, msg):
+        if msg.topic.startswith(root + "/alert/"):
+            with lock:
+                if msg.payload:
+                    a = json.loads(msg.payload)
+                    alerts.append("ALERT %-8s %s: %s" % (a.get("severity", ""), a.get("id"),
+                                                          a.get("cause")))
+                else:
+                    alerts.append("cleared  %s" % msg.topic[len(root) + 7:])
+            return
         parts = msg.topic.split("/")
         if len(parts) != 6:
             return
@@ -35,6 +46,7 @@ def main():
     client.connect(host, port)
     client.subscribe(root + "/device/+/+/+/state", qos=0)
     client.subscribe(root + "/device/+/+/+/availability", qos=1)
+    client.subscribe(root + "/alert/#", qos=1)
     client.loop_start()
     start = time.time()
     try:
@@ -61,6 +73,10 @@ def main():
             for prog, r in rows.items():
                 print("%-16s %4d/%-4d %14.2f %15.2f" % (prog, r["on"], r["dev"], r["prod"] / 1000,
                                                       r["cons"] / 1000))
+            with lock:
+                for line in alerts:
+                    print(line)
+                alerts.clear()
             sys.stdout.flush()
     except KeyboardInterrupt:
         pass

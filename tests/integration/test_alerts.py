@@ -44,7 +44,11 @@ def active_rows(db_path):
 def test_alerts_raise_persist_restore_and_clear(tmp_path, mosquitto, sim_factory):
     port = harness.free_port()
     faulty = sim_factory(sim_config(port, inverter_state=7, voltage=196.5, events=1 | 1 << 7))
-    d = daemon.Enmond(tmp_path, mosquitto.port, programs(port), interval="1s", extra=ALERTS)
+    hook_out = tmp_path / "hook.jsonl"
+    hook = ("  hook: {command: [/bin/sh, -c, 'cat >> %s; echo >> %s'], timeout: 5s}\n"
+            % (hook_out, hook_out))
+    d = daemon.Enmond(tmp_path, mosquitto.port, programs(port), interval="1s",
+                      extra=ALERTS + hook)
     watch = Watch(mosquitto.port, topics=("enmon/alert/#", "enmon/device/#"))
     fault_topic = "enmon/alert/solar/roof/inv/inverter_fault"
     volt_topic = "enmon/alert/ami/house/meter/voltage_band"
@@ -68,6 +72,13 @@ def test_alerts_raise_persist_restore_and_clear(tmp_path, mosquitto, sim_factory
         late = Watch(mosquitto.port, topics=("enmon/alert/#",), client_id="late")
         assert daemon.wait_for(lambda: late.last(fault_topic), 3)
         late.close()
+        # the hook program got each alert as JSON on its stdin (exec'd, no shell of ours)
+        def hooked():
+            if not hook_out.exists():
+                return set()
+            return {json.loads(l)["id"] for l in hook_out.read_text().splitlines() if l}
+        assert daemon.wait_for(lambda: {"inv/inverter_fault", "meter/voltage_band"} <= hooked(),
+                               10), (hooked(), d.log_text())
         time.sleep(1.5)
         assert d.stop() == 0, d.log_text()
         rows = active_rows(d.db)
