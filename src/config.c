@@ -203,11 +203,74 @@ static int check_topic_root(struct loader *L, struct fy_node *map, const char *f
     return 0;
 }
 
+/* mqtt.summary_interval and mqtt.ha_discovery (docs/HTTP.md, docs/MQTT.md). */
+static int load_mqtt_dash(struct loader *L, struct fy_node *map)
+{
+    struct cfg_mqtt *m = &L->cfg->mqtt;
+    long v;
+    int rc = ydoc_duration_ms(&L->doc, map, "summary_interval", "mqtt.summary_interval", 0,
+                              3600000L, &v);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        m->summary_interval_ms = (int)v;
+    return ydoc_bool(&L->doc, map, "ha_discovery", "mqtt.ha_discovery", &m->ha_discovery) < 0
+               ? -1
+               : 0;
+}
+
+/* The http: section. */
+static int load_http(struct loader *L, struct fy_node *map)
+{
+    static const char *const keys[] = {"listen", "port", "token_file", "web_root", NULL};
+    struct cfg_http *h = &L->cfg->http;
+    struct ydoc *d = &L->doc;
+    long v;
+
+    if (!map)
+        return 0;
+    if (ydoc_expect_map(d, map, "http") || ydoc_check_keys(d, map, "http", keys) ||
+        ydoc_str(d, map, "listen", "http.listen", h->listen, sizeof(h->listen)) < 0 ||
+        ydoc_str(d, map, "token_file", "http.token_file", h->token_file,
+                 sizeof(h->token_file)) < 0 ||
+        ydoc_str(d, map, "web_root", "http.web_root", h->web_root, sizeof(h->web_root)) < 0)
+        return -1;
+    int rc = ydoc_int(d, map, "port", "http.port", 0, 65535, &v);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        h->port = (int)v;
+    return 0;
+}
+
+/* mqtt TLS files and the outbox bound (docs/MQTT.md, docs/RELIABILITY.md). */
+static int load_mqtt_tls(struct loader *L, struct fy_node *map)
+{
+    struct cfg_mqtt *m = &L->cfg->mqtt;
+    struct ydoc *d = &L->doc;
+    long v;
+    if (ydoc_str(d, map, "cafile", "mqtt.cafile", m->cafile, sizeof(m->cafile)) < 0 ||
+        ydoc_str(d, map, "certfile", "mqtt.certfile", m->certfile, sizeof(m->certfile)) < 0 ||
+        ydoc_str(d, map, "keyfile", "mqtt.keyfile", m->keyfile, sizeof(m->keyfile)) < 0 ||
+        ydoc_bool(d, map, "tls_insecure", "mqtt.tls_insecure", &m->tls_insecure) < 0)
+        return -1;
+    if (!m->cafile[0] && (m->certfile[0] || m->keyfile[0]))
+        return ydoc_error(d, map, "mqtt.cafile", "certfile and keyfile need cafile (TLS)");
+    if (!m->certfile[0] != !m->keyfile[0])
+        return ydoc_error(d, map, "mqtt.certfile", "certfile and keyfile go together");
+    int rc = ydoc_int(d, map, "outbox_max", "mqtt.outbox_max", 1, 1000000000L, &v);
+    if (rc > 0)
+        m->outbox_max = v;
+    return rc < 0 ? -1 : 0;
+}
+
 static int load_mqtt(struct loader *L, struct fy_node *map)
 {
     static const char *const keys[] = {"host",      "port",     "topic_root",
                                        "client_id", "username", "password_file",
-                                       "keepalive", "qos",      NULL};
+                                       "keepalive", "qos",      "summary_interval",
+                                       "ha_discovery", "cafile",   "certfile",
+                                       "keyfile",   "tls_insecure", "outbox_max", NULL};
     struct cfg_mqtt *m = &L->cfg->mqtt;
     struct ydoc *d = &L->doc;
     char f[FIELD_MAX];
@@ -239,7 +302,9 @@ static int load_mqtt(struct loader *L, struct fy_node *map)
         return -1;
     if (rc > 0)
         m->qos = (int)v;
-    return 0;
+    if (load_mqtt_tls(L, map) != 0)
+        return -1;
+    return load_mqtt_dash(L, map);
 }
 
 /* Seconds east of UTC of a supported zone name or a fixed "+HH:MM" offset; -1 if unknown. */
@@ -837,6 +902,9 @@ static void set_defaults(struct enmon_config *cfg, const char *path)
     snprintf(cfg->mqtt.client_id, sizeof(cfg->mqtt.client_id), "enmond");
     cfg->mqtt.keepalive_s = 30;
     cfg->mqtt.qos = 1;
+    cfg->mqtt.summary_interval_ms = 10000;
+    snprintf(cfg->http.listen, sizeof(cfg->http.listen), "127.0.0.1");
+    cfg->http.port = 8080;
     snprintf(cfg->database, sizeof(cfg->database), "/var/lib/enmond/enmon.db");
     snprintf(cfg->timezone, sizeof(cfg->timezone), "Asia/Seoul");
     cfg->workers = 4;
@@ -865,7 +933,7 @@ static int load_alerts(struct loader *L, struct fy_node *map)
 static int load_root(struct loader *L, struct fy_node *root)
 {
     static const char *const keys[] = {"mqtt",     "database", "timezone", "polling",
-                                       "programs", "alerts",   NULL};
+                                       "programs", "alerts",   "http",     NULL};
     struct enmon_config *cfg = L->cfg;
 
     L->tz_offset_s = 9 * 3600L;
@@ -875,7 +943,8 @@ static int load_root(struct loader *L, struct fy_node *root)
         return -1;
     if (load_mqtt(L, ydoc_child(root, "mqtt")) != 0 ||
         ydoc_str(&L->doc, root, "database", "database", cfg->database, sizeof(cfg->database)) < 0 ||
-        load_timezone(L, root) != 0 || load_polling(L, ydoc_child(root, "polling")) != 0)
+        load_timezone(L, root) != 0 || load_polling(L, ydoc_child(root, "polling")) != 0 ||
+        load_http(L, ydoc_child(root, "http")) != 0)
         return -1;
     if (load_programs(L, ydoc_child(root, "programs")) != 0)
         return -1;

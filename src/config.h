@@ -39,6 +39,21 @@ struct cfg_mqtt {
     char password_file[CFG_PATH_MAX]; /* optional: password read from this file */
     int keepalive_s;            /* default 30 */
     int qos;                    /* default 1 */
+    int summary_interval_ms;    /* program summaries every ..., default 10000; 0 = off */
+    int ha_discovery;           /* Home Assistant discovery configs, default 0 */
+    char cafile[CFG_PATH_MAX];   /* TLS when set: CA certificate(s) the broker must chain to */
+    char certfile[CFG_PATH_MAX]; /* optional TLS client certificate (PEM) */
+    char keyfile[CFG_PATH_MAX];  /* its private key (PEM) */
+    int tls_insecure;            /* skip the broker host name check, default 0 */
+    long outbox_max;             /* readings kept unpublished at most, default 1000000 */
+};
+
+/* The http: section: enmond's REST API, /metrics and the live dashboard. */
+struct cfg_http {
+    char listen[64];               /* address, default "127.0.0.1" */
+    int port;                      /* default 8080; 0 = no HTTP server */
+    char token_file[CFG_PATH_MAX]; /* optional: bearer token read from this file */
+    char web_root[CFG_PATH_MAX];   /* dashboard files; "" = installed or source web/ */
 };
 
 struct cfg_program {
@@ -92,6 +107,7 @@ struct cfg_device {
 struct enmon_config {
     char path[CFG_PATH_MAX];
     struct cfg_mqtt mqtt;
+    struct cfg_http http;
     char database[CFG_PATH_MAX]; /* default "/var/lib/enmond/enmon.db" */
     char timezone[64];           /* default "Asia/Seoul" */
     int workers;                 /* poll worker threads, default 4 */

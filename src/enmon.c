@@ -6,6 +6,7 @@
 #include "alert_cli.h"
 #include "savings_cli.h"
 #include "scan.h"
+#include "top_cli.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -696,6 +697,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "scan") == 0)
         return cmd_scan(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "top") == 0)
+        return top_cli_main(argc - 1, argv + 1);
     int k = savings_command_at(argc, argv);
     if (k > 0)
         return run_savings(k, argc, argv);

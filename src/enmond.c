@@ -4,6 +4,7 @@
 #include "alerts.h"
 #include "clock.h"
 #include "config.h"
+#include "dash.h" /* dash: live table, HTTP, summaries */
 #include "err.h"
 #include "log.h"
 #include "mqtt_sink.h"
@@ -35,6 +36,7 @@ struct pipeline {
     struct alert_hook *hook;
     struct alerts *alerts;
     struct poller *poller;
+    struct dash *dash; /* dash */
 };
 
 static void pipeline_emit(void *ctx, const struct reading *r)
@@ -43,6 +45,7 @@ static void pipeline_emit(void *ctx, const struct reading *r)
     store_submit(pl->store, r);
     mqtt_sink_submit(pl->mqtt, r);
     alerts_submit(pl->alerts, r);
+    dash_reading(pl->dash, r); /* dash */
 }
 
 /* The engine's raises and clears: recorded, published retained while active
@@ -57,6 +60,7 @@ static void pipeline_alert(void *ctx, const struct alert_event *ev)
     log_msg(ev->raised ? LOG_WARNING : LOG_NOTICE, "alert %s: %s (%s)",
             ev->raised ? "raised" : "cleared", ev->id, ev->cause);
     store_submit_alert(pl->store, ev);
+    dash_alert(pl->dash, ev); /* dash */
     if (alert_event_json(ev, pl->cfg, json, sizeof(json)) < 0)
         return;
     if (payload_alert_topic(pl->cfg, ev->device, ev->rule, event ? event + 1 : NULL, topic,
@@ -97,54 +101,71 @@ static int pipeline_start_alerts(struct pipeline *pl)
 
 static void log_stats(struct pipeline *pl, const struct poller_stats *final);
 
-/* Stops polling first, then the alert engine (its last events still reach the
- * sinks), then lets each sink drain what it holds: nothing queued is lost. With
+/* Stops polling first (keeping its open links in *kept for a reload, when
+ * kept is not NULL), then the alert engine (its last events still reach the
+ * sinks), then the store, which commits everything queued, and last the MQTT
+ * sink, which publishes the outbox up to the last committed reading (bounded;
+ * what is left stays in the outbox for the next start): nothing is lost. With
  * log_final, logs the statistics once polling has stopped. Works on a pipeline
  * that only partly started. */
-static void pipeline_stop(struct pipeline *pl, int log_final)
+static void pipeline_stop(struct pipeline *pl, int log_final, struct poller_links **kept)
 {
+    dash_stop(pl->dash); /* dash: before the handles it reads go away */
     struct poller_stats final;
+    if (kept)
+        *kept = NULL;
     if (pl->poller) {
-        poller_stop(pl->poller, &final);
+        poller_stop_keep(pl->poller, &final, kept);
         if (log_final)
             log_stats(pl, &final);
     }
     alerts_stop(pl->alerts);
     alert_hook_stop(pl->hook);
-    if (pl->mqtt)
-        mqtt_sink_stop(pl->mqtt);
     if (pl->store)
         store_close(pl->store);
+    if (pl->mqtt)
+        mqtt_sink_stop(pl->mqtt);
     pl->poller = NULL;
     pl->alerts = NULL;
     pl->hook = NULL;
     pl->mqtt = NULL;
     pl->store = NULL;
+    dash_free(pl->dash); /* dash */
+    pl->dash = NULL;     /* dash */
 }
 
-static int pipeline_start(struct pipeline *pl)
+/* Starts store, MQTT sink (store and forward from the store's outbox), alerts
+ * and poller; the poller takes over the kept links of a reload (consumed). */
+static int pipeline_start(struct pipeline *pl, struct poller_links *kept)
 {
     char msg[256] = "";
     if (store_open(pl->cfg, &pl->store, msg, sizeof(msg)) != ENMON_OK) {
         log_err("database %s: %s", pl->cfg->database, msg);
         return -1;
     }
-    if (mqtt_sink_start(pl->cfg, &pl->mqtt, msg, sizeof(msg)) != ENMON_OK) {
+    if (mqtt_sink_start_durable(pl->cfg, &pl->mqtt, msg, sizeof(msg)) != ENMON_OK) {
         log_err("mqtt %s:%d: %s", pl->cfg->mqtt.host, pl->cfg->mqtt.port, msg);
         store_close(pl->store);
         pl->store = NULL;
+        poller_links_free(kept);
         return -1;
     }
     if (pipeline_start_alerts(pl) != 0) {
-        pipeline_stop(pl, 0);
+        poller_links_free(kept);
+        pipeline_stop(pl, 0, NULL);
         return -1;
     }
-    int rc = poller_start(pl->cfg, pipeline_emit, pl, &pl->poller);
+    if (dash_open(pl->cfg, &pl->dash) != ENMON_OK) { /* dash */
+        pipeline_stop(pl, 0, NULL);
+        return -1;
+    }
+    int rc = poller_start_keep(pl->cfg, pipeline_emit, pl, kept, &pl->poller);
     if (rc != ENMON_OK) {
         log_err("poller: %s", enmon_strerror(rc));
-        pipeline_stop(pl, 0);
+        pipeline_stop(pl, 0, NULL);
         return -1;
     }
+    dash_start(pl->dash, pl->store, pl->mqtt, pl->alerts, pl->poller); /* dash */
     return 0;
 }
 
@@ -158,6 +179,24 @@ static int load_config(const char *path, struct enmon_config **out)
         log_err("%s", buf);
     }
     return rc;
+}
+
+/* <root>/daemon/stats, retained: the counters of the log line as JSON. */
+static void publish_stats(struct pipeline *pl, const struct poller_stats *ps,
+                          const struct store_stats *ss, const struct mqtt_sink_stats *ms)
+{
+    char topic[PAYLOAD_TOPIC_MAX + 16], json[512];
+    snprintf(topic, sizeof(topic), "%s/daemon/stats", pl->cfg->mqtt.topic_root);
+    snprintf(json, sizeof(json),
+             "{\"ts_ms\":%lld,\"polls\":%llu,\"failed\":%llu,\"online\":%zu,\"devices\":%zu,"
+             "\"db_written\":%llu,\"db_dropped\":%llu,\"mqtt_published\":%llu,"
+             "\"mqtt_connected\":%d,\"outbox_depth\":%lld,\"outbox_shed\":%llu}",
+             (long long)clock_wall_ms(), (unsigned long long)ps->polls,
+             (unsigned long long)ps->failures, ps->online, pl->cfg->ndevices,
+             (unsigned long long)ss->written, (unsigned long long)ss->dropped,
+             (unsigned long long)ms->published, ms->connected, (long long)ms->outbox_depth,
+             (unsigned long long)ms->outbox_shed);
+    mqtt_sink_publish(pl->mqtt, topic, json, 1);
 }
 
 /* One line of counters; lateness covers the window since the previous line. */
@@ -174,12 +213,15 @@ static void log_stats(struct pipeline *pl, const struct poller_stats *final)
     mqtt_sink_get_stats(pl->mqtt, &ms);
     log_info("polls=%llu failed=%llu online=%zu/%zu lateness p99=%lldms max=%lldms "
              "db written=%llu dropped=%llu mqtt published=%llu dropped=%llu connected=%d "
-             "lateness_max_since_start=%lldms",
+             "outbox=%lld shed=%llu lateness_max_since_start=%lldms",
              (unsigned long long)ps.polls, (unsigned long long)ps.failures, ps.online,
              pl->cfg->ndevices, (long long)ps.lateness_p99_ms, (long long)ps.lateness_window_max_ms,
              (unsigned long long)ss.written, (unsigned long long)ss.dropped,
              (unsigned long long)ms.published, (unsigned long long)ms.dropped, ms.connected,
+             (long long)ms.outbox_depth, (unsigned long long)ms.outbox_shed,
              (long long)ps.lateness_max_ms);
+    if (!final)
+        publish_stats(pl, &ps, &ss, &ms);
     sd_notifyf(0, "STATUS=%zu/%zu devices online, %llu polls", ps.online, pl->cfg->ndevices,
                (unsigned long long)ps.polls);
 }
@@ -205,14 +247,15 @@ static void reload(struct pipeline *pl, const char *path)
         sd_notify(0, "READY=1");
         return;
     }
-    pipeline_stop(pl, 0);
+    struct poller_links *kept = NULL;
+    pipeline_stop(pl, 0, &kept);
     struct enmon_config *prev = pl->cfg;
     pl->cfg = next;
-    if (pipeline_start(pl) != 0) {
+    if (pipeline_start(pl, kept) != 0) {
         log_err("reload failed; restoring the previous configuration");
         config_free(next);
         pl->cfg = prev;
-        if (pipeline_start(pl) != 0) {
+        if (pipeline_start(pl, NULL) != 0) {
             log_err("cannot restart the previous configuration");
             return;
         }
@@ -257,7 +300,7 @@ static int run(struct pipeline *pl, const char *path)
     }
     sd_notify(0, "STOPPING=1");
     log_info("stopping: flushing queues");
-    pipeline_stop(pl, 1);
+    pipeline_stop(pl, 1, NULL);
     return 0;
 }
 
@@ -322,7 +365,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     int rc = EX_SOFTWARE_CODE;
-    if (pipeline_start(&pl) == 0)
+    if (pipeline_start(&pl, NULL) == 0)
         rc = run(&pl, path);
     config_free(pl.cfg);
     return rc;

@@ -1,7 +1,8 @@
 /* mqtt_sink.c -- publishes readings, availability and daemon status over MQTT (libmosquitto). */
 #include "mqtt_sink.h"
-#include "msgq.h"
 #include "clock.h"
+#include "msgq.h"
+#include "outbox.h"
 #include "err.h"
 #include "log.h"
 #include "payload.h"
@@ -17,18 +18,21 @@
 #include <string.h>
 #include <time.h>
 
-#define SINK_QUEUE_CAP 100000 /* readings waiting while the broker is away */
-#define SINK_BATCH 256        /* readings popped at once */
-#define SINK_INFLIGHT 1000    /* QoS 1/2 messages in flight (send maximum) */
-#define SINK_OUTSTANDING 5000 /* messages handed to libmosquitto, not yet sent/acknowledged */
-#define SINK_WAIT_MS 200      /* idle wait of the sink thread */
-#define SINK_RETRY_MS 100     /* pause after a publish found no connection */
-#define SINK_DRAIN_MS 3000    /* mqtt_sink_stop: time to publish what is queued */
-#define SINK_FINAL_MS 1000    /* mqtt_sink_stop: time for "offline" to be acknowledged */
-#define SINK_STATUS_QOS 1     /* status and availability messages */
-#define SINK_LOG_EVERY_S 60   /* rate limit of repeated complaints */
-#define SINK_MSGS_CAP 1024    /* alert messages waiting */
-#define SINK_MSG_MAX 1024     /* longest alert payload */
+#define SINK_QUEUE_CAP 100000   /* readings waiting while the broker is away */
+#define SINK_BATCH 256          /* readings popped at once */
+#define SINK_INFLIGHT 1000      /* QoS 1/2 messages in flight (send maximum) */
+#define SINK_OUTSTANDING 5000   /* messages handed to libmosquitto, not yet sent/acknowledged */
+#define SINK_WAIT_MS 200        /* idle wait of the sink thread */
+#define SINK_RETRY_MS 100       /* pause after a publish found no connection */
+#define SINK_DRAIN_MS 3000      /* mqtt_sink_stop: time to publish what is queued */
+#define SINK_FINAL_MS 1000      /* mqtt_sink_stop: time for "offline" to be acknowledged */
+#define SINK_STATUS_QOS 1       /* status and availability messages */
+#define SINK_LOG_EVERY_S 60     /* rate limit of repeated complaints */
+#define SINK_MSGS_CAP 1024      /* alert messages waiting */
+#define SINK_MSG_MAX 1024       /* longest alert payload */
+#define SINK_OUTBOX_BATCH 1000  /* outbox rows fetched at once */
+#define SINK_MIDS 65536         /* libmosquitto message ids are 16 bits */
+#define SINK_RECONNECT_MAX_S 10 /* reconnect backoff: 1 s doubling up to this */
 
 enum avail_state { AVAIL_UNKNOWN = 0, AVAIL_OFFLINE, AVAIL_ONLINE };
 
@@ -41,6 +45,12 @@ struct sink_msg {
     char payload[SINK_MSG_MAX];
     int len;
     int retain;
+};
+
+/* A message handed to libmosquitto and not yet acknowledged, in publish order. */
+struct sink_flight {
+    int mid;
+    int64_t seq; /* outbox rowid of a state message, 0 for other messages */
 };
 
 struct mqtt_sink {
@@ -63,7 +73,24 @@ struct mqtt_sink {
     int64_t outstanding; /* handed over, not yet reported by on_publish (approximate) */
     uint64_t published;
     uint64_t failed;
-    size_t pending; /* popped readings not yet handed over */
+    size_t pending;             /* popped readings not yet handed over */
+    uint8_t *acked;             /* [SINK_MIDS]: on_publish seen for this mid, not yet consumed */
+    struct sink_flight *flight; /* ring of SINK_MIDS in-flight QoS 1/2 messages */
+    size_t fhead, flen;
+    int64_t seq_acked; /* every outbox row up to here is acknowledged */
+    struct outbox_stats ostats;
+
+    /* durable mode (mqtt_sink_start_durable): state messages come from the
+     * outbox, readings submitted only carry availability */
+    struct outbox *outbox;
+    struct outbox_item *obatch;
+    size_t obatch_len, obatch_pos;
+    int64_t refreshed_ms;
+    /* libmosquitto's network thread never retries a first connect that failed
+     * (it waits for a connection that was never started): the sink thread does */
+    int first_connect_failed;
+    int64_t retry_connect_ms;
+    int retry_delay_s;
 
     /* used by the sink thread only */
     struct reading *batch;
@@ -125,6 +152,7 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
     pthread_mutex_lock(&m->lock);
     if (m->outstanding > 0)
         m->outstanding--;
+    m->acked[(unsigned)mid % SINK_MIDS] = 1;
     pthread_cond_broadcast(&m->wake);
     pthread_mutex_unlock(&m->lock);
 }
@@ -167,17 +195,52 @@ static int retryable(int rc)
            rc == MOSQ_ERR_NOMEM;
 }
 
-static enum handover publish(struct mqtt_sink *m, const char *topic, const char *payload, int len,
-                             int qos, int retain)
+/* Consumes the acknowledged messages at the head of the ring (m->lock held):
+ * the outbox mark moves past a row only when it and every row before it were
+ * acknowledged. */
+static void flight_advance(struct mqtt_sink *m)
+{
+    while (m->flen > 0) {
+        struct sink_flight *f = &m->flight[m->fhead];
+        if (f->mid >= 0 && !m->acked[f->mid])
+            break;
+        if (f->mid >= 0)
+            m->acked[f->mid] = 0;
+        if (f->seq > m->seq_acked)
+            m->seq_acked = f->seq;
+        m->fhead = (m->fhead + 1) % SINK_MIDS;
+        m->flen--;
+    }
+}
+
+/* Records a message handed over (m->lock held). QoS 0 messages are never
+ * acknowledged: they count as delivered once handed over. */
+static void flight_push(struct mqtt_sink *m, int mid, int qos, int64_t seq)
+{
+    struct sink_flight *f = &m->flight[(m->fhead + m->flen) % SINK_MIDS];
+    f->mid = qos > 0 ? (int)((unsigned)mid % SINK_MIDS) : -1;
+    f->seq = seq;
+    m->flen++;
+    flight_advance(m);
+}
+
+static enum handover publish_seq(struct mqtt_sink *m, const char *topic, const char *payload,
+                                 int len, int qos, int retain, int64_t seq)
 {
     pthread_mutex_lock(&m->lock);
-    m->outstanding++;
+    int full = m->flen >= SINK_MIDS - 1;
+    if (!full)
+        m->outstanding++;
     pthread_mutex_unlock(&m->lock);
-    int rc = mosquitto_publish(m->mosq, NULL, topic, len, payload, qos, retain != 0);
+    if (full)
+        return RETRY_LATER;
+    int mid = 0;
+    int rc = mosquitto_publish(m->mosq, &mid, topic, len, payload, qos, retain != 0);
     int queued = rc == MOSQ_ERR_SUCCESS || queued_anyway(rc, qos);
     pthread_mutex_lock(&m->lock);
     if (queued) {
         m->published++;
+        flight_push(m, mid, qos, seq);
     } else {
         m->failed++;
         if (m->outstanding > 0)
@@ -191,6 +254,12 @@ static enum handover publish(struct mqtt_sink *m, const char *topic, const char 
     log_limited(&m->fail_limit, SINK_LOG_EVERY_S, LOG_ERR, "mqtt: cannot publish %s: %s", topic,
                 mosquitto_strerror(rc));
     return HANDED_OVER; /* would fail forever: skip it */
+}
+
+static enum handover publish(struct mqtt_sink *m, const char *topic, const char *payload, int len,
+                             int qos, int retain)
+{
+    return publish_seq(m, topic, payload, len, qos, retain, 0);
 }
 
 static enum handover publish_availability(struct mqtt_sink *m, uint32_t device, int online)
@@ -224,7 +293,7 @@ static enum handover publish_announce(struct mqtt_sink *m)
     return HANDED_OVER;
 }
 
-static enum handover publish_state(struct mqtt_sink *m, const struct reading *r)
+static enum handover publish_state(struct mqtt_sink *m, const struct reading *r, int64_t seq)
 {
     int len = payload_state_json(m->cfg, r, m->json, sizeof(m->json));
     if (len < 0 || payload_state_topic(m->cfg, r->device, m->topic, sizeof(m->topic)) < 0) {
@@ -232,7 +301,7 @@ static enum handover publish_state(struct mqtt_sink *m, const struct reading *r)
                     "mqtt: cannot format the state of device %u", (unsigned)r->device);
         return HANDED_OVER;
     }
-    return publish(m, m->topic, m->json, len, m->cfg->mqtt.qos, 0);
+    return publish_seq(m, m->topic, m->json, len, m->cfg->mqtt.qos, 0, seq);
 }
 
 /* Availability when it changed (or was never published), then the state unless
@@ -247,9 +316,48 @@ static enum handover publish_reading(struct mqtt_sink *m, const struct reading *
             return RETRY_LATER;
         m->avail[r->device] = now;
     }
-    if (r->quality != READING_OK && r->quality != READING_PARTIAL)
+    if (m->outbox || (r->quality != READING_OK && r->quality != READING_PARTIAL))
+        return HANDED_OVER; /* durable mode: the state comes from the outbox */
+    return publish_state(m, r, 0);
+}
+
+/* Durable mode: hands over the committed readings of the outbox in rowid order,
+ * fetching more when the last ones are handed over. Returns RETRY_LATER when
+ * one must wait; *more is set when rows were fetched. */
+static enum handover publish_outbox(struct mqtt_sink *m, int *more)
+{
+    *more = 0;
+    if (!m->outbox)
         return HANDED_OVER;
-    return publish_state(m, r);
+    if (m->obatch_pos == m->obatch_len) {
+        m->obatch_pos = 0;
+        m->obatch_len = outbox_fetch(m->outbox, m->obatch, SINK_OUTBOX_BATCH);
+        *more = m->obatch_len > 0;
+        pthread_mutex_lock(&m->lock);
+        outbox_get_stats(m->outbox, &m->ostats);
+        if (m->obatch_len == 0 && m->flen == 0) /* skipped rows count as published */
+            m->seq_acked = outbox_fetched(m->outbox);
+        pthread_mutex_unlock(&m->lock);
+    }
+    while (m->obatch_pos < m->obatch_len) {
+        const struct outbox_item *it = &m->obatch[m->obatch_pos];
+        if (publish_state(m, &it->r, it->seq) != HANDED_OVER)
+            return RETRY_LATER;
+        m->obatch_pos++;
+    }
+    return HANDED_OVER;
+}
+
+/* Durable mode: records the acknowledged mark (at most once a second). */
+static void save_mark(struct mqtt_sink *m, int force)
+{
+    if (!m->outbox)
+        return;
+    pthread_mutex_lock(&m->lock);
+    flight_advance(m);
+    int64_t seq = m->seq_acked;
+    pthread_mutex_unlock(&m->lock);
+    outbox_mark(m->outbox, seq, force);
 }
 
 static void set_pending(struct mqtt_sink *m)
@@ -288,6 +396,40 @@ static enum handover publish_msgs(struct mqtt_sink *m)
 
 /* ---- the sink thread ---- */
 
+/* Retries a first connect that failed, backing off from 1 s to SINK_RECONNECT_MAX_S;
+ * once one succeeds, libmosquitto's thread handles every later reconnect. */
+static void retry_first_connect(struct mqtt_sink *m)
+{
+    int64_t now = clock_mono_ms();
+    if (!m->first_connect_failed || now < m->retry_connect_ms)
+        return;
+    int rc = mosquitto_reconnect_async(m->mosq);
+    if (rc == MOSQ_ERR_SUCCESS) {
+        m->first_connect_failed = 0;
+        return;
+    }
+    log_limited(&m->conn_limit, SINK_LOG_EVERY_S, LOG_WARNING, "mqtt: %s:%d: %s; retrying",
+                m->cfg->mqtt.host, m->cfg->mqtt.port, mosquitto_strerror(rc));
+    if (m->retry_delay_s < SINK_RECONNECT_MAX_S)
+        m->retry_delay_s *= 2;
+    if (m->retry_delay_s > SINK_RECONNECT_MAX_S)
+        m->retry_delay_s = SINK_RECONNECT_MAX_S;
+    m->retry_connect_ms = now + m->retry_delay_s * 1000;
+}
+
+/* While nothing is published: the outbox depth (a metric) and its bound, once a second. */
+static void refresh_outbox(struct mqtt_sink *m)
+{
+    int64_t now = clock_mono_ms();
+    if (!m->outbox || now - m->refreshed_ms < 1000)
+        return;
+    m->refreshed_ms = now;
+    outbox_refresh(m->outbox);
+    pthread_mutex_lock(&m->lock);
+    outbox_get_stats(m->outbox, &m->ostats);
+    pthread_mutex_unlock(&m->lock);
+}
+
 enum step { STEP_PUBLISH, STEP_AGAIN, STEP_EXIT };
 
 /* Decides what the sink thread does next; waits while disconnected or while
@@ -301,6 +443,7 @@ static enum step next_step(struct mqtt_sink *m, int *announce)
     if (m->stopping && (clock_mono_ms() >= m->deadline_ms || (!m->connected && empty))) {
         s = STEP_EXIT;
     } else if (!m->connected || m->outstanding >= SINK_OUTSTANDING) {
+        flight_advance(m);
         wait_locked(m, SINK_WAIT_MS);
         s = STEP_AGAIN;
     } else {
@@ -312,9 +455,10 @@ static enum step next_step(struct mqtt_sink *m, int *announce)
 }
 
 /* Once stopping: done when everything popped is handed over and acknowledged. */
-static int drained(struct mqtt_sink *m)
+static int drained(struct mqtt_sink *m, int outbox_more)
 {
-    if (m->batch_pos < m->batch_len || rqueue_depth(&m->q) > 0 || msgq_len(&m->msgs) > 0)
+    if (m->batch_pos < m->batch_len || rqueue_depth(&m->q) > 0 || msgq_len(&m->msgs) > 0 ||
+        outbox_more || m->obatch_pos < m->obatch_len)
         return 0;
     pthread_mutex_lock(&m->lock);
     int done = m->stopping && m->outstanding == 0;
@@ -332,10 +476,10 @@ static int stopping(struct mqtt_sink *m)
     return s;
 }
 
-static void refill(struct mqtt_sink *m)
+static void refill(struct mqtt_sink *m, int wait_ms)
 {
     m->batch_pos = 0;
-    m->batch_len = rqueue_pop_batch(&m->q, m->batch, SINK_BATCH, SINK_WAIT_MS);
+    m->batch_len = rqueue_pop_batch(&m->q, m->batch, SINK_BATCH, wait_ms);
     set_pending(m);
 }
 
@@ -347,8 +491,12 @@ static void *sink_main(void *arg)
         enum step s = next_step(m, &announce);
         if (s == STEP_EXIT)
             break;
-        if (s == STEP_AGAIN)
+        if (s == STEP_AGAIN) {
+            save_mark(m, 0); /* acknowledgements that arrived before a disconnect */
+            refresh_outbox(m);
+            retry_first_connect(m);
             continue;
+        }
         if (announce && publish_announce(m) != HANDED_OVER) {
             pthread_mutex_lock(&m->lock);
             m->announce = 1;
@@ -360,10 +508,16 @@ static void *sink_main(void *arg)
             pause_ms(m, SINK_RETRY_MS);
             continue;
         }
+        int more = 0;
+        if (publish_outbox(m, &more) == RETRY_LATER) {
+            pause_ms(m, SINK_RETRY_MS);
+            continue;
+        }
+        save_mark(m, 0);
         if (m->batch_pos == m->batch_len) {
-            if (stopping(m) && drained(m))
+            if (stopping(m) && drained(m, more))
                 break;
-            refill(m);
+            refill(m, more ? 0 : SINK_WAIT_MS);
         }
         if (publish_batch(m) == RETRY_LATER)
             pause_ms(m, SINK_RETRY_MS);
@@ -418,6 +572,34 @@ static int set_credentials(struct mqtt_sink *m, char *msg, size_t msglen)
     return ENMON_OK;
 }
 
+/* libmosquitto's own complaints (TLS handshake, certificate errors), rate limited. */
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+    struct mqtt_sink *m = obj;
+    (void)mosq;
+    if (level == MOSQ_LOG_ERR || level == MOSQ_LOG_WARNING)
+        log_limited(&m->fail_limit, SINK_LOG_EVERY_S, LOG_WARNING, "mqtt: %s", str);
+}
+
+/* TLS when mqtt.cafile is set: the broker's certificate must chain to it
+ * (and match the host name unless tls_insecure); certfile/keyfile add a
+ * client certificate. */
+static int set_tls(struct mqtt_sink *m, char *msg, size_t msglen)
+{
+    const struct cfg_mqtt *c = &m->cfg->mqtt;
+    if (!c->cafile[0])
+        return ENMON_OK;
+    int rc = mosquitto_tls_set(m->mosq, c->cafile, NULL, c->certfile[0] ? c->certfile : NULL,
+                               c->keyfile[0] ? c->keyfile : NULL, NULL);
+    if (rc == MOSQ_ERR_SUCCESS && c->tls_insecure)
+        rc = mosquitto_tls_insecure_set(m->mosq, true);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return fail(msg, msglen, "mqtt tls (cafile %s, certfile %s, keyfile %s): %s", c->cafile,
+                    c->certfile[0] ? c->certfile : "-", c->keyfile[0] ? c->keyfile : "-",
+                    mosquitto_strerror(rc));
+    return ENMON_OK;
+}
+
 static int client_setup(struct mqtt_sink *m, char *msg, size_t msglen)
 {
     const struct cfg_mqtt *c = &m->cfg->mqtt;
@@ -427,14 +609,16 @@ static int client_setup(struct mqtt_sink *m, char *msg, size_t msglen)
     mosquitto_connect_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
-    mosquitto_reconnect_delay_set(m->mosq, 1, 30, true);
+    mosquitto_log_callback_set(m->mosq, on_log);
+    mosquitto_reconnect_delay_set(m->mosq, 1, SINK_RECONNECT_MAX_S, true);
     mosquitto_int_option(m->mosq, MOSQ_OPT_SEND_MAXIMUM, SINK_INFLIGHT);
     int rc = mosquitto_will_set(m->mosq, m->status_topic, (int)strlen(PAYLOAD_OFFLINE),
                                 PAYLOAD_OFFLINE, SINK_STATUS_QOS, true);
     if (rc != MOSQ_ERR_SUCCESS)
         return fail(msg, msglen, "mqtt last will on %s: %s", m->status_topic,
                     mosquitto_strerror(rc));
-    return set_credentials(m, msg, msglen);
+    int err = set_tls(m, msg, msglen);
+    return err == ENMON_OK ? set_credentials(m, msg, msglen) : err;
 }
 
 /* Starts libmosquitto's network thread; it keeps reconnecting on its own. */
@@ -445,9 +629,13 @@ static int client_connect(struct mqtt_sink *m, char *msg, size_t msglen)
     int rc = mosquitto_connect_async(m->mosq, c->host, c->port, keepalive);
     if (rc == MOSQ_ERR_INVAL)
         return fail(msg, msglen, "mqtt broker %s: %s", c->host, mosquitto_strerror(rc));
-    if (rc != MOSQ_ERR_SUCCESS)
+    if (rc != MOSQ_ERR_SUCCESS) {
         log_warn("mqtt: %s:%d: %s; retrying in the background", c->host, c->port,
                  mosquitto_strerror(rc));
+        m->first_connect_failed = 1;
+        m->retry_delay_s = 1;
+        m->retry_connect_ms = clock_mono_ms() + 1000;
+    }
     rc = mosquitto_loop_start(m->mosq);
     if (rc != MOSQ_ERR_SUCCESS)
         return fail(msg, msglen, "mqtt network thread: %s", mosquitto_strerror(rc));
@@ -464,8 +652,12 @@ static void sink_free(struct mqtt_sink *m)
         }
         mosquitto_destroy(m->mosq);
     }
+    outbox_close(m->outbox);
     rqueue_destroy(&m->q);
     msgq_destroy(&m->msgs);
+    free(m->acked);
+    free(m->flight);
+    free(m->obatch);
     pthread_cond_destroy(&m->wake);
     pthread_mutex_destroy(&m->lock);
     free(m->batch);
@@ -488,7 +680,10 @@ static int sink_alloc(const struct enmon_config *cfg, struct mqtt_sink **out)
     *out = m;
     m->batch = calloc(SINK_BATCH, sizeof(*m->batch));
     m->avail = calloc(cfg->ndevices ? cfg->ndevices : 1, 1);
-    if (!m->batch || !m->avail || rqueue_init(&m->q, SINK_QUEUE_CAP) != ENMON_OK ||
+    m->acked = calloc(SINK_MIDS, sizeof(*m->acked));
+    m->flight = calloc(SINK_MIDS, sizeof(*m->flight));
+    if (!m->batch || !m->avail || !m->acked || !m->flight ||
+        rqueue_init(&m->q, SINK_QUEUE_CAP) != ENMON_OK ||
         msgq_init(&m->msgs, sizeof(struct sink_msg), SINK_MSGS_CAP) != ENMON_OK)
         return ENMON_ERR_NOMEM;
     return ENMON_OK;
@@ -512,13 +707,29 @@ int mqtt_sink_publish(struct mqtt_sink *m, const char *topic, const char *payloa
     return rc;
 }
 
-int mqtt_sink_start(const struct enmon_config *cfg, struct mqtt_sink **out, char *msg,
-                    size_t msglen)
+/* Durable mode: the outbox on cfg->database, and its buffer. */
+static int sink_open_outbox(struct mqtt_sink *m, char *msg, size_t msglen)
+{
+    int64_t max = m->cfg->mqtt.outbox_max > 0 ? m->cfg->mqtt.outbox_max : MQTT_SINK_OUTBOX_MAX;
+    if (outbox_open(m->cfg, max, &m->outbox, msg, msglen) != ENMON_OK)
+        return ENMON_ERR_MQTT;
+    m->seq_acked = outbox_fetched(m->outbox);
+    outbox_get_stats(m->outbox, &m->ostats);
+    m->obatch = calloc(SINK_OUTBOX_BATCH, sizeof(*m->obatch));
+    if (!m->obatch)
+        return fail(msg, msglen, "mqtt outbox: %s", enmon_strerror(ENMON_ERR_NOMEM));
+    return ENMON_OK;
+}
+
+static int sink_start(const struct enmon_config *cfg, int durable, struct mqtt_sink **out,
+                      char *msg, size_t msglen)
 {
     struct mqtt_sink *m = NULL;
     *out = NULL;
     pthread_once(&lib_once, lib_init);
     int rc = sink_alloc(cfg, &m);
+    if (rc == ENMON_OK && durable)
+        rc = sink_open_outbox(m, msg, msglen);
     if (rc == ENMON_OK &&
         payload_status_topic(cfg->mqtt.topic_root, m->status_topic, sizeof(m->status_topic)) < 0)
         rc = fail(msg, msglen, "mqtt topic_root '%s' is not a valid topic prefix",
@@ -539,6 +750,18 @@ int mqtt_sink_start(const struct enmon_config *cfg, struct mqtt_sink **out, char
     m->thread_started = 1;
     *out = m;
     return ENMON_OK;
+}
+
+int mqtt_sink_start(const struct enmon_config *cfg, struct mqtt_sink **out, char *msg,
+                    size_t msglen)
+{
+    return sink_start(cfg, 0, out, msg, msglen);
+}
+
+int mqtt_sink_start_durable(const struct enmon_config *cfg, struct mqtt_sink **out, char *msg,
+                            size_t msglen)
+{
+    return sink_start(cfg, 1, out, msg, msglen);
 }
 
 int mqtt_sink_submit(struct mqtt_sink *m, const struct reading *r)
@@ -562,6 +785,9 @@ void mqtt_sink_get_stats(struct mqtt_sink *m, struct mqtt_sink_stats *out)
     out->failed = m->failed;
     out->connected = m->connected;
     out->depth += m->pending;
+    out->outbox_depth = m->ostats.depth;
+    out->outbox_shed = m->ostats.shed;
+    out->inflight = m->flen;
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -594,8 +820,15 @@ void mqtt_sink_stop(struct mqtt_sink *m)
     if (m->thread_started)
         pthread_join(m->thread, NULL);
     size_t left = rqueue_depth(&m->q) + (m->batch_len - m->batch_pos);
-    if (left)
+    if (left && !m->outbox)
         log_warn("mqtt: stopping with %zu readings not published", left);
     publish_final_status(m);
+    save_mark(m, 1);
+    if (m->outbox) {
+        outbox_get_stats(m->outbox, &m->ostats);
+        if (m->ostats.depth > 0)
+            log_info("mqtt: %lld readings stay in the outbox for the next start",
+                     (long long)m->ostats.depth);
+    }
     sink_free(m);
 }

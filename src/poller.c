@@ -66,6 +66,7 @@ struct poller {
     struct worker *workers;
     size_t nworkers;
     int stopping;
+    int64_t stall_at_ms; /* test hook (POLLER_TEST_STALL_ENV): 0 off */
     struct poller_stats stats;
     uint32_t lateness[LATENESS_BUCKETS]; /* since the last poller_get_stats() */
     int64_t window_max_ms;
@@ -319,8 +320,18 @@ static int stopping(struct poller *p)
 /* Polls the due devices of a link: every healthy one, then at most one that is
  * failing. Probing dead units behind a gateway thus delays the healthy ones by
  * at most one timeout per pass, instead of one timeout per dead unit. */
+/* The test hook: past stall_at_ms the worker hangs (until stopped) holding its link. */
+static void test_stall(struct poller *p)
+{
+    if (!p->stall_at_ms || clock_mono_ms() < p->stall_at_ms)
+        return;
+    while (!stopping(p))
+        pause_ms(100);
+}
+
 static void poll_link(struct poller *p, struct plink *pl, uint16_t *block)
 {
+    test_stall(p);
     for (size_t i = 0; i < pl->ndevs && !stopping(p); i++) {
         struct pdev *d = &p->devs[pl->devs[i]];
         if (d->fails == 0 && d->due_ms <= clock_mono_ms())
@@ -450,8 +461,91 @@ static void poller_free(struct poller *p)
     free(p);
 }
 
+struct kept_link {
+    char uri[sizeof(((struct cfg_link *)0)->uri)];
+    struct link link;
+    int taken;
+};
+
+struct poller_links {
+    struct kept_link *v;
+    size_t n;
+};
+
+void poller_links_free(struct poller_links *kept)
+{
+    if (!kept)
+        return;
+    for (size_t i = 0; i < kept->n; i++)
+        if (!kept->v[i].taken)
+            link_close(&kept->v[i].link);
+    free(kept->v);
+    free(kept);
+}
+
+/* Moves the open connections of a stopped poller into a new poller_links. */
+static struct poller_links *detach_links(struct poller *p)
+{
+    struct poller_links *k = calloc(1, sizeof(*k));
+    if (k)
+        k->v = calloc(p->cfg->nlinks ? p->cfg->nlinks : 1, sizeof(*k->v));
+    if (!k || !k->v) {
+        free(k);
+        return NULL;
+    }
+    for (size_t i = 0; i < p->cfg->nlinks; i++) {
+        struct link *l = &p->links[i].link;
+        if (l->fd < 0 && !l->mb)
+            continue;
+        struct kept_link *kl = &k->v[k->n++];
+        snprintf(kl->uri, sizeof(kl->uri), "%s", l->cfg->uri);
+        kl->link = *l;
+        l->fd = -1; /* now owned by k */
+        l->mb = NULL;
+    }
+    return k;
+}
+
+/* Links of the new configuration take over kept connections with the same URI. */
+static void adopt_links(struct poller *p, struct poller_links *kept)
+{
+    size_t adopted = 0;
+    for (size_t i = 0; kept && i < p->cfg->nlinks; i++) {
+        for (size_t k = 0; k < kept->n; k++) {
+            struct kept_link *kl = &kept->v[k];
+            if (kl->taken || strcmp(kl->uri, p->cfg->links[i].uri) != 0)
+                continue;
+            p->links[i].link = kl->link;
+            p->links[i].link.cfg = &p->cfg->links[i];
+            kl->taken = 1;
+            adopted++;
+            break;
+        }
+    }
+    if (kept && kept->n)
+        log_info("poller: %zu of %zu open links kept", adopted, kept->n);
+    poller_links_free(kept);
+}
+
 int poller_start(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
                  struct poller **out)
+{
+    return poller_start_keep(cfg, emit, ctx, NULL, out);
+}
+
+/* The stall test hook's deadline, or 0. */
+static int64_t stall_deadline(void)
+{
+    const char *v = getenv(POLLER_TEST_STALL_ENV);
+    if (!v || !*v)
+        return 0;
+    long s = strtol(v, NULL, 10);
+    log_warn("poller: test hook %s=%ld: polling will stall", POLLER_TEST_STALL_ENV, s);
+    return clock_mono_ms() + (s > 0 ? s : 0) * 1000 + 1;
+}
+
+int poller_start_keep(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
+                      struct poller_links *kept, struct poller **out)
 {
     struct poller *p = calloc(1, sizeof(*p));
     if (!p)
@@ -471,9 +565,12 @@ int poller_start(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
     p->workers = calloc(n, sizeof(*p->workers));
     int rc = p->workers ? build_links(p) : ENMON_ERR_NOMEM;
     if (rc != ENMON_OK) {
+        poller_links_free(kept);
         poller_free(p);
         return rc;
     }
+    adopt_links(p, kept);
+    p->stall_at_ms = stall_deadline();
     for (size_t i = 0; i < n; i++) {
         p->workers[i].p = p;
         if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0)
@@ -528,6 +625,13 @@ int poller_healthy(struct poller *p, int64_t stuck_ms)
 
 void poller_stop(struct poller *p, struct poller_stats *final)
 {
+    poller_stop_keep(p, final, NULL);
+}
+
+void poller_stop_keep(struct poller *p, struct poller_stats *final, struct poller_links **kept)
+{
+    if (kept)
+        *kept = NULL;
     if (!p)
         return;
     pthread_mutex_lock(&p->lock);
@@ -538,5 +642,7 @@ void poller_stop(struct poller *p, struct poller_stats *final)
         pthread_join(p->workers[i].thread, NULL);
     if (final)
         poller_get_stats(p, final);
+    if (kept)
+        *kept = detach_links(p);
     poller_free(p);
 }

@@ -40,4 +40,26 @@ int poller_healthy(struct poller *p, int64_t stuck_ms);
  * NULL) with the last statistics, and frees everything. */
 void poller_stop(struct poller *p, struct poller_stats *final);
 
+/* Open Modbus connections handed from one poller to the next across a reload. */
+struct poller_links;
+
+/* Like poller_stop, but the open connections are not closed: they go into
+ * *kept (NULL when none) for poller_start_keep. */
+void poller_stop_keep(struct poller *p, struct poller_stats *final, struct poller_links **kept);
+
+/* Like poller_start; each link of cfg with the same URI as a kept one takes
+ * over its open connection (no reconnect). kept (may be NULL) is consumed:
+ * connections nobody took are closed. */
+int poller_start_keep(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
+                      struct poller_links *kept, struct poller **out);
+
+/* Closes and frees kept connections (NULL is fine). */
+void poller_links_free(struct poller_links *kept);
+
+/* Test hook (tests/integration/test_reliability.py): when the environment
+ * variable ENMON_TEST_STALL_AFTER_S=N is set at poller_start, every worker
+ * stops making progress N seconds later (it sleeps while holding its link),
+ * as a hung driver would. Never set in production. */
+#define POLLER_TEST_STALL_ENV "ENMON_TEST_STALL_AFTER_S"
+
 #endif

@@ -60,6 +60,12 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  acked_by TEXT, acked_ms INTEGER);"
     "CREATE UNIQUE INDEX alerts_active ON alerts(key) WHERE cleared_ms IS NULL;"
     "CREATE INDEX alerts_time ON alerts(raised_ms);",
+    /* 3 -> 4: the MQTT outbox is the tail of readings above the published mark
+     * (outbox.c); an existing file starts with its history marked published */
+    "INSERT OR REPLACE INTO meta(key, value) "
+    "  SELECT 'mqtt_published_rowid', coalesce(max(rowid), 0) FROM readings;"
+    "CREATE VIEW outbox AS SELECT r.rowid AS seq, r.* FROM readings r"
+    "  WHERE r.rowid > (SELECT value FROM meta WHERE key = 'mqtt_published_rowid');",
 };
 
 static int schema_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)

@@ -4,7 +4,7 @@
 Usage: demo_config.py OUTDIR SIM_PORT_BASE MQTT_PORT
 Rewrites config/enmond.yaml and config/sim-demo.yaml: the simulator ports
 15020..15029 become SIM_PORT_BASE..SIM_PORT_BASE+9, the MQTT port and the
-database path point at OUTDIR. Prints nothing; exits non-zero on error.
+database path point at OUTDIR, and the dashboard listens on SIM_PORT_BASE+9. Prints nothing; exits non-zero on error.
 """
 import os
 import re
@@ -21,6 +21,9 @@ def main():
         daemon = re.sub(r"\b150([2-9]\d)\b", shift, fh.read())
     daemon = re.sub(r"(?m)^(  port: )1883$", r"\g<1>%d" % mqtt_port, daemon)
     daemon = re.sub(r"(?m)^database: .*$", "database: %s" % os.path.join(outdir, "enmon.db"), daemon)
+    # the dashboard on the last port of the range, serving the source tree's web/
+    daemon += "\nhttp:\n  port: %d\n  web_root: %s\n" % (
+        base + 9, os.path.abspath(os.path.join(src, "..", "web")))
     with open(os.path.join(outdir, "sim.yaml"), "w", encoding="utf-8") as fh:
         fh.write(sim)
     with open(os.path.join(outdir, "enmond.yaml"), "w", encoding="utf-8") as fh:

@@ -20,6 +20,8 @@ class Enmond:
         self.db = os.path.join(self.tmpdir, "enmon.db")
         self.config = os.path.join(self.tmpdir, "enmond.yaml")
         self.log_path = os.path.join(self.tmpdir, "enmond.log")
+        if "http:" not in extra:
+            extra += "http:\n  port: 0\n"  # tests bind free ports only; HTTP tests set theirs
         with open(self.config, "w", encoding="utf-8") as fh:
             fh.write(
                 "mqtt:\n  host: 127.0.0.1\n  port: %d\n  topic_root: enmon\n"

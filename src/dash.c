@@ -1,0 +1,236 @@
+/* dash.c -- enmond's watching side started and stopped as one: the live table, the HTTP server
+ * (REST, /metrics, dashboard), MQTT program summaries and Home Assistant discovery. */
+#include "dash.h"
+
+#include "clock.h"
+#include "err.h"
+#include "ha_discovery.h"
+#include "http.h"
+#include "http_api.h"
+#include "live.h"
+#include "log.h"
+#include "payload.h"
+#include "report.h"
+#include "summary.h"
+
+#include <libgen.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DASH_FRAME_MS 2000  /* live frames for /api/live */
+#define DASH_TODAY_MS 10000 /* today's energy re-read from the database */
+#define DASH_TICK_MS 250
+#define DASH_HA_PER_TICK 50 /* discovery configs queued per tick */
+#define DASH_SAVINGS_DEFAULT "/etc/enmon/savings.yaml"
+
+struct dash {
+    const struct enmon_config *cfg;
+    struct live *live;
+    struct api_env env;
+    struct savings_config savings;
+    int has_savings;
+    struct http_server *http;
+    struct ha_watch *ha;
+    struct ha_publisher ha_pub;
+    int mqtt_was_connected;
+    pthread_t thread;
+    int running;
+    atomic_int stop;
+    atomic_uint alerts_changed;
+    struct log_limit db_limit;
+};
+
+/* savings.yaml next to the configuration, else /etc/enmon/savings.yaml, else defaults. */
+static void load_savings(struct dash *d)
+{
+    char copy[CFG_PATH_MAX], near[CFG_PATH_MAX + 16];
+    const char *path = NULL;
+    snprintf(copy, sizeof(copy), "%s", d->cfg->path);
+    snprintf(near, sizeof(near), "%s/savings.yaml", dirname(copy));
+    if (access(near, R_OK) == 0)
+        path = near;
+    else if (access(DASH_SAVINGS_DEFAULT, R_OK) == 0)
+        path = DASH_SAVINGS_DEFAULT;
+    struct cfg_error err;
+    if (path && savings_config_load(path, d->env.offset_min, &d->savings, &err) != ENMON_OK) {
+        char buf[1024];
+        config_format_error(&err, buf, sizeof(buf));
+        log_err("http: savings parameters: %s; /api/savings uses the defaults", buf);
+        path = NULL;
+    }
+    if (!path)
+        savings_config_defaults(&d->savings);
+    d->has_savings = 1;
+    d->env.savings = &d->savings;
+}
+
+int dash_open(const struct enmon_config *cfg, struct dash **out)
+{
+    struct dash *d = calloc(1, sizeof(*d));
+    *out = NULL;
+    if (!d)
+        return ENMON_ERR_NOMEM;
+    d->cfg = cfg;
+    if (live_open(cfg, &d->live) != ENMON_OK) {
+        free(d);
+        return ENMON_ERR_NOMEM;
+    }
+    d->env.cfg = cfg;
+    d->env.live = d->live;
+    if (report_parse_tz(cfg->timezone, &d->env.offset_min) != ENMON_OK)
+        d->env.offset_min = 540;
+    *out = d;
+    return ENMON_OK;
+}
+
+void dash_reading(struct dash *d, const struct reading *r)
+{
+    if (d)
+        live_reading(d->live, r);
+}
+
+void dash_alert(struct dash *d, const struct alert_event *ev)
+{
+    if (d)
+        atomic_fetch_add(&d->alerts_changed, 1);
+}
+
+/* ---- the thread -------------------------------------------------------------------- */
+
+static void refresh_today(struct dash *d)
+{
+    sqlite3 *db = NULL;
+    char msg[256], day[16];
+    int64_t day_s;
+    if (report_open(d->cfg->database, &db, msg, sizeof(msg)) != ENMON_OK) {
+        log_limited(&d->db_limit, 60, LOG_WARNING, "dash: %s", msg);
+        return;
+    }
+    report_format_date(clock_wall_ms() / 1000, d->env.offset_min, day, sizeof(day));
+    if (report_parse_date(day, d->env.offset_min, &day_s) == ENMON_OK &&
+        live_load_today(d->live, db, day_s) < 0)
+        log_limited(&d->db_limit, 60, LOG_WARNING, "dash: cannot read today's energy: %s",
+                    sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+static void publish_summaries(struct dash *d, int64_t now_ms)
+{
+    struct live_dev *devs = calloc(d->cfg->ndevices ? d->cfg->ndevices : 1, sizeof(*devs));
+    struct summary *s = calloc(d->cfg->nprograms + 1, sizeof(*s));
+    int *alerts = api_alert_counts(&d->env);
+    if (devs && s && alerts) {
+        live_snapshot(d->live, devs);
+        summary_compute(d->cfg, devs, alerts, s);
+        for (size_t i = 0; i <= d->cfg->nprograms; i++) {
+            char topic[PAYLOAD_TOPIC_MAX], json[1024];
+            snprintf(topic, sizeof(topic), "%s/summary/%s", d->cfg->mqtt.topic_root, s[i].id);
+            if (summary_json(&s[i], now_ms, json, sizeof(json)) > 0)
+                mqtt_sink_publish(d->env.mqtt, topic, json, 1);
+        }
+    }
+    free(devs);
+    free(s);
+    free(alerts);
+}
+
+/* Discovery again after enmond reconnects to the broker and when Home Assistant says
+ * "online" on homeassistant/status. */
+static void ha_step(struct dash *d)
+{
+    struct mqtt_sink_stats ms;
+    mqtt_sink_get_stats(d->env.mqtt, &ms);
+    int again = ha_watch_take(d->ha) || (ms.connected && !d->mqtt_was_connected);
+    d->mqtt_was_connected = ms.connected;
+    if (again)
+        ha_publisher_restart(&d->ha_pub);
+    if (ms.connected)
+        ha_publish_some(d->cfg, d->env.mqtt, &d->ha_pub, DASH_HA_PER_TICK);
+}
+
+static void *dash_main(void *arg)
+{
+    struct dash *d = arg;
+    int64_t next_frame = 0, next_today = 0, next_summary = clock_mono_ms() + 1000;
+    unsigned seen_alerts = 0;
+    while (!atomic_load(&d->stop)) {
+        int64_t now = clock_mono_ms();
+        unsigned changed = atomic_load(&d->alerts_changed);
+        if (now >= next_today) {
+            refresh_today(d);
+            next_today = now + DASH_TODAY_MS;
+        }
+        if (now >= next_frame || changed != seen_alerts) {
+            char *frame = api_live_frame(&d->env, clock_wall_ms());
+            if (frame)
+                live_set_frame(d->live, frame);
+            free(frame);
+            next_frame = now + DASH_FRAME_MS;
+            seen_alerts = changed;
+        }
+        if (d->env.mqtt && d->cfg->mqtt.summary_interval_ms > 0 && now >= next_summary) {
+            publish_summaries(d, clock_wall_ms());
+            next_summary = now + d->cfg->mqtt.summary_interval_ms;
+        }
+        if (d->env.mqtt && d->cfg->mqtt.ha_discovery)
+            ha_step(d);
+        usleep(DASH_TICK_MS * 1000);
+    }
+    return NULL;
+}
+
+void dash_start(struct dash *d, struct store *store, struct mqtt_sink *mqtt, struct alerts *alerts,
+                struct poller *poller)
+{
+    char msg[512] = "";
+    d->env.store = store;
+    d->env.mqtt = mqtt;
+    d->env.alerts = alerts;
+    d->env.poller = poller;
+    if (d->cfg->http.port > 0) {
+        load_savings(d);
+        if (http_start(&d->env, &d->http, msg, sizeof(msg)) != ENMON_OK)
+            log_err("http: %s; enmond runs without its HTTP server", msg);
+        else
+            log_info("http: dashboard and API on http://%s:%d/ (web root %s)", d->cfg->http.listen,
+                     http_port(d->http), http_web_root(d->cfg));
+    }
+    if (mqtt && d->cfg->mqtt.ha_discovery && ha_watch_start(d->cfg, &d->ha) != ENMON_OK)
+        log_err("ha discovery: cannot watch %s; configs are still sent on reconnects",
+                HA_STATUS_TOPIC);
+    d->running = pthread_create(&d->thread, NULL, dash_main, d) == 0;
+    if (!d->running)
+        log_err("dash: cannot start its thread: no summaries");
+}
+
+void dash_stop(struct dash *d)
+{
+    if (!d)
+        return;
+    http_stop(d->http);
+    d->http = NULL;
+    atomic_store(&d->stop, 1);
+    if (d->running)
+        pthread_join(d->thread, NULL);
+    d->running = 0;
+    ha_watch_stop(d->ha);
+    d->ha = NULL;
+    d->env.store = NULL;
+    d->env.mqtt = NULL;
+    d->env.alerts = NULL;
+    d->env.poller = NULL;
+}
+
+void dash_free(struct dash *d)
+{
+    if (!d)
+        return;
+    if (d->has_savings)
+        savings_config_free(&d->savings);
+    live_free(d->live);
+    free(d);
+}

@@ -1,0 +1,35 @@
+/* dash.h -- enmond's watching side started and stopped as one: the live table, the HTTP server
+ * (REST, /metrics, dashboard), MQTT program summaries and Home Assistant discovery. */
+#ifndef ENMON_DASH_H
+#define ENMON_DASH_H
+
+#include "alerts.h"
+#include "config.h"
+#include "mqtt_sink.h"
+#include "poller.h"
+#include "reading.h"
+#include "store.h"
+
+struct dash;
+
+/* Creates the live table (before polling starts, so no reading is missed). cfg must
+ * outlive it. ENMON_OK or ENMON_ERR_NOMEM. */
+int dash_open(const struct enmon_config *cfg, struct dash **out);
+
+/* Starts the HTTP server (unless http.port is 0) and the thread that computes summaries,
+ * publishes them and the discovery configs. The handles must stay valid until dash_stop.
+ * A server that cannot listen is logged and left out: polling matters more. */
+void dash_start(struct dash *d, struct store *store, struct mqtt_sink *mqtt, struct alerts *alerts,
+                struct poller *poller);
+
+/* Feeds a poll (any quality) and an alert raise or clear; d may be NULL. Never block. */
+void dash_reading(struct dash *d, const struct reading *r);
+void dash_alert(struct dash *d, const struct alert_event *ev);
+
+/* Stops the server and the thread: the handles are no longer used afterwards. */
+void dash_stop(struct dash *d);
+
+/* Frees the live table (after the poller and the alert engine have stopped); d may be NULL. */
+void dash_free(struct dash *d);
+
+#endif

@@ -1,0 +1,248 @@
+/* ha_discovery.c -- Home Assistant MQTT discovery: sensor configs per device (pure) and their
+ * publishing, again whenever Home Assistant announces itself online. */
+#include "ha_discovery.h"
+
+#include "err.h"
+#include "log.h"
+#include "payload.h"
+#include "regmap.h"
+
+#include <mosquitto.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct ha_sensor power = {"power",       "Power", "power_w", "power",
+                                       "measurement", "W",     1.0};
+static const struct ha_sensor produced = {"energy_export",
+                                          "Energy produced",
+                                          "energy_export_wh",
+                                          "energy",
+                                          "total_increasing",
+                                          "kWh",
+                                          0.001};
+static const struct ha_sensor imported = {"energy_import",
+                                          "Energy imported",
+                                          "energy_import_wh",
+                                          "energy",
+                                          "total_increasing",
+                                          "kWh",
+                                          0.001};
+static const struct ha_sensor exported = {"energy_export",
+                                          "Energy exported",
+                                          "energy_export_wh",
+                                          "energy",
+                                          "total_increasing",
+                                          "kWh",
+                                          0.001};
+
+int ha_sensors(const struct enmon_config *cfg, uint32_t dev, struct ha_sensor *out)
+{
+    if (dev >= cfg->ndevices)
+        return 0;
+    out[0] = power;
+    if (cfg->devices[dev].kind == DEVICE_INVERTER) {
+        out[1] = produced;
+        return 2;
+    }
+    out[1] = imported;
+    out[2] = exported;
+    return 3;
+}
+
+int ha_config_topic(const struct enmon_config *cfg, uint32_t dev, const struct ha_sensor *s,
+                    char *buf, size_t len)
+{
+    if (dev >= cfg->ndevices)
+        return -1;
+    int n =
+        snprintf(buf, len, HA_PREFIX "/sensor/enmon_%s/%s/config", cfg->devices[dev].id, s->object);
+    return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+/* The value template: the key scaled, or None (HA: unknown) when the reading lacks it. */
+static void value_template(const struct ha_sensor *s, char *buf, size_t len)
+{
+    if (s->scale == 1.0)
+        snprintf(buf, len, "{{ value_json.%s if value_json.%s is defined else None }}", s->key,
+                 s->key);
+    else
+        snprintf(buf, len,
+                 "{{ (value_json.%s * %g) | round(3) if value_json.%s is defined else None }}",
+                 s->key, s->scale, s->key);
+}
+
+static int device_info(const struct enmon_config *cfg, uint32_t dev, char *buf, size_t len)
+{
+    const struct cfg_device *d = &cfg->devices[dev];
+    char name[8 * CFG_NAME_MAX], model[8 * CFG_NAME_MAX], mf[8 * CFG_NAME_MAX] = "\"\"";
+    char area[8 * CFG_NAME_MAX] = "\"\"";
+    const char *kind = d->kind == DEVICE_INVERTER ? "SunSpec inverter" : "SunSpec meter";
+    const struct cfg_site *site = d->site < cfg->nsites ? &cfg->sites[d->site] : NULL;
+    if (payload_json_string(d->name[0] ? d->name : d->id, name, sizeof(name)) < 0 ||
+        payload_json_string(d->map ? d->map->model : kind, model, sizeof(model)) < 0 ||
+        (d->map && payload_json_string(d->map->manufacturer, mf, sizeof(mf)) < 0) ||
+        (site &&
+         payload_json_string(site->name[0] ? site->name : site->id, area, sizeof(area)) < 0))
+        return -1;
+    int n = snprintf(buf, len, "{\"ids\":[\"enmon_%s\"],\"name\":%s,\"mdl\":%s%s%s,\"sa\":%s}",
+                     d->id, name, model, d->map ? ",\"mf\":" : "", d->map ? mf : "", area);
+    return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+int ha_config_json(const struct enmon_config *cfg, uint32_t dev, const struct ha_sensor *s,
+                   char *buf, size_t len)
+{
+    char base[PAYLOAD_TOPIC_MAX], status[PAYLOAD_TOPIC_MAX], tpl[256], info[2048];
+    if (dev >= cfg->ndevices || payload_state_topic(cfg, dev, base, sizeof(base)) < 0 ||
+        payload_status_topic(cfg->mqtt.topic_root, status, sizeof(status)) < 0 ||
+        device_info(cfg, dev, info, sizeof(info)) < 0)
+        return -1;
+    base[strlen(base) - strlen("/state")] = '\0';
+    value_template(s, tpl, sizeof(tpl));
+    const char *id = cfg->devices[dev].id;
+    int n = snprintf(
+        buf, len,
+        "{\"~\":\"%s\",\"name\":\"%s\",\"uniq_id\":\"enmon_%s_%s\",\"obj_id\":\"enmon_%s_%s\","
+        "\"stat_t\":\"~/state\",\"val_tpl\":\"%s\",\"dev_cla\":\"%s\",\"stat_cla\":\"%s\","
+        "\"unit_of_meas\":\"%s\",\"avty\":[{\"t\":\"%s\"},{\"t\":\"~/availability\"},"
+        "{\"t\":\"~/state\",\"val_tpl\":\"{{ 'online' if value_json.%s is defined else "
+        "'offline' }}\"}],\"avty_mode\":\"all\",\"dev\":%s}",
+        base, s->name, id, s->object, id, s->object, tpl, s->device_class, s->state_class, s->unit,
+        status, s->key, info);
+    return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+void ha_publisher_restart(struct ha_publisher *p)
+{
+    memset(p, 0, sizeof(*p));
+}
+
+/* Queues the config of one sensor: 1 queued (or skipped as unpublishable), 0 queue full. */
+static int publish_one(const struct enmon_config *cfg, struct mqtt_sink *m, uint32_t dev,
+                       const struct ha_sensor *s)
+{
+    char topic[PAYLOAD_TOPIC_MAX], json[HA_PAYLOAD_MAX];
+    if (ha_config_topic(cfg, dev, s, topic, sizeof(topic)) < 0 ||
+        ha_config_json(cfg, dev, s, json, sizeof(json)) < 0) {
+        static struct log_limit lim; /* the dash thread only */
+        log_limited(&lim, 60, LOG_WARNING, "ha discovery: config of %s/%s does not fit; skipped",
+                    cfg->devices[dev].id, s->object);
+        return 1;
+    }
+    return mqtt_sink_publish(m, topic, json, 1) == ENMON_ERR_FULL ? 0 : 1;
+}
+
+int ha_publish_some(const struct enmon_config *cfg, struct mqtt_sink *m, struct ha_publisher *p,
+                    int max)
+{
+    int sent = 0;
+    struct ha_sensor s[HA_SENSORS_MAX];
+    while (!p->done && sent < max) {
+        if (p->device >= cfg->ndevices) {
+            p->done = 1;
+            break;
+        }
+        int n = ha_sensors(cfg, p->device, s);
+        if (p->sensor >= n) {
+            p->device++;
+            p->sensor = 0;
+            continue;
+        }
+        if (!publish_one(cfg, m, p->device, &s[p->sensor]))
+            break;
+        p->sensor++;
+        sent++;
+    }
+    return sent;
+}
+
+/* ---- homeassistant/status ------------------------------------------------------------ */
+
+struct ha_watch {
+    struct mosquitto *mosq;
+    atomic_int online;
+};
+
+static void on_connect(struct mosquitto *mosq, void *ctx, int rc)
+{
+    if (rc == 0)
+        mosquitto_subscribe(mosq, NULL, HA_STATUS_TOPIC, 1);
+}
+
+static void on_message(struct mosquitto *mosq, void *ctx, const struct mosquitto_message *msg)
+{
+    struct ha_watch *w = ctx;
+    if (msg->payloadlen == 6 && memcmp(msg->payload, "online", 6) == 0)
+        atomic_store(&w->online, 1);
+}
+
+static int read_password(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, len - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return 0;
+}
+
+static int watch_auth(const struct enmon_config *cfg, struct mosquitto *mosq)
+{
+    char pw[256] = "";
+    if (!cfg->mqtt.username[0])
+        return 0;
+    if (cfg->mqtt.password_file[0] && read_password(cfg->mqtt.password_file, pw, sizeof(pw)) < 0)
+        return -1;
+    return mosquitto_username_pw_set(mosq, cfg->mqtt.username, pw[0] ? pw : NULL) ==
+                   MOSQ_ERR_SUCCESS
+               ? 0
+               : -1;
+}
+
+int ha_watch_start(const struct enmon_config *cfg, struct ha_watch **out)
+{
+    char id[96];
+    struct ha_watch *w = calloc(1, sizeof(*w));
+    *out = NULL;
+    if (!w)
+        return ENMON_ERR_NOMEM;
+    mosquitto_lib_init();
+    snprintf(id, sizeof(id), "%.60s-ha", cfg->mqtt.client_id);
+    w->mosq = mosquitto_new(id, true, w);
+    if (!w->mosq || watch_auth(cfg, w->mosq) != 0) {
+        ha_watch_stop(w);
+        return ENMON_ERR_MQTT;
+    }
+    mosquitto_connect_callback_set(w->mosq, on_connect);
+    mosquitto_message_callback_set(w->mosq, on_message);
+    mosquitto_reconnect_delay_set(w->mosq, 1, 30, true);
+    mosquitto_connect_async(w->mosq, cfg->mqtt.host, cfg->mqtt.port, cfg->mqtt.keepalive_s);
+    if (mosquitto_loop_start(w->mosq) != MOSQ_ERR_SUCCESS) {
+        ha_watch_stop(w);
+        return ENMON_ERR_MQTT;
+    }
+    *out = w;
+    return ENMON_OK;
+}
+
+int ha_watch_take(struct ha_watch *w)
+{
+    return w ? atomic_exchange(&w->online, 0) : 0;
+}
+
+void ha_watch_stop(struct ha_watch *w)
+{
+    if (!w)
+        return;
+    if (w->mosq) {
+        mosquitto_disconnect(w->mosq);
+        mosquitto_loop_stop(w->mosq, true);
+        mosquitto_destroy(w->mosq);
+    }
+    free(w);
+}

@@ -1,0 +1,69 @@
+/* ha_discovery.h -- Home Assistant MQTT discovery: sensor configs per device (pure) and their
+ * publishing, again whenever Home Assistant announces itself online. */
+#ifndef ENMON_HA_DISCOVERY_H
+#define ENMON_HA_DISCOVERY_H
+
+#include "config.h"
+#include "mqtt_sink.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HA_PREFIX "homeassistant"
+#define HA_STATUS_TOPIC HA_PREFIX "/status"
+#define HA_PAYLOAD_MAX 1024 /* what mqtt_sink_publish carries */
+#define HA_SENSORS_MAX 3
+
+/* The sensors of a device: inverters power and energy produced; meters power (net
+ * import), energy imported and energy exported. */
+struct ha_sensor {
+    const char *object;       /* object id: "power", "energy_import", "energy_export" */
+    const char *name;         /* entity name: "Power", "Energy imported" ... */
+    const char *key;          /* state JSON key: "power_w", "energy_import_wh" ... */
+    const char *device_class; /* "power" or "energy" */
+    const char *state_class;  /* "measurement" or "total_increasing" */
+    const char *unit;         /* "W" or "kWh" */
+    double scale;             /* state value x scale = sensor value (Wh -> kWh: 0.001) */
+};
+
+/* Fills out (HA_SENSORS_MAX entries) with the sensors of cfg->devices[dev]; returns how many. */
+int ha_sensors(const struct enmon_config *cfg, uint32_t dev, struct ha_sensor *out);
+
+/* "homeassistant/sensor/enmon_<device>/<object>/config". Returns the length or -1. */
+int ha_config_topic(const struct enmon_config *cfg, uint32_t dev, const struct ha_sensor *s,
+                    char *buf, size_t len);
+
+/* The retained discovery config (JSON, HA's abbreviated keys): state topic and a
+ * value_template that renders "None" (unknown) when the key is missing, availability from
+ * enmond's status, the device's availability topic and the presence of the key in the
+ * state (availability_mode all), stable unique_id, device info. Returns the length, or -1
+ * when buf is too small or an id cannot be published. */
+int ha_config_json(const struct enmon_config *cfg, uint32_t dev, const struct ha_sensor *s,
+                   char *buf, size_t len);
+
+/* Publishes the configs of every device through the sink, a few per call so alerts keep
+ * their room in the sink's message queue. */
+struct ha_publisher {
+    uint32_t device; /* next device */
+    int sensor;      /* next sensor of it */
+    int done;
+};
+
+void ha_publisher_restart(struct ha_publisher *p);
+
+/* Queues up to max configs; stops early when the queue is full. Returns how many. */
+int ha_publish_some(const struct enmon_config *cfg, struct mqtt_sink *m, struct ha_publisher *p,
+                    int max);
+
+/* A small MQTT client of its own, subscribed to homeassistant/status. */
+struct ha_watch;
+
+/* Connects to cfg->mqtt (asynchronously, reconnecting). ENMON_OK or ENMON_ERR_MQTT. */
+int ha_watch_start(const struct enmon_config *cfg, struct ha_watch **out);
+
+/* 1 once after Home Assistant published "online" on its status topic, else 0. */
+int ha_watch_take(struct ha_watch *w);
+
+void ha_watch_stop(struct ha_watch *w);
+
+#endif

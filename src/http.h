@@ -1,0 +1,32 @@
+/* http.h -- enmond's HTTP server (libmicrohttpd): routing, bearer-token auth, the dashboard's
+ * static files and the server-sent events of /api/live. */
+#ifndef ENMON_HTTP_H
+#define ENMON_HTTP_H
+
+#include "http_api.h"
+
+#include <stddef.h>
+
+struct http_server;
+
+/* Starts listening on cfg->http.listen:port with a thread per connection (at most 64).
+ * env must outlive the server; its pointers are read by request threads. The token of
+ * http.token_file (whitespace trimmed) is then required. ENMON_OK, ENMON_ERR_CONFIG
+ * (bad address, unreadable or empty token file) or ENMON_ERR_IO (cannot listen), with a
+ * reason in msg. */
+int http_start(const struct api_env *env, struct http_server **out, char *msg, size_t msglen);
+
+/* The port listened on (useful with port 0 in tests). */
+int http_port(const struct http_server *h);
+
+/* Ends the event streams (live_close_frames), stops and frees; h may be NULL. */
+void http_stop(struct http_server *h);
+
+/* Constant-time comparison of a presented token with the expected one: 1 equal. */
+int http_token_equal(const char *given, const char *expected);
+
+/* The directory the dashboard is served from: http.web_root, else the installed
+ * ENMON_WEB_DIR when it exists, else the source tree's web/ (ENMON_SOURCE_WEB_DIR). */
+const char *http_web_root(const struct enmon_config *cfg);
+
+#endif

@@ -1,0 +1,52 @@
+/* live.h -- the live state of enmond for its consumers: latest reading per device, today's
+ * energy, and the frames streamed to dashboards. Thread-safe; fed like a sink. */
+#ifndef ENMON_LIVE_H
+#define ENMON_LIVE_H
+
+#include "config.h"
+#include "reading.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What is known now about one device. */
+struct live_dev {
+    struct reading last;    /* last successful reading (valid when has_last) */
+    int has_last;           /* a reading with values arrived since start */
+    int polled;             /* at least one poll (good or failed) since start */
+    int online;             /* availability after the latest poll */
+    int64_t last_poll_ms;   /* wall ms of the latest poll */
+    int64_t last_seen_ms;   /* wall ms of the last successful poll, 0 never */
+    double today_import_wh; /* energy of the local day from the database */
+    double today_export_wh;
+};
+
+struct live;
+
+/* A table for the ndevices of cfg (cfg must outlive it). ENMON_OK or ENMON_ERR_NOMEM. */
+int live_open(const struct enmon_config *cfg, struct live **out);
+void live_free(struct live *l);
+
+/* Records a poll (any quality); l may be NULL. Never blocks for long. */
+void live_reading(struct live *l, const struct reading *r);
+
+/* Copies the state of every device into out (cfg->ndevices entries). */
+void live_snapshot(struct live *l, struct live_dev *out);
+
+/* Loads today's energy per device from the daily table of a read-only connection (day_s:
+ * local midnight, UTC epoch s). Returns the number of devices found, or -1 on an error. */
+int live_load_today(struct live *l, sqlite3 *db, int64_t day_s);
+
+/* Frames for server-sent events: the newest replaces the previous one. */
+void live_set_frame(struct live *l, const char *json);
+
+/* Waits up to timeout_ms for a frame newer than *gen; on one, returns a malloc'd copy and
+ * updates *gen. NULL on timeout, when closed (see live_closed) or out of memory. */
+char *live_wait_frame(struct live *l, uint64_t *gen, int timeout_ms);
+
+/* Wakes every waiter for good: streams end (called before the HTTP server stops). */
+void live_close_frames(struct live *l);
+int live_closed(struct live *l);
+
+#endif

@@ -1,0 +1,33 @@
+/* metrics.h -- Prometheus text format (0.0.4) from enmond's statistics and the live table: pure. */
+#ifndef ENMON_METRICS_H
+#define ENMON_METRICS_H
+
+#include "alerts.h"
+#include "config.h"
+#include "live.h"
+#include "mqtt_sink.h"
+#include "poller.h"
+#include "store.h"
+
+#include <stdio.h>
+
+/* Everything /metrics reports; a NULL stats pointer leaves its metrics out. */
+struct metrics_input {
+    const struct enmon_config *cfg;
+    const struct live_dev *devs; /* cfg->ndevices entries */
+    const struct poller_stats *poller;
+    const struct store_stats *store;
+    const struct mqtt_sink_stats *mqtt;
+    const struct alerts_stats *alerts;
+};
+
+/* Writes the exposition: HELP and TYPE before each family, one sample per series. Device
+ * series carry device, program, site and kind labels; power and energy only when the last
+ * reading had the value (never a 0 for a failed read). Returns 0, or -1 on a write error. */
+int metrics_write(FILE *out, const struct metrics_input *in);
+
+/* A label value escaped for the text format (backslash, double quote, line feed) into buf.
+ * Returns the length, or -1 when buf is too small. */
+int metrics_escape(const char *s, char *buf, size_t len);
+
+#endif

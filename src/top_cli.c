@@ -1,0 +1,263 @@
+/* top_cli.c -- `enmon top`: a terminal live view of the program summaries enmond publishes on
+ * MQTT (<root>/summary/#). */
+#include "top_cli.h"
+
+#include "clock.h"
+#include "config.h"
+#include "err.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <mosquitto.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TOP_ROWS_MAX 256
+#define TOP_REFRESH_MS 2000
+#define TOP_WAIT_MS 5000  /* --once: how long to wait for the city summary */
+#define TOP_SETTLE_MS 300 /* --once: retained summaries arrive together */
+#define DEFAULT_CONFIG "/etc/enmon/enmond.yaml"
+
+struct top_row {
+    char id[CFG_ID_MAX], kind[24];
+    double power_w, produced_w, consumed_w, today_wh;
+    int devices, online, offline, alerts;
+    long long ts_ms;
+};
+
+struct top {
+    pthread_mutex_t lock;
+    struct top_row rows[TOP_ROWS_MAX];
+    size_t nrows;
+    int has_city;
+    int64_t first_ms;
+    char prefix[96];
+};
+
+static volatile sig_atomic_t top_stop;
+
+static void on_signal(int sig)
+{
+    top_stop = 1;
+}
+
+static double num(const cJSON *doc, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static void parse_row(const char *id, const cJSON *doc, struct top_row *r)
+{
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+    snprintf(r->id, sizeof(r->id), "%s", id);
+    snprintf(r->kind, sizeof(r->kind), "%s", cJSON_IsString(kind) ? kind->valuestring : "");
+    r->power_w = num(doc, "power_w");
+    r->produced_w = num(doc, "produced_w");
+    r->consumed_w = num(doc, "consumed_w");
+    r->today_wh = num(doc, "energy_today_wh");
+    r->devices = (int)num(doc, "devices");
+    r->online = (int)num(doc, "online");
+    r->offline = (int)num(doc, "offline");
+    r->alerts = (int)num(doc, "alerts_active");
+    r->ts_ms = (long long)num(doc, "ts_ms");
+}
+
+static void on_message(struct mosquitto *mosq, void *ctx, const struct mosquitto_message *msg)
+{
+    struct top *t = ctx;
+    size_t plen = strlen(t->prefix);
+    if (strncmp(msg->topic, t->prefix, plen) != 0 || msg->payloadlen <= 0)
+        return;
+    const char *id = msg->topic + plen;
+    cJSON *doc = cJSON_ParseWithLength(msg->payload, (size_t)msg->payloadlen);
+    if (!doc)
+        return;
+    pthread_mutex_lock(&t->lock);
+    size_t i = 0;
+    while (i < t->nrows && strcmp(t->rows[i].id, id) != 0)
+        i++;
+    if (i < TOP_ROWS_MAX) {
+        parse_row(id, doc, &t->rows[i]);
+        if (i == t->nrows)
+            t->nrows++;
+        t->has_city |= strcmp(id, "city") == 0;
+        if (!t->first_ms)
+            t->first_ms = clock_mono_ms();
+    }
+    pthread_mutex_unlock(&t->lock);
+    cJSON_Delete(doc);
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+    const struct top_row *x = a, *y = b;
+    int cx = strcmp(x->id, "city") == 0, cy = strcmp(y->id, "city") == 0;
+    return cx != cy ? cx - cy : strcmp(x->id, y->id);
+}
+
+static void print_frame(struct top *t, FILE *out)
+{
+    struct top_row rows[TOP_ROWS_MAX];
+    pthread_mutex_lock(&t->lock);
+    size_t n = t->nrows;
+    memcpy(rows, t->rows, n * sizeof(rows[0]));
+    pthread_mutex_unlock(&t->lock);
+    qsort(rows, n, sizeof(rows[0]), cmp_row);
+    fprintf(out, "%-20s %-16s %9s %9s %9s %10s %7s %7s %6s\n", "PROGRAM", "KIND", "POWER_kW",
+            "PROD_kW", "CONS_kW", "TODAY_kWh", "ONLINE", "OFFLINE", "ALERTS");
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%-20s %-16s %9.1f %9.1f %9.1f %10.1f %7d %7d %6d\n", rows[i].id, rows[i].kind,
+                rows[i].power_w / 1000, rows[i].produced_w / 1000, rows[i].consumed_w / 1000,
+                rows[i].today_wh / 1000, rows[i].online, rows[i].offline, rows[i].alerts);
+    fflush(out);
+}
+
+struct top_opts {
+    const char *config, *host, *root;
+    int port, once;
+};
+
+static int top_usage(FILE *out, int rc)
+{
+    fprintf(out, "usage: enmon top [-c CONFIG] [--host HOST] [--port PORT] [--root ROOT] [--once]\n"
+                 "  live program summaries from MQTT <root>/summary/# (broker and root from\n"
+                 "  the config, default " DEFAULT_CONFIG "); --once prints one frame\n");
+    return rc;
+}
+
+static int top_parse(int argc, char **argv, struct top_opts *o)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"host", required_argument, NULL, 'H'},
+        {"port", required_argument, NULL, 'p'},
+        {"root", required_argument, NULL, 'r'},
+        {"once", no_argument, NULL, '1'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        if (c == 'c')
+            o->config = optarg;
+        else if (c == 'H')
+            o->host = optarg;
+        else if (c == 'p')
+            o->port = atoi(optarg);
+        else if (c == 'r')
+            o->root = optarg;
+        else if (c == '1')
+            o->once = 1;
+        else
+            return c == 'h' ? top_usage(stdout, -1) : top_usage(stderr, 64);
+    }
+    if (optind != argc || (o->port && (o->port < 1 || o->port > 65535)))
+        return top_usage(stderr, 64);
+    return 0;
+}
+
+/* Broker and root from the options, else from the configuration. */
+static int top_setup(struct top_opts *o, struct cfg_mqtt *m)
+{
+    struct enmon_config *cfg = NULL;
+    struct cfg_error err = {0};
+    snprintf(m->host, sizeof(m->host), "127.0.0.1");
+    m->port = 1883;
+    snprintf(m->topic_root, sizeof(m->topic_root), "enmon");
+    if (o->config || !o->host || !o->root) {
+        const char *path = o->config ? o->config : DEFAULT_CONFIG;
+        if (config_load(path, &cfg, &err) != ENMON_OK) {
+            char buf[1024];
+            config_format_error(&err, buf, sizeof(buf));
+            fprintf(stderr, "enmon: %s\n", buf);
+            return 78;
+        }
+        *m = cfg->mqtt;
+        config_free(cfg);
+    }
+    if (o->host)
+        snprintf(m->host, sizeof(m->host), "%s", o->host);
+    if (o->port)
+        m->port = o->port;
+    if (o->root)
+        snprintf(m->topic_root, sizeof(m->topic_root), "%s", o->root);
+    return 0;
+}
+
+static int top_loop(struct top *t, const struct top_opts *o)
+{
+    int64_t start = clock_mono_ms();
+    while (!top_stop) {
+        usleep(50 * 1000);
+        int64_t now = clock_mono_ms();
+        pthread_mutex_lock(&t->lock);
+        int ready = t->has_city && now - t->first_ms >= TOP_SETTLE_MS;
+        pthread_mutex_unlock(&t->lock);
+        if (o->once) {
+            if (ready) {
+                print_frame(t, stdout);
+                return 0;
+            }
+            if (now - start >= TOP_WAIT_MS) {
+                fprintf(stderr,
+                        "enmon: top: no summaries on %s# (is enmond running with "
+                        "mqtt.summary_interval?)\n",
+                        t->prefix);
+                return 1;
+            }
+            continue;
+        }
+        if (now - start >= TOP_REFRESH_MS) {
+            fputs("\x1b[H\x1b[2J", stdout);
+            print_frame(t, stdout);
+            start = now;
+        }
+    }
+    return 0;
+}
+
+int top_cli_main(int argc, char **argv)
+{
+    struct top_opts o = {0};
+    struct cfg_mqtt m;
+    int rc = top_parse(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if ((rc = top_setup(&o, &m)) != 0)
+        return rc;
+    struct top *t = calloc(1, sizeof(*t));
+    if (!t)
+        return 1;
+    pthread_mutex_init(&t->lock, NULL);
+    snprintf(t->prefix, sizeof(t->prefix), "%s/summary/", m.topic_root);
+    char sub[128];
+    snprintf(sub, sizeof(sub), "%s#", t->prefix);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    mosquitto_lib_init();
+    struct mosquitto *mosq = mosquitto_new(NULL, true, t);
+    rc = 1;
+    if (mosq) {
+        mosquitto_message_callback_set(mosq, on_message);
+        if (mosquitto_connect(mosq, m.host, m.port, 30) == MOSQ_ERR_SUCCESS &&
+            mosquitto_subscribe(mosq, NULL, sub, 1) == MOSQ_ERR_SUCCESS &&
+            mosquitto_loop_start(mosq) == MOSQ_ERR_SUCCESS) {
+            rc = top_loop(t, &o);
+            mosquitto_disconnect(mosq);
+            mosquitto_loop_stop(mosq, true);
+        } else {
+            fprintf(stderr, "enmon: top: cannot connect to %s:%d\n", m.host, m.port);
+        }
+        mosquitto_destroy(mosq);
+    }
+    mosquitto_lib_cleanup();
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+    return rc;
+}

@@ -1,0 +1,311 @@
+"""test_http.py -- enmond's HTTP server end to end: the REST API returns what the database
+holds, /metrics parses as Prometheus text, bearer tokens, /api/live events, MQTT program
+summaries and Home Assistant discovery, `enmon top`, and no external URL in the dashboard."""
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+import daemon
+import dashlib
+import harness
+from mqttwatch import Watch
+
+
+@pytest.fixture
+def city(tmp_path, mosquitto, sim_factory):
+    """enmon-sim (fixed inverter, physics meter at 60x speed) and enmond with http."""
+    port = harness.free_port()
+    sim_factory(dashlib.sim_config(port), args=["--speed", "60"])
+    d = dashlib.DashEnmond(tmp_path, mosquitto.port, dashlib.programs(port),
+                           mqtt_extra="  summary_interval: 1s\n  ha_discovery: true\n")
+    d.mqtt_port = mosquitto.port
+    d.start()
+    try:
+        assert daemon.wait_for(lambda: _polled(d), 15), d.log_text()
+        yield d
+    finally:
+        assert d.stop() == 0, d.log_text()
+
+
+def _polled(d):
+    status, _, body = dashlib.get(d.url("/api/devices"))
+    if status != 200:
+        return False
+    devs = json.loads(body)
+    return len(devs) == 2 and all(x["availability"] == "online" and
+                                  "power_w" in x["last_reading"] for x in devs)
+
+
+def _db(d):
+    db = sqlite3.connect("file:%s?mode=ro" % d.db, uri=True)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def _db_devices(d):
+    with _db(d) as db:
+        rows = db.execute(
+            "SELECT d.key, s.online, s.last_ts_ms, r.power_w, r.energy_import_wh, "
+            "r.energy_export_wh FROM devices d JOIN device_status s ON s.device_id = d.id "
+            "JOIN readings r ON r.device_id = d.id AND r.ts_ms = s.last_ts_ms "
+            "ORDER BY d.key").fetchall()
+    out = {}
+    for r in rows:
+        last = {k: r[k] for k in ("power_w", "energy_import_wh", "energy_export_wh")
+                if r[k] is not None}
+        out[r["key"]] = {"availability": "online" if r["online"] else "offline",
+                         "last_seen_ms": r["last_ts_ms"], "last_reading": last}
+    return out
+
+
+def _api_devices(d):
+    return {x["id"]: {"availability": x["availability"], "last_seen_ms": x["last_seen_ms"],
+                      "last_reading": x["last_reading"]}
+            for x in dashlib.get_json(d.url("/api/devices"))}
+
+
+def _consistent(fetch_a, fetch_b, tries=20):
+    """Both sides equal in one of several back-to-back reads (the writer keeps writing)."""
+    a = b = None
+    for _ in range(tries):
+        a, b = fetch_a(), fetch_b()
+        if a == b:
+            return a
+        time.sleep(0.1)
+    assert a == b
+    return a
+
+
+def _db_program_energy(d):
+    """Today's Wh per program (import, export) from the daily table, as enmon report does."""
+    day = daemon.enmon("--db", d.db, "report", "--by", "program", "--format", "json",
+                       check=False)
+    with _db(d) as db:
+        rows = db.execute(
+            "SELECT p.key, COALESCE(SUM(y.wh_import), 0), COALESCE(SUM(y.wh_export), 0) "
+            "FROM programs p LEFT JOIN devices d ON d.program_id = p.id "
+            "LEFT JOIN daily y ON y.device_id = d.id AND y.day_s = "
+            "(SELECT MAX(day_s) FROM daily) GROUP BY p.key ORDER BY p.key").fetchall()
+    del day
+    return {k: (round(i / 1000, 6), round(e / 1000, 6)) for k, i, e in rows}
+
+
+def test_rest_api_returns_what_the_database_holds(city):
+    d = city
+    devs = _consistent(lambda: _api_devices(d), lambda: _db_devices(d))
+    assert set(devs) == {"inv", "meter"}
+    assert devs["inv"]["last_reading"]["power_w"] == 1500
+    assert "energy_import_wh" not in devs["inv"]["last_reading"]  # absent, never 0
+
+    one = dashlib.get_json(d.url("/api/devices/inv"))
+    assert one["id"] == "inv" and one["program"] == "solar" and one["site"] == "roof"
+    assert dashlib.get(d.url("/api/devices/nope"))[0] == 404
+    assert dashlib.get(d.url("/api/nothing"))[0] == 404
+
+    time.sleep(3)  # some meter energy in today's intervals
+    def api_energy():
+        return {p["id"]: (round(p["energy_today_import_kwh"], 6),
+                          round(p["energy_today_export_kwh"], 6))
+                for p in dashlib.get_json(d.url("/api/programs"))}
+    energy = _consistent(api_energy, lambda: _db_program_energy(d))
+    assert energy["ami"][0] > 0, energy
+    programs = {p["id"]: p for p in dashlib.get_json(d.url("/api/programs"))}
+    assert programs["solar"]["name"] == "Solar roofs" and programs["solar"]["kind"] == "solar"
+    assert programs["solar"]["devices"] == 1 and programs["solar"]["online"] == 1
+    assert programs["solar"]["power_w"] == 1500
+
+    sites = {s["id"]: s for s in dashlib.get_json(d.url("/api/sites"))}
+    assert set(sites) == {"roof", "house"} and sites["house"]["program"] == "ami"
+
+    with _db(d) as db:
+        db_active = [r[0] for r in db.execute(
+            "SELECT key FROM alerts WHERE cleared_ms IS NULL ORDER BY key")]
+    api_active = sorted(a["key"] for a in dashlib.get_json(d.url("/api/alerts")))
+    assert api_active == db_active
+    assert isinstance(dashlib.get_json(d.url("/api/alerts?all=1")), list)
+
+    status = dashlib.get_json(d.url("/api/status"))
+    assert status["devices"] == 2 and status["poller"]["polls"] >= 2
+    assert status["mqtt"]["connected"] is True and "queue_depth" in status["store"]
+
+    sav = dashlib.get_json(d.url("/api/savings?from=2026-01-01&to=2026-01-31"))
+    assert sav["from"] == "2026-01-01" and sav["to"] == "2026-01-31"
+    assert "total" in sav and isinstance(sav["programs"], list)
+    assert dashlib.get(d.url("/api/savings?from=junk"))[0] == 400
+    assert "127.0.0.1:%d" % d.http_port in d.log_text()
+
+
+def test_metrics_parse_as_prometheus_text(city):
+    status, headers, body = dashlib.get(city.url("/metrics"))
+    assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    fams = dashlib.parse_prometheus(body.decode("utf-8"))
+    for name, typ in [("enmon_device_power_watts", "gauge"), ("enmon_device_up", "gauge"),
+                      ("enmon_device_energy_import_wh_total", "counter"),
+                      ("enmon_device_energy_export_wh_total", "counter"),
+                      ("enmon_polls_total", "counter"), ("enmon_poll_failures_total", "counter"),
+                      ("enmon_poll_lateness_p99_seconds", "gauge"),
+                      ("enmon_queue_depth", "gauge"), ("enmon_readings_dropped_total", "counter"),
+                      ("enmon_alerts_active", "gauge")]:
+        assert fams[name]["type"] == typ and fams[name]["help"], name
+    inv = (("device", "inv"), ("kind", "inverter"), ("program", "solar"), ("site", "roof"))
+    assert fams["enmon_device_power_watts"]["samples"][inv] == 1500
+    assert fams["enmon_device_up"]["samples"][inv] == 1
+    assert fams["enmon_device_energy_export_wh_total"]["samples"][inv] == 120000
+    # the inverter has no import counter: no series rather than a 0
+    assert inv not in fams["enmon_device_energy_import_wh_total"]["samples"]
+    sinks = {dict(k)["sink"] for k in fams["enmon_queue_depth"]["samples"]}
+    assert sinks == {"store", "mqtt"}
+    assert fams["enmon_polls_total"]["samples"][()] >= 2
+    # the example Grafana dashboard only queries metrics enmond exports
+    with open(os.path.join(harness.source_dir(), "config", "grafana-dashboard.json")) as fh:
+        grafana = json.load(fh)
+    exprs = [t["expr"] for p in grafana["panels"] for t in p["targets"]]
+    used = set(re.findall(r"enmon_[a-z0-9_]+", " ".join(exprs)))
+    assert used and used <= set(fams), used - set(fams)
+
+
+def test_prometheus_parser_is_strict():
+    good = "# HELP a x\n# TYPE a gauge\na{l=\"q\\\"\\\\\\n\"} 1.5\n"
+    assert dashlib.parse_prometheus(good)["a"]["samples"][(("l", "q\"\\\n"),)] == 1.5
+    for bad in ["a 1\n",  # no TYPE
+                "# TYPE a gauge\na 1\na 2\n",  # duplicate series
+                "# TYPE a gauge\na{l=\"x\n",  # broken labels
+                "# TYPE a gauge\na one\n",  # not a number
+                "# TYPE a gauge\n# TYPE b gauge\nb 1\na 1\n",  # family split
+                "# TYPE a counter\na -1\n"]:  # negative counter
+        with pytest.raises(AssertionError):
+            dashlib.parse_prometheus(bad)
+
+
+def test_live_events_carry_summaries(city):
+    events = dashlib.sse_events(city.url("/api/live"), 2)
+    assert [e for e, _ in events] == ["summary", "summary"]
+    first, second = (json.loads(x) for _, x in events)
+    assert second["ts_ms"] > first["ts_ms"]
+    # the first frame may predate the fixture's check; the second is newer
+    assert second["city"]["devices"] == 2 and second["city"]["online"] == 2
+    progs = {p["id"]: p for p in second["programs"]}
+    assert progs["solar"]["produced_w"] == 1500 and progs["solar"]["consumed_w"] == 0
+    assert {x["id"]: x["availability"] for x in second["devices"]} == {"inv": "online",
+                                                                      "meter": "online"}
+
+
+def test_dashboard_files_load_nothing_from_outside(city):
+    for path in ("/", "/index.html", "/app.js", "/style.css"):
+        status, headers, body = dashlib.get(city.url(path))
+        assert status == 200, path
+        text = body.decode("utf-8")
+        assert not re.search(r"https?://", text), (path, re.search(r"https?://", text))
+    assert dashlib.get(city.url("/../README.md"))[0] == 404
+    assert dashlib.get(city.url("/enmon.db"))[0] == 404
+
+
+def _summary_watch(port, topics):
+    return Watch(port, topics=topics, client_id="dash-watch-%d" % time.monotonic_ns())
+
+
+def test_mqtt_summaries_and_home_assistant_discovery(city):
+    d = city
+    w = _summary_watch(d.mqtt_port, ("enmon/summary/#", "homeassistant/#"))
+    try:
+        assert daemon.wait_for(lambda: w.last("enmon/summary/city"), 5)
+        city_doc = json.loads(w.last("enmon/summary/city"))
+        for key in ("power_w", "energy_today_wh", "devices", "online", "offline",
+                    "alerts_active", "ts"):
+            assert key in city_doc, key
+        assert city_doc["devices"] == 2 and city_doc["offline"] == 0
+        solar = json.loads(w.last("enmon/summary/solar"))
+        assert solar["power_w"] == 1500 and solar["devices"] == 1
+        assert json.loads(w.last("enmon/summary/ami"))["devices"] == 1
+        late = _summary_watch(d.mqtt_port, ("enmon/summary/city",))
+        try:  # a late subscriber gets the summary at once: it is retained
+            assert daemon.wait_for(lambda: [m for m in late.messages if m[2]], 2)
+        finally:
+            late.close()
+
+        cfg_topics = {"homeassistant/sensor/enmon_inv/power/config",
+                      "homeassistant/sensor/enmon_inv/energy_export/config",
+                      "homeassistant/sensor/enmon_meter/power/config",
+                      "homeassistant/sensor/enmon_meter/energy_import/config",
+                      "homeassistant/sensor/enmon_meter/energy_export/config"}
+        assert daemon.wait_for(lambda: all(w.last(t) for t in cfg_topics), 5)
+        energy = json.loads(w.last("homeassistant/sensor/enmon_inv/energy_export/config"))
+        assert energy["dev_cla"] == "energy" and energy["stat_cla"] == "total_increasing"
+        assert energy["unit_of_meas"] == "kWh" and energy["uniq_id"] == "enmon_inv_energy_export"
+        assert energy["~"] == "enmon/device/solar/roof/inv"
+        assert {"t": "~/availability"} in energy["avty"]
+
+        # Home Assistant comes online: the configs are sent again
+        before = sum(1 for t, _, _ in w.messages if t in cfg_topics)
+        pub = mqtt.Client(client_id="fake-home-assistant")
+        pub.connect("127.0.0.1", d.mqtt_port)
+        pub.loop_start()
+        pub.publish("homeassistant/status", "online", qos=1).wait_for_publish()
+        pub.loop_stop()
+        pub.disconnect()
+        assert daemon.wait_for(
+            lambda: sum(1 for t, _, _ in w.messages if t in cfg_topics) >= before + 5, 5)
+    finally:
+        w.close()
+
+
+def test_enmon_top_once_prints_the_summaries(city):
+    d = city
+    res = daemon.enmon("top", "--once", "-c", d.config)
+    lines = res.stdout.splitlines()
+    assert any(re.match(r"^solar\s+.*\b1\.5\b", ln) for ln in lines), res.stdout
+    assert any(ln.startswith("city") for ln in lines), res.stdout
+    assert "\x1b[" not in res.stdout  # --once: plain text, no screen control
+
+
+def test_bearer_token(tmp_path, mosquitto, sim_factory):
+    port = harness.free_port()
+    sim_factory(dashlib.sim_config(port))
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret-token\n")
+    d = dashlib.DashEnmond(tmp_path, mosquitto.port, dashlib.programs(port),
+                           http_extra="  token_file: %s\n" % token_file)
+    d.start()
+    try:
+        for path in ("/api/programs", "/metrics", "/api/live"):
+            assert dashlib.get(d.url(path))[0] == 401, path
+            assert dashlib.get(d.url(path), token="s3cret-tokeN")[0] == 401, path
+            assert dashlib.get(d.url(path), token="s3cret-toke")[0] == 401, path
+        assert dashlib.get(d.url("/api/programs"), token="s3cret-token")[0] == 200
+        assert dashlib.get(d.url("/api/programs?access_token=s3cret-token"))[0] == 200
+        status, headers, _ = dashlib.get(d.url("/api/status"))
+        assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer")
+        assert dashlib.get(d.url("/"))[0] == 200  # the page itself holds no data
+    finally:
+        assert d.stop() == 0, d.log_text()
+
+
+def test_http_off_and_bad_listen(tmp_path, mosquitto, sim_factory):
+    port = harness.free_port()
+    sim_factory(dashlib.sim_config(port))
+    d = dashlib.DashEnmond(tmp_path, mosquitto.port, dashlib.programs(port))
+    with open(d.config, encoding="utf-8") as fh:
+        text = fh.read()
+    with open(d.config, "w", encoding="utf-8") as fh:
+        fh.write(text.replace("  port: %d\n  web_root" % d.http_port, "  port: 0\n  web_root"))
+    daemon.Enmond.start(d)
+    try:
+        time.sleep(2)
+        assert d.proc.poll() is None
+        assert not harness.port_open(d.http_port)
+    finally:
+        assert d.stop() == 0, d.log_text()
+    res = subprocess.run([daemon.bin_path("enmond"), "--check-config", "-c", d.config],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    with open(d.config, "w", encoding="utf-8") as fh:
+        fh.write(text.replace("  port: %d\n" % d.http_port, "  port: 70000\n"))
+    res = subprocess.run([daemon.bin_path("enmond"), "--check-config", "-c", d.config],
+                         capture_output=True, text=True)
+    assert res.returncode == 78 and "http.port" in res.stderr, res.stderr
