@@ -19,6 +19,7 @@
 
 #define STORE_QUEUE_CAP 65536
 #define STORE_ALERTS_CAP 4096
+#define STORE_LOCKED_MAX_S 600 /* how long a batch waits for another writer's lock */
 #define STORE_BATCH_MAX 32768
 #define STORE_BATCH_MS 250
 #define STORE_SPLIT_STACK 96            /* one day of intervals */
@@ -504,10 +505,27 @@ static int store_write_rows(struct store *st, const struct reading *rs, size_t n
 /* Writes a batch in one transaction. On failure the batch is rolled back and
  * the in-memory counters are reloaded, so the next batch's deltas start from
  * what is committed and no energy is lost or counted twice. */
+/* BEGIN IMMEDIATE, waiting out another writer (an `enmon import` holds the
+ * write lock for its whole file, by design all-or-nothing) instead of losing
+ * the batch: each try waits the busy timeout, for up to STORE_LOCKED_MAX_S. */
+static int store_begin(struct store *st)
+{
+    int64_t give_up = clock_mono_ms() + (int64_t)STORE_LOCKED_MAX_S * 1000;
+    for (;;) {
+        int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return ENMON_OK;
+        if ((rc & 0xff) != SQLITE_BUSY || clock_mono_ms() >= give_up)
+            return ENMON_ERR_DB;
+        log_limited(&st->lim, STORE_LOG_EVERY_S, LOG_WARNING,
+                    "store: the database is locked by another writer; batch waiting");
+    }
+}
+
 static void store_write_batch(struct store *st, const struct reading *rs, size_t n)
 {
     int rc = ENMON_ERR_DB;
-    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+    if (store_begin(st) == ENMON_OK) {
         rc = store_write_rows(st, rs, n);
         if (rc == ENMON_OK && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             rc = ENMON_ERR_DB;

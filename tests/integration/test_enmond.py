@@ -218,3 +218,30 @@ def test_report_totals_equal_counter_deltas(tmp_path, mosquitto, sim_factory):
     kwh_in = header.index("kwh_in") if "kwh_in" in header else header.index("kWh_in")
     assert float(got["solar"][kwh_out]) == pytest.approx(expected["solar"], abs=0.0015), out
     assert float(got["ami"][kwh_in]) == pytest.approx(expected["ami"], abs=0.0015), out
+
+
+def test_another_writer_holding_the_lock_loses_nothing(city, mosquitto):
+    """`enmon import` holds SQLite's write lock for its whole file (all or nothing). A batch
+    that meets the lock waits for it instead of being dropped: hold the lock for 8 s (longer
+    than the 5 s busy timeout) and every poll of that time still lands in the database."""
+    sim, d = city
+    d.start()
+    time.sleep(2.5)
+    other = sqlite3.connect(d.db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    t0 = time.time()
+    time.sleep(8)
+    other.execute("COMMIT")
+    other.close()
+    time.sleep(2.5)
+    assert d.stop() == 0, d.log_text()
+    assert "lost" not in d.log_text(), d.log_text()
+    db = sqlite3.connect(d.db)
+    for dev in EXPECTED:
+        ts = [t for (t,) in db.execute(
+            "SELECT r.ts_ms FROM readings r JOIN devices v ON v.id = r.device_id "
+            "WHERE v.key = ? ORDER BY r.ts_ms", (dev,))]
+        during = [t for t in ts if t0 * 1000 <= t <= (t0 + 8) * 1000]
+        assert len(during) >= 7, (dev, len(during))
+        gaps = [b - a for a, b in zip(ts, ts[1:])]
+        assert max(gaps) < 2500, (dev, max(gaps))
