@@ -37,6 +37,12 @@ struct dash {
     struct ha_watch *ha;
     struct ha_publisher ha_pub;
     int mqtt_was_connected;
+    /* SunSpec identities read at discovery (poller threads write, the dash thread
+     * reads, under ident_lock); ident_dirty: HA configs to publish again */
+    pthread_mutex_t ident_lock;
+    struct sunspec_common *ident;
+    uint8_t *ident_dirty;
+    int ident_pending;
     pthread_t thread;
     int running;
     atomic_int stop;
@@ -75,7 +81,13 @@ int dash_open(const struct enmon_config *cfg, struct dash **out)
     if (!d)
         return ENMON_ERR_NOMEM;
     d->cfg = cfg;
-    if (live_open(cfg, &d->live) != ENMON_OK) {
+    pthread_mutex_init(&d->ident_lock, NULL);
+    d->ident = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*d->ident));
+    d->ident_dirty = calloc(cfg->ndevices ? cfg->ndevices : 1, 1);
+    if (!d->ident || !d->ident_dirty || live_open(cfg, &d->live) != ENMON_OK) {
+        free(d->ident);
+        free(d->ident_dirty);
+        pthread_mutex_destroy(&d->ident_lock);
         free(d);
         return ENMON_ERR_NOMEM;
     }
@@ -85,6 +97,40 @@ int dash_open(const struct enmon_config *cfg, struct dash **out)
         d->env.offset_min = 540;
     *out = d;
     return ENMON_OK;
+}
+
+void dash_ident(struct dash *d, uint32_t dev, const struct sunspec_common *c)
+{
+    if (!d || dev >= d->cfg->ndevices)
+        return;
+    pthread_mutex_lock(&d->ident_lock);
+    if (memcmp(&d->ident[dev], c, sizeof(*c)) != 0) {
+        d->ident[dev] = *c;
+        d->ident_dirty[dev] = 1;
+        d->ident_pending = 1;
+    }
+    pthread_mutex_unlock(&d->ident_lock);
+}
+
+/* Publishes the configs of devices whose identity became known since the last tick. */
+static void ha_publish_idents(struct dash *d)
+{
+    pthread_mutex_lock(&d->ident_lock);
+    int sent = 0, full = 0;
+    uint32_t i = 0;
+    for (; d->ident_pending && i < d->cfg->ndevices && sent < DASH_HA_PER_TICK; i++) {
+        if (!d->ident_dirty[i])
+            continue;
+        if (!ha_publish_device(d->cfg, d->env.mqtt, i, &d->ident[i])) {
+            full = 1; /* the sink's queue is full: this device again next tick */
+            break;
+        }
+        d->ident_dirty[i] = 0;
+        sent++;
+    }
+    if (!full && i >= d->cfg->ndevices)
+        d->ident_pending = 0;
+    pthread_mutex_unlock(&d->ident_lock);
 }
 
 void dash_reading(struct dash *d, const struct reading *r)
@@ -148,8 +194,12 @@ static void ha_step(struct dash *d)
     d->mqtt_was_connected = ms.connected;
     if (again)
         ha_publisher_restart(&d->ha_pub);
-    if (ms.connected)
-        ha_publish_some(d->cfg, d->env.mqtt, &d->ha_pub, DASH_HA_PER_TICK);
+    if (!ms.connected)
+        return;
+    pthread_mutex_lock(&d->ident_lock);
+    ha_publish_some(d->cfg, d->env.mqtt, &d->ha_pub, d->ident, DASH_HA_PER_TICK);
+    pthread_mutex_unlock(&d->ident_lock);
+    ha_publish_idents(d);
 }
 
 static void *dash_main(void *arg)
@@ -232,5 +282,8 @@ void dash_free(struct dash *d)
     if (d->has_savings)
         savings_config_free(&d->savings);
     live_free(d->live);
+    free(d->ident);
+    free(d->ident_dirty);
+    pthread_mutex_destroy(&d->ident_lock);
     free(d);
 }

@@ -24,6 +24,12 @@ void dash_start(struct dash *d, struct store *store, struct mqtt_sink *mqtt, str
 
 /* Feeds a poll (any quality) and an alert raise or clear; d may be NULL. Never block. */
 void dash_reading(struct dash *d, const struct reading *r);
+
+struct sunspec_common;
+
+/* A device's SunSpec identity (poller_ident_fn): Home Assistant's device info
+ * then carries its manufacturer, model, serial and version. Never blocks long. */
+void dash_ident(struct dash *d, uint32_t dev, const struct sunspec_common *c);
 void dash_alert(struct dash *d, const struct alert_event *ev);
 
 /* Stops the server and the thread: the handles are no longer used afterwards. */

@@ -39,6 +39,12 @@ struct pipeline {
     struct dash *dash; /* dash */
 };
 
+static void pipeline_ident(void *ctx, uint32_t device, const struct sunspec_common *c)
+{
+    struct pipeline *pl = ctx;
+    dash_ident(pl->dash, device, c); /* dash: Home Assistant device info */
+}
+
 static void pipeline_emit(void *ctx, const struct reading *r)
 {
     struct pipeline *pl = ctx;
@@ -159,7 +165,7 @@ static int pipeline_start(struct pipeline *pl, struct poller_links *kept)
         pipeline_stop(pl, 0, NULL);
         return -1;
     }
-    int rc = poller_start_keep(pl->cfg, pipeline_emit, pl, kept, &pl->poller);
+    int rc = poller_start_keep(pl->cfg, pipeline_emit, pipeline_ident, pl, kept, &pl->poller);
     if (rc != ENMON_OK) {
         log_err("poller: %s", enmon_strerror(rc));
         pipeline_stop(pl, 0, NULL);

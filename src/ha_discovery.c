@@ -74,31 +74,52 @@ static void value_template(const struct ha_sensor *s, char *buf, size_t len)
                  s->key, s->scale, s->key);
 }
 
-static int device_info(const struct enmon_config *cfg, uint32_t dev, char *buf, size_t len)
+/* ,"sn":"...","sw":"..." from the SunSpec common model, or "" when unknown. */
+static int ident_fields(const struct sunspec_common *ident, char *buf, size_t len)
+{
+    char sn[4 * sizeof(ident->serial) + 3], sw[4 * sizeof(ident->version) + 3];
+    buf[0] = '\0';
+    if (!ident || !ident->manufacturer[0])
+        return 0;
+    if (payload_json_string(ident->serial, sn, sizeof(sn)) < 0 ||
+        payload_json_string(ident->version, sw, sizeof(sw)) < 0)
+        return -1;
+    int n = snprintf(buf, len, ",\"sn\":%s,\"sw\":%s", sn, sw);
+    return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+/* HA's device block: manufacturer, model, serial and version from the device's SunSpec
+ * common model when it has been read (ident), else from its register map or its kind. */
+static int device_info(const struct enmon_config *cfg, uint32_t dev,
+                       const struct sunspec_common *ident, char *buf, size_t len)
 {
     const struct cfg_device *d = &cfg->devices[dev];
     char name[8 * CFG_NAME_MAX], model[8 * CFG_NAME_MAX], mf[8 * CFG_NAME_MAX] = "\"\"";
-    char area[8 * CFG_NAME_MAX] = "\"\"";
+    char area[8 * CFG_NAME_MAX] = "\"\"", extra[256];
     const char *kind = d->kind == DEVICE_INVERTER ? "SunSpec inverter" : "SunSpec meter";
+    int known = ident && ident->manufacturer[0];
+    const char *mdl = known ? ident->model : d->map ? d->map->model : kind;
+    const char *maker = known ? ident->manufacturer : d->map ? d->map->manufacturer : NULL;
     const struct cfg_site *site = d->site < cfg->nsites ? &cfg->sites[d->site] : NULL;
     if (payload_json_string(d->name[0] ? d->name : d->id, name, sizeof(name)) < 0 ||
-        payload_json_string(d->map ? d->map->model : kind, model, sizeof(model)) < 0 ||
-        (d->map && payload_json_string(d->map->manufacturer, mf, sizeof(mf)) < 0) ||
+        payload_json_string(mdl, model, sizeof(model)) < 0 ||
+        (maker && payload_json_string(maker, mf, sizeof(mf)) < 0) ||
+        ident_fields(ident, extra, sizeof(extra)) < 0 ||
         (site &&
          payload_json_string(site->name[0] ? site->name : site->id, area, sizeof(area)) < 0))
         return -1;
-    int n = snprintf(buf, len, "{\"ids\":[\"enmon_%s\"],\"name\":%s,\"mdl\":%s%s%s,\"sa\":%s}",
-                     d->id, name, model, d->map ? ",\"mf\":" : "", d->map ? mf : "", area);
+    int n = snprintf(buf, len, "{\"ids\":[\"enmon_%s\"],\"name\":%s,\"mdl\":%s%s%s%s,\"sa\":%s}",
+                     d->id, name, model, maker ? ",\"mf\":" : "", maker ? mf : "", extra, area);
     return n < 0 || (size_t)n >= len ? -1 : n;
 }
 
 int ha_config_json(const struct enmon_config *cfg, uint32_t dev, const struct ha_sensor *s,
-                   char *buf, size_t len)
+                   const struct sunspec_common *ident, char *buf, size_t len)
 {
     char base[PAYLOAD_TOPIC_MAX], status[PAYLOAD_TOPIC_MAX], tpl[256], info[2048];
     if (dev >= cfg->ndevices || payload_state_topic(cfg, dev, base, sizeof(base)) < 0 ||
         payload_status_topic(cfg->mqtt.topic_root, status, sizeof(status)) < 0 ||
-        device_info(cfg, dev, info, sizeof(info)) < 0)
+        device_info(cfg, dev, ident, info, sizeof(info)) < 0)
         return -1;
     base[strlen(base) - strlen("/state")] = '\0';
     value_template(s, tpl, sizeof(tpl));
@@ -122,11 +143,11 @@ void ha_publisher_restart(struct ha_publisher *p)
 
 /* Queues the config of one sensor: 1 queued (or skipped as unpublishable), 0 queue full. */
 static int publish_one(const struct enmon_config *cfg, struct mqtt_sink *m, uint32_t dev,
-                       const struct ha_sensor *s)
+                       const struct ha_sensor *s, const struct sunspec_common *ident)
 {
     char topic[PAYLOAD_TOPIC_MAX], json[HA_PAYLOAD_MAX];
     if (ha_config_topic(cfg, dev, s, topic, sizeof(topic)) < 0 ||
-        ha_config_json(cfg, dev, s, json, sizeof(json)) < 0) {
+        ha_config_json(cfg, dev, s, ident, json, sizeof(json)) < 0) {
         static struct log_limit lim; /* the dash thread only */
         log_limited(&lim, 60, LOG_WARNING, "ha discovery: config of %s/%s does not fit; skipped",
                     cfg->devices[dev].id, s->object);
@@ -135,8 +156,19 @@ static int publish_one(const struct enmon_config *cfg, struct mqtt_sink *m, uint
     return mqtt_sink_publish(m, topic, json, 1) == ENMON_ERR_FULL ? 0 : 1;
 }
 
+int ha_publish_device(const struct enmon_config *cfg, struct mqtt_sink *m, uint32_t dev,
+                      const struct sunspec_common *ident)
+{
+    struct ha_sensor s[HA_SENSORS_MAX];
+    int n = dev < cfg->ndevices ? ha_sensors(cfg, dev, s) : 0;
+    for (int i = 0; i < n; i++)
+        if (!publish_one(cfg, m, dev, &s[i], ident))
+            return 0;
+    return 1;
+}
+
 int ha_publish_some(const struct enmon_config *cfg, struct mqtt_sink *m, struct ha_publisher *p,
-                    int max)
+                    const struct sunspec_common *idents, int max)
 {
     int sent = 0;
     struct ha_sensor s[HA_SENSORS_MAX];
@@ -151,7 +183,7 @@ int ha_publish_some(const struct enmon_config *cfg, struct mqtt_sink *m, struct 
             p->sensor = 0;
             continue;
         }
-        if (!publish_one(cfg, m, p->device, &s[p->sensor]))
+        if (!publish_one(cfg, m, p->device, &s[p->sensor], idents ? &idents[p->device] : NULL))
             break;
         p->sensor++;
         sent++;

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "mqtt_sink.h"
+#include "sunspec.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -36,10 +37,11 @@ int ha_config_topic(const struct enmon_config *cfg, uint32_t dev, const struct h
 /* The retained discovery config (JSON, HA's abbreviated keys): state topic and a
  * value_template that renders "None" (unknown) when the key is missing, availability from
  * enmond's status, the device's availability topic and the presence of the key in the
- * state (availability_mode all), stable unique_id, device info. Returns the length, or -1
- * when buf is too small or an id cannot be published. */
+ * state (availability_mode all), stable unique_id, device info: manufacturer, model,
+ * serial and version from ident (the device's SunSpec common model, NULL when not yet
+ * read). Returns the length, or -1 when buf is too small or an id cannot be published. */
 int ha_config_json(const struct enmon_config *cfg, uint32_t dev, const struct ha_sensor *s,
-                   char *buf, size_t len);
+                   const struct sunspec_common *ident, char *buf, size_t len);
 
 /* Publishes the configs of every device through the sink, a few per call so alerts keep
  * their room in the sink's message queue. */
@@ -53,7 +55,11 @@ void ha_publisher_restart(struct ha_publisher *p);
 
 /* Queues up to max configs; stops early when the queue is full. Returns how many. */
 int ha_publish_some(const struct enmon_config *cfg, struct mqtt_sink *m, struct ha_publisher *p,
-                    int max);
+                    const struct sunspec_common *idents, int max);
+
+/* Queues every config of device dev (its SunSpec identity now known): 1 done, 0 queue full. */
+int ha_publish_device(const struct enmon_config *cfg, struct mqtt_sink *m, uint32_t dev,
+                      const struct sunspec_common *ident);
 
 /* A small MQTT client of its own, subscribed to homeassistant/status. */
 struct ha_watch;

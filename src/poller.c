@@ -56,6 +56,7 @@ struct worker {
 struct poller {
     const struct enmon_config *cfg;
     poller_emit_fn emit;
+    poller_ident_fn ident; /* may be NULL */
     void *ctx;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -216,7 +217,7 @@ static int map_poll(struct pdev *d, struct read_ctx *rc, uint16_t *block, struct
     return ENMON_OK;
 }
 
-static int device_discover(struct pdev *d, struct read_ctx *rc, uint16_t *block)
+static int device_discover(struct poller *p, struct pdev *d, struct read_ctx *rc, uint16_t *block)
 {
     struct sunspec_chain chain;
     int err = sunspec_discover(read_registers, rc, d->cfg->sunspec_base, &chain);
@@ -234,18 +235,21 @@ static int device_discover(struct pdev *d, struct read_ctx *rc, uint16_t *block)
         n += (size_t)snprintf(models + n, sizeof(models) - n, " %u", chain.models[i].id);
     log_info("device %s: SunSpec at %u, models%s; %s %s serial %s", d->cfg->id, chain.base, models,
              info.manufacturer, info.model, info.serial);
+    if (p->ident && info.manufacturer[0])
+        p->ident(p->ctx, d->index, &info);
     d->discovered = 1;
     return ENMON_OK;
 }
 
-static int device_poll(struct pdev *d, struct link *link, uint16_t *block, struct reading *r)
+static int device_poll(struct poller *p, struct pdev *d, struct link *link, uint16_t *block,
+                       struct reading *r)
 {
     struct read_ctx rc = {.link = link, .dev = d->cfg};
     int err = ENMON_OK;
     if (d->cfg->map)
         return map_poll(d, &rc, block, r);
     if (!d->discovered)
-        err = device_discover(d, &rc, block);
+        err = device_discover(p, d, &rc, block);
     if (err == ENMON_OK)
         err = sunspec_read_model(read_registers, &rc, &d->plan.main, block);
     if (err == ENMON_OK)
@@ -276,7 +280,7 @@ static void poll_one(struct poller *p, struct plink *pl, struct pdev *d, uint16_
     int64_t start = clock_mono_ms();
     int64_t late = start - d->due_ms;
     struct reading r = {.device = d->index};
-    int err = device_poll(d, &pl->link, block, &r);
+    int err = device_poll(p, d, &pl->link, block, &r);
     int ok = err == ENMON_OK;
     int online = d->online;
     if (ok) {
@@ -530,7 +534,7 @@ static void adopt_links(struct poller *p, struct poller_links *kept)
 int poller_start(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
                  struct poller **out)
 {
-    return poller_start_keep(cfg, emit, ctx, NULL, out);
+    return poller_start_keep(cfg, emit, NULL, ctx, NULL, out);
 }
 
 /* The stall test hook's deadline, or 0. */
@@ -544,14 +548,15 @@ static int64_t stall_deadline(void)
     return clock_mono_ms() + (s > 0 ? s : 0) * 1000 + 1;
 }
 
-int poller_start_keep(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
-                      struct poller_links *kept, struct poller **out)
+int poller_start_keep(const struct enmon_config *cfg, poller_emit_fn emit, poller_ident_fn ident,
+                      void *ctx, struct poller_links *kept, struct poller **out)
 {
     struct poller *p = calloc(1, sizeof(*p));
     if (!p)
         return ENMON_ERR_NOMEM;
     p->cfg = cfg;
     p->emit = emit;
+    p->ident = ident;
     p->ctx = ctx;
     pthread_mutex_init(&p->lock, NULL);
     pthread_condattr_t attr;

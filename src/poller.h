@@ -12,6 +12,12 @@ struct poller;
 /* Called from worker threads for every poll; must not block. */
 typedef void (*poller_emit_fn)(void *ctx, const struct reading *r);
 
+struct sunspec_common;
+
+/* Called from a worker thread when a device's SunSpec common model (manufacturer,
+ * model, version, serial) has been read at discovery; must not block. */
+typedef void (*poller_ident_fn)(void *ctx, uint32_t device, const struct sunspec_common *c);
+
 struct poller_stats {
     uint64_t polls;         /* device polls done */
     uint64_t failures;      /* polls that failed */
@@ -47,11 +53,12 @@ struct poller_links;
  * *kept (NULL when none) for poller_start_keep. */
 void poller_stop_keep(struct poller *p, struct poller_stats *final, struct poller_links **kept);
 
-/* Like poller_start; each link of cfg with the same URI as a kept one takes
+/* Like poller_start, with ident (may be NULL) called when a device's SunSpec
+ * identity is read; each link of cfg with the same URI as a kept one takes
  * over its open connection (no reconnect). kept (may be NULL) is consumed:
  * connections nobody took are closed. */
-int poller_start_keep(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
-                      struct poller_links *kept, struct poller **out);
+int poller_start_keep(const struct enmon_config *cfg, poller_emit_fn emit, poller_ident_fn ident,
+                      void *ctx, struct poller_links *kept, struct poller **out);
 
 /* Closes and frees kept connections (NULL is fine). */
 void poller_links_free(struct poller_links *kept);

@@ -240,6 +240,11 @@ def test_mqtt_summaries_and_home_assistant_discovery(city):
         assert energy["unit_of_meas"] == "kWh" and energy["uniq_id"] == "enmon_inv_energy_export"
         assert energy["~"] == "enmon/device/solar/roof/inv"
         assert {"t": "~/availability"} in energy["avty"]
+        # the device block carries the SunSpec identity read at discovery (model 1)
+        assert daemon.wait_for(lambda: json.loads(w.last(
+            "homeassistant/sensor/enmon_inv/power/config"))["dev"].get("mf") == "enmon-sim", 5)
+        dev = json.loads(w.last("homeassistant/sensor/enmon_inv/power/config"))["dev"]
+        assert dev["mdl"].startswith("SIM-INV") and dev["sn"], dev
 
         # Home Assistant comes online: the configs are sent again
         before = sum(1 for t, _, _ in w.messages if t in cfg_topics)

@@ -89,7 +89,7 @@ static void topic(const cJSON *doc, const char *t, char *out, size_t len)
 static cJSON *config(uint32_t dev, const struct ha_sensor *s)
 {
     char buf[HA_PAYLOAD_MAX];
-    int n = ha_config_json(&cfg, dev, s, buf, sizeof(buf));
+    int n = ha_config_json(&cfg, dev, s, NULL, buf, sizeof(buf));
     assert_true(n > 0 && n < HA_PAYLOAD_MAX);
     cJSON *doc = cJSON_Parse(buf);
     assert_non_null(doc);
@@ -168,13 +168,41 @@ static void test_meter_and_longest_ids(void **state)
         cJSON_Delete(doc);
     }
     char small[100];
-    assert_int_equal(ha_config_json(&cfg, 1, &s[0], small, sizeof(small)), -1);
+    assert_int_equal(ha_config_json(&cfg, 1, &s[0], NULL, small, sizeof(small)), -1);
     assert_int_equal(ha_sensors(&cfg, 9, s), 0);
+}
+
+/* With the SunSpec common model read at discovery, the device block names the real
+ * manufacturer, model, serial and firmware version instead of the config's kind. */
+static void test_device_info_from_sunspec(void **state)
+{
+    (void)state;
+    struct ha_sensor s[HA_SENSORS_MAX];
+    assert_true(ha_sensors(&cfg, 0, s) > 0);
+    const struct sunspec_common id = {"Hanwha \"Q\"", "Q.HOME-3K", "1.2.3", "SN-0042"};
+    char buf[HA_PAYLOAD_MAX];
+    int n = ha_config_json(&cfg, 0, &s[0], &id, buf, sizeof(buf));
+    assert_true(n > 0);
+    cJSON *doc = cJSON_Parse(buf);
+    assert_non_null(doc);
+    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(doc, "dev");
+    assert_string_equal(str(dev, "mf"), "Hanwha \"Q\"");
+    assert_string_equal(str(dev, "mdl"), "Q.HOME-3K");
+    assert_string_equal(str(dev, "sn"), "SN-0042");
+    assert_string_equal(str(dev, "sw"), "1.2.3");
+    cJSON_Delete(doc);
+    /* unknown identity: no serial is invented */
+    n = ha_config_json(&cfg, 0, &s[0], NULL, buf, sizeof(buf));
+    doc = cJSON_Parse(buf);
+    dev = cJSON_GetObjectItemCaseSensitive(doc, "dev");
+    assert_null(cJSON_GetObjectItemCaseSensitive(dev, "sn"));
+    cJSON_Delete(doc);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_device_info_from_sunspec, setup),
         cmocka_unit_test_setup(test_inverter, setup),
         cmocka_unit_test_setup(test_meter_and_longest_ids, setup),
     };
