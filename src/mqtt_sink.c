@@ -396,20 +396,26 @@ static enum handover publish_msgs(struct mqtt_sink *m)
 
 /* ---- the sink thread ---- */
 
-/* Retries a first connect that failed, backing off from 1 s to SINK_RECONNECT_MAX_S;
- * once one succeeds, libmosquitto's thread handles every later reconnect. */
+/* Retries a first connect that failed, backing off from 1 s to SINK_RECONNECT_MAX_S.
+ * libmosquitto's network thread is started only once a connect went through, so
+ * that no two threads ever drive the client at once (two did, and ASan caught the
+ * TLS state freed under the network thread); from then on that thread alone
+ * reconnects. */
 static void retry_first_connect(struct mqtt_sink *m)
 {
     int64_t now = clock_mono_ms();
     if (!m->first_connect_failed || now < m->retry_connect_ms)
         return;
-    int rc = mosquitto_reconnect_async(m->mosq);
-    if (rc == MOSQ_ERR_SUCCESS) {
+    const struct cfg_mqtt *c = &m->cfg->mqtt;
+    int rc = mosquitto_connect_async(m->mosq, c->host, c->port,
+                                     c->keepalive_s > 0 ? c->keepalive_s : 30);
+    if (rc == MOSQ_ERR_SUCCESS && mosquitto_loop_start(m->mosq) == MOSQ_ERR_SUCCESS) {
+        m->loop_started = 1;
         m->first_connect_failed = 0;
         return;
     }
     log_limited(&m->conn_limit, SINK_LOG_EVERY_S, LOG_WARNING, "mqtt: %s:%d: %s; retrying",
-                m->cfg->mqtt.host, m->cfg->mqtt.port, mosquitto_strerror(rc));
+                c->host, c->port, mosquitto_strerror(rc));
     if (m->retry_delay_s < SINK_RECONNECT_MAX_S)
         m->retry_delay_s *= 2;
     if (m->retry_delay_s > SINK_RECONNECT_MAX_S)
@@ -632,9 +638,10 @@ static int client_connect(struct mqtt_sink *m, char *msg, size_t msglen)
     if (rc != MOSQ_ERR_SUCCESS) {
         log_warn("mqtt: %s:%d: %s; retrying in the background", c->host, c->port,
                  mosquitto_strerror(rc));
-        m->first_connect_failed = 1;
+        m->first_connect_failed = 1; /* the sink thread retries, then starts the loop */
         m->retry_delay_s = 1;
         m->retry_connect_ms = clock_mono_ms() + 1000;
+        return ENMON_OK;
     }
     rc = mosquitto_loop_start(m->mosq);
     if (rc != MOSQ_ERR_SUCCESS)
