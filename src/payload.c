@@ -87,12 +87,14 @@ int payload_status_topic(const char *root, char *buf, size_t len)
     return snprintf_len(buf, len, "%s/status", root);
 }
 
-static int device_topic(const struct enmon_config *cfg, uint32_t device, const char *leaf,
-                        char *buf, size_t len)
+/* "<root>/<tree>/<program>/<site>/<device>/<leaf>[/<sub>]" for tree "device" or
+ * "alert"; -1 when a segment cannot be published or buf is too small. */
+static int device_topic_in(const struct enmon_config *cfg, const char *tree, uint32_t device,
+                           const char *leaf, const char *sub, char *buf, size_t len)
 {
     if (len)
         buf[0] = '\0';
-    if (device >= cfg->ndevices)
+    if (device >= cfg->ndevices || !segment_ok(leaf) || (sub && !segment_ok(sub)))
         return -1;
     const struct cfg_device *d = &cfg->devices[device];
     if (d->program >= cfg->nprograms || d->site >= cfg->nsites)
@@ -102,27 +104,20 @@ static int device_topic(const struct enmon_config *cfg, uint32_t device, const c
     if (!root_ok(cfg->mqtt.topic_root) || !segment_ok(program) || !segment_ok(site) ||
         !segment_ok(d->id))
         return -1;
-    return snprintf_len(buf, len, "%s/device/%s/%s/%s/%s", cfg->mqtt.topic_root, program, site,
-                        d->id, leaf);
+    return snprintf_len(buf, len, "%s/%s/%s/%s/%s/%s%s%s", cfg->mqtt.topic_root, tree, program,
+                        site, d->id, leaf, sub ? "/" : "", sub ? sub : "");
+}
+
+static int device_topic(const struct enmon_config *cfg, uint32_t device, const char *leaf,
+                        char *buf, size_t len)
+{
+    return device_topic_in(cfg, "device", device, leaf, NULL, buf, len);
 }
 
 int payload_alert_topic(const struct enmon_config *cfg, uint32_t device, const char *rule,
                         const char *event, char *buf, size_t len)
 {
-    if (len)
-        buf[0] = '\0';
-    if (device >= cfg->ndevices || !segment_ok(rule) || (event && !segment_ok(event)))
-        return -1;
-    const struct cfg_device *d = &cfg->devices[device];
-    if (d->program >= cfg->nprograms || d->site >= cfg->nsites)
-        return -1;
-    const char *program = cfg->programs[d->program].id;
-    const char *site = cfg->sites[d->site].id;
-    if (!root_ok(cfg->mqtt.topic_root) || !segment_ok(program) || !segment_ok(site) ||
-        !segment_ok(d->id))
-        return -1;
-    return snprintf_len(buf, len, "%s/alert/%s/%s/%s/%s%s%s", cfg->mqtt.topic_root, program, site,
-                        d->id, rule, event ? "/" : "", event ? event : "");
+    return device_topic_in(cfg, "alert", device, rule, event, buf, len);
 }
 
 int payload_state_topic(const struct enmon_config *cfg, uint32_t device, char *buf, size_t len)

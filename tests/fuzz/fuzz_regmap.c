@@ -1,6 +1,8 @@
 /* fuzz_regmap.c -- libFuzzer target: register-map files, then decoding fuzzed words with them. */
 #include "regmap.h"
 
+#include "fuzz_file.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char path[] = "/tmp/enmon-fuzz-map-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
+    if (fuzz_write_file(path, data, size) != 0)
         return 0;
-    if (write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        unlink(path);
-        return 0;
-    }
-    close(fd);
     struct regmap *m = NULL;
     struct cfg_error err;
     if (regmap_load(path, &m, &err) == 0) {
