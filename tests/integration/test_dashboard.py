@@ -32,10 +32,14 @@ class WebDriver:
                                      stderr=subprocess.STDOUT)
         harness.wait_port(self.port, 15, self.proc)
         profile = os.path.join(str(tmpdir), "chromium-profile")
+        # --remote-debugging-pipe: chromedriver talks to Chromium over a pipe, not over
+        # ws://localhost:PORT. A minimal Debian root has no /etc/hosts, "localhost" does not
+        # resolve there, and the DevTools socket session then fails with "unable to connect
+        # to renderer" (HTTP 500 at POST /session).
         caps = {"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": CHROMIUM, "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,1000",
                 "--user-data-dir=" + profile]}}}}
