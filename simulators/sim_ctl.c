@@ -522,7 +522,7 @@ int sim_ctl_exec(struct sim_fleet *fleet, const char *line, char *reply, size_t 
 {
     char buf[SIM_CTL_LINE_MAX];
     char *argv[ARGS_MAX];
-    struct cmd c = {.fleet = fleet, .now = sim_clock_now(&fleet->clock), .reply = reply, .n = n};
+    struct cmd c = {.fleet = fleet, .now = sim_fleet_now(), .reply = reply, .n = n};
     if (n == 0)
         return -1;
     if (strlen(line) >= sizeof buf)

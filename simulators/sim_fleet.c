@@ -1,6 +1,7 @@
 /* sim_fleet.c -- every simulated device, grouped by listening port and unit id. */
 #include "sim_fleet.h"
 
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 
@@ -26,7 +27,6 @@ static struct sim_port *port_of(struct sim_fleet *f, const struct sim_config *cf
     p->port = rtu >= 0 ? 0 : port;
     p->rtu = rtu;
     p->path = rtu >= 0 ? cfg->rtus[rtu].path : NULL;
-    p->clock = &f->clock;
     return p;
 }
 
@@ -58,11 +58,9 @@ static int init_unit(struct sim_fleet *f, const struct sim_device_cfg *dc, uint6
     return 0;
 }
 
-int sim_fleet_init(struct sim_fleet *f, const struct sim_config *cfg, uint64_t seed, double start_s,
-                   double speed)
+int sim_fleet_init(struct sim_fleet *f, const struct sim_config *cfg, uint64_t seed, double start_s)
 {
     memset(f, 0, sizeof *f);
-    sim_clock_init(&f->clock, start_s, speed);
     size_t total = logical_devices(cfg);
     f->devs = calloc(total ? total : 1, sizeof *f->devs);
     if (!f->devs)
@@ -102,13 +100,18 @@ void sim_fleet_free(struct sim_fleet *f)
     f->ndevs = f->nports = f->nunits = 0;
 }
 
+double sim_fleet_now(void)
+{
+    return (double)clock_wall_ms() / 1000.0;
+}
+
 int sim_fleet_lookup(void *ctx, uint8_t unit, struct sim_unit_view *view)
 {
     static struct log_limit limit;
     struct sim_port *p = ctx;
     if (unit > SIM_UNIT_MAX || !p->units[unit])
         return -1;
-    if (sim_device_view(p->units[unit], sim_clock_now(p->clock), view) == 0)
+    if (sim_device_view(p->units[unit], sim_fleet_now(), view) == 0)
         return 0;
     log_limited(&limit, 10, LOG_ERR, "%s %d unit %u: cannot build the register image",
                 p->rtu >= 0 ? "rtu bus" : "port", p->rtu >= 0 ? p->rtu + 1 : p->port, unit);

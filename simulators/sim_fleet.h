@@ -2,7 +2,6 @@
 #ifndef ENMON_SIM_FLEET_H
 #define ENMON_SIM_FLEET_H
 
-#include "sim_clock.h"
 #include "sim_config.h"
 #include "sim_device.h"
 
@@ -17,11 +16,9 @@ struct sim_port {
     const char *path; /* the RTU bus's path (in the configuration), or NULL */
     int nunits;
     struct sim_device *units[SIM_UNIT_MAX + 1]; /* by unit id; NULL when absent */
-    const struct sim_clock *clock;
 };
 
 struct sim_fleet {
-    struct sim_clock clock;
     struct sim_device *devs; /* every logical device (devices behind a unit included) */
     size_t ndevs;
     size_t nunits;          /* configured devices (unit ids served) */
@@ -30,12 +27,15 @@ struct sim_fleet {
     double clouds; /* global PV factor (ctl "clouds"; 1: clear) */
 };
 
-/* Builds the fleet of cfg; simulated time starts at start_s and runs at speed.
- * The fleet must not move in memory afterwards (ports point to its clock,
- * devices to its clouds), and cfg must outlive it (RTU paths).
- * Returns ENMON_OK or ENMON_ERR_NOMEM. */
-int sim_fleet_init(struct sim_fleet *f, const struct sim_config *cfg, uint64_t seed, double start_s,
-                   double speed);
+/* Builds the fleet of cfg, its devices starting at start_s (UTC epoch seconds;
+ * the process's clock_wall_ms(), simulated or not, tells the time after).
+ * The fleet must not move in memory afterwards (devices point to its clouds),
+ * and cfg must outlive it (RTU paths). Returns ENMON_OK or ENMON_ERR_NOMEM. */
+int sim_fleet_init(struct sim_fleet *f, const struct sim_config *cfg, uint64_t seed,
+                   double start_s);
+
+/* The simulated instant now (UTC epoch seconds): clock_wall_ms(). */
+double sim_fleet_now(void);
 void sim_fleet_free(struct sim_fleet *f);
 
 /* sim_mb_lookup for a struct sim_port: the current images of the unit's device. */

@@ -2,7 +2,6 @@
 #include "clock.h"
 #include "err.h"
 #include "log.h"
-#include "sim_clock.h"
 #include "sim_config.h"
 #include "sim_ctl.h"
 #include "sim_fleet.h"
@@ -105,14 +104,14 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->verbose = 1;
             break;
         case 't':
-            if (sim_clock_parse(optarg, &o->start_s) < 0) {
+            if (clock_parse_time_arg(optarg, &o->start_s) < 0) {
                 fprintf(stderr, "enmon-sim: --time: expected YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]\n");
                 return EXIT_USAGE;
             }
             o->has_start = 1;
             break;
         case 'x':
-            if (parse_number(optarg, 0, 1e6, &o->speed) < 0) {
+            if (clock_parse_speed_arg(optarg, &o->speed) < 0) {
                 fprintf(stderr, "enmon-sim: --speed: expected a number 0..1000000\n");
                 return EXIT_USAGE;
             }
@@ -261,8 +260,11 @@ static int run(const struct options *o, struct sim_config *cfg)
     struct sim_fleet fleet;
     struct sim_ctl *ctl;
     sigset_t wait_mask;
-    double start = cfg->has_start ? (double)cfg->start_s : (double)clock_wall_ms() / 1000.0;
-    if (sim_fleet_init(&fleet, cfg, cfg->seed, start, o->speed) != ENMON_OK) {
+    /* simulated time for the whole process, before any thread */
+    if (cfg->has_start || o->speed != 1.0)
+        clock_sim_start(cfg->has_start ? (double)cfg->start_s : (double)clock_wall_ms() / 1000.0,
+                        o->speed);
+    if (sim_fleet_init(&fleet, cfg, cfg->seed, sim_fleet_now()) != ENMON_OK) {
         log_err("out of memory for %zu devices", cfg->ndevs);
         return EXIT_OSERR;
     }

@@ -178,7 +178,7 @@ static int cli_system_offset(const char *zone, int *offset_min)
     snprintf(tzval, sizeof(tzval), ":%s", zone);
     setenv("TZ", tzval, 1);
     tzset();
-    time_t now = time(NULL);
+    time_t now = (time_t)(clock_wall_ms() / 1000);
     struct tm tm;
     if (!localtime_r(&now, &tm))
         return -1;

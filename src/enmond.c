@@ -312,9 +312,13 @@ static int run(struct pipeline *pl, const char *path)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: enmond [-c CONFIG] [--check-config] [-v] [--version]\n"
+    fprintf(out, "usage: enmond [-c CONFIG] [--check-config] [--time T] [--speed X] [-v]\n"
+                 "              [--version]\n"
                  "  -c, --config FILE   configuration (default " DEFAULT_CONFIG ")\n"
                  "  --check-config      validate the configuration and exit (78 on errors)\n"
+                 "  --time T            simulated start instant, e.g. 2026-06-21T12:00:00+09:00\n"
+                 "                      (default: now; no zone: Korea time)\n"
+                 "  --speed X           simulated seconds per real second (default 1, 0 freezes)\n"
                  "  -v, --verbose       log debug messages\n");
 }
 
@@ -323,14 +327,30 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'C'},
         {"verbose", no_argument, NULL, 'v'},      {"version", no_argument, NULL, 'V'},
+        {"time", required_argument, NULL, 't'},   {"speed", required_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *path = DEFAULT_CONFIG;
-    int check = 0, c;
+    int check = 0, has_start = 0, c;
+    long long start_s = 0;
+    double speed = 1.0;
     while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             path = optarg;
+            break;
+        case 't':
+            if (clock_parse_time_arg(optarg, &start_s) < 0) {
+                fprintf(stderr, "enmond: --time: expected YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]\n");
+                return EX_USAGE_CODE;
+            }
+            has_start = 1;
+            break;
+        case 'x':
+            if (clock_parse_speed_arg(optarg, &speed) < 0) {
+                fprintf(stderr, "enmond: --speed: expected a number 0..1000000\n");
+                return EX_USAGE_CODE;
+            }
             break;
         case 'C':
             check = 1;
@@ -361,6 +381,12 @@ int main(int argc, char **argv)
                pl.cfg->nprograms, pl.cfg->nsites, pl.cfg->ndevices, pl.cfg->nlinks);
         config_free(pl.cfg);
         return 0;
+    }
+    /* Simulated time (--time, --speed) for the whole process, before any thread. */
+    if (has_start || speed != 1.0) {
+        clock_sim_start(has_start ? (double)start_s : (double)clock_wall_ms() / 1000.0, speed);
+        log_info("simulated clock: %lld ms since the epoch, %g simulated seconds per second",
+                 (long long)clock_wall_ms(), speed);
     }
     /* Signals are taken synchronously by the main loop: block them in every thread. */
     sigset_t set;

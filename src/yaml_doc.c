@@ -1,6 +1,7 @@
 /* yaml_doc.c -- YAML documents (libfyaml) with typed getters that report file, line and field. */
 #include "yaml_doc.h"
 
+#include "clock.h"
 #include "err.h"
 
 #include <errno.h>
@@ -615,106 +616,6 @@ int ydoc_enum(struct ydoc *d, struct fy_node *map, const char *key, const char *
 
 /* ---- dates ------------------------------------------------------------------------------ */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static long long days_from_civil(long long y, int m, int day)
-{
-    y -= m <= 2;
-    long long era = (y >= 0 ? y : y - 399) / 400;
-    long long yoe = y - era * 400;
-    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 ? 28 + leap : days[m - 1];
-}
-
-/* Reads exactly n digits at *p; -1 when they are not there. */
-static int digits(const char **p, int n)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9')
-            return -1;
-        v = v * 10 + (c - '0');
-    }
-    *p += n;
-    return v;
-}
-
-/* "THH:MM[:SS]" into seconds of the day; -1 on error. */
-static long parse_clock(const char **p)
-{
-    if (**p != 'T' && **p != 't' && **p != ' ')
-        return -1;
-    (*p)++;
-    int hh = digits(p, 2);
-    if (hh < 0 || hh > 23 || *(*p)++ != ':')
-        return -1;
-    int mm = digits(p, 2);
-    if (mm < 0 || mm > 59)
-        return -1;
-    int ss = 0;
-    if (**p == ':') {
-        (*p)++;
-        ss = digits(p, 2);
-        if (ss < 0 || ss > 59)
-            return -1;
-    }
-    return hh * 3600L + mm * 60L + ss;
-}
-
-/* "Z", "+HH:MM" or "-HH:MM" into seconds east of UTC; *p must then be at the end. */
-static int parse_offset(const char *p, long *off)
-{
-    if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
-        *off = 0;
-        return 0;
-    }
-    if (*p != '+' && *p != '-')
-        return -1;
-    int sign = *p == '-' ? -1 : 1;
-    p++;
-    int hh = digits(&p, 2);
-    if (hh < 0 || hh > 23 || *p++ != ':')
-        return -1;
-    int mm = digits(&p, 2);
-    if (mm < 0 || mm > 59 || *p != '\0')
-        return -1;
-    *off = sign * (hh * 3600L + mm * 60L);
-    return 0;
-}
-
-/* Pure parser behind ydoc_date. */
-static int parse_date(const char *s, long tz_offset_s, long long *out)
-{
-    const char *p = s;
-    int y = digits(&p, 4);
-    if (y < 0 || *p++ != '-')
-        return -1;
-    int m = digits(&p, 2);
-    if (m < 1 || m > 12 || *p++ != '-')
-        return -1;
-    int day = digits(&p, 2);
-    if (day < 1 || day > days_in_month(y, m))
-        return -1;
-    long secs = 0, off = tz_offset_s;
-    if (*p != '\0') {
-        secs = parse_clock(&p);
-        if (secs < 0)
-            return -1;
-        if (*p != '\0' && parse_offset(p, &off) != 0)
-            return -1;
-    }
-    *out = days_from_civil(y, m, day) * 86400LL + secs - off;
-    return 0;
-}
-
 int ydoc_date(struct ydoc *d, struct fy_node *map, const char *key, const char *field,
               long tz_offset_s, long long *out)
 {
@@ -724,7 +625,7 @@ int ydoc_date(struct ydoc *d, struct fy_node *map, const char *key, const char *
 
     if (rc <= 0)
         return rc;
-    if (parse_date(buf, tz_offset_s, out) != 0)
+    if (clock_parse_date(buf, tz_offset_s, out) != 0)
         return ydoc_error(d, node, field,
                           "expected a date YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM], got '%s'",
                           buf);

@@ -13,9 +13,11 @@ def bin_path(name):
 
 
 class Enmond:
-    """enmond on a generated config in tmpdir; stop() asserts a clean exit."""
+    """enmond on a generated config in tmpdir; stop() asserts a clean exit. args are
+    extra command-line arguments: a test that runs the simulator at a fixed instant
+    passes enmond the same ["--time", T, "--speed", X]."""
 
-    def __init__(self, tmpdir, mqtt_port, programs_yaml, interval="1s", extra=""):
+    def __init__(self, tmpdir, mqtt_port, programs_yaml, interval="1s", extra="", args=()):
         self.tmpdir = str(tmpdir)
         self.db = os.path.join(self.tmpdir, "enmon.db")
         self.config = os.path.join(self.tmpdir, "enmond.yaml")
@@ -28,11 +30,12 @@ class Enmond:
                 "database: %s\npolling:\n  workers: 4\n  interval: %s\n  timeout: 500ms\n"
                 "  retries: 0\n  offline_after: 2\n%s%s"
                 % (mqtt_port, self.db, interval, extra, programs_yaml))
+        self.args = list(args)
         self.proc = None
 
     def start(self):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([bin_path("enmond"), "-c", self.config],
+        self.proc = subprocess.Popen([bin_path("enmond"), "-c", self.config] + self.args,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         return self
 

@@ -100,7 +100,7 @@ def test_every_rule_raises_and_clears(tmp_path, mosquitto, sim_factory):
     port = harness.free_port()
     sim_text, programs = fleet(port)
     sim = sim_factory(sim_text, args=NOON, seed=3)
-    d = daemon.Enmond(tmp_path, mosquitto.port, programs, interval="1s", extra=ALERTS)
+    d = daemon.Enmond(tmp_path, mosquitto.port, programs, interval="1s", extra=ALERTS, args=NOON)
     watch = Watch(mosquitto.port, topics=("enmon/alert/#",))
     all_cases = cases(port)
     elder = "%d/30" % port
@@ -162,7 +162,7 @@ def test_cloudy_day_and_flapping(tmp_path, mosquitto, sim_factory):
     port = harness.free_port()
     sim_text, programs = fleet(port)
     sim = sim_factory(sim_text, args=NOON, seed=3)
-    d = daemon.Enmond(tmp_path, mosquitto.port, programs, interval="1s", extra=ALERTS)
+    d = daemon.Enmond(tmp_path, mosquitto.port, programs, interval="1s", extra=ALERTS, args=NOON)
     watch = Watch(mosquitto.port, topics=("enmon/alert/#",))
     volt = topic("ami", "home-1", "m-1", "voltage_band")
     try:

@@ -178,8 +178,8 @@ def live(tmp_path, mosquitto, sim_factory):
         "          - {id: pv-1, kind: inverter, link: 'tcp://127.0.0.1:%d', unit: 3,"
         " capacity: 3000, commissioned: 2016-01-01}\n" % (port, port, port))
     d = daemon.Enmond(tmp_path, mosquitto.port, programs, interval="1s").start()
-    deadline = time.time() + 20
-    while time.time() < deadline:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
         try:
             with sqlite3.connect("file:%s?mode=ro" % d.db, uri=True) as db:
                 if db.execute("SELECT COUNT(*) FROM intervals").fetchone()[0] >= 3:
