@@ -128,17 +128,19 @@ def last_stats(log_text):
 
 
 class Enmond:
-    """enmond -c CONFIG with its log in a file; stop() sends SIGTERM and waits (queues drain)."""
+    """enmond -c CONFIG with its log in a file; stop() sends SIGTERM and waits (queues drain).
+    args: extra command-line arguments (the simulator's --time/--speed when it has them)."""
 
-    def __init__(self, config, log_path):
+    def __init__(self, config, log_path, args=()):
         self.config = config
         self.log_path = log_path
+        self.args = list(args)
         self.proc = None
 
     def start(self):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([binary("src/enmond"), "-c", self.config], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([binary("src/enmond"), "-c", self.config] + self.args,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
         return self
 
     def stop(self, timeout=120):
