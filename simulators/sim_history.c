@@ -3,12 +3,14 @@
 #include "sim_history.h"
 #include "sim_physics.h"
 
+#include "caltime.h"
+
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#define HIST_STEP_S 900
+#define HIST_STEP_S CALTIME_INTERVAL_S
 #define HIST_SAMPLES 5 /* power samples per interval, at the midpoints of 3-minute slices */
 
 static uint64_t hist_key(uint64_t seed, const char *s)
@@ -90,10 +92,10 @@ void sim_history_interval(const struct sim_history_device *d, const struct sim_h
 
 static void hist_time(int64_t t, char *buf, size_t len)
 {
-    time_t local = (time_t)(t + SIM_TZ_S);
-    struct tm tm;
-    gmtime_r(&local, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%S+09:00", &tm);
+    struct caltime_tm tm;
+    caltime_split(t, SIM_TZ_S / CALTIME_MINUTE_S, &tm);
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d+09:00", tm.year, tm.month, tm.mday, tm.hour,
+             tm.min, tm.sec);
 }
 
 int sim_history_write(FILE *out, const struct sim_history_device *devs, size_t n,

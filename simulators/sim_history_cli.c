@@ -1,8 +1,8 @@
 /* sim_history_cli.c -- `enmon-sim history` options: the simulator's fleet joined to enmond's
  * device ids (by port and unit), demand-response events from savings.yaml, CSV out. */
+#include "caltime.h"
 #include "config.h"
 #include "err.h"
-#include "report.h"
 #include "savings_config.h"
 #include "sim_config.h"
 #include "sim_history.h"
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HIST_TZ_MIN (9 * 60)
+#define HIST_TZ_MIN CALTIME_KST_MIN
 
 struct hist_opts {
     const char *config, *enmond, *from, *to, *savings, *out;
@@ -191,10 +191,10 @@ int sim_history_main(int argc, char **argv)
     if (rc)
         return rc;
     struct sim_history_spec spec = {.dr_drop = o.dr_drop};
-    if (report_parse_date(o.from, HIST_TZ_MIN, &spec.from_s) != ENMON_OK ||
-        report_parse_date(o.to, HIST_TZ_MIN, &spec.to_s) != ENMON_OK)
+    if (caltime_parse_date(o.from, HIST_TZ_MIN, &spec.from_s) != ENMON_OK ||
+        caltime_parse_date(o.to, HIST_TZ_MIN, &spec.to_s) != ENMON_OK)
         return hist_usage("--from and --to are dates YYYY-MM-DD");
-    spec.to_s += 86400; /* --to inclusive */
+    spec.to_s += CALTIME_DAY_S; /* --to inclusive */
     if (spec.to_s <= spec.from_s)
         return hist_usage("--from is after --to");
     struct sim_config sim;

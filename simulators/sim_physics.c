@@ -2,11 +2,11 @@
 #include "sim_physics.h"
 #include "solar.h"
 
+#include "caltime.h"
+
 #include <math.h>
-#include <time.h>
 
 #define DEG (M_PI / 180.0)
-#define DAY_S 86400.0
 
 uint64_t sim_hash2(uint64_t a, uint64_t b)
 {
@@ -34,17 +34,11 @@ double sim_smooth_noise(uint64_t key, double t, double period_s)
     return a + (b - a) * e;
 }
 
-static struct tm utc_tm(double utc_s)
-{
-    time_t t = (time_t)floor(utc_s);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    return tm;
-}
-
 int sim_local_doy(double utc_s)
 {
-    return utc_tm(utc_s + SIM_TZ_S).tm_yday + 1;
+    struct caltime_tm tm;
+    caltime_split((int64_t)floor(utc_s + SIM_TZ_S), 0, &tm);
+    return tm.yday + 1;
 }
 
 double sim_declination_rad(double doy)
@@ -89,16 +83,15 @@ static const double P_OVERCAST[12] = {0.25, 0.25, 0.30, 0.30, 0.30, 0.40,
  * vary: clear days are steady, broken-cloud days swing between sun and shade. */
 static void day_weather(uint64_t weather_key, double utc_s, double *base, double *swing)
 {
-    int64_t day = (int64_t)floor((utc_s + SIM_TZ_S) / DAY_S);
-    time_t local = (time_t)((double)day * DAY_S);
-    struct tm tm;
-    gmtime_r(&local, &tm);
+    int64_t day = (int64_t)floor((utc_s + SIM_TZ_S) / CALTIME_DAY_S);
+    struct caltime_tm tm;
+    caltime_split(day * CALTIME_DAY_S, 0, &tm);
     double r = sim_hash_unit(sim_hash2(weather_key ^ 0xC10D, (uint64_t)day));
     double s = sim_hash_unit(sim_hash2(weather_key ^ 0xC10E, (uint64_t)day));
-    if (r < P_CLEAR[tm.tm_mon]) {
+    if (r < P_CLEAR[tm.month - 1]) {
         *base = 0.90 + 0.10 * s;
         *swing = 0.10;
-    } else if (r < 1.0 - P_OVERCAST[tm.tm_mon]) {
+    } else if (r < 1.0 - P_OVERCAST[tm.month - 1]) {
         *base = 0.45 + 0.35 * s;
         *swing = 0.70;
     } else {
@@ -148,11 +141,11 @@ double sim_poa(struct sim_irradiance irr, struct sim_sun sun, double tilt_deg, d
 double sim_ambient_c(uint64_t weather_key, double utc_s)
 {
     double local = utc_s + SIM_TZ_S;
-    double doy = sim_local_doy(utc_s) + fmod(local, DAY_S) / DAY_S;
-    double hour = fmod(local, DAY_S) / 3600.0;
+    double doy = sim_local_doy(utc_s) + fmod(local, CALTIME_DAY_S) / CALTIME_DAY_S;
+    double hour = fmod(local, CALTIME_DAY_S) / 3600.0;
     double season = 12.8 - 13.5 * cos(2.0 * M_PI * (doy - 18.0) / 365.0);
     double daily = 4.5 * cos(2.0 * M_PI * (hour - 15.0) / 24.0);
-    double noise = 4.0 * (sim_smooth_noise(weather_key ^ 0x7E3F, utc_s, DAY_S) - 0.5);
+    double noise = 4.0 * (sim_smooth_noise(weather_key ^ 0x7E3F, utc_s, CALTIME_DAY_S) - 0.5);
     return season + daily + noise;
 }
 
@@ -238,9 +231,9 @@ double sim_load_shape(double local_hour, int weekend, int building)
 double sim_household_w(const struct sim_household *h, double utc_s)
 {
     double local = utc_s + SIM_TZ_S - h->shift_s;
-    int64_t day = (int64_t)floor(local / DAY_S);
+    int64_t day = (int64_t)floor(local / CALTIME_DAY_S);
     int dow = (int)(((day + 4) % 7 + 7) % 7); /* 1970-01-01 was a Thursday; 0 = Sunday */
-    double hour = (local - (double)day * DAY_S) / 3600.0;
+    double hour = (local - (double)day * CALTIME_DAY_S) / 3600.0;
     double mean_w = h->kwh_month * 1000.0 * 12.0 / (365.0 * 24.0);
     double w = mean_w * sim_load_shape(hour, dow == 0 || dow == 6, h->building);
     /* mean-preserving noise: slow habits and short appliance cycles */

@@ -1,18 +1,17 @@
 /* alert_cli.c -- the `enmon alerts` command: list active alerts and history, acknowledge. */
 #include "alert_cli.h"
+#include "alert_json.h"
 #include "alert_store.h"
+#include "caltime.h"
 #include "clock.h"
+#include "db_open.h"
 #include "err.h"
+#include "table.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-#define EX_FAIL 1
-#define EX_USAGE_ 64
-#define EX_NOINPUT_ 66
 
 const char alert_cli_usage[] =
     "  enmon [GLOBAL] alerts [--all] [--program P] [--site S] [--device D] [--rule R]\n"
@@ -20,8 +19,18 @@ const char alert_cli_usage[] =
     "  enmon [GLOBAL] alerts ack ID --by NAME   (ID: the number, or the key of an active alert)\n";
 
 struct list_out {
-    int json, offset_min, rows;
+    int json, offset_min, rows, failed;
     cJSON *array;
+    struct table t;
+};
+
+/* The text table: fixed widths (a longer cell overflows), one space between columns. */
+static const struct table_col alert_cols[] = {
+    {.name = "ID", .width = 5},       {.name = "STATE", .width = 8},
+    {.name = "SEVERITY", .width = 8}, {.name = "DEVICE", .width = 20},
+    {.name = "RULE", .width = 22},    {.name = "CAUSE", .width = 44},
+    {.name = "RAISED", .width = 16},  {.name = "CLEARED", .width = 16},
+    {.name = "ACK"},
 };
 
 /* "YYYY-MM-DD HH:MM" in local time, or "-" for 0. */
@@ -29,10 +38,7 @@ static const char *local_time(int64_t ms, int offset_min, char *buf, size_t len)
 {
     if (ms == 0)
         return "-";
-    time_t t = (time_t)(ms / 1000) + (time_t)offset_min * 60;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+    caltime_format_minute(ms / 1000, offset_min, buf, len);
     return buf;
 }
 
@@ -41,61 +47,49 @@ static void print_row(void *ctx, const struct alert_row *r)
     struct list_out *o = ctx;
     o->rows++;
     if (o->json) {
-        cJSON *a = cJSON_CreateObject();
-        cJSON_AddNumberToObject(a, "id", (double)r->id);
-        cJSON_AddStringToObject(a, "key", r->key);
-        cJSON_AddStringToObject(a, "state", r->cleared_ms ? "cleared" : "active");
-        cJSON_AddStringToObject(a, "severity", r->severity);
-        cJSON_AddStringToObject(a, "device", r->device);
-        cJSON_AddStringToObject(a, "program", r->program);
-        cJSON_AddStringToObject(a, "site", r->site);
-        cJSON_AddStringToObject(a, "rule", r->rule);
-        cJSON_AddStringToObject(a, "cause", r->cause);
-        if (r->has_value)
-            cJSON_AddNumberToObject(a, "value", r->value);
-        cJSON_AddNumberToObject(a, "first_seen_ms", (double)r->first_seen_ms);
-        cJSON_AddNumberToObject(a, "raised_ms", (double)r->raised_ms);
-        if (r->cleared_ms)
-            cJSON_AddNumberToObject(a, "cleared_ms", (double)r->cleared_ms);
-        if (r->acked_by[0]) {
-            cJSON_AddStringToObject(a, "acked_by", r->acked_by);
-            cJSON_AddNumberToObject(a, "acked_ms", (double)r->acked_ms);
-        }
-        cJSON_AddItemToArray(o->array, a);
+        struct alert_json a;
+        alert_json_from_row(r, &a);
+        cJSON *obj = alert_json_object(&a, ALERT_JSON_RECORD);
+        if (obj)
+            cJSON_AddItemToArray(o->array, obj);
         return;
     }
-    char t1[32], t2[32];
-    printf("%-5lld %-8s %-8s %-20s %-22s %-44s %-16s %-16s %s\n", (long long)r->id,
-           r->cleared_ms ? "cleared" : "ACTIVE", r->severity, r->device, r->rule, r->cause,
-           local_time(r->raised_ms, o->offset_min, t1, sizeof(t1)),
-           local_time(r->cleared_ms, o->offset_min, t2, sizeof(t2)),
-           r->acked_by[0] ? r->acked_by : "-");
+    char id[24], t1[32], t2[32];
+    snprintf(id, sizeof(id), "%lld", (long long)r->id);
+    const char *cells[9] = {id,
+                            r->cleared_ms ? "cleared" : "ACTIVE",
+                            r->severity,
+                            r->device,
+                            r->rule,
+                            r->cause,
+                            local_time(r->raised_ms, o->offset_min, t1, sizeof(t1)),
+                            local_time(r->cleared_ms, o->offset_min, t2, sizeof(t2)),
+                            r->acked_by[0] ? r->acked_by : "-"};
+    if (table_add(&o->t, cells) != ENMON_OK)
+        o->failed = 1;
 }
 
 /* Local midnight of "YYYY-MM-DD" as UTC epoch ms (days_after added); -1 on error. */
 static int64_t local_day_ms(const char *s, int offset_min, int days_after)
 {
-    int y, m, d;
-    char tail;
-    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
+    int64_t day_s;
+    if (caltime_parse_date(s, offset_min, &day_s) != ENMON_OK)
         return -1;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d + days_after};
-    return ((int64_t)timegm(&tm) - (int64_t)offset_min * 60) * 1000;
+    return (day_s + (int64_t)days_after * CALTIME_DAY_S) * 1000;
 }
 
 static int open_db(const char *path, int writable, sqlite3 **db)
 {
-    int flags = writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
-    if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
-        fprintf(stderr, "enmon: cannot open %s: %s\n", path, sqlite3_errmsg(*db));
-        sqlite3_close(*db);
-        return EX_NOINPUT_;
+    char msg[768];
+    if (db_open(path, writable ? DB_READWRITE : DB_READONLY, DB_BUSY_MS, db, msg, sizeof(msg)) !=
+        ENMON_OK) {
+        fprintf(stderr, "enmon: cannot open %s\n", msg);
+        return EX_NOINPUT;
     }
-    sqlite3_busy_timeout(*db, 5000);
     return 0;
 }
 
-static int cmd_ack(const struct savings_cli_ctx *ctx, int argc, char **argv)
+static int cmd_ack(const struct cli_ctx *ctx, int argc, char **argv)
 {
     const char *who = NULL;
     for (int i = 2; i + 1 < argc; i++)
@@ -103,7 +97,7 @@ static int cmd_ack(const struct savings_cli_ctx *ctx, int argc, char **argv)
             who = argv[i + 1];
     if (argc < 3 || !who || argv[2][0] == '-') {
         fprintf(stderr, "usage:\n%s", alert_cli_usage);
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     sqlite3 *db;
     int rc = open_db(ctx->db_path, 1, &db);
@@ -123,7 +117,7 @@ static int cmd_ack(const struct savings_cli_ctx *ctx, int argc, char **argv)
     return 0;
 }
 
-static int parse_list(const struct savings_cli_ctx *ctx, int argc, char **argv,
+static int parse_list(const struct cli_ctx *ctx, int argc, char **argv,
                       struct alert_filter *f, int *json)
 {
     static const struct option opts[] = {
@@ -179,7 +173,7 @@ static int parse_list(const struct savings_cli_ctx *ctx, int argc, char **argv,
     return 0;
 }
 
-int alert_cli_main(const struct savings_cli_ctx *ctx, int argc, char **argv)
+int alert_cli_main(const struct cli_ctx *ctx, int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "ack") == 0)
         return cmd_ack(ctx, argc, argv);
@@ -187,7 +181,7 @@ int alert_cli_main(const struct savings_cli_ctx *ctx, int argc, char **argv)
     struct list_out o = {.offset_min = ctx->offset_min};
     if (parse_list(ctx, argc, argv, &f, &o.json) != 0) {
         fprintf(stderr, "usage:\n%s", alert_cli_usage);
-        return EX_USAGE_;
+        return EX_USAGE;
     }
     sqlite3 *db;
     int rc = open_db(ctx->db_path, 0, &db);
@@ -195,11 +189,12 @@ int alert_cli_main(const struct savings_cli_ctx *ctx, int argc, char **argv)
         return rc;
     if (o.json)
         o.array = cJSON_CreateArray();
-    else
-        printf("%-5s %-8s %-8s %-20s %-22s %-44s %-16s %-16s %s\n", "ID", "STATE", "SEVERITY",
-               "DEVICE", "RULE", "CAUSE", "RAISED", "CLEARED", "ACK");
+    table_init(&o.t, alert_cols, sizeof(alert_cols) / sizeof(alert_cols[0]), " ");
     rc = alert_store_list(db, &f, print_row, &o);
     sqlite3_close(db);
+    if (!o.json && (o.failed || table_print(&o.t, TABLE_TEXT, stdout) != ENMON_OK))
+        rc = ENMON_ERR_NOMEM;
+    table_free(&o.t);
     if (o.json) {
         char *text = cJSON_Print(o.array);
         if (text)

@@ -2,11 +2,11 @@
 #ifndef ENMON_ALERT_CLI_H
 #define ENMON_ALERT_CLI_H
 
-#include "savings_cli.h"
+#include "cli.h"
 
 /* Runs argv[0] == "alerts" with its options, on ctx->db_path. Returns an exit
- * status: 0 ok, 1 not found / error, 64 usage, 66 database. */
-int alert_cli_main(const struct savings_cli_ctx *ctx, int argc, char **argv);
+ * status (exitcode.h): 0 ok, 1 not found / error, 64 usage, 66 database. */
+int alert_cli_main(const struct cli_ctx *ctx, int argc, char **argv);
 
 extern const char alert_cli_usage[];
 

@@ -2,6 +2,8 @@
  */
 #include "alert_config.h"
 
+#include "caltime.h"
+#include "cfg_error.h"
 #include "err.h"
 #include "yaml_doc.h"
 
@@ -11,13 +13,14 @@
 #include <string.h>
 
 #define FIELD_MAX sizeof(((struct cfg_error *)0)->field)
-#define DURATION_MAX_MS (30L * 86400 * 1000)
+#define DURATION_MAX_MS (30 * CALTIME_DAY_MS)
 #define DAEJEON_LAT 36.35
 #define DAEJEON_LON 127.38
 
 struct aparse {
     struct ydoc *d;
-    const struct enmon_config *cfg;
+    alert_find_id_fn find;
+    const void *find_arg;
     int rc;
 };
 
@@ -257,20 +260,6 @@ static void apply_set(struct alert_rule_cfg *dst, const struct alert_rule_cfg *s
         dst->events = src->events;
 }
 
-/* Index of the program / site / device with this id; -1 when none. */
-static int find_id(const struct enmon_config *cfg, int what, const char *id)
-{
-    size_t n = what == 0 ? cfg->nprograms : what == 1 ? cfg->nsites : cfg->ndevices;
-    for (size_t i = 0; i < n; i++) {
-        const char *x = what == 0   ? cfg->programs[i].id
-                        : what == 1 ? cfg->sites[i].id
-                                    : cfg->devices[i].id;
-        if (strcmp(x, id) == 0)
-            return (int)i;
-    }
-    return -1;
-}
-
 static int parse_match(struct aparse *P, struct fy_node *map, const char *base,
                        struct alert_override *o)
 {
@@ -289,7 +278,7 @@ static int parse_match(struct aparse *P, struct fy_node *map, const char *base,
             return -1;
         if (rc == 0)
             continue;
-        if ((*dst[w] = find_id(P->cfg, w, id)) < 0)
+        if ((*dst[w] = P->find(P->find_arg, (enum alert_match)w, id)) < 0)
             return ydoc_error(P->d, ydoc_child(map, keys[w]), f, "no %s with id '%s'", keys[w], id);
         given++;
     }
@@ -365,7 +354,10 @@ static int parse_rate(struct aparse *P, struct fy_node *map, struct alert_hook_c
         return ydoc_error(P->d, ydoc_child(map, "rate_limit"), "alerts.hook.rate_limit",
                           "expected COUNT/UNIT such as 30/h (units s, m, h, d), got '%s'", s);
     h->rate_count = count;
-    h->rate_period_ms = unit == 's' ? 1000 : unit == 'm' ? 60000 : unit == 'h' ? 3600000 : 86400000;
+    h->rate_period_ms = unit == 's'   ? 1000
+                        : unit == 'm' ? 60000
+                        : unit == 'h' ? 3600000
+                                      : CALTIME_DAY_MS;
     return 1;
 }
 
@@ -470,10 +462,10 @@ static int parse_alerts(struct aparse *P, struct fy_node *map, struct alert_conf
     return parse_overrides(P, ydoc_child(map, "overrides"), ac);
 }
 
-int alert_config_load(struct ydoc *d, struct fy_node *map, const struct enmon_config *cfg,
-                      long tz_offset_s, struct alert_config *ac)
+int alert_config_load(struct ydoc *d, struct fy_node *map, alert_find_id_fn find,
+                      const void *find_arg, long tz_offset_s, struct alert_config *ac)
 {
-    struct aparse P = {.d = d, .cfg = cfg, .rc = ENMON_ERR_CONFIG};
+    struct aparse P = {.d = d, .find = find, .find_arg = find_arg, .rc = ENMON_ERR_CONFIG};
 
     alert_config_defaults(ac);
     ac->tz_offset_s = tz_offset_s;
@@ -491,25 +483,22 @@ static int override_level(const struct alert_override *o)
     return o->device >= 0 ? 2 : o->site >= 0 ? 1 : 0;
 }
 
-static int override_matches(const struct alert_override *o, const struct cfg_device *dev,
+static int override_matches(const struct alert_override *o, uint32_t program, uint32_t site,
                             uint32_t device)
 {
-    return (o->program < 0 || (uint32_t)o->program == dev->program) &&
-           (o->site < 0 || (uint32_t)o->site == dev->site) &&
+    return (o->program < 0 || (uint32_t)o->program == program) &&
+           (o->site < 0 || (uint32_t)o->site == site) &&
            (o->device < 0 || (uint32_t)o->device == device);
 }
 
-void alert_config_resolve(const struct alert_config *ac, const struct enmon_config *cfg,
+void alert_config_resolve(const struct alert_config *ac, uint32_t program, uint32_t site,
                           uint32_t device, struct alert_rule_cfg out[ALERT_RULE__COUNT])
 {
     memcpy(out, ac->defaults, sizeof(ac->defaults));
-    if (device >= cfg->ndevices)
-        return;
-    const struct cfg_device *dev = &cfg->devices[device];
     for (int level = 0; level < 3; level++) {
         for (size_t i = 0; i < ac->noverrides; i++) {
             const struct alert_override *o = &ac->overrides[i];
-            if (override_level(o) != level || !override_matches(o, dev, device))
+            if (override_level(o) != level || !override_matches(o, program, site, device))
                 continue;
             for (int r = 0; r < ALERT_RULE__COUNT; r++)
                 apply_set(&out[r], &o->values[r], o->set[r]);

@@ -4,7 +4,6 @@
 #define ENMON_ALERT_CONFIG_H
 
 #include "alert_rules.h"
-#include "config.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +26,7 @@ struct alert_hook_cfg {
 };
 
 /* Parameters set for devices matching program, site and device (indices into
- * enmon_config, -1 = any). */
+ * the configuration's lists, -1 = any). */
 struct alert_override {
     int program, site, device;
     int line;
@@ -47,18 +46,27 @@ struct alert_config {
 /* Built-in defaults (alert_rule_infos[].defaults, Daejeon, UTC+9, no hook). */
 void alert_config_defaults(struct alert_config *ac);
 
-/* Parses the `alerts:` mapping `map` (NULL: defaults only) into ac. cfg holds
- * the programs, sites and devices already loaded (overrides name them).
+/* What an override's match: names. */
+enum alert_match { ALERT_MATCH_PROGRAM, ALERT_MATCH_SITE, ALERT_MATCH_DEVICE };
+
+/* Index of the program / site / device with this id among those already
+ * loaded, or -1 when there is none. */
+typedef int (*alert_find_id_fn)(const void *arg, enum alert_match what, const char *id);
+
+/* Parses the `alerts:` mapping `map` (NULL: defaults only) into ac; overrides
+ * name programs, sites and devices that find(find_arg, ...) turns into indices.
+ * tz_offset_s: the configuration's timezone, seconds east of UTC.
  * Returns ENMON_OK, or ENMON_ERR_CONFIG / ENMON_ERR_NOMEM with d->err located. */
-int alert_config_load(struct ydoc *d, struct fy_node *map, const struct enmon_config *cfg,
-                      long tz_offset_s, struct alert_config *ac);
+int alert_config_load(struct ydoc *d, struct fy_node *map, alert_find_id_fn find,
+                      const void *find_arg, long tz_offset_s, struct alert_config *ac);
 
 /* Frees what alert_config_load allocated inside ac (not ac itself). */
 void alert_config_release(struct alert_config *ac);
 
-/* The rule parameters of cfg->devices[device]: the defaults, then overrides
- * matching its program, then its site, then the device (file order within each). */
-void alert_config_resolve(const struct alert_config *ac, const struct enmon_config *cfg,
+/* The rule parameters of the device with index `device` in program `program`
+ * and site `site`: the defaults, then overrides matching its program, then its
+ * site, then the device (file order within each). */
+void alert_config_resolve(const struct alert_config *ac, uint32_t program, uint32_t site,
                           uint32_t device, struct alert_rule_cfg out[ALERT_RULE__COUNT]);
 
 #endif

@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "err.h"
 #include "log.h"
+#include "queue.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -165,10 +166,9 @@ int alert_hook_run(const struct alert_hook_cfg *h, const char *json, int *status
 struct alert_hook {
     const struct alert_hook_cfg *h;
     pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    char *queue[HOOK_QUEUE_CAP];
-    size_t head, len;
+    struct queue *queue; /* char *: malloc'd JSON of the alerts to deliver */
+    pthread_mutex_t lock; /* guards the fields below */
+    pthread_cond_t wake;  /* stopping was set: a retry pause ends early */
     int stopping;
     struct alert_rate rate;
     struct alert_hook_stats stats;
@@ -218,15 +218,9 @@ static void deliver(struct alert_hook *k, const char *json)
 static void *hook_main(void *arg)
 {
     struct alert_hook *k = arg;
-    pthread_mutex_lock(&k->lock);
-    for (;;) {
-        while (k->len == 0 && !k->stopping)
-            pthread_cond_wait(&k->wake, &k->lock);
-        if (k->len == 0)
-            break;
-        char *json = k->queue[k->head];
-        k->head = (k->head + 1) % HOOK_QUEUE_CAP;
-        k->len--;
+    char *json;
+    while (queue_pop_batch(k->queue, &json, 1, -1) == 1) {
+        pthread_mutex_lock(&k->lock);
         if (alert_rate_allow(&k->rate, clock_mono_ms())) {
             deliver(k, json);
         } else {
@@ -235,9 +229,9 @@ static void *hook_main(void *arg)
                         "alert hook: rate limit of %d per %lld s reached, alert not delivered",
                         k->h->rate_count, (long long)(k->h->rate_period_ms / 1000));
         }
+        pthread_mutex_unlock(&k->lock);
         free(json);
     }
-    pthread_mutex_unlock(&k->lock);
     return NULL;
 }
 
@@ -248,7 +242,9 @@ int alert_hook_start(const struct alert_hook_cfg *h, struct alert_hook **out)
     if (!k)
         return ENMON_ERR_NOMEM;
     k->h = h;
-    if (alert_rate_init(&k->rate, h->rate_count, h->rate_period_ms) != ENMON_OK) {
+    if (queue_new(sizeof(char *), HOOK_QUEUE_CAP, &k->queue) != ENMON_OK ||
+        alert_rate_init(&k->rate, h->rate_count, h->rate_period_ms) != ENMON_OK) {
+        queue_free(k->queue);
         free(k);
         return ENMON_ERR_NOMEM;
     }
@@ -258,6 +254,7 @@ int alert_hook_start(const struct alert_hook_cfg *h, struct alert_hook **out)
         pthread_cond_destroy(&k->wake);
         pthread_mutex_destroy(&k->lock);
         alert_rate_free(&k->rate);
+        queue_free(k->queue);
         free(k);
         return ENMON_ERR_NOMEM;
     }
@@ -272,18 +269,16 @@ int alert_hook_submit(struct alert_hook *k, const char *json)
     char *copy = strdup(json);
     if (!copy)
         return ENMON_ERR_NOMEM;
-    pthread_mutex_lock(&k->lock);
-    if (k->len == HOOK_QUEUE_CAP || k->stopping) {
+    int rc = queue_push(k->queue, &copy);
+    if (rc == ENMON_OK)
+        return ENMON_OK;
+    free(copy);
+    if (rc == ENMON_ERR_CLOSED) { /* stopping: counted here, a full queue counts itself */
+        pthread_mutex_lock(&k->lock);
         k->stats.dropped++;
         pthread_mutex_unlock(&k->lock);
-        free(copy);
-        return ENMON_ERR_FULL;
     }
-    k->queue[(k->head + k->len) % HOOK_QUEUE_CAP] = copy;
-    k->len++;
-    pthread_cond_signal(&k->wake);
-    pthread_mutex_unlock(&k->lock);
-    return ENMON_OK;
+    return ENMON_ERR_FULL;
 }
 
 void alert_hook_get_stats(struct alert_hook *k, struct alert_hook_stats *out)
@@ -291,6 +286,7 @@ void alert_hook_get_stats(struct alert_hook *k, struct alert_hook_stats *out)
     pthread_mutex_lock(&k->lock);
     *out = k->stats;
     pthread_mutex_unlock(&k->lock);
+    out->dropped += queue_dropped(k->queue);
 }
 
 void alert_hook_stop(struct alert_hook *k)
@@ -301,10 +297,13 @@ void alert_hook_stop(struct alert_hook *k)
     k->stopping = 1;
     pthread_cond_broadcast(&k->wake);
     pthread_mutex_unlock(&k->lock);
+    queue_close(k->queue);
     if (k->h->argc > 0)
         pthread_join(k->thread, NULL);
-    for (; k->len > 0; k->len--, k->head = (k->head + 1) % HOOK_QUEUE_CAP)
-        free(k->queue[k->head]);
+    char *json;
+    while (queue_pop_batch(k->queue, &json, 1, 0) == 1)
+        free(json);
+    queue_free(k->queue);
     pthread_cond_destroy(&k->wake);
     pthread_mutex_destroy(&k->lock);
     alert_rate_free(&k->rate);

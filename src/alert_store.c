@@ -1,5 +1,6 @@
 /* alert_store.c -- alerts in SQLite: the raise/clear history the store writes, and its queries. */
 #include "alert_store.h"
+#include "db_open.h"
 #include "err.h"
 
 #include <stdio.h>
@@ -78,11 +79,9 @@ int alert_store_load_active(const char *path, const struct enmon_config *cfg,
     *out = NULL;
     *n = 0;
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(db);
-        return ENMON_OK;
-    }
-    sqlite3_busy_timeout(db, 5000);
+    char msg[256];
+    if (db_open(path, DB_READONLY, DB_BUSY_MS, &db, msg, sizeof(msg)) != ENMON_OK)
+        return ENMON_OK; /* no database yet: nothing was active */
     sqlite3_stmt *s = NULL;
     int rc = ENMON_OK;
     if (sqlite3_prepare_v2(db,

@@ -2,11 +2,12 @@
 #include "alerts.h"
 
 #include "alert_config.h"
+#include "alert_json.h"
+#include "caltime.h"
 #include "clock.h"
 #include "err.h"
 #include "log.h"
-#include "payload.h"
-#include "rqueue.h"
+#include "queue.h"
 #include "solar.h"
 
 #include <math.h>
@@ -57,7 +58,7 @@ struct alerts {
     struct alert_config defaults; /* when cfg->alerts is NULL */
     alerts_emit_fn emit;
     void *ctx;
-    struct rqueue q;
+    struct queue *q; /* struct reading */
     pthread_t thread;
     pthread_mutex_t lock; /* device states, active alerts, stats */
     struct dev_state *devs;
@@ -220,7 +221,8 @@ static double peer_ratio(struct alerts *a, uint32_t device, int64_t now, int *np
 
 static double local_hour(const struct alerts *a, int64_t wall_ms)
 {
-    double h = fmod((double)wall_ms / 1000.0 + (double)a->ac->tz_offset_s, 86400.0) / 3600.0;
+    double h = fmod((double)wall_ms / 1000.0 + (double)a->ac->tz_offset_s, (double)CALTIME_DAY_S) /
+               CALTIME_HOUR_S;
     return h < 0 ? h + 24.0 : h;
 }
 
@@ -286,14 +288,6 @@ static void tick(struct alerts *a)
     }
 }
 
-static int queue_finished(struct rqueue *q)
-{
-    pthread_mutex_lock(&q->lock);
-    int done = q->closed && q->len == 0;
-    pthread_mutex_unlock(&q->lock);
-    return done;
-}
-
 static void *engine_main(void *arg)
 {
     struct alerts *a = arg;
@@ -304,7 +298,7 @@ static void *engine_main(void *arg)
         return NULL;
     }
     for (;;) {
-        size_t n = rqueue_pop_batch(&a->q, batch, BATCH, TICK_MS);
+        size_t n = queue_pop_batch(a->q, batch, BATCH, TICK_MS);
         pthread_mutex_lock(&a->lock);
         for (size_t i = 0; i < n; i++)
             process_reading(a, &batch[i]);
@@ -314,7 +308,7 @@ static void *engine_main(void *arg)
             next_tick = now + TICK_MS;
         }
         pthread_mutex_unlock(&a->lock);
-        if (n == 0 && queue_finished(&a->q))
+        if (n == 0 && queue_drained(a->q))
             break;
     }
     free(batch);
@@ -351,7 +345,7 @@ static int setup_device(struct alerts *a, uint32_t i, int64_t now)
 {
     const struct cfg_device *dev = &a->cfg->devices[i];
     struct dev_state *d = &a->devs[i];
-    alert_config_resolve(a->ac, a->cfg, i, d->rules);
+    alert_config_resolve(a->ac, dev->program, dev->site, i, d->rules);
     d->rx_clock_ms = now;
     d->last_mono = now;
     d->last_wall = clock_wall_ms();
@@ -431,14 +425,14 @@ int alerts_start(const struct enmon_config *cfg, alerts_emit_fn emit, void *ctx,
         free_engine(a);
         return rc;
     }
-    if (rqueue_init(&a->q, QUEUE_CAP) != ENMON_OK) {
+    if (queue_new(sizeof(struct reading), QUEUE_CAP, &a->q) != ENMON_OK) {
         free_engine(a);
         return ENMON_ERR_NOMEM;
     }
     pthread_mutex_init(&a->lock, NULL);
     if (pthread_create(&a->thread, NULL, engine_main, a) != 0) {
         pthread_mutex_destroy(&a->lock);
-        rqueue_destroy(&a->q);
+        queue_free(a->q);
         free_engine(a);
         return ENMON_ERR_NOMEM;
     }
@@ -448,25 +442,23 @@ int alerts_start(const struct enmon_config *cfg, alerts_emit_fn emit, void *ctx,
 
 int alerts_submit(struct alerts *a, const struct reading *r)
 {
-    return rqueue_push(&a->q, r);
+    return queue_push(a->q, r);
 }
 
 void alerts_stop(struct alerts *a)
 {
     if (!a)
         return;
-    rqueue_close(&a->q);
+    queue_close(a->q);
     pthread_join(a->thread, NULL);
     pthread_mutex_destroy(&a->lock);
-    rqueue_destroy(&a->q);
+    queue_free(a->q);
     free_engine(a);
 }
 
 void alerts_get_stats(struct alerts *a, struct alerts_stats *out)
 {
-    pthread_mutex_lock(&a->q.lock);
-    uint64_t dropped = a->q.dropped;
-    pthread_mutex_unlock(&a->q.lock);
+    uint64_t dropped = queue_dropped(a->q);
     pthread_mutex_lock(&a->lock);
     *out = a->stats;
     out->dropped = dropped;
@@ -564,73 +556,11 @@ size_t alerts_restore(struct alerts *a, const struct alert_event *active, size_t
 
 /* ---- payload ------------------------------------------------------------------------------- */
 
-struct jbuf {
-    char *p;
-    size_t len, used;
-    int bad;
-};
-
-static void jadd(struct jbuf *j, const char *s)
-{
-    size_t n = strlen(s);
-    if (j->bad || j->used + n >= j->len) {
-        j->bad = 1;
-        return;
-    }
-    memcpy(j->p + j->used, s, n + 1);
-    j->used += n;
-}
-
-static void jstr(struct jbuf *j, const char *key, const char *val, int first)
-{
-    char tmp[6 * 128 + 8];
-    jadd(j, first ? "{\"" : ",\"");
-    jadd(j, key);
-    jadd(j, "\":");
-    if (payload_json_string(val, tmp, sizeof(tmp)) < 0)
-        j->bad = 1;
-    else
-        jadd(j, tmp);
-}
-
-static void jraw(struct jbuf *j, const char *key, const char *val)
-{
-    jadd(j, ",\"");
-    jadd(j, key);
-    jadd(j, "\":");
-    jadd(j, val);
-}
-
-static void jtime(struct jbuf *j, const char *key, int64_t ms)
-{
-    char t[48], k[32], n[32];
-    if (payload_utc_time(ms, t, sizeof(t)) < 0)
-        t[0] = '\0';
-    jstr(j, key, t, 0);
-    snprintf(k, sizeof(k), "%s_ms", key);
-    snprintf(n, sizeof(n), "%lld", (long long)ms);
-    jraw(j, k, n);
-}
-
 int alert_event_json(const struct alert_event *ev, const struct enmon_config *cfg, char *buf,
                      size_t len)
 {
-    struct jbuf j = {buf, len, 0, len == 0};
-    char num[64];
-    if (ev->device >= cfg->ndevices || len == 0)
+    struct alert_json a;
+    if (alert_json_from_event(ev, cfg, &a) < 0)
         return -1;
-    const struct cfg_device *dev = &cfg->devices[ev->device];
-    jstr(&j, "id", ev->id, 1);
-    jstr(&j, "device", dev->id, 0);
-    jstr(&j, "program", dev->program < cfg->nprograms ? cfg->programs[dev->program].id : "", 0);
-    jstr(&j, "site", dev->site < cfg->nsites ? cfg->sites[dev->site].id : "", 0);
-    jstr(&j, "rule", ev->rule, 0);
-    jstr(&j, "severity", alert_severity_name(ev->severity), 0);
-    jstr(&j, "cause", ev->cause, 0);
-    jraw(&j, "value", payload_number(ev->value, num, sizeof(num)) < 0 ? "null" : num);
-    jtime(&j, "first_seen", ev->first_seen_ms);
-    jtime(&j, "last_seen", ev->last_seen_ms);
-    jstr(&j, "state", ev->raised ? "active" : "cleared", 0);
-    jadd(&j, "}");
-    return j.bad ? -1 : (int)j.used;
+    return alert_json_write(&a, ALERT_JSON_EVENT, buf, len);
 }

@@ -2,6 +2,8 @@
  * reductions: pure functions. */
 #include "cbl.h"
 
+#include "caltime.h"
+
 #include <string.h>
 
 const char *cbl_method_name(enum cbl_method m)
@@ -22,7 +24,7 @@ int cbl_parse_method(const char *s, enum cbl_method *out)
 
 static int cbl_eligible(const struct cbl_day *d, int64_t event_day_s)
 {
-    int64_t earliest = event_day_s - (int64_t)CBL_LOOKBACK_DAYS * 86400;
+    int64_t earliest = event_day_s - (int64_t)CBL_LOOKBACK_DAYS * CALTIME_DAY_S;
     return d->weekday && !d->event && d->complete && d->day_s < event_day_s && d->day_s >= earliest;
 }
 

@@ -3,7 +3,9 @@
 #include "regmap.h"
 #include "alert_config.h"
 
+#include "caltime.h"
 #include "err.h"
+#include "link_uri.h"
 #include "yaml_doc.h"
 
 #include <stdarg.h>
@@ -47,6 +49,22 @@ const char *config_device_kind_name(enum device_kind kind)
     if ((unsigned)kind >= sizeof(device_kind_names) / sizeof(device_kind_names[0]) - 1)
         return "unknown";
     return device_kind_names[kind];
+}
+
+int config_program_kind_parse(const char *s, enum program_kind *out)
+{
+    for (int i = 0; program_kind_names[i]; i++) {
+        if (strcmp(s, program_kind_names[i]) == 0) {
+            *out = (enum program_kind)i;
+            return ENMON_OK;
+        }
+    }
+    return ENMON_ERR_PARSE;
+}
+
+int config_utc_offset_min(const struct enmon_config *cfg)
+{
+    return cfg->timezone[0] ? cfg->utc_offset_min : CALTIME_KST_MIN;
 }
 
 void config_format_error(const struct cfg_error *err, char *buf, size_t len)
@@ -307,45 +325,18 @@ static int load_mqtt(struct loader *L, struct fy_node *map)
     return load_mqtt_dash(L, map);
 }
 
-/* Seconds east of UTC of a supported zone name or a fixed "+HH:MM" offset; -1 if unknown. */
-static int timezone_offset(const char *tz, long *off)
-{
-    static const struct {
-        const char *name;
-        long off;
-    } zones[] = {{"UTC", 0},
-                 {"Etc/UTC", 0},
-                 {"GMT", 0},
-                 {"Asia/Seoul", 32400},
-                 {"Asia/Tokyo", 32400},
-                 {"Asia/Shanghai", 28800}};
-    int hh, mm, pos = 0;
-
-    for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
-        if (strcmp(tz, zones[i].name) == 0) {
-            *off = zones[i].off;
-            return 0;
-        }
-    }
-    if ((tz[0] == '+' || tz[0] == '-') && sscanf(tz + 1, "%2d:%2d%n", &hh, &mm, &pos) == 2 &&
-        pos == 5 && tz[6] == '\0' && hh <= 23 && mm <= 59 && hh >= 0 && mm >= 0) {
-        *off = (tz[0] == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
-        return 0;
-    }
-    return -1;
-}
-
 static int load_timezone(struct loader *L, struct fy_node *root)
 {
     struct enmon_config *cfg = L->cfg;
 
     if (ydoc_str(&L->doc, root, "timezone", "timezone", cfg->timezone, sizeof(cfg->timezone)) < 0)
         return -1;
-    if (timezone_offset(cfg->timezone, &L->tz_offset_s) != 0)
+    if (caltime_zone_offset(cfg->timezone, &cfg->utc_offset_min) != ENMON_OK)
         return ydoc_error(&L->doc, ydoc_child(root, "timezone"), "timezone",
                           "unsupported timezone '%s' (use Asia/Seoul, Asia/Tokyo, "
                           "Asia/Shanghai, UTC or a fixed offset such as +09:00)",
                           cfg->timezone);
+    L->tz_offset_s = cfg->utc_offset_min * (long)CALTIME_MINUTE_S;
     return 0;
 }
 
@@ -357,8 +348,8 @@ static int load_timing(struct loader *L, struct fy_node *map, const char *base, 
     long v;
     int rc;
 
-    rc = ydoc_duration_ms(&L->doc, map, "interval", join_field(f, base, "interval"), 100, 86400000L,
-                          &v);
+    rc = ydoc_duration_ms(&L->doc, map, "interval", join_field(f, base, "interval"), 100,
+                          CALTIME_DAY_MS, &v);
     if (rc < 0)
         return -1;
     if (rc > 0)
@@ -403,116 +394,6 @@ static int load_polling(struct loader *L, struct fy_node *map)
 
 /* ---- links ------------------------------------------------------------------------------ */
 
-/* One "name=value" option of an RTU link; -1 with a reason on error. */
-static int parse_rtu_option(const char *opt, size_t len, struct cfg_link *l, const char **why)
-{
-    char buf[32];
-    if (len >= sizeof(buf) || !memchr(opt, '=', len)) {
-        *why = "RTU options are name=value: baud, parity (N/E/O), data (7/8), stop (1/2)";
-        return -1;
-    }
-    memcpy(buf, opt, len);
-    buf[len] = '\0';
-    char *val = strchr(buf, '=');
-    *val++ = '\0';
-    char *end;
-    long v = strtol(val, &end, 10);
-    int numeric = *val && *end == '\0';
-    if (strcmp(buf, "baud") == 0 && numeric && v >= 300 && v <= 4000000)
-        l->baud = (int)v;
-    else if (strcmp(buf, "data") == 0 && numeric && (v == 7 || v == 8))
-        l->data_bits = (int)v;
-    else if (strcmp(buf, "stop") == 0 && numeric && (v == 1 || v == 2))
-        l->stop_bits = (int)v;
-    else if (strcmp(buf, "parity") == 0 && strlen(val) == 1 && strchr("NEO", val[0]))
-        l->parity = val[0];
-    else {
-        *why = "RTU options: baud=300..4000000, parity=N|E|O, data=7|8, stop=1|2";
-        return -1;
-    }
-    return 0;
-}
-
-/* Splits "rtu:/dev/ttyUSB0?baud=9600&parity=N&data=8&stop=1"; -1 with a reason on error. */
-static int parse_rtu_link(const char *uri, struct cfg_link *l, const char **why)
-{
-    const char *dev = uri + 4, *q = strchr(dev, '?');
-    size_t dlen = q ? (size_t)(q - dev) : strlen(dev);
-    *why = "expected rtu:/dev/SERIALPORT[?baud=9600&parity=N&data=8&stop=1]";
-    if (dlen == 0 || dev[0] != '/' || dlen >= sizeof(l->host))
-        return -1;
-    memset(l, 0, sizeof(*l));
-    snprintf(l->uri, sizeof(l->uri), "%s", uri);
-    memcpy(l->host, dev, dlen);
-    l->host[dlen] = '\0';
-    l->kind = LINK_RTU;
-    l->baud = 9600;
-    l->parity = 'N';
-    l->data_bits = 8;
-    l->stop_bits = 1;
-    for (const char *p = q ? q + 1 : NULL; p && *p;) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (parse_rtu_option(p, len, l, why) != 0)
-            return -1;
-        p = amp ? amp + 1 : NULL;
-    }
-    return 0;
-}
-
-/* Splits "tcp://HOST:PORT" (HOST may be "[v6addr]") or an RTU link; -1 with a reason on error. */
-static int parse_link(const char *uri, struct cfg_link *l, const char **why)
-{
-    const char *p = uri, *colon;
-    size_t hlen;
-
-    if (strncmp(p, "rtu:", 4) == 0)
-        return parse_rtu_link(uri, l, why);
-    *why = "expected tcp://HOST:PORT or rtu:/dev/PORT?baud=...";
-    if (strncmp(p, "tcp://", 6) != 0)
-        return -1;
-    p += 6;
-    if (*p == '[') {
-        const char *close = strchr(p, ']');
-        if (!close || close[1] != ':')
-            return -1;
-        p++;
-        hlen = (size_t)(close - p);
-        colon = close + 1;
-    } else {
-        colon = strrchr(p, ':');
-        if (!colon)
-            return -1;
-        hlen = (size_t)(colon - p);
-        if (memchr(p, ':', hlen) || memchr(p, '/', hlen))
-            return -1;
-    }
-    if (hlen == 0 || hlen >= sizeof(l->host))
-        return -1;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || port < 1 || port > 65535) {
-        *why = "port must be 1..65535";
-        return -1;
-    }
-    memset(l, 0, sizeof(*l));
-    snprintf(l->uri, sizeof(l->uri), "%s", uri);
-    memcpy(l->host, p, hlen);
-    l->host[hlen] = '\0';
-    l->kind = LINK_TCP;
-    l->port = (int)port;
-    return 0;
-}
-
-int config_parse_link(const char *uri, struct cfg_link *out, const char **why)
-{
-    if (strlen(uri) >= sizeof(out->uri)) {
-        *why = "link too long";
-        return -1;
-    }
-    return parse_link(uri, out, why);
-}
-
 /* Index of the link with this URI, adding it when new; -1 on error. */
 static long find_or_add_link(struct loader *L, struct fy_node *map, const char *field,
                              const char *uri)
@@ -524,7 +405,7 @@ static long find_or_add_link(struct loader *L, struct fy_node *map, const char *
     for (size_t i = 0; i < cfg->nlinks; i++)
         if (strcmp(cfg->links[i].uri, uri) == 0)
             return (long)i;
-    if (parse_link(uri, &l, &why) != 0)
+    if (link_uri_parse(uri, &l, &why) != 0)
         return ydoc_error(&L->doc, ydoc_child(map, "link"), field, "invalid link '%s': %s", uri,
                           why);
     struct cfg_link *arr =
@@ -907,6 +788,7 @@ static void set_defaults(struct enmon_config *cfg, const char *path)
     cfg->http.port = 8080;
     snprintf(cfg->database, sizeof(cfg->database), "/var/lib/enmond/enmon.db");
     snprintf(cfg->timezone, sizeof(cfg->timezone), "Asia/Seoul");
+    cfg->utc_offset_min = CALTIME_KST_MIN;
     cfg->workers = 4;
     cfg->offline_after = 3;
     cfg->default_interval_ms = 5000;
@@ -915,12 +797,29 @@ static void set_defaults(struct enmon_config *cfg, const char *path)
 }
 
 /* The alerts: section (after programs: overrides name programs, sites and devices). */
+/* alert_find_id_fn over the programs, sites and devices loaded so far. */
+static int find_loaded_id(const void *arg, enum alert_match what, const char *id)
+{
+    const struct enmon_config *cfg = arg;
+    size_t n = what == ALERT_MATCH_PROGRAM ? cfg->nprograms
+               : what == ALERT_MATCH_SITE  ? cfg->nsites
+                                           : cfg->ndevices;
+    for (size_t i = 0; i < n; i++) {
+        const char *x = what == ALERT_MATCH_PROGRAM ? cfg->programs[i].id
+                        : what == ALERT_MATCH_SITE  ? cfg->sites[i].id
+                                                    : cfg->devices[i].id;
+        if (strcmp(x, id) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
 static int load_alerts(struct loader *L, struct fy_node *map)
 {
     struct alert_config *ac = calloc(1, sizeof(*ac));
     if (!ac)
         return out_of_memory(L, "alerts");
-    int rc = alert_config_load(&L->doc, map, L->cfg, L->tz_offset_s, ac);
+    int rc = alert_config_load(&L->doc, map, find_loaded_id, L->cfg, L->tz_offset_s, ac);
     if (rc != ENMON_OK) {
         free(ac);
         L->rc = rc;
@@ -936,7 +835,7 @@ static int load_root(struct loader *L, struct fy_node *root)
                                        "programs", "alerts",   "http",     NULL};
     struct enmon_config *cfg = L->cfg;
 
-    L->tz_offset_s = 9 * 3600L;
+    L->tz_offset_s = CALTIME_KST_MIN * (long)CALTIME_MINUTE_S;
     if (!root)
         return 0;
     if (ydoc_expect_map(&L->doc, root, "") || ydoc_check_keys(&L->doc, root, "", keys))

@@ -2,12 +2,12 @@
 #ifndef ENMON_CONFIG_H
 #define ENMON_CONFIG_H
 
+#include "cfg_error.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFG_ID_MAX 64
 #define CFG_NAME_MAX 128
-#define CFG_PATH_MAX 512
 
 enum program_kind {
     PROGRAM_SOLAR,
@@ -110,6 +110,7 @@ struct enmon_config {
     struct cfg_http http;
     char database[CFG_PATH_MAX]; /* default "/var/lib/enmond/enmon.db" */
     char timezone[64];           /* default "Asia/Seoul" */
+    int utc_offset_min;          /* the timezone resolved at load: minutes east of UTC */
     int workers;                 /* poll worker threads, default 4 */
     int offline_after;           /* failed polls before a device is offline, default 3 */
     int default_interval_ms;     /* default 5000 */
@@ -128,29 +129,24 @@ struct enmon_config {
     struct alert_config *alerts; /* the alerts: section with defaults; NULL when built by hand */
 };
 
-/* Where a configuration error is: file, line (1-based, 0 unknown), field path
- * ("programs[0].sites[2].devices[1].unit") and what is wrong. */
-struct cfg_error {
-    char file[CFG_PATH_MAX];
-    int line;
-    char field[160];
-    char msg[256];
-};
-
 /* Loads and validates path. On success returns ENMON_OK and *out (free with
  * config_free). On failure returns ENMON_ERR_CONFIG (or ENMON_ERR_IO) and fills err. */
 int config_load(const char *path, struct enmon_config **out, struct cfg_error *err);
 
 void config_free(struct enmon_config *cfg);
 
+/* cfg->utc_offset_min; Korea time (+09:00) for a config built by hand without a timezone. */
+int config_utc_offset_min(const struct enmon_config *cfg);
+
 /* Formats err as "FILE:LINE: FIELD: MSG" into buf. */
 void config_format_error(const struct cfg_error *err, char *buf, size_t len);
 
-/* Parses a link URI ("tcp://HOST:PORT", "rtu:/dev/ttyS0?baud=9600&parity=N&data=8&stop=1")
- * into out. Returns 0, or -1 with a static reason in *why. */
-int config_parse_link(const char *uri, struct cfg_link *out, const char **why);
-
+/* The one spelling of each kind, as written in the config, stored and printed
+ * ("led-retrofit", "inverter"); "unknown" for a value out of range. */
 const char *config_program_kind_name(enum program_kind kind);
 const char *config_device_kind_name(enum device_kind kind);
+
+/* The kind spelt s (as config_program_kind_name prints it). ENMON_OK or ENMON_ERR_PARSE. */
+int config_program_kind_parse(const char *s, enum program_kind *out);
 
 #endif

@@ -2,6 +2,7 @@
  * (REST, /metrics, dashboard), MQTT program summaries and Home Assistant discovery. */
 #include "dash.h"
 
+#include "caltime.h"
 #include "clock.h"
 #include "err.h"
 #include "ha_discovery.h"
@@ -93,8 +94,7 @@ int dash_open(const struct enmon_config *cfg, struct dash **out)
     }
     d->env.cfg = cfg;
     d->env.live = d->live;
-    if (report_parse_tz(cfg->timezone, &d->env.offset_min) != ENMON_OK)
-        d->env.offset_min = 540;
+    d->env.offset_min = config_utc_offset_min(cfg);
     *out = d;
     return ENMON_OK;
 }
@@ -150,15 +150,13 @@ void dash_alert(struct dash *d, const struct alert_event *ev)
 static void refresh_today(struct dash *d)
 {
     sqlite3 *db = NULL;
-    char msg[256], day[16];
-    int64_t day_s;
+    char msg[256];
     if (report_open(d->cfg->database, &db, msg, sizeof(msg)) != ENMON_OK) {
         log_limited(&d->db_limit, 60, LOG_WARNING, "dash: %s", msg);
         return;
     }
-    report_format_date(clock_wall_ms() / 1000, d->env.offset_min, day, sizeof(day));
-    if (report_parse_date(day, d->env.offset_min, &day_s) == ENMON_OK &&
-        live_load_today(d->live, db, day_s) < 0)
+    int64_t day_s = caltime_day_start(clock_wall_ms() / 1000, d->env.offset_min);
+    if (live_load_today(d->live, db, day_s) < 0)
         log_limited(&d->db_limit, 60, LOG_WARNING, "dash: cannot read today's energy: %s",
                     sqlite3_errmsg(db));
     sqlite3_close(db);
@@ -234,13 +232,14 @@ static void *dash_main(void *arg)
 }
 
 void dash_start(struct dash *d, struct store *store, struct mqtt_sink *mqtt, struct alerts *alerts,
-                struct poller *poller)
+                struct poller *poller, struct sink_registry *sinks)
 {
     char msg[512] = "";
     d->env.store = store;
     d->env.mqtt = mqtt;
     d->env.alerts = alerts;
     d->env.poller = poller;
+    d->env.sinks = sinks;
     if (d->cfg->http.port > 0) {
         load_savings(d);
         if (http_start(&d->env, &d->http, msg, sizeof(msg)) != ENMON_OK)
@@ -273,6 +272,7 @@ void dash_stop(struct dash *d)
     d->env.mqtt = NULL;
     d->env.alerts = NULL;
     d->env.poller = NULL;
+    d->env.sinks = NULL;
 }
 
 void dash_free(struct dash *d)

@@ -8,6 +8,7 @@
 #include "mqtt_sink.h"
 #include "poller.h"
 #include "reading.h"
+#include "sink.h"
 #include "store.h"
 
 struct dash;
@@ -17,10 +18,11 @@ struct dash;
 int dash_open(const struct enmon_config *cfg, struct dash **out);
 
 /* Starts the HTTP server (unless http.port is 0) and the thread that computes summaries,
- * publishes them and the discovery configs. The handles must stay valid until dash_stop.
+ * publishes them and the discovery configs; /metrics reports the sinks of the registry.
+ * The handles must stay valid until dash_stop.
  * A server that cannot listen is logged and left out: polling matters more. */
 void dash_start(struct dash *d, struct store *store, struct mqtt_sink *mqtt, struct alerts *alerts,
-                struct poller *poller);
+                struct poller *poller, struct sink_registry *sinks);
 
 /* Feeds a poll (any quality) and an alert raise or clear; d may be NULL. Never block. */
 void dash_reading(struct dash *d, const struct reading *r);

@@ -6,10 +6,13 @@
 #include "config.h"
 #include "dash.h" /* dash: live table, HTTP, summaries */
 #include "err.h"
+#include "exitcode.h"
 #include "log.h"
 #include "mqtt_sink.h"
 #include "payload.h"
 #include "poller.h"
+#include "sink.h"
+#include "sink_adapters.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -20,21 +23,20 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
-#define EX_USAGE_CODE 64
-#define EX_CONFIG_CODE 78
-#define EX_SOFTWARE_CODE 70
 #define DEFAULT_CONFIG "/etc/enmon/enmond.yaml"
 #define STATS_EVERY_MS 60000
 #define STUCK_MIN_MS 30000
 
 #define ALERT_JSON_MAX 1024
 
+/* The sinks are in the registry (stopped, counted and reported through it); the handles
+ * here serve what is not a reading: alert events, stats messages and the dash. */
 struct pipeline {
     struct enmon_config *cfg;
+    struct sink_registry *sinks; /* store, mqtt, alerts, live: every reading goes to each */
     struct store *store;
     struct mqtt_sink *mqtt;
-    struct alert_hook *hook;
-    struct alerts *alerts;
+    struct sink_adapter_alerts engine; /* the alert engine and its hook */
     struct poller *poller;
     struct dash *dash; /* dash */
 };
@@ -48,10 +50,7 @@ static void pipeline_ident(void *ctx, uint32_t device, const struct sunspec_comm
 static void pipeline_emit(void *ctx, const struct reading *r)
 {
     struct pipeline *pl = ctx;
-    store_submit(pl->store, r);
-    mqtt_sink_submit(pl->mqtt, r);
-    alerts_submit(pl->alerts, r);
-    dash_reading(pl->dash, r); /* dash */
+    sink_submit_all(pl->sinks, r);
 }
 
 /* The engine's raises and clears: recorded, published retained while active
@@ -72,7 +71,7 @@ static void pipeline_alert(void *ctx, const struct alert_event *ev)
     if (payload_alert_topic(pl->cfg, ev->device, ev->rule, event ? event + 1 : NULL, topic,
                             sizeof(topic)) >= 0)
         mqtt_sink_publish(pl->mqtt, topic, ev->raised ? json : "", 1);
-    alert_hook_submit(pl->hook, json);
+    alert_hook_submit(pl->engine.hook, json);
 }
 
 /* Alerts active when enmond last stopped are active again, without firing twice. */
@@ -84,7 +83,7 @@ static void pipeline_restore_alerts(struct pipeline *pl)
         log_err("alerts: cannot read the active alerts of %s", pl->cfg->database);
         return;
     }
-    size_t restored = alerts_restore(pl->alerts, active, n);
+    size_t restored = alerts_restore(pl->engine.alerts, active, n);
     if (n)
         log_info("alerts: %zu active alerts restored", restored);
     free(active);
@@ -94,13 +93,18 @@ static int pipeline_start_alerts(struct pipeline *pl)
 {
     static struct alert_hook_cfg no_hook;
     const struct alert_hook_cfg *h = pl->cfg->alerts ? &pl->cfg->alerts->hook : &no_hook;
-    int rc = alert_hook_start(h, &pl->hook);
+    struct sink s;
+    int rc = alert_hook_start(h, &pl->engine.hook);
     if (rc == ENMON_OK)
-        rc = alerts_start(pl->cfg, pipeline_alert, pl, &pl->alerts);
+        rc = alerts_start(pl->cfg, pipeline_alert, pl, &pl->engine.alerts);
     if (rc != ENMON_OK) {
         log_err("alerts: %s", enmon_strerror(rc));
+        alert_hook_stop(pl->engine.hook);
+        pl->engine.hook = NULL;
         return -1;
     }
+    sink_adapter_alerts(&pl->engine, &s);
+    sink_register(pl->sinks, &s);
     pipeline_restore_alerts(pl);
     return 0;
 }
@@ -108,12 +112,13 @@ static int pipeline_start_alerts(struct pipeline *pl)
 static void log_stats(struct pipeline *pl, const struct poller_stats *final);
 
 /* Stops polling first (keeping its open links in *kept for a reload, when
- * kept is not NULL), then the alert engine (its last events still reach the
- * sinks), then the store, which commits everything queued, and last the MQTT
- * sink, which publishes the outbox up to the last committed reading (bounded;
- * what is left stays in the outbox for the next start): nothing is lost. With
- * log_final, logs the statistics once polling has stopped. Works on a pipeline
- * that only partly started. */
+ * kept is not NULL), then the sinks by their stop rank (sink_adapters.h): the
+ * alert engine (its last events still reach the sinks) and its hook, then the
+ * store, which commits everything queued, and last the MQTT sink, which
+ * publishes the outbox up to the last committed reading (bounded; what is left
+ * stays in the outbox for the next start): nothing is lost. With log_final,
+ * logs the statistics once polling has stopped. Works on a pipeline that only
+ * partly started. */
 static void pipeline_stop(struct pipeline *pl, int log_final, struct poller_links **kept)
 {
     dash_stop(pl->dash); /* dash: before the handles it reads go away */
@@ -125,15 +130,10 @@ static void pipeline_stop(struct pipeline *pl, int log_final, struct poller_link
         if (log_final)
             log_stats(pl, &final);
     }
-    alerts_stop(pl->alerts);
-    alert_hook_stop(pl->hook);
-    if (pl->store)
-        store_close(pl->store);
-    if (pl->mqtt)
-        mqtt_sink_stop(pl->mqtt);
+    sink_stop_all(pl->sinks);
+    sink_registry_free(pl->sinks);
+    pl->sinks = NULL;
     pl->poller = NULL;
-    pl->alerts = NULL;
-    pl->hook = NULL;
     pl->mqtt = NULL;
     pl->store = NULL;
     dash_free(pl->dash); /* dash */
@@ -145,33 +145,47 @@ static void pipeline_stop(struct pipeline *pl, int log_final, struct poller_link
 static int pipeline_start(struct pipeline *pl, struct poller_links *kept)
 {
     char msg[256] = "";
-    if (store_open(pl->cfg, &pl->store, msg, sizeof(msg)) != ENMON_OK) {
-        log_err("database %s: %s", pl->cfg->database, msg);
-        return -1;
-    }
-    if (mqtt_sink_start_durable(pl->cfg, &pl->mqtt, msg, sizeof(msg)) != ENMON_OK) {
-        log_err("mqtt %s:%d: %s", pl->cfg->mqtt.host, pl->cfg->mqtt.port, msg);
-        store_close(pl->store);
-        pl->store = NULL;
+    struct sink s;
+    if (sink_registry_new(&pl->sinks) != ENMON_OK) {
+        log_err("sinks: %s", enmon_strerror(ENMON_ERR_NOMEM));
         poller_links_free(kept);
         return -1;
     }
+    if (store_open(pl->cfg, &pl->store, msg, sizeof(msg)) != ENMON_OK) {
+        log_err("database %s: %s", pl->cfg->database, msg);
+        poller_links_free(kept);
+        pipeline_stop(pl, 0, NULL);
+        return -1;
+    }
+    sink_adapter_store(pl->store, &s);
+    sink_register(pl->sinks, &s);
+    if (mqtt_sink_start_durable(pl->cfg, &pl->mqtt, msg, sizeof(msg)) != ENMON_OK) {
+        log_err("mqtt %s:%d: %s", pl->cfg->mqtt.host, pl->cfg->mqtt.port, msg);
+        poller_links_free(kept);
+        pipeline_stop(pl, 0, NULL);
+        return -1;
+    }
+    sink_adapter_mqtt(pl->mqtt, &s);
+    sink_register(pl->sinks, &s);
     if (pipeline_start_alerts(pl) != 0) {
         poller_links_free(kept);
         pipeline_stop(pl, 0, NULL);
         return -1;
     }
     if (dash_open(pl->cfg, &pl->dash) != ENMON_OK) { /* dash */
+        poller_links_free(kept);
         pipeline_stop(pl, 0, NULL);
         return -1;
     }
+    sink_adapter_live(pl->dash, &s);
+    sink_register(pl->sinks, &s);
     int rc = poller_start_keep(pl->cfg, pipeline_emit, pipeline_ident, pl, kept, &pl->poller);
     if (rc != ENMON_OK) {
         log_err("poller: %s", enmon_strerror(rc));
         pipeline_stop(pl, 0, NULL);
         return -1;
     }
-    dash_start(pl->dash, pl->store, pl->mqtt, pl->alerts, pl->poller); /* dash */
+    dash_start(pl->dash, pl->store, pl->mqtt, pl->engine.alerts, pl->poller, pl->sinks); /* dash */
     return 0;
 }
 
@@ -187,21 +201,33 @@ static int load_config(const char *path, struct enmon_config **out)
     return rc;
 }
 
+/* What every sink of the registry reports, joined: " db written=.. mqtt published=.."
+ * for the stats line, ",\"db_written\":..,\"mqtt_published\":.." for the JSON. */
+static void sinks_text(struct pipeline *pl, char *line, size_t line_len, char *json,
+                       size_t json_len)
+{
+    size_t lo = 0, jo = 0;
+    line[0] = json[0] = '\0';
+    for (size_t i = 0; i < sink_count(pl->sinks); i++) {
+        struct sink_stats s;
+        sink_get_stats(pl->sinks, i, &s);
+        if (s.line[0] && lo < line_len)
+            lo += (size_t)snprintf(line + lo, line_len - lo, " %s", s.line);
+        if (s.json[0] && jo < json_len)
+            jo += (size_t)snprintf(json + jo, json_len - jo, ",%s", s.json);
+    }
+}
+
 /* <root>/daemon/stats, retained: the counters of the log line as JSON. */
 static void publish_stats(struct pipeline *pl, const struct poller_stats *ps,
-                          const struct store_stats *ss, const struct mqtt_sink_stats *ms)
+                          const char *sinks_json)
 {
-    char topic[PAYLOAD_TOPIC_MAX + 16], json[512];
+    char topic[PAYLOAD_TOPIC_MAX + 16], json[1024];
     snprintf(topic, sizeof(topic), "%s/daemon/stats", pl->cfg->mqtt.topic_root);
     snprintf(json, sizeof(json),
-             "{\"ts_ms\":%lld,\"polls\":%llu,\"failed\":%llu,\"online\":%zu,\"devices\":%zu,"
-             "\"db_written\":%llu,\"db_dropped\":%llu,\"mqtt_published\":%llu,"
-             "\"mqtt_connected\":%d,\"outbox_depth\":%lld,\"outbox_shed\":%llu}",
+             "{\"ts_ms\":%lld,\"polls\":%llu,\"failed\":%llu,\"online\":%zu,\"devices\":%zu%s}",
              (long long)clock_wall_ms(), (unsigned long long)ps->polls,
-             (unsigned long long)ps->failures, ps->online, pl->cfg->ndevices,
-             (unsigned long long)ss->written, (unsigned long long)ss->dropped,
-             (unsigned long long)ms->published, ms->connected, (long long)ms->outbox_depth,
-             (unsigned long long)ms->outbox_shed);
+             (unsigned long long)ps->failures, ps->online, pl->cfg->ndevices, sinks_json);
     mqtt_sink_publish(pl->mqtt, topic, json, 1);
 }
 
@@ -209,25 +235,19 @@ static void publish_stats(struct pipeline *pl, const struct poller_stats *ps,
 static void log_stats(struct pipeline *pl, const struct poller_stats *final)
 {
     struct poller_stats ps;
-    struct store_stats ss;
-    struct mqtt_sink_stats ms;
+    char line[SINK_MAX * SINK_TEXT_MAX], json[SINK_MAX * SINK_TEXT_MAX];
     if (final)
         ps = *final;
     else
         poller_get_stats(pl->poller, &ps);
-    store_get_stats(pl->store, &ss);
-    mqtt_sink_get_stats(pl->mqtt, &ms);
-    log_info("polls=%llu failed=%llu online=%zu/%zu lateness p99=%lldms max=%lldms "
-             "db written=%llu dropped=%llu mqtt published=%llu dropped=%llu connected=%d "
-             "outbox=%lld shed=%llu lateness_max_since_start=%lldms",
+    sinks_text(pl, line, sizeof(line), json, sizeof(json));
+    log_info("polls=%llu failed=%llu online=%zu/%zu lateness p99=%lldms max=%lldms%s "
+             "lateness_max_since_start=%lldms",
              (unsigned long long)ps.polls, (unsigned long long)ps.failures, ps.online,
              pl->cfg->ndevices, (long long)ps.lateness_p99_ms, (long long)ps.lateness_window_max_ms,
-             (unsigned long long)ss.written, (unsigned long long)ss.dropped,
-             (unsigned long long)ms.published, (unsigned long long)ms.dropped, ms.connected,
-             (long long)ms.outbox_depth, (unsigned long long)ms.outbox_shed,
-             (long long)ps.lateness_max_ms);
+             line, (long long)ps.lateness_max_ms);
     if (!final)
-        publish_stats(pl, &ps, &ss, &ms);
+        publish_stats(pl, &ps, json);
     sd_notifyf(0, "STATUS=%zu/%zu devices online, %llu polls", ps.online, pl->cfg->ndevices,
                (unsigned long long)ps.polls);
 }
@@ -295,7 +315,7 @@ static int run(struct pipeline *pl, const char *path)
         if (sig == SIGHUP) {
             reload(pl, path);
             if (!pl->poller)
-                return EX_SOFTWARE_CODE;
+                return EX_SOFTWARE;
         }
         if (watchdog && poller_healthy(pl->poller, stuck_limit_ms(pl->cfg)))
             sd_notify(0, "WATCHDOG=1");
@@ -307,7 +327,7 @@ static int run(struct pipeline *pl, const char *path)
     sd_notify(0, "STOPPING=1");
     log_info("stopping: flushing queues");
     pipeline_stop(pl, 1, NULL);
-    return 0;
+    return EX_OK;
 }
 
 static void usage(FILE *out)
@@ -342,14 +362,14 @@ int main(int argc, char **argv)
         case 't':
             if (clock_parse_time_arg(optarg, &start_s) < 0) {
                 fprintf(stderr, "enmond: --time: expected YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]\n");
-                return EX_USAGE_CODE;
+                return EX_USAGE;
             }
             has_start = 1;
             break;
         case 'x':
             if (clock_parse_speed_arg(optarg, &speed) < 0) {
                 fprintf(stderr, "enmond: --speed: expected a number 0..1000000\n");
-                return EX_USAGE_CODE;
+                return EX_USAGE;
             }
             break;
         case 'C':
@@ -360,27 +380,27 @@ int main(int argc, char **argv)
             break;
         case 'V':
             printf("enmond 0.1.0\n");
-            return 0;
+            return EX_OK;
         case 'h':
             usage(stdout);
-            return 0;
+            return EX_OK;
         default:
             usage(stderr);
-            return EX_USAGE_CODE;
+            return EX_USAGE;
         }
     }
     if (optind != argc) {
         usage(stderr);
-        return EX_USAGE_CODE;
+        return EX_USAGE;
     }
     struct pipeline pl = {0};
     if (load_config(path, &pl.cfg) != ENMON_OK)
-        return EX_CONFIG_CODE;
+        return EX_CONFIG;
     if (check) {
         printf("%s: OK: %zu programs, %zu sites, %zu devices on %zu links\n", path,
                pl.cfg->nprograms, pl.cfg->nsites, pl.cfg->ndevices, pl.cfg->nlinks);
         config_free(pl.cfg);
-        return 0;
+        return EX_OK;
     }
     /* Simulated time (--time, --speed) for the whole process, before any thread. */
     if (has_start || speed != 1.0) {
@@ -396,7 +416,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    int rc = EX_SOFTWARE_CODE;
+    int rc = EX_SOFTWARE;
     if (pipeline_start(&pl, NULL) == 0)
         rc = run(&pl, path);
     config_free(pl.cfg);

@@ -4,6 +4,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "mqtt_client.h"
 #include "payload.h"
 #include "regmap.h"
 
@@ -195,6 +196,7 @@ int ha_publish_some(const struct enmon_config *cfg, struct mqtt_sink *m, struct 
 
 struct ha_watch {
     struct mosquitto *mosq;
+    int loop_started;
     atomic_int online;
 };
 
@@ -211,53 +213,29 @@ static void on_message(struct mosquitto *mosq, void *ctx, const struct mosquitto
         atomic_store(&w->online, 1);
 }
 
-static int read_password(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, len - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return 0;
-}
-
-static int watch_auth(const struct enmon_config *cfg, struct mosquitto *mosq)
-{
-    char pw[256] = "";
-    if (!cfg->mqtt.username[0])
-        return 0;
-    if (cfg->mqtt.password_file[0] && read_password(cfg->mqtt.password_file, pw, sizeof(pw)) < 0)
-        return -1;
-    return mosquitto_username_pw_set(mosq, cfg->mqtt.username, pw[0] ? pw : NULL) ==
-                   MOSQ_ERR_SUCCESS
-               ? 0
-               : -1;
-}
-
 int ha_watch_start(const struct enmon_config *cfg, struct ha_watch **out)
 {
-    char id[96];
+    char id[MQTT_CLIENT_ID_MAX], msg[256] = "client id too long";
     struct ha_watch *w = calloc(1, sizeof(*w));
     *out = NULL;
     if (!w)
         return ENMON_ERR_NOMEM;
-    mosquitto_lib_init();
-    snprintf(id, sizeof(id), "%.60s-ha", cfg->mqtt.client_id);
-    w->mosq = mosquitto_new(id, true, w);
-    if (!w->mosq || watch_auth(cfg, w->mosq) != 0) {
+    const struct mqtt_client_opts o = {.client_id = id, .userdata = w};
+    if (mqtt_client_id(cfg->mqtt.client_id, "ha", id, sizeof(id)) < 0 ||
+        mqtt_client_new(&cfg->mqtt, &o, &w->mosq, msg, sizeof(msg)) != ENMON_OK) {
+        log_warn("ha discovery: %s", msg);
         ha_watch_stop(w);
         return ENMON_ERR_MQTT;
     }
     mosquitto_connect_callback_set(w->mosq, on_connect);
     mosquitto_message_callback_set(w->mosq, on_message);
-    mosquitto_reconnect_delay_set(w->mosq, 1, 30, true);
-    mosquitto_connect_async(w->mosq, cfg->mqtt.host, cfg->mqtt.port, cfg->mqtt.keepalive_s);
+    /* a failed first connect is left to the network thread's reconnects */
+    mqtt_client_connect_async(w->mosq, &cfg->mqtt);
     if (mosquitto_loop_start(w->mosq) != MOSQ_ERR_SUCCESS) {
         ha_watch_stop(w);
         return ENMON_ERR_MQTT;
     }
+    w->loop_started = 1;
     *out = w;
     return ENMON_OK;
 }
@@ -271,10 +249,6 @@ void ha_watch_stop(struct ha_watch *w)
 {
     if (!w)
         return;
-    if (w->mosq) {
-        mosquitto_disconnect(w->mosq);
-        mosquitto_loop_stop(w->mosq, true);
-        mosquitto_destroy(w->mosq);
-    }
+    mqtt_client_destroy(w->mosq, w->loop_started);
     free(w);
 }

@@ -61,7 +61,8 @@ int ha_publish_some(const struct enmon_config *cfg, struct mqtt_sink *m, struct 
 int ha_publish_device(const struct enmon_config *cfg, struct mqtt_sink *m, uint32_t dev,
                       const struct sunspec_common *ident);
 
-/* A small MQTT client of its own, subscribed to homeassistant/status. */
+/* A small MQTT client of its own ("<client_id>-ha", built by mqtt_client_new: the same TLS
+ * and credentials as the sink), subscribed to homeassistant/status. */
 struct ha_watch;
 
 /* Connects to cfg->mqtt (asynchronously, reconnecting). ENMON_OK or ENMON_ERR_MQTT. */

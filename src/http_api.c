@@ -2,7 +2,9 @@
  * connection per request) and from the live state. */
 #include "http_api.h"
 
+#include "alert_json.h"
 #include "alert_store.h"
+#include "caltime.h"
 #include "clock.h"
 #include "err.h"
 #include "metrics.h"
@@ -54,10 +56,8 @@ static sqlite3 *open_db(const struct api_env *e, struct api_reply *out)
 
 static void today(const struct api_env *e, int64_t *from_s, int64_t *to_s)
 {
-    char day[16];
-    report_format_date(clock_wall_ms() / 1000, e->offset_min, day, sizeof(day));
-    report_parse_date(day, e->offset_min, from_s);
-    *to_s = *from_s + 86400;
+    *from_s = caltime_day_start(clock_wall_ms() / 1000, e->offset_min);
+    *to_s = *from_s + CALTIME_DAY_S;
 }
 
 int *api_alert_counts(const struct api_env *e)
@@ -230,27 +230,11 @@ static int get_devices(const struct api_env *e, const char *only, struct api_rep
 
 static void alert_row(void *ctx, const struct alert_row *row)
 {
-    cJSON *o = cJSON_CreateObject();
-    char ts[40];
-    cJSON_AddNumberToObject(o, "id", (double)row->id);
-    cJSON_AddStringToObject(o, "key", row->key);
-    cJSON_AddStringToObject(o, "device", row->device);
-    cJSON_AddStringToObject(o, "program", row->program);
-    cJSON_AddStringToObject(o, "site", row->site);
-    cJSON_AddStringToObject(o, "rule", row->rule);
-    cJSON_AddStringToObject(o, "severity", row->severity);
-    cJSON_AddStringToObject(o, "cause", row->cause);
-    if (row->has_value)
-        add_opt(o, "value", 1, row->value);
-    if (payload_utc_time(row->raised_ms, ts, sizeof(ts)) > 0)
-        cJSON_AddStringToObject(o, "raised", ts);
-    cJSON_AddNumberToObject(o, "raised_ms", (double)row->raised_ms);
-    cJSON_AddStringToObject(o, "state", row->cleared_ms ? "cleared" : "active");
-    if (row->cleared_ms)
-        cJSON_AddNumberToObject(o, "cleared_ms", (double)row->cleared_ms);
-    if (row->acked_by[0])
-        cJSON_AddStringToObject(o, "acked_by", row->acked_by);
-    cJSON_AddItemToArray(ctx, o);
+    struct alert_json a;
+    alert_json_from_row(row, &a);
+    cJSON *o = alert_json_object(&a, ALERT_JSON_RECORD);
+    if (o)
+        cJSON_AddItemToArray(ctx, o);
 }
 
 static int get_alerts(const struct api_env *e, api_arg_fn arg, void *ctx, struct api_reply *out)
@@ -277,14 +261,14 @@ static int savings_period(const struct api_env *e, api_arg_fn arg, void *ctx, in
 {
     const char *from = arg(ctx, "from"), *to = arg(ctx, "to");
     today(e, from_s, to_s);
-    if (to && report_parse_date(to, e->offset_min, to_s) != ENMON_OK)
+    if (to && caltime_parse_date(to, e->offset_min, to_s) != ENMON_OK)
         return -1;
     if (to)
-        *to_s += 86400;
-    if (from && report_parse_date(from, e->offset_min, from_s) != ENMON_OK)
+        *to_s += CALTIME_DAY_S;
+    if (from && caltime_parse_date(from, e->offset_min, from_s) != ENMON_OK)
         return -1;
     if (!from)
-        *from_s = *to_s - 86400;
+        *from_s = *to_s - CALTIME_DAY_S;
     return *from_s < *to_s ? 0 : -1;
 }
 
@@ -294,7 +278,7 @@ static cJSON *savings_row(const struct sr_row *r)
     char data[64];
     sr_row_data(r, data, sizeof(data));
     cJSON_AddStringToObject(o, "program", r->key);
-    cJSON_AddStringToObject(o, "kind", r->kind);
+    cJSON_AddStringToObject(o, "kind", config_program_kind_name(r->kind));
     cJSON_AddNumberToObject(o, "devices", r->devices);
     cJSON_AddStringToObject(o, "data", data);
     cJSON_AddNumberToObject(o, "actual_kwh", r->actual_kwh);
@@ -310,9 +294,9 @@ static int savings_doc(const struct sr_row *rows, size_t n, int64_t from_s, int6
     char d[16];
     double kwh = 0, krw = 0, co2 = 0;
     cJSON *doc = cJSON_CreateObject();
-    report_format_date(from_s, e->offset_min, d, sizeof(d));
+    caltime_format_date(from_s, e->offset_min, d, sizeof(d));
     cJSON_AddStringToObject(doc, "from", d);
-    report_format_date(to_s - 86400, e->offset_min, d, sizeof(d));
+    caltime_format_date(to_s - CALTIME_DAY_S, e->offset_min, d, sizeof(d));
     cJSON_AddStringToObject(doc, "to", d);
     cJSON *arr = cJSON_AddArrayToObject(doc, "programs");
     for (size_t i = 0; i < n; i++) {
@@ -416,12 +400,11 @@ static int get_metrics(const struct api_env *e, struct api_reply *out)
     }
     get_stats(e, &s);
     live_snapshot(e->live, devs);
-    struct metrics_input in = {e->cfg,
-                               devs,
-                               e->poller ? &s.poller : NULL,
-                               e->store ? &s.store : NULL,
-                               e->mqtt ? &s.mqtt : NULL,
-                               e->alerts ? &s.alerts : NULL};
+    struct sink_stats sinks[SINK_MAX];
+    size_t nsinks = sink_count(e->sinks);
+    for (size_t i = 0; i < nsinks; i++)
+        sink_get_stats(e->sinks, i, &sinks[i]);
+    struct metrics_input in = {e->cfg, devs, e->poller ? &s.poller : NULL, sinks, nsinks};
     int rc = metrics_write(f, &in);
     fclose(f);
     free(devs);
@@ -471,14 +454,12 @@ static void frame_alerts(const struct api_env *e, cJSON *doc)
     size_t n = ev ? alerts_active(e->alerts, ev, LIVE_ALERTS_MAX) : 0;
     cJSON_AddNumberToObject(doc, "alerts_active", (double)n);
     for (size_t i = 0; i < n && i < LIVE_ALERTS_MAX; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "id", ev[i].id);
-        cJSON_AddStringToObject(o, "device", e->cfg->devices[ev[i].device].id);
-        cJSON_AddStringToObject(o, "rule", ev[i].rule);
-        cJSON_AddStringToObject(o, "severity", alert_severity_name(ev[i].severity));
-        cJSON_AddStringToObject(o, "cause", ev[i].cause);
-        cJSON_AddNumberToObject(o, "first_seen_ms", (double)ev[i].first_seen_ms);
-        cJSON_AddItemToArray(arr, o);
+        struct alert_json a;
+        cJSON *o = alert_json_from_event(&ev[i], e->cfg, &a) == 0
+                       ? alert_json_object(&a, ALERT_JSON_EVENT)
+                       : NULL;
+        if (o)
+            cJSON_AddItemToArray(arr, o);
     }
     free(ev);
 }

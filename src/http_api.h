@@ -9,6 +9,7 @@
 #include "mqtt_sink.h"
 #include "poller.h"
 #include "savings_config.h"
+#include "sink.h"
 #include "store.h"
 
 #include <stddef.h>
@@ -21,6 +22,7 @@ struct api_env {
     struct store *store;
     struct mqtt_sink *mqtt;
     struct alerts *alerts;
+    struct sink_registry *sinks; /* /metrics: every registered sink */
     const struct savings_config *savings;
     int offset_min; /* the config's timezone */
 };

@@ -1,6 +1,8 @@
 /* import.c -- `enmon import intervals`: CSV interval data (15-minute or hourly) loaded into the
  * intervals table in one all-or-nothing transaction, idempotent on re-import. */
 #include "import.h"
+#include "caltime.h"
+#include "db_open.h"
 #include "err.h"
 
 #include <ctype.h>
@@ -8,96 +10,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define IMPORT_HEADER "device,start,wh_import,wh_export"
 #define IMPORT_WH_MAX 1e9 /* Wh in one row: more is a unit mistake */
-#define IMPORT_DAY_S 86400
 #define IMPORT_BUSY_MS 5000
-
-/* ---- time -------------------------------------------------------------------------- */
-
-static int digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return -1;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return 0;
-}
-
-static int parse_offset(const char *p, int *off_min)
-{
-    if (*p == 'Z' && p[1] == '\0') {
-        *off_min = 0;
-        return 0;
-    }
-    if (*p != '+' && *p != '-')
-        return -1;
-    int sign = *p++ == '-' ? -1 : 1, h, m = 0;
-    if (digits(&p, 2, &h))
-        return -1;
-    if (*p == ':')
-        p++;
-    if (*p && digits(&p, 2, &m))
-        return -1;
-    if (*p || h > 14 || m > 59)
-        return -1;
-    *off_min = sign * (h * 60 + m);
-    return 0;
-}
-
-static int parse_clock(const char **p, struct tm *tm)
-{
-    int h, mi, s = 0;
-    if (digits(p, 2, &h) || **p != ':')
-        return -1;
-    (*p)++;
-    if (digits(p, 2, &mi))
-        return -1;
-    if (**p == ':') {
-        (*p)++;
-        if (digits(p, 2, &s))
-            return -1;
-    }
-    if (h > 23 || mi > 59 || s > 59)
-        return -1;
-    tm->tm_hour = h;
-    tm->tm_min = mi;
-    tm->tm_sec = s;
-    return 0;
-}
-
-int import_parse_time(const char *s, int offset_min, int64_t *out)
-{
-    struct tm tm;
-    int y, mo, d, off = offset_min;
-    const char *p = s;
-    memset(&tm, 0, sizeof(tm));
-    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
-        return ENMON_ERR_PARSE;
-    if ((*p == 'T' || *p == ' ') && (p++, parse_clock(&p, &tm) != 0))
-        return ENMON_ERR_PARSE;
-    if (*p && parse_offset(p, &off) != 0)
-        return ENMON_ERR_PARSE;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31)
-        return ENMON_ERR_PARSE;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    int64_t t = (int64_t)timegm(&tm);
-    struct tm back;
-    time_t tt = (time_t)t;
-    gmtime_r(&tt, &back);
-    if (back.tm_mday != d) /* 31 April and the like */
-        return ENMON_ERR_PARSE;
-    *out = t - (int64_t)off * 60;
-    return ENMON_OK;
-}
 
 /* ---- lines ---------------------------------------------------------------------------- */
 
@@ -178,7 +94,7 @@ int import_parse_line(const char *line, int offset_min, struct import_line *out,
         return line_fail(why, whylen, "device: longer than %zu characters",
                          sizeof(out->device) - 1);
     snprintf(out->device, sizeof(out->device), "%s", f[0]);
-    if (import_parse_time(f[1], offset_min, &out->start_s) != ENMON_OK)
+    if (caltime_parse_datetime(f[1], offset_min, &out->start_s) != ENMON_OK)
         return line_fail(why, whylen, "start: '%s' is not a time like 2024-06-01T10:15:00+09:00",
                          f[1]);
     if (check_wh("wh_import", f[2], &out->wh_import, why, whylen) != ENMON_OK ||
@@ -363,7 +279,8 @@ static int imp_hourly(const struct imp_row *r, size_t a, size_t b, enum import_s
     if (b - a < 2)
         return 0;
     for (size_t i = a; i < b; i++)
-        if (r[i].start_s % 900 != 0 || (i > a && r[i].start_s - r[i - 1].start_s < 3600))
+        if (r[i].start_s % CALTIME_INTERVAL_S != 0 ||
+            (i > a && r[i].start_s - r[i - 1].start_s < CALTIME_HOUR_S))
             return 0;
     return 1;
 }
@@ -374,7 +291,7 @@ static int imp_check_device(struct imp_file *f, size_t a, size_t b, enum import_
     int hourly = imp_hourly(f->rows, a, b, step);
     for (size_t i = a; i < b; i++) {
         const struct imp_row *r = &f->rows[i];
-        if (r->start_s % 900 != 0)
+        if (r->start_s % CALTIME_INTERVAL_S != 0)
             imp_bad(f, r->line, "start: not on a 15-minute boundary (device %s)", f->names[r->dev]);
         else if (hourly && i > a && r->start_s - f->rows[i - 1].start_s < 3600)
             imp_bad(f, r->line, "start: hourly rows of device %s overlap (line %u)",
@@ -396,33 +313,13 @@ static int imp_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)
 
 int import_open(const char *path, sqlite3 **out, char *msg, size_t msglen)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    *out = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        int rc = imp_fail(db, path, msg, msglen);
-        sqlite3_close(db);
-        return rc;
-    }
-    sqlite3_busy_timeout(db, IMPORT_BUSY_MS);
-    int version = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (version <= 0) {
-        snprintf(msg, msglen, "%s: not an enmon database (run enmond once to create it)", path);
-        sqlite3_close(db);
-        return ENMON_ERR_DB;
-    }
-    *out = db;
-    return ENMON_OK;
+    return db_open(path, DB_READWRITE, IMPORT_BUSY_MS, out, msg, msglen);
 }
 
 struct imp_db {
     sqlite3 *db;
     sqlite3_stmt *dev, *put, *day;
-    int64_t day_off_s; /* offset of the daily rollups, when the file has them */
+    int day_off_min; /* offset of the daily rollups, when the file has them */
     int has_daily;
 };
 
@@ -453,7 +350,7 @@ static int imp_db_prepare(struct imp_db *w, char *msg, size_t msglen)
     if (sqlite3_prepare_v2(w->db, "SELECT value FROM meta WHERE key = 'daily_offset_min'", -1, &st,
                            NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
-        w->day_off_s = (int64_t)sqlite3_column_int(st, 0) * 60;
+        w->day_off_min = sqlite3_column_int(st, 0);
         w->has_daily = 1;
     }
     sqlite3_finalize(st);
@@ -485,9 +382,7 @@ static int imp_put(struct imp_db *w, int64_t id, int64_t start, double imp, doub
 
 static int64_t imp_day(const struct imp_db *w, int64_t ts)
 {
-    int64_t local = ts + w->day_off_s;
-    int64_t d = local / IMPORT_DAY_S - (local % IMPORT_DAY_S < 0);
-    return d * IMPORT_DAY_S - w->day_off_s;
+    return caltime_day_start(ts, w->day_off_min);
 }
 
 static int imp_rollup(struct imp_db *w, int64_t id, int64_t day_s)
@@ -510,7 +405,7 @@ static int imp_write_device(struct imp_db *w, const struct imp_file *f, size_t a
     for (size_t i = a; i < b; i++) {
         const struct imp_row *r = &f->rows[i];
         for (int k = 0; k < parts; k++) {
-            int64_t t = r->start_s + 900 * k;
+            int64_t t = r->start_s + CALTIME_INTERVAL_S * k;
             if (imp_put(w, id, t, r->wh_import / parts, r->wh_export / parts) != 0)
                 return -1;
             res->intervals++;

@@ -25,10 +25,6 @@ struct import_result {
     int64_t first_s, last_s; /* first and last interval start written */
 };
 
-/* "YYYY-MM-DD[THH:MM[:SS]][Z|+HH[:MM]|-HH[:MM]]" (a space may replace the T);
- * without an offset the time is local at offset_min. ENMON_OK or ENMON_ERR_PARSE. */
-int import_parse_time(const char *s, int offset_min, int64_t *out);
-
 /* One CSV data line "device,start,wh_import,wh_export" (empty energy = 0). */
 struct import_line {
     char device[64];

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,6 +15,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* An open Modbus TCP connection. */
+struct tcp_conn {
+    int fd;
+    uint16_t tid;      /* transaction id of the last request */
+    size_t rxlen;      /* bytes waiting in rx */
+    uint8_t rx[520];   /* received bytes not yet consumed (two frames) */
+};
 
 /* Waits for events on fd until the CLOCK_MONOTONIC deadline: 1 ready, 0 timed out, -1 error. */
 static int wait_fd(int fd, short events, int64_t deadline_ms)
@@ -50,12 +59,12 @@ static int connect_addr(const struct addrinfo *ai, int64_t deadline_ms)
     return fd;
 }
 
-int link_tcp_connect(struct link *l, int timeout_ms)
+static int tcp_open(const struct cfg_link *cfg, int timeout_ms, void **out)
 {
     char port[8];
-    snprintf(port, sizeof(port), "%d", l->cfg->port);
+    snprintf(port, sizeof(port), "%d", cfg->port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
-    if (getaddrinfo(l->cfg->host, port, &hints, &res) != 0)
+    if (getaddrinfo(cfg->host, port, &hints, &res) != 0)
         return ENMON_ERR_CONNECT;
     int64_t deadline = clock_mono_ms() + timeout_ms;
     int fd = -1;
@@ -64,17 +73,21 @@ int link_tcp_connect(struct link *l, int timeout_ms)
     freeaddrinfo(res);
     if (fd < 0)
         return ENMON_ERR_CONNECT;
-    l->fd = fd;
-    l->rxlen = 0;
+    struct tcp_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return ENMON_ERR_NOMEM;
+    }
+    c->fd = fd;
+    *out = c;
     return ENMON_OK;
 }
 
-void link_tcp_close(struct link *l)
+static void tcp_close(void *conn)
 {
-    if (l->fd >= 0)
-        close(l->fd);
-    l->fd = -1;
-    l->rxlen = 0;
+    struct tcp_conn *c = conn;
+    close(c->fd);
+    free(c);
 }
 
 static int send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline_ms)
@@ -94,49 +107,73 @@ static int send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline_ms)
     return ENMON_OK;
 }
 
-/* Takes the next whole frame out of l->rx into frame: its length, 0 if none yet, -1 out of step. */
-static int next_frame(struct link *l, uint8_t *frame)
+/* Takes the next whole frame out of c->rx into frame: its length, 0 if none yet, -1 out of step. */
+static int next_frame(struct tcp_conn *c, uint8_t *frame)
 {
-    int flen = mbtcp_frame_length(l->rx, l->rxlen);
-    if (flen <= 0 || (size_t)flen > l->rxlen)
+    int flen = mbtcp_frame_length(c->rx, c->rxlen);
+    if (flen <= 0 || (size_t)flen > c->rxlen)
         return flen < 0 ? -1 : 0;
-    memcpy(frame, l->rx, (size_t)flen);
-    memmove(l->rx, l->rx + flen, l->rxlen - (size_t)flen);
-    l->rxlen -= (size_t)flen;
+    memcpy(frame, c->rx, (size_t)flen);
+    memmove(c->rx, c->rx + flen, c->rxlen - (size_t)flen);
+    c->rxlen -= (size_t)flen;
     return flen;
 }
 
-int link_tcp_read(struct link *l, int unit, int function, uint16_t addr, uint16_t count,
-                  uint16_t *dest, int timeout_ms)
+static int tcp_read(void *conn, int unit, enum link_regs kind, uint16_t addr, uint16_t count,
+                    uint16_t *dest, int timeout_ms)
 {
+    struct tcp_conn *c = conn;
+    int function = kind == LINK_INPUT ? 4 : 3;
     int64_t deadline = clock_mono_ms() + timeout_ms;
     uint8_t req[MBTCP_REQUEST_LEN], frame[MBTCP_MAX_FRAME];
-    l->tid++;
-    mbtcp_build_read(req, l->tid, (uint8_t)unit, (uint8_t)function, addr, count);
-    int rc = send_all(l->fd, req, sizeof(req), deadline);
+    c->tid++;
+    mbtcp_build_read(req, c->tid, (uint8_t)unit, (uint8_t)function, addr, count);
+    int rc = send_all(c->fd, req, sizeof(req), deadline);
     if (rc != ENMON_OK)
         return rc;
     for (;;) {
-        int flen = next_frame(l, frame);
+        int flen = next_frame(c, frame);
         if (flen < 0)
-            return ENMON_ERR_BAD_REPLY; /* garbage: the caller drops the connection */
+            return ENMON_ERR_BAD_REPLY; /* garbage: tcp_flush drops the connection */
         if (flen > 0) {
-            rc = mbtcp_check_read(frame, (size_t)flen, l->tid, (uint8_t)unit, (uint8_t)function,
+            rc = mbtcp_check_read(frame, (size_t)flen, c->tid, (uint8_t)unit, (uint8_t)function,
                                   count, dest);
             if (rc != MBTCP_STALE)
                 return rc;
             continue;
         }
-        int ready = wait_fd(l->fd, POLLIN, deadline);
+        int ready = wait_fd(c->fd, POLLIN, deadline);
         if (ready == 0)
             return ENMON_ERR_TIMEOUT;
         if (ready < 0)
             return ENMON_ERR_CONNECT;
-        ssize_t n = recv(l->fd, l->rx + l->rxlen, sizeof(l->rx) - l->rxlen, 0);
+        ssize_t n = recv(c->fd, c->rx + c->rxlen, sizeof(c->rx) - c->rxlen, 0);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             continue;
         if (n <= 0)
             return ENMON_ERR_CONNECT; /* closed by the device, or reset */
-        l->rxlen += (size_t)n;
+        c->rxlen += (size_t)n;
     }
 }
+
+/* A timeout leaves the connection: a late reply is skipped by its transaction id.
+ * A reply out of step with the framing closes it. */
+static int tcp_flush(void *conn, int rc)
+{
+    (void)conn;
+    return rc == ENMON_ERR_BAD_REPLY ? ENMON_ERR_CONNECT : ENMON_OK;
+}
+
+static void tcp_describe(const struct cfg_link *cfg, char *buf, size_t len)
+{
+    snprintf(buf, len, strchr(cfg->host, ':') ? "TCP [%s]:%d" : "TCP %s:%d", cfg->host, cfg->port);
+}
+
+const struct link_backend link_tcp_backend = {
+    .name = "tcp",
+    .open = tcp_open,
+    .close = tcp_close,
+    .read = tcp_read,
+    .flush = tcp_flush,
+    .describe = tcp_describe,
+};

@@ -4,15 +4,9 @@
 
 #include "link.h"
 
-/* Connects l->fd to l->cfg's host and port within timeout_ms. ENMON_OK or ENMON_ERR_CONNECT. */
-int link_tcp_connect(struct link *l, int timeout_ms);
-
-void link_tcp_close(struct link *l);
-
-/* One read request and its reply (see link_read). Replies to earlier requests
- * (another transaction id) are skipped, so a late answer is never taken for
- * this one; a stream that is out of step closes the connection. */
-int link_tcp_read(struct link *l, int unit, int function, uint16_t addr, uint16_t count,
-                  uint16_t *dest, int timeout_ms);
+/* The TCP backend. Replies to earlier requests (another transaction id) are
+ * skipped, so a late answer is never taken for this one; a reply out of step
+ * with the framing is ENMON_ERR_BAD_REPLY and its flush closes the connection. */
+extern const struct link_backend link_tcp_backend;
 
 #endif

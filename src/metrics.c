@@ -2,6 +2,7 @@
 #include "metrics.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define LABELS_MAX (3 * 2 * CFG_ID_MAX + 128)
@@ -111,33 +112,40 @@ static void poller(FILE *out, const struct poller_stats *p)
     sample(out, "enmon_poll_lateness_max_seconds", "", (double)p->lateness_max_ms / 1000.0);
 }
 
+static void sink_label(const struct sink_stats *s, char *buf, size_t len)
+{
+    char name[2 * CFG_ID_MAX];
+    if (metrics_escape(s->name ? s->name : "", name, sizeof(name)) < 0)
+        snprintf(buf, len, "{sink=\"?\"}");
+    else
+        snprintf(buf, len, "{sink=\"%s\"}", name);
+}
+
+/* The families every sink shares (labelled by sink), then each sink's own, in registry order. */
 static void sinks(FILE *out, const struct metrics_input *in)
 {
+    char labels[LABELS_MAX];
     family(out, "enmon_queue_depth", "gauge", "readings waiting in a sink's queue");
-    if (in->store)
-        sample(out, "enmon_queue_depth", "{sink=\"store\"}", (double)in->store->depth);
-    if (in->mqtt)
-        sample(out, "enmon_queue_depth", "{sink=\"mqtt\"}", (double)in->mqtt->depth);
+    for (size_t i = 0; i < in->nsinks; i++) {
+        if (!in->sinks[i].has_depth)
+            continue;
+        sink_label(&in->sinks[i], labels, sizeof(labels));
+        sample(out, "enmon_queue_depth", labels, (double)in->sinks[i].depth);
+    }
     family(out, "enmon_readings_dropped_total", "counter",
            "readings refused by a sink's full queue");
-    if (in->store)
-        sample(out, "enmon_readings_dropped_total", "{sink=\"store\"}", (double)in->store->dropped);
-    if (in->mqtt)
-        sample(out, "enmon_readings_dropped_total", "{sink=\"mqtt\"}", (double)in->mqtt->dropped);
-    if (in->alerts)
-        sample(out, "enmon_readings_dropped_total", "{sink=\"alerts\"}",
-               (double)in->alerts->dropped);
-    if (in->store) {
-        family(out, "enmon_readings_written_total", "counter", "readings committed to SQLite");
-        sample(out, "enmon_readings_written_total", "", (double)in->store->written);
-        family(out, "enmon_store_errors_total", "counter", "failed SQLite statements or commits");
-        sample(out, "enmon_store_errors_total", "", (double)in->store->errors);
+    for (size_t i = 0; i < in->nsinks; i++) {
+        if (!in->sinks[i].has_dropped)
+            continue;
+        sink_label(&in->sinks[i], labels, sizeof(labels));
+        sample(out, "enmon_readings_dropped_total", labels, (double)in->sinks[i].dropped);
     }
-    if (in->mqtt) {
-        family(out, "enmon_mqtt_published_total", "counter", "MQTT messages handed to the broker");
-        sample(out, "enmon_mqtt_published_total", "", (double)in->mqtt->published);
-        family(out, "enmon_mqtt_connected", "gauge", "1 while connected to the MQTT broker");
-        sample(out, "enmon_mqtt_connected", "", in->mqtt->connected ? 1 : 0);
+    for (size_t i = 0; i < in->nsinks; i++) {
+        for (size_t k = 0; k < in->sinks[i].nmetrics && k < SINK_METRICS_MAX; k++) {
+            const struct sink_metric *m = &in->sinks[i].metric[k];
+            family(out, m->name, m->type, m->help);
+            sample(out, m->name, "", m->value);
+        }
     }
 }
 
@@ -148,11 +156,5 @@ int metrics_write(FILE *out, const struct metrics_input *in)
     if (in->poller)
         poller(out, in->poller);
     sinks(out, in);
-    if (in->alerts) {
-        family(out, "enmon_alerts_active", "gauge", "alerts active now");
-        sample(out, "enmon_alerts_active", "", (double)in->alerts->active);
-        family(out, "enmon_alerts_raised_total", "counter", "alerts raised since enmond started");
-        sample(out, "enmon_alerts_raised_total", "", (double)in->alerts->raised);
-    }
     return ferror(out) ? -1 : 0;
 }

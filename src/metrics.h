@@ -2,23 +2,20 @@
 #ifndef ENMON_METRICS_H
 #define ENMON_METRICS_H
 
-#include "alerts.h"
 #include "config.h"
 #include "live.h"
-#include "mqtt_sink.h"
 #include "poller.h"
-#include "store.h"
+#include "sink.h"
 
 #include <stdio.h>
 
-/* Everything /metrics reports; a NULL stats pointer leaves its metrics out. */
+/* Everything /metrics reports; a NULL pointer leaves its metrics out. */
 struct metrics_input {
     const struct enmon_config *cfg;
     const struct live_dev *devs; /* cfg->ndevices entries */
     const struct poller_stats *poller;
-    const struct store_stats *store;
-    const struct mqtt_sink_stats *mqtt;
-    const struct alerts_stats *alerts;
+    const struct sink_stats *sinks; /* the registry's sinks, in registration order */
+    size_t nsinks;
 };
 
 /* Writes the exposition: HELP and TYPE before each family, one sample per series. Device

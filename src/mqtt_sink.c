@@ -1,12 +1,12 @@
 /* mqtt_sink.c -- publishes readings, availability and daemon status over MQTT (libmosquitto). */
 #include "mqtt_sink.h"
 #include "clock.h"
-#include "msgq.h"
 #include "outbox.h"
 #include "err.h"
 #include "log.h"
+#include "mqtt_client.h"
 #include "payload.h"
-#include "rqueue.h"
+#include "queue.h"
 
 #include <mosquitto.h>
 
@@ -32,7 +32,7 @@
 #define SINK_MSG_MAX 1024       /* longest alert payload */
 #define SINK_OUTBOX_BATCH 1000  /* outbox rows fetched at once */
 #define SINK_MIDS 65536         /* libmosquitto message ids are 16 bits */
-#define SINK_RECONNECT_MAX_S 10 /* reconnect backoff: 1 s doubling up to this */
+#define SINK_RECONNECT_MAX_S MQTT_CLIENT_RECONNECT_MAX_S /* first-connect retries: 1 s doubling */
 
 enum avail_state { AVAIL_UNKNOWN = 0, AVAIL_OFFLINE, AVAIL_ONLINE };
 
@@ -56,8 +56,8 @@ struct sink_flight {
 struct mqtt_sink {
     const struct enmon_config *cfg;
     struct mosquitto *mosq;
-    struct rqueue q;
-    struct msgq msgs; /* struct sink_msg, published QoS 1 before the next readings */
+    struct queue *q;    /* struct reading */
+    struct queue *msgs; /* struct sink_msg, published QoS 1 before the next readings */
     pthread_t thread;
     int thread_started;
     int loop_started;
@@ -103,13 +103,6 @@ struct mqtt_sink {
 
     struct log_limit drop_limit, fail_limit, conn_limit;
 };
-
-static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
-
-static void lib_init(void)
-{
-    mosquitto_lib_init();
-}
 
 /* ---- callbacks: run in libmosquitto's network thread, only set state ---- */
 
@@ -385,11 +378,11 @@ static enum handover publish_batch(struct mqtt_sink *m)
 static enum handover publish_msgs(struct mqtt_sink *m)
 {
     struct sink_msg *msg = &m->msg;
-    while (msgq_peek(&m->msgs, msg)) {
+    while (queue_peek(m->msgs, msg)) {
         if (publish(m, msg->topic, msg->payload, msg->len, SINK_STATUS_QOS, msg->retain) !=
             HANDED_OVER)
             return RETRY_LATER;
-        msgq_drop_head(&m->msgs);
+        queue_drop_head(m->msgs);
     }
     return HANDED_OVER;
 }
@@ -407,9 +400,8 @@ static void retry_first_connect(struct mqtt_sink *m)
     if (!m->first_connect_failed || now < m->retry_connect_ms)
         return;
     const struct cfg_mqtt *c = &m->cfg->mqtt;
-    int rc = mosquitto_connect_async(m->mosq, c->host, c->port,
-                                     c->keepalive_s > 0 ? c->keepalive_s : 30);
-    if (rc == MOSQ_ERR_SUCCESS && mosquitto_loop_start(m->mosq) == MOSQ_ERR_SUCCESS) {
+    int rc = mqtt_client_start(m->mosq, c);
+    if (rc == MOSQ_ERR_SUCCESS) {
         m->loop_started = 1;
         m->first_connect_failed = 0;
         return;
@@ -443,7 +435,7 @@ enum step { STEP_PUBLISH, STEP_AGAIN, STEP_EXIT };
 static enum step next_step(struct mqtt_sink *m, int *announce)
 {
     enum step s = STEP_PUBLISH;
-    int empty = m->batch_pos == m->batch_len && rqueue_depth(&m->q) == 0 && msgq_len(&m->msgs) == 0;
+    int empty = m->batch_pos == m->batch_len && queue_depth(m->q) == 0 && queue_depth(m->msgs) == 0;
     pthread_mutex_lock(&m->lock);
     *announce = 0;
     if (m->stopping && (clock_mono_ms() >= m->deadline_ms || (!m->connected && empty))) {
@@ -463,7 +455,7 @@ static enum step next_step(struct mqtt_sink *m, int *announce)
 /* Once stopping: done when everything popped is handed over and acknowledged. */
 static int drained(struct mqtt_sink *m, int outbox_more)
 {
-    if (m->batch_pos < m->batch_len || rqueue_depth(&m->q) > 0 || msgq_len(&m->msgs) > 0 ||
+    if (m->batch_pos < m->batch_len || queue_depth(m->q) > 0 || queue_depth(m->msgs) > 0 ||
         outbox_more || m->obatch_pos < m->obatch_len)
         return 0;
     pthread_mutex_lock(&m->lock);
@@ -485,7 +477,7 @@ static int stopping(struct mqtt_sink *m)
 static void refill(struct mqtt_sink *m, int wait_ms)
 {
     m->batch_pos = 0;
-    m->batch_len = rqueue_pop_batch(&m->q, m->batch, SINK_BATCH, wait_ms);
+    m->batch_len = queue_pop_batch(m->q, m->batch, SINK_BATCH, wait_ms);
     set_pending(m);
 }
 
@@ -546,38 +538,6 @@ static int fail(char *msg, size_t msglen, const char *fmt, ...)
     return ENMON_ERR_MQTT;
 }
 
-/* Reads the first line of path (trailing CR/LF stripped) into buf. */
-static int read_password(const char *path, char *buf, size_t len, char *msg, size_t msglen)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return fail(msg, msglen, "mqtt password_file %s: %s", path, strerror(errno));
-    if (!fgets(buf, (int)len, f))
-        buf[0] = '\0';
-    fclose(f);
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return ENMON_OK;
-}
-
-static int set_credentials(struct mqtt_sink *m, char *msg, size_t msglen)
-{
-    const struct cfg_mqtt *c = &m->cfg->mqtt;
-    if (!c->username[0] && !c->password_file[0])
-        return ENMON_OK;
-    char password[512] = "";
-    if (c->password_file[0]) {
-        int rc = read_password(c->password_file, password, sizeof(password), msg, msglen);
-        if (rc != ENMON_OK)
-            return rc;
-    }
-    int rc = mosquitto_username_pw_set(m->mosq, c->username[0] ? c->username : NULL,
-                                       c->password_file[0] ? password : NULL);
-    explicit_bzero(password, sizeof(password));
-    if (rc != MOSQ_ERR_SUCCESS)
-        return fail(msg, msglen, "mqtt credentials: %s", mosquitto_strerror(rc));
-    return ENMON_OK;
-}
-
 /* libmosquitto's own complaints (TLS handshake, certificate errors), rate limited. */
 static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
 {
@@ -587,57 +547,37 @@ static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str
         log_limited(&m->fail_limit, SINK_LOG_EVERY_S, LOG_WARNING, "mqtt: %s", str);
 }
 
-/* TLS when mqtt.cafile is set: the broker's certificate must chain to it
- * (and match the host name unless tls_insecure); certfile/keyfile add a
- * client certificate. */
-static int set_tls(struct mqtt_sink *m, char *msg, size_t msglen)
-{
-    const struct cfg_mqtt *c = &m->cfg->mqtt;
-    if (!c->cafile[0])
-        return ENMON_OK;
-    int rc = mosquitto_tls_set(m->mosq, c->cafile, NULL, c->certfile[0] ? c->certfile : NULL,
-                               c->keyfile[0] ? c->keyfile : NULL, NULL);
-    if (rc == MOSQ_ERR_SUCCESS && c->tls_insecure)
-        rc = mosquitto_tls_insecure_set(m->mosq, true);
-    if (rc != MOSQ_ERR_SUCCESS)
-        return fail(msg, msglen, "mqtt tls (cafile %s, certfile %s, keyfile %s): %s", c->cafile,
-                    c->certfile[0] ? c->certfile : "-", c->keyfile[0] ? c->keyfile : "-",
-                    mosquitto_strerror(rc));
-    return ENMON_OK;
-}
-
 static int client_setup(struct mqtt_sink *m, char *msg, size_t msglen)
 {
     const struct cfg_mqtt *c = &m->cfg->mqtt;
-    m->mosq = mosquitto_new(c->client_id[0] ? c->client_id : NULL, true, m);
-    if (!m->mosq)
-        return fail(msg, msglen, "mqtt client: %s", strerror(errno));
+    const struct mqtt_client_opts o = {
+        .client_id = c->client_id,
+        .userdata = m,
+        .will_topic = m->status_topic,
+        .will_payload = PAYLOAD_OFFLINE,
+        .will_qos = SINK_STATUS_QOS,
+        .will_retain = 1,
+    };
+    if (mqtt_client_new(c, &o, &m->mosq, msg, msglen) != ENMON_OK)
+        return ENMON_ERR_MQTT;
     mosquitto_connect_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
     mosquitto_log_callback_set(m->mosq, on_log);
-    mosquitto_reconnect_delay_set(m->mosq, 1, SINK_RECONNECT_MAX_S, true);
     mosquitto_int_option(m->mosq, MOSQ_OPT_SEND_MAXIMUM, SINK_INFLIGHT);
-    int rc = mosquitto_will_set(m->mosq, m->status_topic, (int)strlen(PAYLOAD_OFFLINE),
-                                PAYLOAD_OFFLINE, SINK_STATUS_QOS, true);
-    if (rc != MOSQ_ERR_SUCCESS)
-        return fail(msg, msglen, "mqtt last will on %s: %s", m->status_topic,
-                    mosquitto_strerror(rc));
-    int err = set_tls(m, msg, msglen);
-    return err == ENMON_OK ? set_credentials(m, msg, msglen) : err;
+    return ENMON_OK;
 }
 
 /* Starts libmosquitto's network thread; it keeps reconnecting on its own. */
 static int client_connect(struct mqtt_sink *m, char *msg, size_t msglen)
 {
     const struct cfg_mqtt *c = &m->cfg->mqtt;
-    int keepalive = c->keepalive_s > 0 ? c->keepalive_s : 30;
-    int rc = mosquitto_connect_async(m->mosq, c->host, c->port, keepalive);
+    int rc = mqtt_client_connect_async(m->mosq, c);
     if (rc == MOSQ_ERR_INVAL)
-        return fail(msg, msglen, "mqtt broker %s: %s", c->host, mosquitto_strerror(rc));
+        return fail(msg, msglen, "mqtt broker %s: %s", c->host, mqtt_client_strerror(rc));
     if (rc != MOSQ_ERR_SUCCESS) {
         log_warn("mqtt: %s:%d: %s; retrying in the background", c->host, c->port,
-                 mosquitto_strerror(rc));
+                 mqtt_client_strerror(rc));
         m->first_connect_failed = 1; /* the sink thread retries, then starts the loop */
         m->retry_delay_s = 1;
         m->retry_connect_ms = clock_mono_ms() + 1000;
@@ -645,7 +585,7 @@ static int client_connect(struct mqtt_sink *m, char *msg, size_t msglen)
     }
     rc = mosquitto_loop_start(m->mosq);
     if (rc != MOSQ_ERR_SUCCESS)
-        return fail(msg, msglen, "mqtt network thread: %s", mosquitto_strerror(rc));
+        return fail(msg, msglen, "mqtt network thread: %s", mqtt_client_strerror(rc));
     m->loop_started = 1;
     return ENMON_OK;
 }
@@ -660,8 +600,8 @@ static void sink_free(struct mqtt_sink *m)
         mosquitto_destroy(m->mosq);
     }
     outbox_close(m->outbox);
-    rqueue_destroy(&m->q);
-    msgq_destroy(&m->msgs);
+    queue_free(m->q);
+    queue_free(m->msgs);
     free(m->acked);
     free(m->flight);
     free(m->obatch);
@@ -690,8 +630,8 @@ static int sink_alloc(const struct enmon_config *cfg, struct mqtt_sink **out)
     m->acked = calloc(SINK_MIDS, sizeof(*m->acked));
     m->flight = calloc(SINK_MIDS, sizeof(*m->flight));
     if (!m->batch || !m->avail || !m->acked || !m->flight ||
-        rqueue_init(&m->q, SINK_QUEUE_CAP) != ENMON_OK ||
-        msgq_init(&m->msgs, sizeof(struct sink_msg), SINK_MSGS_CAP) != ENMON_OK)
+        queue_new(sizeof(struct reading), SINK_QUEUE_CAP, &m->q) != ENMON_OK ||
+        queue_new(sizeof(struct sink_msg), SINK_MSGS_CAP, &m->msgs) != ENMON_OK)
         return ENMON_ERR_NOMEM;
     return ENMON_OK;
 }
@@ -705,7 +645,7 @@ int mqtt_sink_publish(struct mqtt_sink *m, const char *topic, const char *payloa
     memcpy(msg.topic, topic, strlen(topic) + 1);
     memcpy(msg.payload, payload, len + 1);
     msg.len = (int)len;
-    int rc = msgq_push(&m->msgs, &msg);
+    int rc = queue_push(m->msgs, &msg);
     if (rc == ENMON_OK) {
         pthread_mutex_lock(&m->lock);
         pthread_cond_signal(&m->wake);
@@ -733,7 +673,6 @@ static int sink_start(const struct enmon_config *cfg, int durable, struct mqtt_s
 {
     struct mqtt_sink *m = NULL;
     *out = NULL;
-    pthread_once(&lib_once, lib_init);
     int rc = sink_alloc(cfg, &m);
     if (rc == ENMON_OK && durable)
         rc = sink_open_outbox(m, msg, msglen);
@@ -773,20 +712,18 @@ int mqtt_sink_start_durable(const struct enmon_config *cfg, struct mqtt_sink **o
 
 int mqtt_sink_submit(struct mqtt_sink *m, const struct reading *r)
 {
-    int rc = rqueue_push(&m->q, r);
+    int rc = queue_push(m->q, r);
     if (rc == ENMON_ERR_FULL)
         log_limited(&m->drop_limit, SINK_LOG_EVERY_S, LOG_WARNING,
-                    "mqtt: queue full (%zu readings), dropping readings", m->q.cap);
+                    "mqtt: queue full (%zu readings), dropping readings", queue_capacity(m->q));
     return rc;
 }
 
 void mqtt_sink_get_stats(struct mqtt_sink *m, struct mqtt_sink_stats *out)
 {
     *out = (struct mqtt_sink_stats){0};
-    pthread_mutex_lock(&m->q.lock);
-    out->dropped = m->q.dropped;
-    out->depth = m->q.len;
-    pthread_mutex_unlock(&m->q.lock);
+    out->dropped = queue_dropped(m->q);
+    out->depth = queue_depth(m->q);
     pthread_mutex_lock(&m->lock);
     out->published = m->published;
     out->failed = m->failed;
@@ -823,10 +760,10 @@ void mqtt_sink_stop(struct mqtt_sink *m)
     m->deadline_ms = clock_mono_ms() + SINK_DRAIN_MS;
     pthread_cond_broadcast(&m->wake);
     pthread_mutex_unlock(&m->lock);
-    rqueue_close(&m->q);
+    queue_close(m->q);
     if (m->thread_started)
         pthread_join(m->thread, NULL);
-    size_t left = rqueue_depth(&m->q) + (m->batch_len - m->batch_pos);
+    size_t left = queue_depth(m->q) + (m->batch_len - m->batch_pos);
     if (left && !m->outbox)
         log_warn("mqtt: stopping with %zu readings not published", left);
     publish_final_status(m);

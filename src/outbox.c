@@ -1,6 +1,7 @@
 /* outbox.c -- the MQTT outbox: committed readings not yet acknowledged by the broker. */
 #include "outbox.h"
 #include "clock.h"
+#include "db_open.h"
 #include "err.h"
 #include "log.h"
 
@@ -131,12 +132,12 @@ int outbox_open(const struct enmon_config *cfg, int64_t max_rows, struct outbox 
     if (!o)
         return outbox_fail(NULL, "open", msg, msglen);
     o->max_rows = max_rows > 0 ? max_rows : 1;
-    int rc = ENMON_ERR_DB;
-    if (sqlite3_open_v2(cfg->database, &o->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
-        SQLITE_OK) {
-        sqlite3_busy_timeout(o->db, OUTBOX_BUSY_MS);
-        rc = outbox_prepare(o);
+    int rc = db_open(cfg->database, DB_STORE, OUTBOX_BUSY_MS, &o->db, msg, msglen);
+    if (rc != ENMON_OK) {
+        outbox_free(o);
+        return rc;
     }
+    rc = outbox_prepare(o);
     if (rc == ENMON_OK)
         rc = outbox_load_devs(o, cfg);
     if (rc == ENMON_OK)

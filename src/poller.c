@@ -4,9 +4,8 @@
 #include "err.h"
 #include "link.h"
 #include "log.h"
-#include "regmap.h"
-#include "reqplan.h"
-#include "sunspec.h"
+#include "poll_device.h"
+#include "schedule.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -16,27 +15,14 @@
 #include <time.h>
 
 #define LATENESS_BUCKETS 1001 /* 10 ms each; the last holds everything >= 10 s */
-#define BACKOFF_MAX_MS 60000
-#define BLOCK_WORDS 65538
-#define BUSY_RETRIES 3     /* extra tries after Modbus exception 6 (busy) */
-#define BUSY_PAUSE_MS 200  /* least pause before such a retry */
 
+/* A device and its place in the schedule. */
 struct pdev {
-    const struct cfg_device *cfg;
-    uint32_t index;
+    struct poll_device dev;
     int64_t due_ms;
     int fails;
     int online;
-    int discovered;
     struct log_limit complain; /* this device's poll failures, rate limited */
-    struct sunspec_plan plan;
-    /* register-map devices: the planned reads, remembered across polls (a
-     * rejected merged read is replaced by its split for good) */
-    struct reqplan_point *points;
-    size_t npoints;
-    struct reqplan_req *reqs;
-    struct regmap_block *blocks;
-    size_t nreqs, cap_reqs;
 };
 
 struct plink {
@@ -50,7 +36,7 @@ struct worker {
     struct poller *p;
     pthread_t thread;
     int64_t busy_since_ms; /* 0 when idle; guarded by poller.lock */
-    uint16_t block[BLOCK_WORDS];
+    uint16_t block[POLL_DEVICE_BLOCK_WORDS];
 };
 
 struct poller {
@@ -62,225 +48,23 @@ struct poller {
     pthread_cond_t wake;
     struct plink *links;
     struct pdev *devs;
-    struct plink **heap; /* min-heap on due_ms of links not being polled */
-    size_t heap_len;
+    struct schedule sched; /* the links not being polled, by due_ms */
     struct worker *workers;
     size_t nworkers;
     int stopping;
-    int64_t stall_at_ms; /* test hook (POLLER_TEST_STALL_ENV): 0 off */
     struct poller_stats stats;
     uint32_t lateness[LATENESS_BUCKETS]; /* since the last poller_get_stats() */
     int64_t window_max_ms;
 };
 
-/* ---- deadline heap (callers hold p->lock) ---- */
-
-static void heap_swap(struct plink **h, size_t a, size_t b)
-{
-    struct plink *t = h[a];
-    h[a] = h[b];
-    h[b] = t;
-}
-
-static void heap_push(struct poller *p, struct plink *l)
-{
-    size_t i = p->heap_len++;
-    p->heap[i] = l;
-    while (i > 0 && p->heap[(i - 1) / 2]->due_ms > p->heap[i]->due_ms) {
-        heap_swap(p->heap, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-}
-
-static struct plink *heap_pop(struct poller *p)
-{
-    struct plink *top = p->heap[0];
-    p->heap[0] = p->heap[--p->heap_len];
-    for (size_t i = 0;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < p->heap_len && p->heap[l]->due_ms < p->heap[m]->due_ms)
-            m = l;
-        if (r < p->heap_len && p->heap[r]->due_ms < p->heap[m]->due_ms)
-            m = r;
-        if (m == i)
-            break;
-        heap_swap(p->heap, i, m);
-        i = m;
-    }
-    return top;
-}
-
-/* ---- one device ---- */
-
-struct read_ctx {
-    struct link *link;
-    const struct cfg_device *dev;
-    int requests; /* sent in this poll, for the pause between requests */
-};
-
-static void pause_ms(int ms)
-{
-    if (ms > 0)
-        clock_sleep_until_ms(clock_mono_ms() + ms);
-}
-
-/* One read with the device's retries; exception 6 (busy) gets its own retries after a pause. */
-static int read_kind(struct read_ctx *c, enum link_regs kind, uint16_t addr, uint16_t count,
-                     uint16_t *dest)
-{
-    int rc = ENMON_ERR_TIMEOUT;
-    int busy = 0;
-    for (int attempt = 0; attempt <= c->dev->retries + busy; attempt++) {
-        if (c->requests++ > 0)
-            pause_ms(c->dev->pause_ms);
-        rc = link_read(c->link, c->dev->unit, kind, addr, count, dest, c->dev->timeout_ms);
-        if (rc == ENMON_ERR_BUSY && busy < BUSY_RETRIES) {
-            busy++;
-            if (c->dev->pause_ms < BUSY_PAUSE_MS) /* the retry's own pause covers the rest */
-                pause_ms(BUSY_PAUSE_MS - c->dev->pause_ms);
-            continue;
-        }
-        if (rc == ENMON_OK || rc == ENMON_ERR_CONNECT || rc == ENMON_ERR_REJECTED)
-            break;
-    }
-    return rc;
-}
-
-static int read_registers(void *vctx, uint16_t addr, uint16_t count, uint16_t *dest)
-{
-    return read_kind(vctx, LINK_HOLDING, addr, count, dest);
-}
-
-/* ---- register-map devices ---- */
-
-static int map_plan(struct pdev *d)
-{
-    const struct regmap *m = d->cfg->map;
-    d->npoints = regmap_plan_size(m);
-    d->cap_reqs = d->npoints + 1;
-    d->points = calloc(d->npoints + 1, sizeof(*d->points));
-    d->reqs = calloc(d->cap_reqs, sizeof(*d->reqs));
-    d->blocks = calloc(d->cap_reqs, sizeof(*d->blocks));
-    if (!d->points || !d->reqs || !d->blocks || regmap_plan_points(m, d->points, d->npoints) < 0)
-        return ENMON_ERR_NOMEM;
-    int n = reqplan_build(d->points, d->npoints, d->cfg->max_regs, d->cfg->max_gap, d->reqs,
-                          d->cap_reqs);
-    if (n < 0)
-        return ENMON_ERR_CONFIG;
-    d->nreqs = (size_t)n;
-    return ENMON_OK;
-}
-
-/* The device refused request i: plan it as smaller reads from now on (or drop an
- * unreadable range, whose points then stay invalid). Returns ENMON_OK to go on. */
-static int map_split(struct pdev *d, size_t i)
-{
-    struct reqplan_req parts[64];
-    struct reqplan_req failed = d->reqs[i];
-    int n = reqplan_split(d->points, d->npoints, &failed, parts, 64);
-    if (n < 0)
-        return ENMON_ERR_REJECTED;
-    int total = reqplan_replace(d->reqs, d->nreqs, d->cap_reqs, i, parts, (size_t)n);
-    if (total < 0)
-        return ENMON_ERR_REJECTED;
-    d->nreqs = (size_t)total;
-    log_warn("device %s: registers %u..%u (%s) rejected; %s", d->cfg->id, failed.start,
-             failed.start + failed.count - 1, failed.kind == REGMAP_INPUT ? "input" : "holding",
-             n ? "reading them in smaller parts from now on" : "their points stay invalid");
-    return ENMON_OK;
-}
-
-static int map_poll(struct pdev *d, struct read_ctx *rc, uint16_t *block, struct reading *r)
-{
-    size_t off = 0;
-    for (size_t i = 0; i < d->nreqs;) {
-        struct reqplan_req *q = &d->reqs[i];
-        if (off + q->count > BLOCK_WORDS)
-            return ENMON_ERR_RANGE;
-        enum link_regs kind = q->kind == REGMAP_INPUT ? LINK_INPUT : LINK_HOLDING;
-        int err = read_kind(rc, kind, q->start, q->count, block + off);
-        if (err == ENMON_ERR_REJECTED) {
-            if (map_split(d, i) != ENMON_OK)
-                return err;
-            continue; /* request i is now the first part of the split */
-        }
-        if (err != ENMON_OK)
-            return err;
-        d->blocks[i] = (struct regmap_block){q->kind, q->start, q->count, block + off};
-        off += q->count;
-        i++;
-    }
-    if (d->nreqs == 0)
-        return ENMON_ERR_REJECTED;
-    int bad = regmap_decode(d->cfg->map, d->blocks, d->nreqs, r);
-    r->quality = bad ? READING_PARTIAL : READING_OK;
-    return ENMON_OK;
-}
-
-static int device_discover(struct poller *p, struct pdev *d, struct read_ctx *rc, uint16_t *block)
-{
-    struct sunspec_chain chain;
-    int err = sunspec_discover(read_registers, rc, d->cfg->sunspec_base, &chain);
-    if (err == ENMON_OK)
-        err = sunspec_plan_build_nth(&chain, d->cfg->sunspec_device, &d->plan);
-    if (err != ENMON_OK)
-        return err;
-    struct sunspec_common info = {0};
-    if (chain.nmodels > 0 && chain.models[0].id == 1 &&
-        sunspec_read_model(read_registers, rc, &chain.models[0], block) == ENMON_OK)
-        sunspec_common_decode(block, (size_t)chain.models[0].len + 2, &info);
-    char models[160] = "";
-    size_t n = 0;
-    for (int i = 0; i < chain.nmodels && n < sizeof(models) - 8; i++)
-        n += (size_t)snprintf(models + n, sizeof(models) - n, " %u", chain.models[i].id);
-    log_info("device %s: SunSpec at %u, models%s; %s %s serial %s", d->cfg->id, chain.base, models,
-             info.manufacturer, info.model, info.serial);
-    if (p->ident && info.manufacturer[0])
-        p->ident(p->ctx, d->index, &info);
-    d->discovered = 1;
-    return ENMON_OK;
-}
-
-static int device_poll(struct poller *p, struct pdev *d, struct link *link, uint16_t *block,
-                       struct reading *r)
-{
-    struct read_ctx rc = {.link = link, .dev = d->cfg};
-    int err = ENMON_OK;
-    if (d->cfg->map)
-        return map_poll(d, &rc, block, r);
-    if (!d->discovered)
-        err = device_discover(p, d, &rc, block);
-    if (err == ENMON_OK)
-        err = sunspec_read_model(read_registers, &rc, &d->plan.main, block);
-    if (err == ENMON_OK)
-        sunspec_plan_decode(&d->plan, block, (size_t)d->plan.main.len + 2, r);
-    else if (err == ENMON_ERR_REJECTED)
-        d->discovered = 0; /* the model moved (device replaced?): walk the chain again */
-    return err;
-}
-
-static int64_t next_due(const struct pdev *d, int64_t now, int ok)
-{
-    int64_t interval = d->cfg->interval_ms;
-    if (!ok) {
-        /* interval x 1, 2, 4 ... up to BACKOFF_MAX_MS (or the interval, if longer) */
-        int shift = d->fails - 1 < 6 ? d->fails - 1 : 6;
-        int64_t backoff = interval << shift;
-        int64_t cap = interval > BACKOFF_MAX_MS ? interval : BACKOFF_MAX_MS;
-        return now + (backoff > cap ? cap : backoff);
-    }
-    int64_t due = d->due_ms + interval; /* no drift: next = previous deadline + interval */
-    if (due <= now)
-        due = now + interval - (now - due) % interval; /* skip missed slots, keep the phase */
-    return due;
-}
+/* ---- one link ---- */
 
 static void poll_one(struct poller *p, struct plink *pl, struct pdev *d, uint16_t *block)
 {
     int64_t start = clock_mono_ms();
     int64_t late = start - d->due_ms;
-    struct reading r = {.device = d->index};
-    int err = device_poll(p, d, &pl->link, block, &r);
+    struct reading r = {.device = d->dev.index};
+    int err = poll_device_read(&d->dev, &pl->link, block, &r, p->ident, p->ctx);
     int ok = err == ENMON_OK;
     int online = d->online;
     if (ok) {
@@ -293,16 +77,17 @@ static void poll_one(struct poller *p, struct plink *pl, struct pdev *d, uint16_
         r.quality = READING_FAILED;
         r.err = (int16_t)err;
         log_limited(&d->complain, 60, LOG_NOTICE, "device %s (%s unit %d): poll failed: %s",
-                    d->cfg->id, pl->link.cfg->uri, d->cfg->unit, enmon_strerror(err));
+                    d->dev.cfg->id, pl->link.cfg->uri, d->dev.cfg->unit, enmon_strerror(err));
     }
     if (online != d->online && (online == 1 || d->online == 1))
-        log_msg(online ? LOG_INFO : LOG_WARNING, "device %s is %s%s", d->cfg->id,
+        log_msg(online ? LOG_INFO : LOG_WARNING, "device %s is %s%s", d->dev.cfg->id,
                 online ? "online" : "offline: ", online ? "" : enmon_strerror(err));
     r.online = (uint8_t)(online == 1);
     r.mono_ms = clock_mono_ms();
     r.wall_ms = clock_wall_ms();
     p->emit(p->ctx, &r);
-    d->due_ms = next_due(d, r.mono_ms, ok);
+    d->due_ms = ok ? schedule_next_due(d->due_ms, d->dev.cfg->interval_ms, r.mono_ms)
+                   : schedule_retry_due(d->dev.cfg->interval_ms, d->fails, r.mono_ms);
 
     pthread_mutex_lock(&p->lock);
     d->online = online;
@@ -324,18 +109,8 @@ static int stopping(struct poller *p)
 /* Polls the due devices of a link: every healthy one, then at most one that is
  * failing. Probing dead units behind a gateway thus delays the healthy ones by
  * at most one timeout per pass, instead of one timeout per dead unit. */
-/* The test hook: past stall_at_ms the worker hangs (until stopped) holding its link. */
-static void test_stall(struct poller *p)
-{
-    if (!p->stall_at_ms || clock_mono_ms() < p->stall_at_ms)
-        return;
-    while (!stopping(p))
-        pause_ms(100);
-}
-
 static void poll_link(struct poller *p, struct plink *pl, uint16_t *block)
 {
-    test_stall(p);
     for (size_t i = 0; i < pl->ndevs && !stopping(p); i++) {
         struct pdev *d = &p->devs[pl->devs[i]];
         if (d->fails == 0 && d->due_ms <= clock_mono_ms())
@@ -367,22 +142,22 @@ static void *worker_main(void *arg)
     struct poller *p = w->p;
     pthread_mutex_lock(&p->lock);
     while (!p->stopping) {
-        if (p->heap_len == 0) {
+        if (p->sched.len == 0) {
             pthread_cond_wait(&p->wake, &p->lock);
             continue;
         }
         int64_t now = clock_mono_ms();
-        if (p->heap[0]->due_ms > now) {
-            wait_until(p, p->heap[0]->due_ms);
+        if (schedule_peek_due(&p->sched) > now) {
+            wait_until(p, schedule_peek_due(&p->sched));
             continue;
         }
-        struct plink *pl = heap_pop(p);
+        struct plink *pl = schedule_pop(&p->sched);
         w->busy_since_ms = now;
         pthread_mutex_unlock(&p->lock);
         poll_link(p, pl, w->block);
         pthread_mutex_lock(&p->lock);
         w->busy_since_ms = 0;
-        heap_push(p, pl);
+        schedule_push(&p->sched, pl->due_ms, pl);
         pthread_cond_signal(&p->wake);
     }
     pthread_mutex_unlock(&p->lock);
@@ -397,8 +172,8 @@ static int build_links(struct poller *p)
     size_t *count = calloc(cfg->nlinks ? cfg->nlinks : 1, sizeof(*count));
     p->links = calloc(cfg->nlinks ? cfg->nlinks : 1, sizeof(*p->links));
     p->devs = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*p->devs));
-    p->heap = calloc(cfg->nlinks ? cfg->nlinks : 1, sizeof(*p->heap));
-    if (!count || !p->links || !p->devs || !p->heap) {
+    int sched = schedule_init(&p->sched, cfg->nlinks);
+    if (!count || !p->links || !p->devs || sched != ENMON_OK) {
         free(count);
         return ENMON_ERR_NOMEM;
     }
@@ -417,29 +192,25 @@ static int build_links(struct poller *p)
     free(count);
     for (size_t i = 0; i < cfg->ndevices; i++) {
         struct pdev *d = &p->devs[i];
-        *d = (struct pdev){.cfg = &cfg->devices[i], .index = (uint32_t)i, .due_ms = now,
-                           .online = -1};
+        *d = (struct pdev){.due_ms = now, .online = -1};
         struct plink *pl = &p->links[cfg->devices[i].link];
         pl->devs[pl->ndevs++] = (uint32_t)i;
-        int rc = d->cfg->map ? map_plan(d) : ENMON_OK;
+        int rc = poll_device_init(&d->dev, &cfg->devices[i], (uint32_t)i);
         if (rc != ENMON_OK) {
-            log_err("device %s: cannot plan the reads of map %s: %s", d->cfg->id,
-                    d->cfg->map->path, enmon_strerror(rc));
+            log_err("device %s: cannot plan the reads of map %s: %s", d->dev.cfg->id,
+                    d->dev.cfg->map->path, enmon_strerror(rc));
             return rc;
         }
     }
     for (size_t i = 0; i < cfg->nlinks; i++) {
         struct plink *pl = &p->links[i];
-        /* Spread the first polls of a link's devices over their interval: a
-         * concentrator's meters then stay spread (each keeps its phase) instead
-         * of all falling due, and being discovered, at the same instant. */
-        for (size_t k = 0; k < pl->ndevs; k++) {
+        for (size_t k = 0; k < pl->ndevs; k++) { /* spread over the interval */
             struct pdev *d = &p->devs[pl->devs[k]];
-            d->due_ms = now + (int64_t)d->cfg->interval_ms * (int64_t)k / (int64_t)pl->ndevs;
+            d->due_ms = schedule_first_due(now, d->dev.cfg->interval_ms, k, pl->ndevs);
         }
         pl->due_ms = now;
         if (pl->ndevs)
-            heap_push(p, pl);
+            schedule_push(&p->sched, pl->due_ms, pl);
     }
     return ENMON_OK;
 }
@@ -452,13 +223,10 @@ static void poller_free(struct poller *p)
             free(p->links[i].devs);
         }
     free(p->links);
-    for (size_t i = 0; p->devs && i < p->cfg->ndevices; i++) {
-        free(p->devs[i].points);
-        free(p->devs[i].reqs);
-        free(p->devs[i].blocks);
-    }
+    for (size_t i = 0; p->devs && i < p->cfg->ndevices; i++)
+        poll_device_free(&p->devs[i].dev);
     free(p->devs);
-    free(p->heap);
+    schedule_free(&p->sched);
     free(p->workers);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->wake);
@@ -499,13 +267,12 @@ static struct poller_links *detach_links(struct poller *p)
     }
     for (size_t i = 0; i < p->cfg->nlinks; i++) {
         struct link *l = &p->links[i].link;
-        if (l->fd < 0 && !l->mb)
+        if (!l->conn)
             continue;
         struct kept_link *kl = &k->v[k->n++];
         snprintf(kl->uri, sizeof(kl->uri), "%s", l->cfg->uri);
         kl->link = *l;
-        l->fd = -1; /* now owned by k */
-        l->mb = NULL;
+        l->conn = NULL; /* now owned by k */
     }
     return k;
 }
@@ -537,17 +304,6 @@ int poller_start(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
     return poller_start_keep(cfg, emit, NULL, ctx, NULL, out);
 }
 
-/* The stall test hook's deadline, or 0. */
-static int64_t stall_deadline(void)
-{
-    const char *v = getenv(POLLER_TEST_STALL_ENV);
-    if (!v || !*v)
-        return 0;
-    long s = strtol(v, NULL, 10);
-    log_warn("poller: test hook %s=%ld: polling will stall", POLLER_TEST_STALL_ENV, s);
-    return clock_mono_ms() + (s > 0 ? s : 0) * 1000 + 1;
-}
-
 int poller_start_keep(const struct enmon_config *cfg, poller_emit_fn emit, poller_ident_fn ident,
                       void *ctx, struct poller_links *kept, struct poller **out)
 {
@@ -575,7 +331,6 @@ int poller_start_keep(const struct enmon_config *cfg, poller_emit_fn emit, polle
         return rc;
     }
     adopt_links(p, kept);
-    p->stall_at_ms = stall_deadline();
     for (size_t i = 0; i < n; i++) {
         p->workers[i].p = p;
         if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0)
@@ -622,7 +377,7 @@ int poller_healthy(struct poller *p, int64_t stuck_ms)
     for (size_t i = 0; i < p->nworkers; i++)
         if (p->workers[i].busy_since_ms && now - p->workers[i].busy_since_ms > stuck_ms)
             ok = 0;
-    if (p->heap_len && now - p->heap[0]->due_ms > stuck_ms)
+    if (p->sched.len && now - schedule_peek_due(&p->sched) > stuck_ms)
         ok = 0;
     pthread_mutex_unlock(&p->lock);
     return ok;

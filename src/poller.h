@@ -63,10 +63,4 @@ int poller_start_keep(const struct enmon_config *cfg, poller_emit_fn emit, polle
 /* Closes and frees kept connections (NULL is fine). */
 void poller_links_free(struct poller_links *kept);
 
-/* Test hook (tests/integration/test_reliability.py): when the environment
- * variable ENMON_TEST_STALL_AFTER_S=N is set at poller_start, every worker
- * stops making progress N seconds later (it sleeps while holding its link),
- * as a hung driver would. Never set in production. */
-#define POLLER_TEST_STALL_ENV "ENMON_TEST_STALL_AFTER_S"
-
 #endif

@@ -2,7 +2,7 @@
 #ifndef ENMON_REGMAP_H
 #define ENMON_REGMAP_H
 
-#include "config.h"
+#include "cfg_error.h"
 #include "decode.h"
 #include "reading.h"
 #include "reqplan.h"

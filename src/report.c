@@ -1,15 +1,12 @@
-/* report.c -- read-only queries over the store's database (energy sums, device status) and their
- * date helpers. */
+/* report.c -- read-only queries over the store's database: energy sums and device status. */
 #include "report.h"
+#include "caltime.h"
+#include "db_open.h"
 #include "err.h"
-#include "store_schema.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define REPORT_BUSY_TIMEOUT_MS 2000
 
 static int report_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)
 {
@@ -17,45 +14,9 @@ static int report_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)
     return ENMON_ERR_DB;
 }
 
-static int report_check_version(sqlite3 *db, const char *path, char *msg, size_t msglen)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return report_fail(db, path, msg, msglen);
-    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
-    if (version < 0)
-        return report_fail(db, path, msg, msglen);
-    if (version == 0) {
-        snprintf(msg, msglen, "%s: not an enmon database (no schema)", path);
-        return ENMON_ERR_DB;
-    }
-    if (version > STORE_SCHEMA_VERSION) {
-        snprintf(msg, msglen, "%s: schema version %d is newer than this build's (%d)", path,
-                 version, STORE_SCHEMA_VERSION);
-        return ENMON_ERR_DB;
-    }
-    return ENMON_OK;
-}
-
 int report_open(const char *path, sqlite3 **out, char *msg, size_t msglen)
 {
-    *out = NULL;
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-    if (rc != SQLITE_OK) {
-        rc = report_fail(db, path, msg, msglen);
-        sqlite3_close(db);
-        return rc;
-    }
-    sqlite3_busy_timeout(db, REPORT_BUSY_TIMEOUT_MS);
-    rc = report_check_version(db, path, msg, msglen);
-    if (rc != ENMON_OK) {
-        sqlite3_close(db);
-        return rc;
-    }
-    *out = db;
-    return ENMON_OK;
+    return db_open_readonly(path, out, msg, msglen);
 }
 
 /* ---- energy ---------------------------------------------------------------- */
@@ -86,8 +47,6 @@ static const char *const energy_sql[2][3] = {
     REPORT_ENERGY_SQL(REPORT_JOIN("daily", "day_s")),
 };
 
-#define REPORT_DAY_S 86400
-
 /* True when [from_s, to_s) is whole local days of the zone the daily rollups
  * were built for (a schema 1 file has none). */
 static int report_use_daily(sqlite3 *db, int64_t from_s, int64_t to_s)
@@ -97,9 +56,9 @@ static int report_use_daily(sqlite3 *db, int64_t from_s, int64_t to_s)
                            NULL) != SQLITE_OK)
         return 0;
     int ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER;
-    int64_t off_s = ok ? (int64_t)sqlite3_column_int(st, 0) * 60 : 0;
+    int64_t off_s = ok ? (int64_t)sqlite3_column_int(st, 0) * CALTIME_MINUTE_S : 0;
     sqlite3_finalize(st);
-    return ok && (from_s + off_s) % REPORT_DAY_S == 0 && (to_s + off_s) % REPORT_DAY_S == 0;
+    return ok && (from_s + off_s) % CALTIME_DAY_S == 0 && (to_s + off_s) % CALTIME_DAY_S == 0;
 }
 
 static const char *report_text(sqlite3_stmt *st, int col)
@@ -213,138 +172,4 @@ int report_parse_group(const char *s, enum report_group *out)
         }
     }
     return ENMON_ERR_PARSE;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t report_days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void report_civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static int report_days_in_month(int y, int m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
-/* Reads exactly n digits. */
-static int report_digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-int report_parse_date(const char *s, int offset_min, int64_t *out_s)
-{
-    int y, m, d;
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || report_digits(s, 4, &y) ||
-        report_digits(s + 5, 2, &m) || report_digits(s + 8, 2, &d))
-        return ENMON_ERR_PARSE;
-    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > report_days_in_month(y, m))
-        return ENMON_ERR_PARSE;
-    *out_s = report_days_from_civil(y, m, d) * 86400 - (int64_t)offset_min * 60;
-    return ENMON_OK;
-}
-
-static void report_split_local(int64_t ts_s, int offset_min, int64_t *days, int64_t *sec)
-{
-    int64_t local = ts_s + (int64_t)offset_min * 60;
-    *days = local / 86400;
-    *sec = local % 86400;
-    if (*sec < 0) {
-        *sec += 86400;
-        (*days)--;
-    }
-}
-
-void report_format_date(int64_t ts_s, int offset_min, char *buf, size_t len)
-{
-    int64_t days, sec;
-    int y, m, d;
-    report_split_local(ts_s, offset_min, &days, &sec);
-    report_civil_from_days(days, &y, &m, &d);
-    snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
-}
-
-void report_format_time(int64_t ts_s, int offset_min, char *buf, size_t len)
-{
-    int64_t days, sec;
-    int y, m, d;
-    report_split_local(ts_s, offset_min, &days, &sec);
-    report_civil_from_days(days, &y, &m, &d);
-    snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d", y, m, d, (int)(sec / 3600),
-             (int)(sec / 60 % 60), (int)(sec % 60));
-}
-
-void report_format_offset(int offset_min, char *buf, size_t len)
-{
-    int a = offset_min < 0 ? -offset_min : offset_min;
-    snprintf(buf, len, "%c%02d:%02d", offset_min < 0 ? '-' : '+', a / 60, a % 60);
-}
-
-/* "+09:00", "+0900", "+09", "+9" (sign required). */
-static int report_parse_offset(const char *s, int *offset_min)
-{
-    int sign = s[0] == '-' ? -1 : 1;
-    int h = 0, mi = 0;
-    const char *p = s + 1;
-    size_t n = strlen(p);
-    if (n == 1 || n == 2) {
-        if (report_digits(p, (int)n, &h))
-            return ENMON_ERR_PARSE;
-    } else if ((n == 5 && p[2] == ':') || n == 4) {
-        if (report_digits(p, 2, &h) || report_digits(p + n - 2, 2, &mi))
-            return ENMON_ERR_PARSE;
-    } else {
-        return ENMON_ERR_PARSE;
-    }
-    if (h > 14 || mi > 59)
-        return ENMON_ERR_PARSE;
-    *offset_min = sign * (h * 60 + mi);
-    return ENMON_OK;
-}
-
-int report_parse_tz(const char *s, int *offset_min)
-{
-    static const struct {
-        const char *name;
-        int offset_min;
-    } zones[] = {
-        {"UTC", 0},          {"Z", 0},     {"GMT", 0},          {"Etc/UTC", 0},
-        {"Asia/Seoul", 540}, {"ROK", 540}, {"Asia/Tokyo", 540}, {"Asia/Shanghai", 480},
-    };
-    if (s[0] == '+' || s[0] == '-')
-        return report_parse_offset(s, offset_min);
-    for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
-        if (strcmp(s, zones[i].name) == 0) {
-            *offset_min = zones[i].offset_min;
-            return ENMON_OK;
-        }
-    }
-    return ENMON_ERR_NOT_FOUND;
 }

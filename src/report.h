@@ -1,5 +1,4 @@
-/* report.h -- read-only queries over the store's database (energy sums, device status) and their
- * date helpers. */
+/* report.h -- read-only queries over the store's database: energy sums and device status. */
 #ifndef ENMON_REPORT_H
 #define ENMON_REPORT_H
 
@@ -39,8 +38,8 @@ struct report_device_row {
 typedef int (*report_energy_fn)(const struct report_energy_row *row, void *arg);
 typedef int (*report_device_fn)(const struct report_device_row *row, void *arg);
 
-/* Opens an enmon database read-only (never blocks the writer under WAL).
- * ENMON_OK, or ENMON_ERR_DB with a reason in msg (missing file, not an enmon
+/* Opens an enmon database read-only: db_open_readonly (db_open.h), for the REST API and the
+ * dashboard. ENMON_OK, or ENMON_ERR_DB with a reason in msg (missing file, not an enmon
  * database, schema newer than this build). */
 int report_open(const char *path, sqlite3 **out, char *msg, size_t msglen);
 
@@ -56,21 +55,5 @@ int report_devices(sqlite3 *db, report_device_fn fn, void *arg, char *msg, size_
 
 /* "program", "site", "device" -> group. ENMON_OK or ENMON_ERR_PARSE. */
 int report_parse_group(const char *s, enum report_group *out);
-
-/* A UTC offset: "+09:00", "-0530", "+9", "UTC", "Z", or a zone name this build
- * knows as a fixed offset ("Asia/Seoul"). ENMON_OK, ENMON_ERR_PARSE, or
- * ENMON_ERR_NOT_FOUND for an unknown zone name. */
-int report_parse_tz(const char *s, int *offset_min);
-
-/* "YYYY-MM-DD" (a local date at offset_min) -> UTC epoch seconds of its local
- * midnight. ENMON_OK or ENMON_ERR_PARSE (bad format or no such date). */
-int report_parse_date(const char *s, int offset_min, int64_t *out_s);
-
-/* UTC epoch seconds -> local date "YYYY-MM-DD" / local "YYYY-MM-DD HH:MM:SS". */
-void report_format_date(int64_t ts_s, int offset_min, char *buf, size_t len);
-void report_format_time(int64_t ts_s, int offset_min, char *buf, size_t len);
-
-/* "+09:00" for 540. */
-void report_format_offset(int offset_min, char *buf, size_t len);
 
 #endif

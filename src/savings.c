@@ -2,9 +2,10 @@
  * avoided energy, deemed savings, peak reduction, solar subsidy bands: pure functions. */
 #include "savings.h"
 
+#include "caltime.h"
+
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 void savings_opts_default(struct savings_opts *o)
 {
@@ -54,7 +55,7 @@ void savings_baseline_fit(const struct savings_day *days, size_t n, int64_t end_
 {
     memset(b, 0, sizeof(*b));
     b->min_month_days = o->min_month_days;
-    int64_t window = end_s - (int64_t)o->max_days * SAVINGS_DAY_S;
+    int64_t window = end_s - (int64_t)o->max_days * CALTIME_DAY_S;
     b->from_s = end_s;
     b->to_s = end_s;
     for (size_t i = 0; i < n; i++) {
@@ -65,7 +66,7 @@ void savings_baseline_fit(const struct savings_day *days, size_t n, int64_t end_
             b->from_s = d->day_s;
         baseline_add(b, d);
     }
-    b->days = (int)((b->to_s - b->from_s + SAVINGS_DAY_S / 2) / SAVINGS_DAY_S);
+    b->days = (int)((b->to_s - b->from_s + CALTIME_DAY_S / 2) / CALTIME_DAY_S);
     baseline_judge(b, o);
 }
 
@@ -177,29 +178,5 @@ double savings_subsidy_rate(const struct savings_subsidy *s, double capacity_kw)
 
 int64_t savings_subsidy_end(int64_t commissioned_s, int years, int offset_min)
 {
-    time_t local = (time_t)(commissioned_s + (int64_t)offset_min * 60);
-    struct tm tm;
-    gmtime_r(&local, &tm);
-    tm.tm_year += years;
-    return (int64_t)timegm(&tm) - (int64_t)offset_min * 60;
-}
-
-void savings_local_date(int64_t ts_s, int offset_min, int *year, int *month, int *mday, int *wday)
-{
-    time_t local = (time_t)(ts_s + (int64_t)offset_min * 60);
-    struct tm tm;
-    gmtime_r(&local, &tm);
-    *year = tm.tm_year + 1900;
-    *month = tm.tm_mon + 1;
-    *mday = tm.tm_mday;
-    *wday = tm.tm_wday;
-}
-
-int savings_days_in_month(int year, int month)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (month < 1 || month > 12)
-        return 30;
-    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return days[month - 1] + (month == 2 && leap);
+    return caltime_add_years(commissioned_s, years, offset_min);
 }

@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SAVINGS_DAY_S 86400
 #define SAVINGS_BANDS_MAX 8
 
 /* One local day of one device. */
@@ -108,11 +107,5 @@ double savings_subsidy_rate(const struct savings_subsidy *s, double capacity_kw)
 /* End of the subsidy: the same local date and time `years` later (29 February
  * becomes 1 March). offset_min: local time east of UTC. */
 int64_t savings_subsidy_end(int64_t commissioned_s, int years, int offset_min);
-
-/* Local date of a UTC instant: month 1..12, weekday 0 = Sunday. */
-void savings_local_date(int64_t ts_s, int offset_min, int *year, int *month, int *mday, int *wday);
-
-/* Days in a month of a year. */
-int savings_days_in_month(int year, int month);
 
 #endif

@@ -1,12 +1,14 @@
 /* savings_cli.c -- the `enmon savings`, `enmon import` and `enmon dr` commands: options, output
  * (table, CSV, JSON) and the day-by-day explanation. */
 #include "savings_cli.h"
+#include "caltime.h"
 #include "clock.h"
 #include "err.h"
 #include "import.h"
 #include "report.h"
 #include "savings_config.h"
 #include "savings_report.h"
+#include "table.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -17,14 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SC_OK 0
-#define SC_FAIL 1
-#define SC_USAGE 64
-#define SC_DATAERR 65
-#define SC_NOINPUT 66
-#define SC_CONFIG 78
 #define SC_DEFAULT_SAVINGS "/etc/enmon/savings.yaml"
-#define SC_COLS_MAX 16
+#define SC_FORMATS (TABLE_ALLOW(TABLE_TEXT) | TABLE_ALLOW(TABLE_CSV) | TABLE_ALLOW(TABLE_JSON))
 
 const char savings_cli_usage[] =
     "  savings [--program P] [--site S] [--device D] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
@@ -40,24 +36,17 @@ const char savings_cli_usage[] =
     "      loads interval data (header device,start,wh_import,wh_export) in one transaction:\n"
     "      any bad line (reported with its line number) imports nothing (exit 65).\n"
     "  dr add --site SITE --start TIME --end TIME   records a demand-response event\n"
-    "  dr list [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|csv]\n";
-
-int savings_cli_is_command(const char *name)
-{
-    return strcmp(name, "savings") == 0 || strcmp(name, "import") == 0 || strcmp(name, "dr") == 0;
-}
+    "  dr list [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|csv|json]\n";
 
 static int sc_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int sc_usage(const char *fmt, ...)
 {
     va_list ap;
-    fputs("enmon: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int rc = cli_vusage_error(fmt, ap);
     va_end(ap);
-    fputs("\n(enmon --help for usage)\n", stderr);
-    return SC_USAGE;
+    return rc;
 }
 
 /* ---- options ------------------------------------------------------------------------- */
@@ -126,34 +115,34 @@ static int sc_parse(struct sc_opts *o, int argc, char **argv)
             return sc_usage("%s: unexpected argument '%s'", argv[0], argv[optind]);
         o->args[o->nargs++] = argv[optind++];
     }
-    if (o->format && strcmp(o->format, "table") && strcmp(o->format, "csv") &&
-        strcmp(o->format, "json"))
+    enum table_format fmt;
+    if (o->format && table_parse_format(o->format, SC_FORMATS, &fmt) != ENMON_OK)
         return sc_usage("--format must be table, csv or json, not '%s'", o->format);
-    return SC_OK;
+    return EX_OK;
 }
 
 /* [from_s, to_s) from --from/--to (local dates, --to inclusive); default the last 365 days. */
-static int sc_period(const struct savings_cli_ctx *ctx, const struct sc_opts *o, int64_t *from_s,
+static int sc_period(const struct cli_ctx *ctx, const struct sc_opts *o, int64_t *from_s,
                      int64_t *to_s, char *from, char *to)
 {
     int64_t now = clock_wall_ms() / 1000;
-    report_format_date(now, ctx->offset_min, to, 16);
+    caltime_format_date(now, ctx->offset_min, to, 16);
     if (o->to)
         snprintf(to, 16, "%s", o->to);
-    if (report_parse_date(to, ctx->offset_min, to_s) != ENMON_OK)
+    if (caltime_parse_date(to, ctx->offset_min, to_s) != ENMON_OK)
         return sc_usage("--to: '%s' is not a date YYYY-MM-DD", to);
-    *to_s += 86400;
-    report_format_date(*to_s - 365 * 86400, ctx->offset_min, from, 16);
+    *to_s += CALTIME_DAY_S;
+    caltime_format_date(*to_s - 365 * CALTIME_DAY_S, ctx->offset_min, from, 16);
     if (o->from)
         snprintf(from, 16, "%s", o->from);
-    if (report_parse_date(from, ctx->offset_min, from_s) != ENMON_OK)
+    if (caltime_parse_date(from, ctx->offset_min, from_s) != ENMON_OK)
         return sc_usage("--from: '%s' is not a date YYYY-MM-DD", from);
     if (*from_s >= *to_s)
         return sc_usage("--from %s is after --to %s", from, to);
-    return SC_OK;
+    return EX_OK;
 }
 
-static int sc_load_savings(const struct savings_cli_ctx *ctx, const char *path,
+static int sc_load_savings(const struct cli_ctx *ctx, const char *path,
                            struct savings_config *sc)
 {
     char near[1024] = "";
@@ -167,91 +156,16 @@ static int sc_load_savings(const struct savings_cli_ctx *ctx, const char *path,
         path = SC_DEFAULT_SAVINGS;
     if (!path) {
         savings_config_defaults(sc);
-        return SC_OK;
+        return EX_OK;
     }
     struct cfg_error err;
     if (savings_config_load(path, ctx->offset_min, sc, &err) != ENMON_OK) {
         char buf[1024];
         config_format_error(&err, buf, sizeof(buf));
         fprintf(stderr, "enmon: %s\n", buf);
-        return SC_CONFIG;
+        return EX_CONFIG;
     }
-    return SC_OK;
-}
-
-/* ---- a small table printer ------------------------------------------------------------ */
-
-struct sc_table {
-    int ncols;
-    const char *const *head;
-    const int *right; /* right-aligned columns */
-    char **cells;
-    size_t nrows, cap;
-};
-
-static int sc_add(struct sc_table *t, const char *const *row)
-{
-    if (t->nrows == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 32;
-        char **cells = realloc(t->cells, cap * (size_t)t->ncols * sizeof(*cells));
-        if (!cells)
-            return -1;
-        t->cells = cells;
-        t->cap = cap;
-    }
-    for (int i = 0; i < t->ncols; i++)
-        if (!(t->cells[t->nrows * (size_t)t->ncols + (size_t)i] = strdup(row[i] ? row[i] : "")))
-            return -1;
-    t->nrows++;
-    return 0;
-}
-
-static void sc_free_table(struct sc_table *t)
-{
-    for (size_t i = 0; i < t->nrows * (size_t)t->ncols; i++)
-        free(t->cells[i]);
-    free(t->cells);
-}
-
-static void sc_csv_field(const char *s)
-{
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, stdout);
-        return;
-    }
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"')
-            putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
-static void sc_print(const struct sc_table *t, int csv)
-{
-    int w[SC_COLS_MAX] = {0};
-    for (int c = 0; c < t->ncols && c < SC_COLS_MAX; c++) {
-        w[c] = (int)strlen(t->head[c]);
-        for (size_t r = 0; r < t->nrows; r++) {
-            int n = (int)strlen(t->cells[r * (size_t)t->ncols + (size_t)c]);
-            w[c] = n > w[c] ? n : w[c];
-        }
-    }
-    for (size_t r = 0; r <= t->nrows; r++) {
-        for (int c = 0; c < t->ncols; c++) {
-            const char *s = r == 0 ? t->head[c] : t->cells[(r - 1) * (size_t)t->ncols + (size_t)c];
-            if (csv) {
-                if (c)
-                    putchar(',');
-                sc_csv_field(s);
-            } else {
-                int last = c + 1 == t->ncols && !t->right[c];
-                printf("%s%*s", c ? "  " : "", last ? 0 : (t->right[c] ? w[c] : -w[c]), s);
-            }
-        }
-        putchar('\n');
-    }
+    return EX_OK;
 }
 
 /* ---- savings: rows --------------------------------------------------------------------- */
@@ -259,7 +173,7 @@ static void sc_print(const struct sc_table *t, int csv)
 static void sc_date(int64_t ts, int offset_min, char *buf, size_t len)
 {
     if (ts)
-        report_format_date(ts, offset_min, buf, len);
+        caltime_format_date(ts, offset_min, buf, len);
     else
         snprintf(buf, len, "-");
 }
@@ -272,23 +186,23 @@ static void sc_baseline(const struct sr_row *row, int offset_min, char *buf, siz
         return;
     }
     sc_date(row->base_from, offset_min, a, sizeof(a));
-    sc_date(row->base_to - 86400, offset_min, b, sizeof(b));
+    sc_date(row->base_to - CALTIME_DAY_S, offset_min, b, sizeof(b));
     snprintf(buf, len, "%s..%s", a, b);
 }
 
 static void sc_detail(const struct sr_row *row, char *buf, size_t len)
 {
     buf[0] = '\0';
-    if (strcmp(row->kind, "led-retrofit") == 0 && row->deemed_kwh > 0.0) {
+    if (row->kind == PROGRAM_LED_RETROFIT && row->deemed_kwh > 0.0) {
         snprintf(buf, len, "deemed %.1f kWh", row->deemed_kwh);
-    } else if (strcmp(row->kind, "efficiency") == 0) {
+    } else if (row->kind == PROGRAM_EFFICIENCY) {
         double s = row->operator_share;
         snprintf(buf, len,
                  "peak %.1f->%.1f kW; operator %.0f%%: %.1f kWh %.0f KRW; city %.0f%%: %.1f kWh "
                  "%.0f KRW",
                  row->peak_base_kw, row->peak_actual_kw, s * 100, row->saved_kwh * s, row->krw * s,
                  (1 - s) * 100, row->saved_kwh * (1 - s), row->krw * (1 - s));
-    } else if (strcmp(row->kind, "solar") == 0) {
+    } else if (row->kind == PROGRAM_SOLAR) {
         snprintf(buf, len, "yield %.1f kWh/kWp; %.0f%% of clear sky; subsidy on %.1f kWh",
                  row->capacity_kw > 0 ? row->saved_kwh / row->capacity_kw : 0.0,
                  row->clear_kwh > 0 ? 100.0 * row->saved_kwh / row->clear_kwh : 0.0,
@@ -296,12 +210,15 @@ static void sc_detail(const struct sr_row *row, char *buf, size_t len)
     }
 }
 
-static const char *const savings_head[] = {
-    "PERIOD",  "KEY",        "PROGRAM",   "KIND", "DEVICES", "DATA",  "BASELINE",
-    "kWh_REF", "kWh_ACTUAL", "kWh_SAVED", "KRW",  "CO2_kg",  "DETAIL"};
-static const int savings_right[] = {0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1, 1, 0};
+#define SC_NUM(n) {.name = n, .align = TABLE_RIGHT, .flags = TABLE_NUMBER}
+static const struct table_col savings_cols[] = {
+    {.name = "PERIOD"},    {.name = "KEY"},        {.name = "PROGRAM"},   {.name = "KIND"},
+    SC_NUM("DEVICES"),     {.name = "DATA"},       {.name = "BASELINE"},  SC_NUM("kWh_REF"),
+    SC_NUM("kWh_ACTUAL"),  SC_NUM("kWh_SAVED"),    SC_NUM("KRW"),         SC_NUM("CO2_kg"),
+    {.name = "DETAIL"}};
+#define SAVINGS_NCOLS (sizeof(savings_cols) / sizeof(savings_cols[0]))
 
-static int sc_row_cells(struct sc_table *t, const struct sr_row *row, int offset_min)
+static int sc_row_cells(struct table *t, const struct sr_row *row, int offset_min)
 {
     char dev[16], data[48], base[40], ref[32], act[32], sav[32], krw[32], co2[32], detail[200];
     snprintf(dev, sizeof(dev), "%d", row->devices);
@@ -313,9 +230,10 @@ static int sc_row_cells(struct sc_table *t, const struct sr_row *row, int offset
     snprintf(krw, sizeof(krw), "%.0f", row->krw);
     snprintf(co2, sizeof(co2), "%.1f", row->co2_kg);
     sc_detail(row, detail, sizeof(detail));
-    const char *cells[13] = {row->period, row->key, row->program, row->kind, dev, data,  base,
-                             ref,         act,      sav,          krw,       co2, detail};
-    return sc_add(t, cells);
+    const char *kind = config_program_kind_name(row->kind);
+    const char *cells[13] = {row->period, row->key, row->program, kind, dev, data,  base,
+                             ref,         act,      sav,          krw,  co2, detail};
+    return table_add(t, cells);
 }
 
 struct sc_totals {
@@ -326,7 +244,7 @@ static void sc_sum(const struct sr_row *rows, size_t n, struct sc_totals *tot)
 {
     memset(tot, 0, sizeof(*tot));
     for (size_t i = 0; i < n; i++) {
-        int solar = strcmp(rows[i].kind, "solar") == 0;
+        int solar = rows[i].kind == PROGRAM_SOLAR;
         *(solar ? &tot->produced_kwh : &tot->avoided_kwh) += rows[i].saved_kwh;
         *(solar ? &tot->subsidy_krw : &tot->bill_krw) += rows[i].krw;
         tot->co2_kg += rows[i].co2_kg;
@@ -338,7 +256,8 @@ static void sc_print_methods(const struct sr_result *r, size_t n, int offset_min
     printf("\nMethods\n");
     for (size_t i = 0; i < n; i++)
         if (i == 0 || strcmp(r[i].dev.program, r[i - 1].dev.program) != 0)
-            printf("  %s (%s): %s\n", r[i].dev.program, r[i].dev.program_kind, r[i].method);
+            printf("  %s (%s): %s\n", r[i].dev.program,
+                   config_program_kind_name(r[i].dev.program_kind), r[i].method);
     int header = 0;
     for (size_t i = 0; i < n; i++) {
         if (!r[i].reason[0])
@@ -356,10 +275,22 @@ static void sc_print_methods(const struct sr_result *r, size_t n, int offset_min
 
 /* ---- demand response output ---------------------------------------------------------------- */
 
-static const char *const dr_head[] = {"SITE",        "PROGRAM",     "START",         "HOURS",
-                                      "DATA",        "kWh_CBL_MID", "kWh_METERED",   "kWh_RED_MID",
-                                      "kWh_CBL_MAX", "kWh_RED_MAX", "AVG_kW_RED_MID"};
-static const int dr_right[] = {0, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1};
+static const struct table_col dr_cols[] = {
+    {.name = "SITE", .key = "site"},
+    {.name = "PROGRAM", .key = "program"},
+    {.name = "START", .key = "start"},
+    {.name = "HOURS", .key = "hours", .align = TABLE_RIGHT, .flags = TABLE_NUMBER},
+    {.name = "DATA", .key = "data"},
+    {.name = "kWh_CBL_MID", .key = "kwh_cbl_mid", .align = TABLE_RIGHT, .flags = TABLE_NUMBER},
+    {.name = "kWh_METERED", .key = "kwh_metered", .align = TABLE_RIGHT, .flags = TABLE_NUMBER},
+    {.name = "kWh_RED_MID", .key = "kwh_red_mid", .align = TABLE_RIGHT, .flags = TABLE_NUMBER},
+    {.name = "kWh_CBL_MAX", .key = "kwh_cbl_max", .align = TABLE_RIGHT, .flags = TABLE_NUMBER},
+    {.name = "kWh_RED_MAX", .key = "kwh_red_max", .align = TABLE_RIGHT, .flags = TABLE_NUMBER},
+    {.name = "AVG_kW_RED_MID",
+     .key = "avg_kw_red_mid",
+     .align = TABLE_RIGHT,
+     .flags = TABLE_NUMBER},
+};
 
 static void sc_num_or_dash(char *buf, size_t len, int ok, double v)
 {
@@ -369,7 +300,7 @@ static void sc_num_or_dash(char *buf, size_t len, int ok, double v)
         snprintf(buf, len, "-");
 }
 
-static int sc_dr_row(struct sc_table *t, const char *site, const char *program, const char *start,
+static int sc_dr_row(struct table *t, const char *site, const char *program, const char *start,
                      int hours, const char *data, const double *v, const int *ok)
 {
     char h[16], c[6][32];
@@ -377,18 +308,19 @@ static int sc_dr_row(struct sc_table *t, const char *site, const char *program, 
     for (int i = 0; i < 6; i++)
         sc_num_or_dash(c[i], sizeof(c[i]), ok[i], v[i]);
     const char *cells[11] = {site, program, start, h, data, c[0], c[1], c[2], c[3], c[4], c[5]};
-    return sc_add(t, cells);
+    return table_add(t, cells);
 }
 
-static int sc_dr_table(const struct sr_event *ev, size_t n, int offset_min, int csv)
+static int sc_dr_table(const struct sr_event *ev, size_t n, int offset_min, enum table_format fmt)
 {
-    struct sc_table t = {.ncols = 11, .head = dr_head, .right = dr_right};
+    struct table t;
+    table_init(&t, dr_cols, sizeof(dr_cols) / sizeof(dr_cols[0]), NULL);
     double tot[6] = {0};
     int rc = 0, hours = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const struct sr_event *e = &ev[i];
         char start[40], data[160];
-        report_format_time(e->ev.start_s, offset_min, start, sizeof(start));
+        caltime_format_time(e->ev.start_s, offset_min, start, sizeof(start));
         start[16] = '\0';
         snprintf(data, sizeof(data), "%s",
                  e->ok[0] && e->ok[1] ? "ok"
@@ -403,13 +335,13 @@ static int sc_dr_table(const struct sr_event *ev, size_t n, int offset_min, int 
             tot[k] += ok[k] ? v[k] : 0.0;
         hours += e->hours;
     }
-    if (rc == 0 && !csv && n > 0) {
+    if (rc == 0 && fmt == TABLE_TEXT && n > 0) {
         int ok[6] = {1, 1, 1, 1, 1, 0};
         rc = sc_dr_row(&t, "TOTAL", "", "", hours, "", tot, ok);
     }
     if (rc == 0)
-        sc_print(&t, csv);
-    sc_free_table(&t);
+        rc = table_print(&t, fmt, stdout);
+    table_free(&t);
     return rc;
 }
 
@@ -422,7 +354,7 @@ static void js_date(cJSON *o, const char *key, int64_t ts, int offset_min)
         cJSON_AddNullToObject(o, key);
         return;
     }
-    report_format_date(ts, offset_min, buf, sizeof(buf));
+    caltime_format_date(ts, offset_min, buf, sizeof(buf));
     cJSON_AddStringToObject(o, key, buf);
 }
 
@@ -434,21 +366,21 @@ static cJSON *js_row(const struct sr_row *row, int offset_min)
     cJSON_AddStringToObject(o, "period", row->period);
     cJSON_AddStringToObject(o, "key", row->key);
     cJSON_AddStringToObject(o, "program", row->program);
-    cJSON_AddStringToObject(o, "kind", row->kind);
+    cJSON_AddStringToObject(o, "kind", config_program_kind_name(row->kind));
     cJSON_AddNumberToObject(o, "devices", row->devices);
     cJSON_AddStringToObject(o, "data", data);
     cJSON_AddNumberToObject(o, "insufficient_devices", row->insufficient);
     cJSON_AddStringToObject(o, "method", row->method);
     js_date(o, "baseline_from", row->base_from, offset_min);
-    js_date(o, "baseline_to", row->base_to ? row->base_to - 86400 : 0, offset_min);
+    js_date(o, "baseline_to", row->base_to ? row->base_to - CALTIME_DAY_S : 0, offset_min);
     cJSON_AddNumberToObject(o, "kwh_ref", row->ref_kwh);
     cJSON_AddNumberToObject(o, "kwh_actual", row->actual_kwh);
     cJSON_AddNumberToObject(o, "kwh_saved", row->saved_kwh);
     cJSON_AddNumberToObject(o, "krw", row->krw);
     cJSON_AddNumberToObject(o, "co2_kg", row->co2_kg);
-    if (strcmp(row->kind, "led-retrofit") == 0)
+    if (row->kind == PROGRAM_LED_RETROFIT)
         cJSON_AddNumberToObject(o, "deemed_kwh", row->deemed_kwh);
-    if (strcmp(row->kind, "efficiency") == 0) {
+    if (row->kind == PROGRAM_EFFICIENCY) {
         cJSON_AddNumberToObject(o, "peak_baseline_kw", row->peak_base_kw);
         cJSON_AddNumberToObject(o, "peak_actual_kw", row->peak_actual_kw);
         cJSON_AddNumberToObject(o, "operator_share", row->operator_share);
@@ -457,7 +389,7 @@ static cJSON *js_row(const struct sr_row *row, int offset_min)
         cJSON_AddNumberToObject(o, "city_kwh", row->saved_kwh * (1 - row->operator_share));
         cJSON_AddNumberToObject(o, "city_krw", row->krw * (1 - row->operator_share));
     }
-    if (strcmp(row->kind, "solar") == 0) {
+    if (row->kind == PROGRAM_SOLAR) {
         cJSON_AddNumberToObject(o, "capacity_kw", row->capacity_kw);
         cJSON_AddNumberToObject(o, "yield_kwh_per_kwp",
                                 row->capacity_kw > 0 ? row->saved_kwh / row->capacity_kw : 0);
@@ -473,9 +405,9 @@ static cJSON *js_event(const struct sr_event *e, int offset_min)
     char t[40];
     cJSON_AddStringToObject(o, "site", e->ev.site);
     cJSON_AddStringToObject(o, "program", e->program);
-    report_format_time(e->ev.start_s, offset_min, t, sizeof(t));
+    caltime_format_time(e->ev.start_s, offset_min, t, sizeof(t));
     cJSON_AddStringToObject(o, "start", t);
-    report_format_time(e->ev.end_s, offset_min, t, sizeof(t));
+    caltime_format_time(e->ev.end_s, offset_min, t, sizeof(t));
     cJSON_AddStringToObject(o, "end", t);
     cJSON_AddNumberToObject(o, "hours", e->hours);
     cJSON_AddNumberToObject(o, "kwh_metered", e->metered_kwh);
@@ -492,7 +424,7 @@ static cJSON *js_event(const struct sr_event *e, int offset_min)
 
 static int sc_json(const struct sr_row *rows, size_t nrows, const struct sr_result *r, size_t n,
                    const struct sr_event *ev, size_t nev, const char *from, const char *to,
-                   const struct savings_cli_ctx *ctx)
+                   const struct cli_ctx *ctx)
 {
     cJSON *root = cJSON_CreateObject();
     struct sc_totals tot;
@@ -538,18 +470,21 @@ static int sc_json(const struct sr_row *rows, size_t nrows, const struct sr_resu
 
 static int sc_table(const struct sr_row *rows, size_t nrows, const struct sr_result *r, size_t n,
                     const struct sr_event *ev, size_t nev, const char *title,
-                    const struct savings_cli_ctx *ctx)
+                    const struct cli_ctx *ctx)
 {
-    struct sc_table t = {.ncols = 13, .head = savings_head, .right = savings_right};
+    struct table t;
     struct sc_totals tot;
+    table_init(&t, savings_cols, SAVINGS_NCOLS, NULL);
     for (size_t i = 0; i < nrows; i++)
         if (sc_row_cells(&t, &rows[i], ctx->offset_min) != 0) {
-            sc_free_table(&t);
+            table_free(&t);
             return -1;
         }
     printf("%s\n\n", title);
-    sc_print(&t, 0);
-    sc_free_table(&t);
+    int rc = table_print(&t, TABLE_TEXT, stdout);
+    table_free(&t);
+    if (rc != ENMON_OK)
+        return -1;
     sc_sum(rows, nrows, &tot);
     printf("\nCity totals\n"
            "  avoided energy (led-retrofit, efficiency)  %14.3f kWh  %12.0f KRW on bills\n"
@@ -560,7 +495,7 @@ static int sc_table(const struct sr_row *rows, size_t nrows, const struct sr_res
     if (nev > 0) {
         printf("\nDemand response: reduction = CBL - metered per event hour (headline: %s)\n\n",
                "mid-6-10");
-        return sc_dr_table(ev, nev, ctx->offset_min, 0);
+        return sc_dr_table(ev, nev, ctx->offset_min, TABLE_TEXT);
     }
     return 0;
 }
@@ -571,7 +506,7 @@ static void sc_explain_baseline(const struct sr_result *r, int offset_min)
     char a[16], z[16], s[16];
     sc_date(r->start_s, offset_min, s, sizeof(s));
     sc_date(b->from_s, offset_min, a, sizeof(a));
-    sc_date(b->to_s - 86400, offset_min, z, sizeof(z));
+    sc_date(b->to_s - CALTIME_DAY_S, offset_min, z, sizeof(z));
     printf("Baseline end (retrofit / contract start): %s\n", s);
     printf("Baseline period %s .. %s: %d days, %d with complete data: %s%s\n", a, z, b->days,
            b->days_with_data, b->sufficient ? "sufficient" : "insufficient: ", b->reason);
@@ -595,7 +530,7 @@ static void sc_explain_baseline(const struct sr_result *r, int offset_min)
 
 static void sc_explain_days(const struct sr_result *r, int offset_min)
 {
-    int solar = strcmp(r->dev.program_kind, "solar") == 0;
+    int solar = r->dev.program_kind == PROGRAM_SOLAR;
     double cum = 0.0;
     printf("\n%s\n", solar ? "DATE        INTERVALS  CLEAR_SKY_kWh  PRODUCED_kWh  SUBSIDY_kWh  "
                              "SUBSIDY_KRW  CO2_kg"
@@ -604,9 +539,8 @@ static void sc_explain_days(const struct sr_result *r, int offset_min)
     for (size_t i = 0; i < r->nvals; i++) {
         const struct sr_dayval *v = &r->vals[i];
         char d[16];
-        int y, m, md, wd;
-        report_format_date(v->day_s, offset_min, d, sizeof(d));
-        savings_local_date(v->day_s, offset_min, &y, &m, &md, &wd);
+        caltime_format_date(v->day_s, offset_min, d, sizeof(d));
+        int wd = caltime_weekday(v->day_s, offset_min);
         if (solar) {
             printf("%s  %9d  %13.3f  %12.3f  %11.3f  %11.0f  %6.2f\n", d, v->intervals, v->ref_kwh,
                    v->actual_kwh, v->eligible_kwh, v->krw, v->co2_kg);
@@ -620,19 +554,19 @@ static void sc_explain_days(const struct sr_result *r, int offset_min)
     }
 }
 
-static int sc_explain(const struct sr_result *r, size_t n, const struct savings_cli_ctx *ctx)
+static int sc_explain(const struct sr_result *r, size_t n, const struct cli_ctx *ctx)
 {
     if (n == 0) {
         fprintf(stderr, "enmon: savings --explain: no led-retrofit, efficiency or solar device "
                         "with that id\n");
-        return SC_FAIL;
+        return EX_FAIL;
     }
     printf("Device %s (%s), site %s, program %s (%s)\n", r->dev.key, r->dev.name, r->dev.site,
-           r->dev.program, r->dev.program_kind);
+           r->dev.program, config_program_kind_name(r->dev.program_kind));
     printf("Method: %s\n", r->method);
     if (r->reason[0])
         printf("Data: %s\n", r->reason);
-    if (strcmp(r->dev.program_kind, "solar") != 0)
+    if (r->dev.program_kind != PROGRAM_SOLAR)
         sc_explain_baseline(r, ctx->offset_min);
     else {
         char c[16], e[16];
@@ -643,7 +577,7 @@ static int sc_explain(const struct sr_result *r, size_t n, const struct savings_
                r->dev.capacity_w / 1000.0, c, r->subsidy_rate, c, e);
     }
     sc_explain_days(r, ctx->offset_min);
-    return SC_OK;
+    return EX_OK;
 }
 
 /* ---- commands -------------------------------------------------------------------------------- */
@@ -672,14 +606,14 @@ static int sc_parse_group(const char *s, enum sr_group *g)
     return -1;
 }
 
-static int sc_open(const struct savings_cli_ctx *ctx, sqlite3 **db)
+static int sc_open(const struct cli_ctx *ctx, sqlite3 **db)
 {
     char msg[768];
     if (report_open(ctx->db_path, db, msg, sizeof(msg)) != ENMON_OK) {
         fprintf(stderr, "enmon: cannot open database %s\n", msg);
-        return SC_NOINPUT;
+        return EX_NOINPUT;
     }
-    return SC_OK;
+    return EX_OK;
 }
 
 struct sc_run {
@@ -692,24 +626,25 @@ struct sc_run {
 };
 
 static int sc_output(const struct sc_opts *o, struct sc_run *run, enum sr_by by, const char *from,
-                     const char *to, const struct savings_cli_ctx *ctx)
+                     const char *to, const struct cli_ctx *ctx)
 {
     const char *fmt = o->format ? o->format : "table";
     if (o->explain)
         return sc_explain(run->res, run->n, ctx);
     if (strcmp(fmt, "json") == 0)
         return sc_json(run->rows, run->nrows, run->res, run->n, run->ev, run->nev, from, to, ctx)
-                   ? SC_FAIL
-                   : SC_OK;
+                   ? EX_FAIL
+                   : EX_OK;
     if (strcmp(fmt, "csv") == 0) {
-        struct sc_table t = {.ncols = 13, .head = savings_head, .right = savings_right};
+        struct table t;
         int rc = 0;
+        table_init(&t, savings_cols, SAVINGS_NCOLS, NULL);
         for (size_t i = 0; i < run->nrows && rc == 0; i++)
             rc = sc_row_cells(&t, &run->rows[i], ctx->offset_min);
         if (rc == 0)
-            sc_print(&t, 1);
-        sc_free_table(&t);
-        return rc ? SC_FAIL : SC_OK;
+            rc = table_print(&t, TABLE_CSV, stdout);
+        table_free(&t);
+        return rc ? EX_FAIL : EX_OK;
     }
     char title[256];
     snprintf(title, sizeof(title), "Savings %s to %s inclusive, %s, by %s", from, to, ctx->tz_label,
@@ -717,11 +652,11 @@ static int sc_output(const struct sc_opts *o, struct sc_run *run, enum sr_by by,
              : by == SR_BY_SITE  ? "site"
                                  : "device");
     return sc_table(run->rows, run->nrows, run->res, run->n, run->ev, run->nev, title, ctx)
-               ? SC_FAIL
-               : SC_OK;
+               ? EX_FAIL
+               : EX_OK;
 }
 
-static int cmd_savings(const struct savings_cli_ctx *ctx, const struct sc_opts *o)
+static int cmd_savings(const struct cli_ctx *ctx, const struct sc_opts *o)
 {
     enum sr_by by;
     enum sr_group g;
@@ -738,17 +673,17 @@ static int cmd_savings(const struct savings_cli_ctx *ctx, const struct sc_opts *
                          .offset_min = ctx->offset_min};
     int rc = sc_period(ctx, o, &q.from_s, &q.to_s, from, to);
     struct savings_config sc;
-    if (rc != SC_OK || (rc = sc_load_savings(ctx, o->savings, &sc)) != SC_OK)
+    if (rc != EX_OK || (rc = sc_load_savings(ctx, o->savings, &sc)) != EX_OK)
         return rc;
     sqlite3 *db = NULL;
     struct sc_run run = {0};
-    if ((rc = sc_open(ctx, &db)) == SC_OK) {
+    if ((rc = sc_open(ctx, &db)) == EX_OK) {
         if (sr_compute(db, &sc, &q, &run.res, &run.n, msg, sizeof(msg)) != ENMON_OK ||
             sr_rows(run.res, run.n, by, g, ctx->offset_min, &run.rows, &run.nrows) != ENMON_OK ||
             (!o->explain &&
              sr_events(db, &sc, &q, &run.ev, &run.nev, msg, sizeof(msg)) != ENMON_OK)) {
             fprintf(stderr, "enmon: savings: %s\n", msg);
-            rc = SC_FAIL;
+            rc = EX_FAIL;
         } else {
             rc = sc_output(o, &run, by, from, to, ctx);
         }
@@ -761,7 +696,7 @@ static int cmd_savings(const struct savings_cli_ctx *ctx, const struct sc_opts *
     return rc;
 }
 
-static int cmd_import(const struct savings_cli_ctx *ctx, const struct sc_opts *o)
+static int cmd_import(const struct cli_ctx *ctx, const struct sc_opts *o)
 {
     enum import_step step = IMPORT_STEP_AUTO;
     if (o->nargs != 2 || strcmp(o->args[0], "intervals") != 0)
@@ -778,7 +713,7 @@ static int cmd_import(const struct savings_cli_ctx *ctx, const struct sc_opts *o
     FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!in) {
         perror(path);
-        return SC_NOINPUT;
+        return EX_NOINPUT;
     }
     sqlite3 *db = NULL;
     char msg[768];
@@ -791,27 +726,27 @@ static int cmd_import(const struct savings_cli_ctx *ctx, const struct sc_opts *o
     sqlite3_close(db);
     if (rc != ENMON_OK) {
         fprintf(stderr, "enmon: import: %s\n", msg);
-        return rc == ENMON_ERR_PARSE ? SC_DATAERR : rc == ENMON_ERR_DB ? SC_NOINPUT : SC_FAIL;
+        return rc == ENMON_ERR_PARSE ? EX_DATAERR : rc == ENMON_ERR_DB ? EX_NOINPUT : EX_FAIL;
     }
     char a[32] = "-", b[32] = "-";
     if (res.intervals) {
-        report_format_time(res.first_s, ctx->offset_min, a, sizeof(a));
-        report_format_time(res.last_s, ctx->offset_min, b, sizeof(b));
+        caltime_format_time(res.first_s, ctx->offset_min, a, sizeof(a));
+        caltime_format_time(res.last_s, ctx->offset_min, b, sizeof(b));
     }
     printf("imported %zu rows: %zu 15-minute intervals of %zu devices (%zu hourly), %s .. %s\n",
            res.rows, res.intervals, res.devices, res.hourly_devices, a, b);
-    return SC_OK;
+    return EX_OK;
 }
 
-static int dr_add(const struct savings_cli_ctx *ctx, const struct sc_opts *o)
+static int dr_add(const struct cli_ctx *ctx, const struct sc_opts *o)
 {
     int64_t start, end;
     const char *why;
     if (!o->site || !o->start || !o->end)
         return sc_usage("usage: enmon dr add --site SITE --start TIME --end TIME");
-    if (import_parse_time(o->start, ctx->offset_min, &start) != ENMON_OK)
+    if (caltime_parse_datetime(o->start, ctx->offset_min, &start) != ENMON_OK)
         return sc_usage("--start: '%s' is not a time like 2024-07-10T14:00[+09:00]", o->start);
-    if (import_parse_time(o->end, ctx->offset_min, &end) != ENMON_OK)
+    if (caltime_parse_datetime(o->end, ctx->offset_min, &end) != ENMON_OK)
         return sc_usage("--end: '%s' is not a time like 2024-07-10T16:00[+09:00]", o->end);
     if (savings_config_check_event(start, end, ctx->offset_min, &why) != 0)
         return sc_usage("dr add: %s", why);
@@ -820,9 +755,9 @@ static int dr_add(const struct savings_cli_ctx *ctx, const struct sc_opts *o)
     char msg[768];
     if (import_open(ctx->db_path, &db, msg, sizeof(msg)) != ENMON_OK) {
         fprintf(stderr, "enmon: %s\n", msg);
-        return SC_NOINPUT;
+        return EX_NOINPUT;
     }
-    int rc = SC_FAIL, found = 0;
+    int rc = EX_FAIL, found = 0;
     if (sqlite3_prepare_v2(db, "SELECT 1 FROM sites WHERE key = ?1", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, o->site, -1, SQLITE_STATIC);
         found = sqlite3_step(st) == SQLITE_ROW;
@@ -839,11 +774,11 @@ static int dr_add(const struct savings_cli_ctx *ctx, const struct sc_opts *o)
         sqlite3_bind_text(st, 1, o->site, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, start);
         sqlite3_bind_int64(st, 3, end);
-        rc = sqlite3_step(st) == SQLITE_DONE ? SC_OK : SC_FAIL;
+        rc = sqlite3_step(st) == SQLITE_DONE ? EX_OK : EX_FAIL;
     }
-    if (found && rc != SC_OK)
+    if (found && rc != EX_OK)
         fprintf(stderr, "enmon: dr add: %s\n", sqlite3_errmsg(db));
-    else if (rc == SC_OK)
+    else if (rc == EX_OK)
         printf("event recorded: %s %s .. %s (%lld h)\n", o->site, o->start, o->end,
                (long long)((end - start) / 3600));
     sqlite3_finalize(st);
@@ -851,27 +786,29 @@ static int dr_add(const struct savings_cli_ctx *ctx, const struct sc_opts *o)
     return rc;
 }
 
-static int dr_list(const struct savings_cli_ctx *ctx, const struct sc_opts *o)
+static int dr_list(const struct cli_ctx *ctx, const struct sc_opts *o)
 {
     char from[16], to[16], msg[512];
     struct sr_query q = {.site = o->site, .program = o->program, .offset_min = ctx->offset_min};
     int rc = sc_period(ctx, o, &q.from_s, &q.to_s, from, to);
     struct savings_config sc;
-    if (rc != SC_OK || (rc = sc_load_savings(ctx, o->savings, &sc)) != SC_OK)
+    if (rc != EX_OK || (rc = sc_load_savings(ctx, o->savings, &sc)) != EX_OK)
         return rc;
     sqlite3 *db = NULL;
     struct sr_event *ev = NULL;
     size_t n = 0;
-    if ((rc = sc_open(ctx, &db)) == SC_OK) {
+    if ((rc = sc_open(ctx, &db)) == EX_OK) {
         if (sr_events(db, &sc, &q, &ev, &n, msg, sizeof(msg)) != ENMON_OK) {
             fprintf(stderr, "enmon: dr list: %s\n", msg);
-            rc = SC_FAIL;
+            rc = EX_FAIL;
         } else {
-            int csv = o->format && strcmp(o->format, "csv") == 0;
-            if (!csv)
+            enum table_format fmt = TABLE_TEXT;
+            if (o->format)
+                table_parse_format(o->format, SC_FORMATS, &fmt);
+            if (fmt == TABLE_TEXT)
                 printf("Demand-response events %s to %s inclusive, %s\n\n", from, to,
                        ctx->tz_label);
-            rc = sc_dr_table(ev, n, ctx->offset_min, csv) ? SC_FAIL : SC_OK;
+            rc = sc_dr_table(ev, n, ctx->offset_min, fmt) ? EX_FAIL : EX_OK;
         }
     }
     free(ev);
@@ -880,11 +817,11 @@ static int dr_list(const struct savings_cli_ctx *ctx, const struct sc_opts *o)
     return rc;
 }
 
-int savings_cli_main(const struct savings_cli_ctx *ctx, int argc, char **argv)
+int savings_cli_main(const struct cli_ctx *ctx, int argc, char **argv)
 {
     struct sc_opts o;
     int rc = sc_parse(&o, argc, argv);
-    if (rc != SC_OK)
+    if (rc != EX_OK)
         return rc;
     if (strcmp(argv[0], "savings") == 0)
         return cmd_savings(ctx, &o);

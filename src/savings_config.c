@@ -1,9 +1,8 @@
 /* savings_config.c -- the savings parameters file (savings.yaml): tariffs, CO2 factors, baseline
  * rules, solar subsidy bands, ESS split, LED fixtures and demand-response events. */
 #include "savings_config.h"
+#include "caltime.h"
 #include "err.h"
-#include "import.h"
-#include "report.h"
 #include "yaml_doc.h"
 
 #include <libfyaml.h>
@@ -13,7 +12,6 @@
 #include <string.h>
 
 #define SVC_FIELD_MAX 160
-#define SVC_DAY_S 86400
 
 struct svc_loader {
     struct ydoc doc;
@@ -382,12 +380,12 @@ static int load_programs(struct svc_loader *L, struct fy_node *seq)
 
 int savings_config_check_event(int64_t start_s, int64_t end_s, int offset_min, const char **why)
 {
-    int64_t off = (int64_t)offset_min * 60;
+    int64_t off = (int64_t)offset_min * CALTIME_MINUTE_S;
     if (end_s <= start_s)
         *why = "the end is not after the start";
-    else if ((start_s + off) % 3600 != 0 || (end_s + off) % 3600 != 0)
+    else if ((start_s + off) % CALTIME_HOUR_S != 0 || (end_s + off) % CALTIME_HOUR_S != 0)
         *why = "events start and end on whole hours";
-    else if ((start_s + off) / SVC_DAY_S != (end_s + off - 1) / SVC_DAY_S)
+    else if (caltime_day_start(start_s, offset_min) != caltime_day_start(end_s - 1, offset_min))
         *why = "an event lies within one local day";
     else
         return 0;
@@ -414,10 +412,10 @@ static int load_events(struct svc_loader *L, struct fy_node *seq, const char *ba
         if (ydoc_str(&L->doc, m, "site", fld(g, "%s.site", f), e->site, sizeof(e->site)) != 1)
             return ydoc_error(&L->doc, m, f, "site is required");
         if (ydoc_str(&L->doc, m, "start", fld(g, "%s.start", f), t, sizeof(t)) != 1 ||
-            import_parse_time(t, L->offset_min, &e->start_s) != ENMON_OK)
+            caltime_parse_datetime(t, L->offset_min, &e->start_s) != ENMON_OK)
             return ydoc_error(&L->doc, m, g, "start must be a time like 2017-08-02T14:00[+09:00]");
         if (ydoc_str(&L->doc, m, "end", fld(g, "%s.end", f), t, sizeof(t)) != 1 ||
-            import_parse_time(t, L->offset_min, &e->end_s) != ENMON_OK)
+            caltime_parse_datetime(t, L->offset_min, &e->end_s) != ENMON_OK)
             return ydoc_error(&L->doc, m, g, "end must be a time like 2017-08-02T16:00[+09:00]");
         if (savings_config_check_event(e->start_s, e->end_s, L->offset_min, &why) != 0)
             return ydoc_error(&L->doc, m, f, "%s", why);
@@ -439,7 +437,7 @@ static int load_holidays(struct svc_loader *L, struct fy_node *seq, const char *
         struct fy_node *d = ydoc_seq_at(seq, i);
         if (svc_scalar(L, d, fld(f, "%s[%d]", base, i), buf, sizeof(buf)))
             return -1;
-        if (report_parse_date(buf, L->offset_min, &L->c->holidays[i]) != ENMON_OK)
+        if (caltime_parse_date(buf, L->offset_min, &L->c->holidays[i]) != ENMON_OK)
             return ydoc_error(&L->doc, d, f, "'%s' is not a date YYYY-MM-DD", buf);
         L->c->nholidays++;
     }

@@ -4,7 +4,7 @@
 #define ENMON_SAVINGS_CONFIG_H
 
 #include "cbl.h"
-#include "config.h"
+#include "cfg_error.h"
 #include "savings.h"
 #include "tariff.h"
 

@@ -1,6 +1,7 @@
 /* savings_report.c -- savings figures from the database (read-only): per-device baselines,
  * avoided energy, solar production and subsidy, demand-response events, and their grouping. */
 #include "savings_report.h"
+#include "caltime.h"
 #include "err.h"
 #include "solar.h"
 
@@ -9,25 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SR_DAY_S 86400
-
 static int sr_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)
 {
     snprintf(msg, msglen, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
     return ENMON_ERR_DB;
-}
-
-static int64_t sr_floor_day(int64_t ts, int offset_min)
-{
-    int64_t off = (int64_t)offset_min * 60, local = ts + off;
-    int64_t d = local / SR_DAY_S - (local % SR_DAY_S < 0);
-    return d * SR_DAY_S - off;
-}
-
-static int64_t sr_ceil_day(int64_t ts, int offset_min)
-{
-    int64_t f = sr_floor_day(ts, offset_min);
-    return f == ts ? f : f + SR_DAY_S;
 }
 
 static void sr_copy(char *dst, size_t len, const unsigned char *src)
@@ -45,18 +31,20 @@ static const char devices_sql[] =
     "WHERE (?1 IS NULL OR p.key = ?1) AND (?2 IS NULL OR s.key = ?2) AND (?3 IS NULL OR d.key = ?3)"
     " AND p.kind IN ('led-retrofit', 'efficiency', 'solar') ORDER BY p.key, s.key, d.key";
 
-static void sr_read_device(sqlite3_stmt *st, struct sr_device *d)
+/* -1 when the program kind is not one this build knows. */
+static int sr_read_device(sqlite3_stmt *st, struct sr_device *d)
 {
     d->id = sqlite3_column_int64(st, 0);
     sr_copy(d->key, sizeof(d->key), sqlite3_column_text(st, 1));
     sr_copy(d->name, sizeof(d->name), sqlite3_column_text(st, 2));
     sr_copy(d->site, sizeof(d->site), sqlite3_column_text(st, 3));
     sr_copy(d->program, sizeof(d->program), sqlite3_column_text(st, 4));
-    sr_copy(d->program_kind, sizeof(d->program_kind), sqlite3_column_text(st, 5));
     sr_copy(d->kind, sizeof(d->kind), sqlite3_column_text(st, 6));
     d->capacity_w = sqlite3_column_double(st, 7);
     d->commissioned = sqlite3_column_int64(st, 8);
     d->retrofit = sqlite3_column_int64(st, 9);
+    const char *kind = (const char *)sqlite3_column_text(st, 5);
+    return kind && config_program_kind_parse(kind, &d->program_kind) == ENMON_OK ? 0 : -1;
 }
 
 static void sr_bind_opt(sqlite3_stmt *st, int col, const char *s)
@@ -92,7 +80,8 @@ static int sr_list_devices(sqlite3 *db, const struct sr_query *q, struct sr_resu
             *out = r;
         }
         memset(&(*out)[*n], 0, sizeof(**out));
-        sr_read_device(st, &(*out)[(*n)++].dev);
+        if (sr_read_device(st, &(*out)[*n].dev) == 0)
+            (*n)++;
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? ENMON_OK : sr_fail(db, "devices", msg, msglen);
@@ -112,7 +101,7 @@ static int sr_daily(sqlite3 *db, int64_t dev, int64_t from_s, int64_t to_s, int 
                     int produced, struct savings_day **out, int **counts, size_t *n)
 {
     int64_t off = (int64_t)offset_min * 60;
-    size_t days = to_s > from_s ? (size_t)((to_s - from_s) / SR_DAY_S) : 0;
+    size_t days = to_s > from_s ? (size_t)((to_s - from_s) / CALTIME_DAY_S) : 0;
     *out = calloc(days ? days : 1, sizeof(**out));
     int *cnt = calloc(days ? days : 1, sizeof(*cnt));
     *n = days;
@@ -122,10 +111,11 @@ static int sr_daily(sqlite3 *db, int64_t dev, int64_t from_s, int64_t to_s, int 
     }
     for (size_t i = 0; i < days; i++) {
         struct savings_day *d = &(*out)[i];
-        int y, md, wd;
-        d->day_s = from_s + (int64_t)i * SR_DAY_S;
-        savings_local_date(d->day_s, offset_min, &y, &d->month, &md, &wd);
-        d->weekend = wd == 0 || wd == 6;
+        struct caltime_tm t;
+        d->day_s = from_s + (int64_t)i * CALTIME_DAY_S;
+        caltime_split(d->day_s, offset_min, &t);
+        d->month = t.month;
+        d->weekend = t.wday == 0 || t.wday == 6;
     }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, daily_sql, -1, &st, NULL) != SQLITE_OK) {
@@ -137,7 +127,7 @@ static int sr_daily(sqlite3 *db, int64_t dev, int64_t from_s, int64_t to_s, int 
     sqlite3_bind_int64(st, 3, to_s);
     sqlite3_bind_int64(st, 4, off);
     int rc;
-    int64_t first = (from_s + off) / SR_DAY_S;
+    int64_t first = (from_s + off) / CALTIME_DAY_S;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t i = sqlite3_column_int64(st, 0) - first;
         if (i < 0 || (size_t)i >= days)
@@ -173,22 +163,23 @@ static void sr_method_baseline(struct sr_result *r, const struct savings_config 
              "avoided = baseline - actual per day; baseline = mean daily kWh of the same day type "
              "and month over up to %d days before %s (>= %d days with data, <= %.0f%% missing; "
              "< %d days in a month: all months of the day type%s); %s",
-             o->max_days, r->dev.program_kind[0] == 'e' ? "the contract start" : "the retrofit",
+             o->max_days,
+             r->dev.program_kind == PROGRAM_EFFICIENCY ? "the contract start" : "the retrofit",
              o->min_days, o->max_missing * 100.0, o->min_month_days,
              r->tot.days_fallback ? ", used this period" : "", tariff);
 }
 
 /* KRW of each counted day: the month's saving billed at the margin, shared out by kWh. */
-static void sr_krw(struct sr_result *r, const struct tariff *t, int offset_min)
+static void sr_krw(struct sr_result *r, const struct tariff *tariff, int offset_min)
 {
     for (size_t a = 0, b; a < r->nvals; a = b) {
-        int y, m, md, wd, y2, m2;
-        savings_local_date(r->vals[a].day_s, offset_min, &y, &m, &md, &wd);
+        struct caltime_tm t, t2;
+        caltime_split(r->vals[a].day_s, offset_min, &t);
         double actual = 0.0, saved = 0.0;
         int counted = 0;
         for (b = a; b < r->nvals; b++) {
-            savings_local_date(r->vals[b].day_s, offset_min, &y2, &m2, &md, &wd);
-            if (y2 != y || m2 != m)
+            caltime_split(r->vals[b].day_s, offset_min, &t2);
+            if (t2.year != t.year || t2.month != t.month)
                 break;
             if (!r->vals[b].counted)
                 continue;
@@ -198,8 +189,8 @@ static void sr_krw(struct sr_result *r, const struct tariff *t, int offset_min)
         }
         if (!counted || saved == 0.0)
             continue;
-        double share = (double)counted / savings_days_in_month(y, m);
-        double krw = tariff_saved_krw(t, m, actual, saved, share);
+        double share = (double)counted / caltime_days_in_month(t.year, t.month);
+        double krw = tariff_saved_krw(tariff, t.month, actual, saved, share);
         for (size_t i = a; i < b; i++)
             if (r->vals[i].counted)
                 r->vals[i].krw = krw * r->vals[i].saved_kwh / saved;
@@ -212,7 +203,7 @@ static int64_t sr_baseline_end(const struct sr_result *r, const struct svc_progr
         return p->start_s;
     if (r->dev.retrofit)
         return r->dev.retrofit;
-    return r->dev.program_kind[0] == 'e' ? r->dev.commissioned : 0;
+    return r->dev.program_kind == PROGRAM_EFFICIENCY ? r->dev.commissioned : 0;
 }
 
 static int sr_metered(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
@@ -221,7 +212,7 @@ static int sr_metered(sqlite3 *db, const struct savings_config *sc, const struct
     const struct svc_program *p = savings_config_program(sc, r->dev.program);
     const char *tname = p ? p->tariff : "";
     const struct tariff *t = savings_config_tariff(sc, tname);
-    int led = strcmp(r->dev.program_kind, "led-retrofit") == 0;
+    int led = r->dev.program_kind == PROGRAM_LED_RETROFIT;
     r->start_s = sr_baseline_end(r, p);
     r->deemed_kwh = -1.0;
     r->operator_share = p ? p->operator_share : 0.7;
@@ -232,12 +223,12 @@ static int sr_metered(sqlite3 *db, const struct savings_config *sc, const struct
         sr_method_baseline(r, sc, tname, t);
         return ENMON_OK;
     }
-    int64_t end = sr_floor_day(r->start_s, q->offset_min);
-    int64_t rep_from = sr_ceil_day(r->start_s, q->offset_min);
+    int64_t end = caltime_day_start(r->start_s, q->offset_min);
+    int64_t rep_from = caltime_day_ceil(r->start_s, q->offset_min);
     rep_from = rep_from > q->from_s ? rep_from : q->from_s;
     struct savings_day *bdays = NULL, *rdays = NULL;
     size_t nb = 0, nr = 0;
-    int rc = sr_daily(db, r->dev.id, end - (int64_t)sc->baseline.max_days * SR_DAY_S, end,
+    int rc = sr_daily(db, r->dev.id, end - (int64_t)sc->baseline.max_days * CALTIME_DAY_S, end,
                       q->offset_min, 0, &bdays, NULL, &nb);
     if (rc == ENMON_OK)
         rc = sr_daily(db, r->dev.id, rep_from, q->to_s, q->offset_min, 0, &rdays, NULL, &nr);
@@ -335,7 +326,7 @@ static int sr_solar(sqlite3 *db, const struct savings_config *sc, const struct s
         v->actual_kwh = v->saved_kwh = days[i].kwh;
         v->ref_kwh = v->counted ? sr_clear_sky_kwh(r->dev.capacity_w, v->day_s) : 0.0;
         v->co2_kg = tariff_co2_kg(&sc->co2, v->day_s, v->saved_kwh);
-        int eligible = r->start_s && v->day_s >= sr_floor_day(r->start_s, q->offset_min) &&
+        int eligible = r->start_s && v->day_s >= caltime_day_start(r->start_s, q->offset_min) &&
                        v->day_s < r->subsidy_end && r->subsidy_rate > 0;
         v->eligible_kwh = eligible ? v->saved_kwh : 0.0;
         v->krw = v->eligible_kwh * (r->subsidy_rate > 0 ? r->subsidy_rate : 0.0);
@@ -361,8 +352,8 @@ int sr_compute(sqlite3 *db, const struct savings_config *sc, const struct sr_que
     int rc = sr_list_devices(db, q, out, n, msg, msglen);
     for (size_t i = 0; rc == ENMON_OK && i < *n; i++) {
         struct sr_result *r = &(*out)[i];
-        rc = strcmp(r->dev.program_kind, "solar") == 0 ? sr_solar(db, sc, q, r)
-                                                       : sr_metered(db, sc, q, r);
+        rc = r->dev.program_kind == PROGRAM_SOLAR ? sr_solar(db, sc, q, r)
+                                                  : sr_metered(db, sc, q, r);
         if (rc == ENMON_ERR_DB)
             sr_fail(db, r->dev.key, msg, msglen);
         else if (rc != ENMON_OK)
@@ -392,8 +383,9 @@ struct sr_table {
 
 static void sr_period(int64_t day_s, enum sr_group g, int offset_min, char *buf, size_t len)
 {
-    int y, m, d, wd;
-    savings_local_date(day_s, offset_min, &y, &m, &d, &wd);
+    struct caltime_tm t;
+    caltime_split(day_s, offset_min, &t);
+    int y = t.year, m = t.month, d = t.mday;
     if (g == SR_GROUP_DAY)
         snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
     else if (g == SR_GROUP_MONTH)
@@ -431,7 +423,7 @@ static struct sr_row *sr_row_get(struct sr_table *t, size_t from, const struct s
     snprintf(row->key, sizeof(row->key), "%s", sr_entity(r, by));
     snprintf(row->program, sizeof(row->program), "%s", r->dev.program);
     snprintf(row->site, sizeof(row->site), "%s", by == SR_BY_PROGRAM ? "" : r->dev.site);
-    snprintf(row->kind, sizeof(row->kind), "%s", r->dev.program_kind);
+    row->kind = r->dev.program_kind;
     snprintf(row->method, sizeof(row->method), "%s", r->method);
     row->operator_share = r->operator_share;
     row->last_device = -1;
@@ -457,7 +449,7 @@ static void sr_row_device(struct sr_row *row, const struct sr_result *r)
 
 static void sr_row_add(struct sr_row *row, const struct sr_result *r, const struct sr_dayval *v)
 {
-    int solar = strcmp(r->dev.program_kind, "solar") == 0;
+    int solar = r->dev.program_kind == PROGRAM_SOLAR;
     row->actual_kwh += v->actual_kwh;
     if (!v->counted)
         return;
@@ -607,7 +599,7 @@ static int sr_site_hours(sqlite3 *db, const char *site, int64_t from_s, size_t n
         return ENMON_ERR_DB;
     sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, from_s);
-    sqlite3_bind_int64(st, 3, from_s + (int64_t)ndays * SR_DAY_S);
+    sqlite3_bind_int64(st, 3, from_s + (int64_t)ndays * CALTIME_DAY_S);
     sqlite3_bind_int64(st, 4, off);
     int rc;
     int64_t first_h = (from_s + off) / 3600;
@@ -640,7 +632,7 @@ static int sr_event_day(const struct sr_evlist *all, const char *site, int64_t d
 {
     for (size_t i = 0; i < all->n; i++)
         if (strcmp(all->ev[i].ev.site, site) == 0 &&
-            sr_floor_day(all->ev[i].ev.start_s, offset_min) == day_s)
+            caltime_day_start(all->ev[i].ev.start_s, offset_min) == day_s)
             return 1;
     return 0;
 }
@@ -650,13 +642,12 @@ static int sr_event_compute(sqlite3 *db, const struct savings_config *sc,
 {
     enum { NDAYS = CBL_LOOKBACK_DAYS + 1 };
     struct cbl_day days[NDAYS];
-    int64_t event_day = sr_floor_day(e->ev.start_s, offset_min);
-    int64_t from = event_day - (int64_t)CBL_LOOKBACK_DAYS * SR_DAY_S;
+    int64_t event_day = caltime_day_start(e->ev.start_s, offset_min);
+    int64_t from = event_day - (int64_t)CBL_LOOKBACK_DAYS * CALTIME_DAY_S;
     memset(days, 0, sizeof(days));
     for (int d = 0; d < NDAYS; d++) {
-        int y, m, md, wd;
-        days[d].day_s = from + (int64_t)d * SR_DAY_S;
-        savings_local_date(days[d].day_s, offset_min, &y, &m, &md, &wd);
+        days[d].day_s = from + (int64_t)d * CALTIME_DAY_S;
+        int wd = caltime_weekday(days[d].day_s, offset_min);
         days[d].weekday = wd >= 1 && wd <= 5 && !sr_is_holiday(sc, days[d].day_s);
         days[d].event = sr_event_day(all, e->ev.site, days[d].day_s, offset_min);
     }

@@ -4,6 +4,7 @@
 #define ENMON_SAVINGS_REPORT_H
 
 #include "cbl.h"
+#include "config.h"
 #include "savings.h"
 #include "savings_config.h"
 
@@ -32,7 +33,8 @@ struct sr_query {
 
 struct sr_device {
     int64_t id;
-    char key[64], name[128], site[64], program[64], program_kind[24], kind[16];
+    char key[64], name[128], site[64], program[64], kind[16];
+    enum program_kind program_kind; /* led-retrofit, efficiency or solar */
     double capacity_w;
     int64_t commissioned, retrofit; /* 0 unknown */
 };
@@ -71,7 +73,8 @@ void sr_free(struct sr_result *r, size_t n);
 /* One row of the report: an entity (program, site or device) in a period bucket. */
 struct sr_row {
     char period[16]; /* "" (whole period), YYYY-MM-DD, YYYY-MM or YYYY */
-    char key[64], program[64], site[64], kind[24];
+    char key[64], program[64], site[64];
+    enum program_kind kind;
     char method[512];
     int devices, insufficient, none;
     int64_t base_from, base_to;

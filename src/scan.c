@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "err.h"
 #include "link.h"
+#include "link_uri.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -72,7 +73,7 @@ int scan_parse_timeout(const char *text, int *ms)
 int scan_parse_link(const char *uri, struct cfg_link *out, char *why, size_t why_len)
 {
     const char *reason;
-    if (config_parse_link(uri, out, &reason) != 0) {
+    if (link_uri_parse(uri, out, &reason) != 0) {
         snprintf(why, why_len, "%s", reason);
         return ENMON_ERR_PARSE;
     }
@@ -276,38 +277,25 @@ static void printable(const char *s, char *dst, size_t len)
         snprintf(dst, len, "-");
 }
 
-enum { COL_UNIT, COL_BASE, COL_MN, COL_MD, COL_SN, COL_VR, COL_MODELS, COL_KIND, COL__COUNT };
-#define CELL_MAX 200
-
-static void device_cells(const struct scan_device *d, char cells[COL__COUNT][CELL_MAX])
+void scan_device_cells(const struct scan_device *d, char cells[SCAN_COL__COUNT][SCAN_CELL_MAX])
 {
     int sunspec = d->kind != SCAN_NOT_SUNSPEC;
-    snprintf(cells[COL_UNIT], CELL_MAX, "%d", d->unit);
-    snprintf(cells[COL_BASE], CELL_MAX, sunspec ? "%u" : "-", (unsigned)d->base);
-    printable(d->common.manufacturer, cells[COL_MN], CELL_MAX);
-    printable(d->common.model, cells[COL_MD], CELL_MAX);
-    printable(d->common.serial, cells[COL_SN], CELL_MAX);
-    printable(d->common.version, cells[COL_VR], CELL_MAX);
-    struct out m = {cells[COL_MODELS], CELL_MAX, 0};
+    snprintf(cells[SCAN_COL_UNIT], SCAN_CELL_MAX, "%d", d->unit);
+    snprintf(cells[SCAN_COL_BASE], SCAN_CELL_MAX, sunspec ? "%u" : "-", (unsigned)d->base);
+    printable(d->common.manufacturer, cells[SCAN_COL_MANUFACTURER], SCAN_CELL_MAX);
+    printable(d->common.model, cells[SCAN_COL_MODEL], SCAN_CELL_MAX);
+    printable(d->common.serial, cells[SCAN_COL_SERIAL], SCAN_CELL_MAX);
+    printable(d->common.version, cells[SCAN_COL_VERSION], SCAN_CELL_MAX);
+    struct out m = {cells[SCAN_COL_MODELS], SCAN_CELL_MAX, 0};
     for (int i = 0; i < d->nmodels; i++)
         out_printf(&m, "%s%u", i ? " " : "", (unsigned)d->models[i]);
     if (d->nmodels == 0)
         out_printf(&m, "-");
     if (d->kind == SCAN_BAD_CHAIN)
-        snprintf(cells[COL_KIND], CELL_MAX, "%s: %s", scan_kind_name(d->kind),
+        snprintf(cells[SCAN_COL_KIND], SCAN_CELL_MAX, "%s: %s", scan_kind_name(d->kind),
                  enmon_strerror(d->error));
     else
-        snprintf(cells[COL_KIND], CELL_MAX, "%s", scan_kind_name(d->kind));
-}
-
-static void table_row(struct out *o, char cells[COL__COUNT][CELL_MAX], const int *width)
-{
-    for (int c = 0; c < COL__COUNT; c++) {
-        if (c == COL__COUNT - 1)
-            out_printf(o, "%s\n", cells[c]);
-        else
-            out_printf(o, "%-*s  ", width[c], cells[c]);
-    }
+        snprintf(cells[SCAN_COL_KIND], SCAN_CELL_MAX, "%s", scan_kind_name(d->kind));
 }
 
 static void format_summary(struct out *o, const struct scan_result *res, const char *prefix)
@@ -317,30 +305,11 @@ static void format_summary(struct out *o, const struct scan_result *res, const c
                res->silent);
 }
 
-size_t scan_format_table(const struct scan_result *res, char *buf, size_t len)
+size_t scan_format_summary(const struct scan_result *res, const char *prefix, char *buf,
+                           size_t len)
 {
-    static const char *const head[COL__COUNT] = {"UNIT",   "BASE",    "MANUFACTURER", "MODEL",
-                                                 "SERIAL", "VERSION", "MODELS",       "KIND"};
     struct out o = {buf, len, 0};
-    char cells[COL__COUNT][CELL_MAX];
-    int width[COL__COUNT];
-    for (int c = 0; c < COL__COUNT; c++)
-        width[c] = (int)strlen(head[c]);
-    for (size_t i = 0; i < res->ndevices; i++) {
-        device_cells(&res->devices[i], cells);
-        for (int c = 0; c < COL__COUNT; c++)
-            width[c] = (int)strlen(cells[c]) > width[c] ? (int)strlen(cells[c]) : width[c];
-    }
-    if (res->ndevices > 0) {
-        for (int c = 0; c < COL__COUNT; c++)
-            snprintf(cells[c], CELL_MAX, "%s", head[c]);
-        table_row(&o, cells, width);
-    }
-    for (size_t i = 0; i < res->ndevices; i++) {
-        device_cells(&res->devices[i], cells);
-        table_row(&o, cells, width);
-    }
-    format_summary(&o, res, "");
+    format_summary(&o, res, prefix);
     if (len > 0 && o.pos >= len)
         buf[len - 1] = '\0';
     return o.pos;

@@ -69,11 +69,28 @@ void scan_result_free(struct scan_result *res);
 /* "inverter", "meter", "sunspec", "SunSpec chain unreadable", "modbus device, not SunSpec". */
 const char *scan_kind_name(enum scan_kind kind);
 
-/* Formats the devices as a table (a header, then one line per device:
- * UNIT BASE MANUFACTURER MODEL SERIAL VERSION MODELS KIND; columns separated
- * by at least two spaces, '-' for unknown) and a summary line. Like snprintf:
- * returns the length needed, writes at most len bytes (NUL-terminated). Pure. */
-size_t scan_format_table(const struct scan_result *res, char *buf, size_t len);
+/* The columns of a scan's device table (enmon scan prints it). */
+enum scan_col {
+    SCAN_COL_UNIT,
+    SCAN_COL_BASE,
+    SCAN_COL_MANUFACTURER,
+    SCAN_COL_MODEL,
+    SCAN_COL_SERIAL,
+    SCAN_COL_VERSION,
+    SCAN_COL_MODELS,
+    SCAN_COL_KIND,
+    SCAN_COL__COUNT
+};
+#define SCAN_CELL_MAX 200
+
+/* One device's cells: unit, SunSpec base, manufacturer, model, serial, version (printable
+ * ASCII, '-' for unknown), the model ids of its chain and its kind. Pure. */
+void scan_device_cells(const struct scan_device *d, char cells[SCAN_COL__COUNT][SCAN_CELL_MAX]);
+
+/* The summary line "<prefix>probed N units in S s: A answered, B silent\n". Like snprintf.
+ * Pure. */
+size_t scan_format_summary(const struct scan_result *res, const char *prefix, char *buf,
+                           size_t len);
 
 /* Formats the inverters and meters found as YAML device entries for
  * enmond.yaml (a sequence: id from kind and serial, kind, link, unit, and

@@ -2,11 +2,11 @@
  */
 #include "solar.h"
 
+#include "caltime.h"
+
 #include <math.h>
-#include <time.h>
 
 #define DEG (M_PI / 180.0)
-#define DAY_S 86400.0
 #define CLEAR_DIFFUSE_SHARE 0.15
 
 static double day_angle(double doy)
@@ -30,13 +30,12 @@ double solar_equation_of_time_min(double doy)
 
 struct solar_pos solar_position(double lat_deg, double lon_deg, double utc_s)
 {
-    time_t t = (time_t)floor(utc_s);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    double sod = fmod(utc_s, DAY_S);
+    struct caltime_tm tm;
+    caltime_split((int64_t)floor(utc_s), 0, &tm);
+    double sod = fmod(utc_s, CALTIME_DAY_S);
     if (sod < 0)
-        sod += DAY_S;
-    double doy = tm.tm_yday + 1 + sod / DAY_S;
+        sod += CALTIME_DAY_S;
+    double doy = tm.yday + 1 + sod / CALTIME_DAY_S;
     double decl = solar_declination_rad(doy);
     double solar_min = sod / 60.0 + 4.0 * lon_deg + solar_equation_of_time_min(doy);
     double hour_angle = (solar_min / 4.0 - 180.0) * DEG;

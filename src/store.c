@@ -1,13 +1,12 @@
 /* store.c -- the SQLite store: one writer thread, batched transactions, 15-minute intervals. */
 #include "store.h"
 #include "alert_store.h"
-#include "msgq.h"
+#include "caltime.h"
 #include "clock.h"
 #include "counter.h"
 #include "err.h"
 #include "log.h"
-#include "report.h"
-#include "rqueue.h"
+#include "queue.h"
 #include "store_schema.h"
 
 #include <math.h>
@@ -26,8 +25,7 @@
 #define STORE_SPLIT_MAX (4 * 366 * 96)  /* longest gap attributed: about 4 years */
 #define STORE_MIN_WINDOW_H (5.0 / 60.0) /* max_delta never assumes less than 5 minutes */
 #define STORE_LOG_EVERY_S 300
-#define STORE_AGG_MIN 1024       /* initial slots of the per-batch interval table */
-#define STORE_DEFAULT_TZ_MIN 540 /* Asia/Seoul, the config's default */
+#define STORE_AGG_MIN 1024 /* initial slots of the per-batch interval table */
 
 struct store_counter {
     int have;      /* a previous valid value is known */
@@ -103,8 +101,8 @@ _Static_assert(MEAS__COUNT == 11, "readings columns follow enum meas");
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[SQL__COUNT];
-    struct rqueue q;
-    struct msgq alerts; /* struct alert_event: raises and clears to record */
+    struct queue *q;      /* struct reading */
+    struct queue *alerts; /* struct alert_event: raises and clears to record */
     pthread_t thread;
     int thread_started;
     struct store_dev *devs;
@@ -113,9 +111,9 @@ struct store {
     size_t ndirty;
     struct reading *batch;
     struct store_agg agg;
-    int64_t day_offset_s; /* daily rollups are local days at this offset east of UTC */
+    int day_offset_min; /* daily rollups are local days at this offset east of UTC */
     struct log_limit lim;
-    uint64_t written, dropped, batches, errors; /* __atomic */
+    uint64_t written, batches, errors; /* __atomic */
 };
 
 /* Every statement binds all its parameters each time, so none is cleared. */
@@ -262,14 +260,14 @@ static int store_agg_write(struct store *st)
     for (size_t i = 0; i < a->n && rc == ENMON_OK; i++) {
         const struct store_agg_entry *e = &a->e[i];
         int64_t dev_id = st->devs[e->dev].id;
-        int64_t day = store_schema_day_start(e->start_s, st->day_offset_s);
+        int64_t day = caltime_day_start(e->start_s, st->day_offset_min);
         rc = store_upsert_sum(st, SQL_INTERVAL, dev_id, e->start_s, e->wh, e->samples);
         day_wh[0] += e->wh[0];
         day_wh[1] += e->wh[1];
         day_samples += e->samples;
         const struct store_agg_entry *next = i + 1 < a->n ? &a->e[i + 1] : NULL;
         if (rc == ENMON_OK && (!next || next->dev != e->dev ||
-                               store_schema_day_start(next->start_s, st->day_offset_s) != day)) {
+                               caltime_day_start(next->start_s, st->day_offset_min) != day)) {
             rc = store_upsert_sum(st, SQL_DAILY, dev_id, day, day_wh, day_samples);
             day_wh[0] = day_wh[1] = 0;
             day_samples = 0;
@@ -550,7 +548,7 @@ static void store_write_batch(struct store *st, const struct reading *rs, size_t
  * after the first one. Returns 0 when the queue stayed empty (or is closed). */
 static size_t store_collect(struct store *st)
 {
-    size_t n = rqueue_pop_batch(&st->q, st->batch, STORE_BATCH_MAX, STORE_BATCH_MS);
+    size_t n = queue_pop_batch(st->q, st->batch, STORE_BATCH_MAX, STORE_BATCH_MS);
     if (n == 0)
         return 0;
     int64_t deadline = clock_mono_ms() + STORE_BATCH_MS;
@@ -558,7 +556,7 @@ static size_t store_collect(struct store *st)
         int64_t left = deadline - clock_mono_ms();
         if (left <= 0)
             break;
-        size_t m = rqueue_pop_batch(&st->q, st->batch + n, STORE_BATCH_MAX - n, (int)left);
+        size_t m = queue_pop_batch(st->q, st->batch + n, STORE_BATCH_MAX - n, (int)left);
         if (m == 0)
             break;
         n += m;
@@ -569,24 +567,21 @@ static size_t store_collect(struct store *st)
 /* True once store_close closed the queue and everything in it was taken. */
 static int store_queue_finished(struct store *st)
 {
-    pthread_mutex_lock(&st->q.lock);
-    int done = st->q.closed && st->q.len == 0;
-    pthread_mutex_unlock(&st->q.lock);
-    return done;
+    return queue_drained(st->q);
 }
 
 /* Records the queued alert raises and clears in one transaction. */
 static void store_write_alerts(struct store *st)
 {
     struct alert_event ev;
-    if (msgq_len(&st->alerts) == 0 ||
+    if (queue_depth(st->alerts) == 0 ||
         sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return;
-    while (msgq_peek(&st->alerts, &ev)) {
+    while (queue_peek(st->alerts, &ev)) {
         if (ev.device < st->ndevs && alert_store_write(st->db, st->devs[ev.device].id, &ev) != 0)
             log_limited(&st->lim, STORE_LOG_EVERY_S, LOG_ERR, "store: alert %s not recorded: %s",
                         ev.id, sqlite3_errmsg(st->db));
-        msgq_drop_head(&st->alerts);
+        queue_drop_head(st->alerts);
     }
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         log_err("store: alerts not committed: %s", sqlite3_errmsg(st->db));
@@ -641,7 +636,7 @@ static int store_setup(struct store *st, const struct enmon_config *cfg, char *m
 {
     int rc = store_init_devs(st, cfg);
     if (rc == ENMON_OK)
-        rc = rqueue_init(&st->q, STORE_QUEUE_CAP);
+        rc = queue_new(sizeof(struct reading), STORE_QUEUE_CAP, &st->q);
     if (rc != ENMON_OK) {
         snprintf(msg, msglen, "%s", enmon_strerror(rc));
         return ENMON_ERR_DB;
@@ -656,10 +651,8 @@ static int store_setup(struct store *st, const struct enmon_config *cfg, char *m
         rc = store_schema_migrate(st->db, msg, msglen);
     if (rc == ENMON_OK)
         rc = store_schema_sync_config(st->db, cfg, ids, msg, msglen);
-    int tz_min = STORE_DEFAULT_TZ_MIN;
-    if (cfg->timezone[0] && report_parse_tz(cfg->timezone, &tz_min) != ENMON_OK)
-        tz_min = STORE_DEFAULT_TZ_MIN; /* config_load accepts only zones report knows */
-    st->day_offset_s = (int64_t)tz_min * 60;
+    int tz_min = config_utc_offset_min(cfg);
+    st->day_offset_min = tz_min;
     if (rc == ENMON_OK)
         rc = store_schema_sync_daily(st->db, tz_min, msg, msglen);
     for (size_t i = 0; rc == ENMON_OK && i < st->ndevs; i++)
@@ -680,8 +673,8 @@ static void store_free(struct store *st)
         sqlite3_finalize(st->stmt[i]);
     if (st->db && sqlite3_close(st->db) != SQLITE_OK)
         log_err("store: close: %s", sqlite3_errmsg(st->db));
-    rqueue_destroy(&st->q);
-    msgq_destroy(&st->alerts);
+    queue_free(st->q);
+    queue_free(st->alerts);
     free(st->devs);
     free(st->dirty);
     free(st->batch);
@@ -698,7 +691,7 @@ int store_open(const struct enmon_config *cfg, struct store **out, char *msg, si
         return ENMON_ERR_DB;
     }
     int rc = store_setup(st, cfg, msg, msglen);
-    if (rc == ENMON_OK && msgq_init(&st->alerts, sizeof(struct alert_event), STORE_ALERTS_CAP) != 0)
+    if (rc == ENMON_OK && queue_new(sizeof(struct alert_event), STORE_ALERTS_CAP, &st->alerts) != 0)
         rc = ENMON_ERR_NOMEM;
     if (rc == ENMON_OK && pthread_create(&st->thread, NULL, store_writer, st) != 0) {
         snprintf(msg, msglen, "cannot start the store writer thread");
@@ -715,31 +708,28 @@ int store_open(const struct enmon_config *cfg, struct store **out, char *msg, si
 
 int store_submit_alert(struct store *st, const struct alert_event *ev)
 {
-    return msgq_push(&st->alerts, ev);
+    return queue_push(st->alerts, ev);
 }
 
 int store_submit(struct store *st, const struct reading *r)
 {
-    int rc = rqueue_push(&st->q, r);
-    if (rc == ENMON_ERR_FULL)
-        __atomic_add_fetch(&st->dropped, 1, __ATOMIC_RELAXED);
-    return rc;
+    return queue_push(st->q, r);
 }
 
 void store_get_stats(struct store *st, struct store_stats *out)
 {
     out->written = __atomic_load_n(&st->written, __ATOMIC_RELAXED);
-    out->dropped = __atomic_load_n(&st->dropped, __ATOMIC_RELAXED);
+    out->dropped = queue_dropped(st->q);
     out->batches = __atomic_load_n(&st->batches, __ATOMIC_RELAXED);
     out->errors = __atomic_load_n(&st->errors, __ATOMIC_RELAXED);
-    out->depth = rqueue_depth(&st->q);
+    out->depth = queue_depth(st->q);
 }
 
 void store_close(struct store *st)
 {
     if (!st)
         return;
-    rqueue_close(&st->q);
+    queue_close(st->q);
     if (st->thread_started)
         pthread_join(st->thread, NULL);
     store_free(st);

@@ -1,5 +1,7 @@
 /* store_schema.c -- the store's SQLite file: creation, pragmas, schema migrations, config sync. */
 #include "store_schema.h"
+#include "caltime.h"
+#include "db_open.h"
 #include "err.h"
 
 #include <errno.h>
@@ -14,7 +16,6 @@
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_CACHE_KIB 65536 /* page cache: one hot index page per device of a big city */
 #define STORE_WAL_CHECKPOINT_PAGES 8192 /* checkpoint every 32 MB of WAL, not every 4 MB */
-#define STORE_DAY_S 86400
 
 /* migrations[v] brings a file from user_version v to v + 1. Append only. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
@@ -123,13 +124,9 @@ int store_schema_open(const char *path, sqlite3 **out, char *msg, size_t msglen)
     if (rc != ENMON_OK)
         return rc;
     sqlite3 *db = NULL;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-        rc = schema_fail(db, path, msg, msglen);
-        sqlite3_close(db);
+    rc = db_open(path, DB_STORE, STORE_BUSY_TIMEOUT_MS, &db, msg, msglen);
+    if (rc != ENMON_OK)
         return rc;
-    }
-    sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
     rc = schema_pragmas(db, msg, msglen);
     if (rc != ENMON_OK) {
         sqlite3_close(db);
@@ -338,15 +335,6 @@ int store_schema_sync_config(sqlite3 *db, const struct enmon_config *cfg, int64_
 
 /* ---- daily rollups ------------------------------------------------------------ */
 
-int64_t store_schema_day_start(int64_t ts_s, int64_t offset_s)
-{
-    int64_t local = ts_s + offset_s;
-    int64_t day = local / STORE_DAY_S;
-    if (local % STORE_DAY_S < 0)
-        day--;
-    return day * STORE_DAY_S - offset_s;
-}
-
 /* The offset the daily table was built for, or INT_MIN when none. */
 static int schema_daily_offset(sqlite3 *db, int *offset_min)
 {
@@ -374,7 +362,7 @@ static int schema_rebuild_daily(sqlite3 *db, int offset_min)
              "sum(wh_export), sum(samples) FROM intervals WHERE start_s + %ld >= 0 "
              "GROUP BY device_id, day;"
              "INSERT OR REPLACE INTO meta(key, value) VALUES('daily_offset_min', %d);",
-             off, STORE_DAY_S, STORE_DAY_S, off, off, offset_min);
+             off, CALTIME_DAY_S, CALTIME_DAY_S, off, off, offset_min);
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? ENMON_OK : ENMON_ERR_DB;
 }
 

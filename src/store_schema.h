@@ -31,8 +31,4 @@ int store_schema_sync_config(sqlite3 *db, const struct enmon_config *cfg, int64_
  * is recorded in meta ('daily_offset_min'). ENMON_OK or ENMON_ERR_DB (msg). */
 int store_schema_sync_daily(sqlite3 *db, int offset_min, char *msg, size_t msglen);
 
-/* The day start (UTC epoch seconds of local midnight at offset_s seconds east
- * of UTC) of the day holding ts_s. Pure. */
-int64_t store_schema_day_start(int64_t ts_s, int64_t offset_s);
-
 #endif

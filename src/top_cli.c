@@ -5,6 +5,9 @@
 #include "clock.h"
 #include "config.h"
 #include "err.h"
+#include "exitcode.h"
+#include "mqtt_client.h"
+#include "table.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -100,6 +103,14 @@ static int cmp_row(const void *a, const void *b)
     return cx != cy ? cx - cy : strcmp(x->id, y->id);
 }
 
+/* The frame's table: fixed widths (a longer name overflows), one space between columns. */
+#define TOP_NUM(n, w) {.name = n, .align = TABLE_RIGHT, .width = w, .flags = TABLE_NUMBER}
+static const struct table_col top_cols[] = {
+    {.name = "PROGRAM", .width = 20}, {.name = "KIND", .width = 16}, TOP_NUM("POWER_kW", 9),
+    TOP_NUM("PROD_kW", 9),           TOP_NUM("CONS_kW", 9),         TOP_NUM("TODAY_kWh", 10),
+    TOP_NUM("ONLINE", 7),            TOP_NUM("OFFLINE", 7),         TOP_NUM("ALERTS", 6),
+};
+
 static void print_frame(struct top *t, FILE *out)
 {
     struct top_row rows[TOP_ROWS_MAX];
@@ -108,12 +119,22 @@ static void print_frame(struct top *t, FILE *out)
     memcpy(rows, t->rows, n * sizeof(rows[0]));
     pthread_mutex_unlock(&t->lock);
     qsort(rows, n, sizeof(rows[0]), cmp_row);
-    fprintf(out, "%-20s %-16s %9s %9s %9s %10s %7s %7s %6s\n", "PROGRAM", "KIND", "POWER_kW",
-            "PROD_kW", "CONS_kW", "TODAY_kWh", "ONLINE", "OFFLINE", "ALERTS");
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "%-20s %-16s %9.1f %9.1f %9.1f %10.1f %7d %7d %6d\n", rows[i].id, rows[i].kind,
-                rows[i].power_w / 1000, rows[i].produced_w / 1000, rows[i].consumed_w / 1000,
-                rows[i].today_wh / 1000, rows[i].online, rows[i].offline, rows[i].alerts);
+    struct table tab;
+    table_init(&tab, top_cols, sizeof(top_cols) / sizeof(top_cols[0]), " ");
+    for (size_t i = 0; i < n; i++) {
+        char v[7][24];
+        const double kw[4] = {rows[i].power_w, rows[i].produced_w, rows[i].consumed_w,
+                              rows[i].today_wh};
+        for (int k = 0; k < 4; k++)
+            snprintf(v[k], sizeof(v[k]), "%.1f", kw[k] / 1000);
+        snprintf(v[4], sizeof(v[4]), "%d", rows[i].online);
+        snprintf(v[5], sizeof(v[5]), "%d", rows[i].offline);
+        snprintf(v[6], sizeof(v[6]), "%d", rows[i].alerts);
+        const char *cells[9] = {rows[i].id, rows[i].kind, v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+        table_add(&tab, cells);
+    }
+    table_print(&tab, TABLE_TEXT, out);
+    table_free(&tab);
     fflush(out);
 }
 
@@ -126,7 +147,8 @@ static int top_usage(FILE *out, int rc)
 {
     fprintf(out, "usage: enmon top [-c CONFIG] [--host HOST] [--port PORT] [--root ROOT] [--once]\n"
                  "  live program summaries from MQTT <root>/summary/# (broker and root from\n"
-                 "  the config, default " DEFAULT_CONFIG "); --once prints one frame\n");
+                 "  the config, default " DEFAULT_CONFIG ", with its TLS and credentials);\n"
+                 "  --once prints one frame\n");
     return rc;
 }
 
@@ -155,18 +177,20 @@ static int top_parse(int argc, char **argv, struct top_opts *o)
         else if (c == '1')
             o->once = 1;
         else
-            return c == 'h' ? top_usage(stdout, -1) : top_usage(stderr, 64);
+            return c == 'h' ? top_usage(stdout, -1) : top_usage(stderr, EX_USAGE);
     }
     if (optind != argc || (o->port && (o->port < 1 || o->port > 65535)))
-        return top_usage(stderr, 64);
+        return top_usage(stderr, EX_USAGE);
     return 0;
 }
 
-/* Broker and root from the options, else from the configuration. */
+/* Broker and root from the options, else from the configuration (with its TLS and
+ * credentials, which only the configuration gives). */
 static int top_setup(struct top_opts *o, struct cfg_mqtt *m)
 {
     struct enmon_config *cfg = NULL;
     struct cfg_error err = {0};
+    memset(m, 0, sizeof(*m)); /* no TLS, no credentials, default keepalive */
     snprintf(m->host, sizeof(m->host), "127.0.0.1");
     m->port = 1883;
     snprintf(m->topic_root, sizeof(m->topic_root), "enmon");
@@ -176,7 +200,7 @@ static int top_setup(struct top_opts *o, struct cfg_mqtt *m)
             char buf[1024];
             config_format_error(&err, buf, sizeof(buf));
             fprintf(stderr, "enmon: %s\n", buf);
-            return 78;
+            return EX_CONFIG;
         }
         *m = cfg->mqtt;
         config_free(cfg);
@@ -222,6 +246,35 @@ static int top_loop(struct top *t, const struct top_opts *o)
     return 0;
 }
 
+/* Connects with the config's TLS and credentials (a random client id: never enmond's),
+ * subscribes to sub and shows the summaries. Returns the exit code. */
+static int top_watch(struct top *t, const struct top_opts *o, const struct cfg_mqtt *m,
+                     const char *sub)
+{
+    char msg[512];
+    struct mosquitto *mosq = NULL;
+    const struct mqtt_client_opts opts = {.client_id = NULL, .userdata = t};
+    if (mqtt_client_new(m, &opts, &mosq, msg, sizeof(msg)) != ENMON_OK) {
+        fprintf(stderr, "enmon: top: %s\n", msg);
+        return 1;
+    }
+    mosquitto_message_callback_set(mosq, on_message);
+    int rc = mqtt_client_connect(mosq, m);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_subscribe(mosq, NULL, sub, 1);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_loop_start(mosq);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        fprintf(stderr, "enmon: top: cannot connect to %s:%d: %s\n", m->host, m->port,
+                mqtt_client_strerror(rc));
+        mqtt_client_destroy(mosq, 0);
+        return 1;
+    }
+    int code = top_loop(t, o);
+    mqtt_client_destroy(mosq, 1);
+    return code;
+}
+
 int top_cli_main(int argc, char **argv)
 {
     struct top_opts o = {0};
@@ -240,23 +293,7 @@ int top_cli_main(int argc, char **argv)
     snprintf(sub, sizeof(sub), "%s#", t->prefix);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    mosquitto_lib_init();
-    struct mosquitto *mosq = mosquitto_new(NULL, true, t);
-    rc = 1;
-    if (mosq) {
-        mosquitto_message_callback_set(mosq, on_message);
-        if (mosquitto_connect(mosq, m.host, m.port, 30) == MOSQ_ERR_SUCCESS &&
-            mosquitto_subscribe(mosq, NULL, sub, 1) == MOSQ_ERR_SUCCESS &&
-            mosquitto_loop_start(mosq) == MOSQ_ERR_SUCCESS) {
-            rc = top_loop(t, &o);
-            mosquitto_disconnect(mosq);
-            mosquitto_loop_stop(mosq, true);
-        } else {
-            fprintf(stderr, "enmon: top: cannot connect to %s:%d\n", m.host, m.port);
-        }
-        mosquitto_destroy(mosq);
-    }
-    mosquitto_lib_cleanup();
+    rc = top_watch(t, &o, &m, sub);
     pthread_mutex_destroy(&t->lock);
     free(t);
     return rc;

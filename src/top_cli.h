@@ -3,7 +3,8 @@
 #ifndef ENMON_TOP_CLI_H
 #define ENMON_TOP_CLI_H
 
-/* argv[0] is "top". Returns the exit code (0, 1 no summaries, 64 usage, 78 config). */
+/* argv[0] is "top". Returns the exit code (exitcode.h: 0, 1 no summaries, 64 usage,
+ * 78 config). */
 int top_cli_main(int argc, char **argv);
 
 #endif

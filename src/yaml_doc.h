@@ -2,7 +2,7 @@
 #ifndef ENMON_YAML_DOC_H
 #define ENMON_YAML_DOC_H
 
-#include "config.h"
+#include "cfg_error.h"
 
 #include <stddef.h>
 

@@ -3,7 +3,8 @@
 
 Usage: live_view.py HOST PORT [TOPIC_ROOT]
 Subscribes to <root>/device/+/+/+/state and /availability (paho-mqtt) and
-prints a table every 2 seconds until Ctrl-C.
+prints a table every 2 seconds until Ctrl-C. The time shown is that of the newest
+reading (enmond's clock, simulated in the demo), in Korea time.
 """
 import collections
 import json
@@ -48,7 +49,7 @@ def main():
     client.subscribe(root + "/device/+/+/+/availability", qos=1)
     client.subscribe(root + "/alert/#", qos=1)
     client.loop_start()
-    start = time.time()
+    start = time.monotonic()
     try:
         while True:
             time.sleep(2)
@@ -67,8 +68,12 @@ def main():
                         r["prod"] += p
                     else:
                         r["cons"] += p
-            print("\n[%3.0fs] %s  (live from MQTT %s:%d)" % (time.time() - start,
-                  time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() + 9 * 3600)) + " KST", host, port))
+                newest = max((st.get("ts_ms", 0) for st in state.values()), default=0)
+            when = (time.strftime("readings at %Y-%m-%d %H:%M:%S KST",
+                                  time.gmtime(newest / 1000 + 9 * 3600)) if newest
+                    else "no readings yet")
+            print("\n[%3.0fs] %s  (live from MQTT %s:%d)" % (time.monotonic() - start, when,
+                                                           host, port))
             print("%-16s %9s %14s %15s" % ("program", "online", "producing kW", "consuming kW"))
             for prog, r in rows.items():
                 print("%-16s %4d/%-4d %14.2f %15.2f" % (prog, r["on"], r["dev"], r["prod"] / 1000,

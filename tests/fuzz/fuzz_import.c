@@ -1,4 +1,5 @@
 /* fuzz_import.c -- libFuzzer target: the CSV import's line and time parsers on arbitrary text. */
+#include "caltime.h"
 #include "import.h"
 
 #include <stdint.h>
@@ -23,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char why[128];
         int64_t t;
         import_parse_line(line, 540, &out, why, sizeof(why));
-        import_parse_time(line, -300, &t);
+        caltime_parse_datetime(line, -300, &t);
     }
     free(text);
     return 0;

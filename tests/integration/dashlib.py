@@ -10,6 +10,13 @@ import daemon
 import harness
 
 
+def clock(speed=1):
+    """--time/--speed for enmon-sim and enmond alike: a June morning in Korea, so the
+    inverters produce and enmond's day-time rules see daylight at whatever hour the suite
+    runs (speed 60 makes the household meter's energy move within seconds)."""
+    return ["--time", "2026-06-21T11:00:00+09:00", "--speed", str(speed)]
+
+
 def sim_config(port, speed_meter=True):
     """A fixed inverter (1500 W) and a physics household meter on one port."""
     return ("devices:\n"
@@ -29,15 +36,16 @@ def programs(port):
 
 
 class DashEnmond(daemon.Enmond):
-    """enmond with http on a free port (the source tree's web/) and extra mqtt keys."""
+    """enmond with http on a free port (the source tree's web/) and extra mqtt keys; args:
+    extra command-line arguments (the simulator's clock(): --time and --speed)."""
 
     def __init__(self, tmpdir, mqtt_port, programs_yaml, http_extra="", mqtt_extra="",
-                 extra="", interval="1s"):
+                 extra="", interval="1s", args=()):
         self.http_port = harness.free_port()
         web = os.path.join(harness.source_dir(), "web")
         http = "http:\n  port: %d\n  web_root: %s\n%s" % (self.http_port, web, http_extra)
         super().__init__(tmpdir, mqtt_port, programs_yaml, interval=interval,
-                         extra=http + extra)
+                         extra=http + extra, args=args)
         with open(self.config, encoding="utf-8") as fh:
             text = fh.read()
         text = text.replace("  topic_root: enmon\n", "  topic_root: enmon\n" + mqtt_extra, 1)

@@ -94,8 +94,9 @@ DEVICES = ("return Array.from(document.querySelectorAll('#devices tbody tr'))"
 
 def test_dashboard_live_chart_and_alert(tmp_path, mosquitto, sim_factory, browser):
     port = harness.free_port()
-    sim = sim_factory(dashlib.sim_config(port), args=["--speed", "60"])
-    d = dashlib.DashEnmond(tmp_path, mosquitto.port, dashlib.programs(port), extra=ALERTS)
+    sim = sim_factory(dashlib.sim_config(port), args=dashlib.clock(60))
+    d = dashlib.DashEnmond(tmp_path, mosquitto.port, dashlib.programs(port), extra=ALERTS,
+                           args=dashlib.clock(60))
     d.start()
     try:
         browser.cmd("POST", "/url", {"url": d.url("/")})

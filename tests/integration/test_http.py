@@ -19,11 +19,13 @@ from mqttwatch import Watch
 
 @pytest.fixture
 def city(tmp_path, mosquitto, sim_factory):
-    """enmon-sim (fixed inverter, physics meter at 60x speed) and enmond with http."""
+    """enmon-sim (fixed inverter, physics meter) and enmond with http, both on one June
+    morning's clock at 60x speed."""
     port = harness.free_port()
-    sim_factory(dashlib.sim_config(port), args=["--speed", "60"])
+    sim_factory(dashlib.sim_config(port), args=dashlib.clock(60))
     d = dashlib.DashEnmond(tmp_path, mosquitto.port, dashlib.programs(port),
-                           mqtt_extra="  summary_interval: 1s\n  ha_discovery: true\n")
+                           mqtt_extra="  summary_interval: 1s\n  ha_discovery: true\n",
+                           args=dashlib.clock(60))
     d.mqtt_port = mosquitto.port
     d.start()
     try:
@@ -271,11 +273,11 @@ def test_enmon_top_once_prints_the_summaries(city):
 
 def test_bearer_token(tmp_path, mosquitto, sim_factory):
     port = harness.free_port()
-    sim_factory(dashlib.sim_config(port))
+    sim_factory(dashlib.sim_config(port), args=dashlib.clock())
     token_file = tmp_path / "token"
     token_file.write_text("s3cret-token\n")
     d = dashlib.DashEnmond(tmp_path, mosquitto.port, dashlib.programs(port),
-                           http_extra="  token_file: %s\n" % token_file)
+                           http_extra="  token_file: %s\n" % token_file, args=dashlib.clock())
     d.start()
     try:
         for path in ("/api/programs", "/metrics", "/api/live"):
@@ -293,8 +295,8 @@ def test_bearer_token(tmp_path, mosquitto, sim_factory):
 
 def test_http_off_and_bad_listen(tmp_path, mosquitto, sim_factory):
     port = harness.free_port()
-    sim_factory(dashlib.sim_config(port))
-    d = dashlib.DashEnmond(tmp_path, mosquitto.port, dashlib.programs(port))
+    sim_factory(dashlib.sim_config(port), args=dashlib.clock())
+    d = dashlib.DashEnmond(tmp_path, mosquitto.port, dashlib.programs(port), args=dashlib.clock())
     with open(d.config, encoding="utf-8") as fh:
         text = fh.read()
     with open(d.config, "w", encoding="utf-8") as fh:

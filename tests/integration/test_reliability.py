@@ -4,6 +4,7 @@ SIGHUP reload (valid and invalid) keeping unchanged links, and the watchdog on a
 Figures (outage length, readings lost, kills survived, restart times) are printed with -s and
 recorded in docs/RELIABILITY.md.
 """
+import datetime
 import json
 import os
 import re
@@ -19,7 +20,30 @@ import paho.mqtt.client as mqtt
 import daemon
 import harness
 
-NOON = ["--time", "2026-06-01T12:00"]  # the inverters produce: counters move
+KST = datetime.timezone(datetime.timedelta(hours=9))
+NOON = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=KST)  # the inverters produce: counters move
+
+
+class Timeline:
+    """One simulated clock (--time/--speed 1) for enmon-sim and every enmond run of a test,
+    read without the machine's wall clock: args() gives a process started now the instant
+    the timeline has reached (rounded up to a whole second, the resolution of --time, so
+    a restarted enmond never stamps a reading earlier than its predecessor did), and
+    now_ms() is that instant advanced by time.monotonic() since. enmond's own clock lags
+    now_ms() by its start-up time (milliseconds): windows below allow for far more."""
+
+    def __init__(self, start=NOON):
+        self.base_ms, self.base_mono = int(start.timestamp()) * 1000, None
+
+    def now_ms(self):
+        if self.base_mono is None:
+            return self.base_ms
+        return self.base_ms + int((time.monotonic() - self.base_mono) * 1000)
+
+    def args(self):
+        s = -(-self.now_ms() // 1000)
+        self.base_ms, self.base_mono = s * 1000, time.monotonic()
+        return ["--time", datetime.datetime.fromtimestamp(s, KST).isoformat(), "--speed", "1"]
 
 
 class PersistentMosquitto(harness.Mosquitto):
@@ -142,22 +166,25 @@ def test_broker_outage_60s_and_kill_loses_nothing(tmp_path, sim_factory):
     ports = [harness.free_port(), harness.free_port()]
     devs = [("inv-%d" % i, "inverter", ports[i % 2], 1 + i // 2, ", capacity: 3000")
             for i in range(10)]
-    sim_factory(sim_yaml(devs), args=NOON)
+    clock = Timeline()
+    sim_factory(sim_yaml(devs), args=clock.args())
     broker = PersistentMosquitto(tmp_path).start()
     sub = Subscriber(broker.port, "reliability-outage")
     d = daemon.Enmond(tmp_path, broker.port, programs_yaml(devs), interval="1s")
     try:
+        d.args = clock.args()
         d.start()
         assert daemon.wait_for(lambda: sub.count() >= 30, 10), d.log_text()
         broker.stop()
-        t_down = int(time.time() * 1000)
+        t_down = clock.now_ms()  # the outage window in enmond's clock
         time.sleep(OUTAGE_S / 2)
         d.proc.kill()  # SIGKILL in the middle of the outage
         d.proc.wait()
         d.log.close()
+        d.args = clock.args()  # the restarted enmond goes on from where the clock is
         d.start()
         time.sleep(OUTAGE_S / 2)
-        t_up = int(time.time() * 1000)
+        t_up = clock.now_ms()
         broker.start()
         during = db_rows(d.db, "r.ts_ms BETWEEN %d AND %d" % (t_down, t_up))
         n_during = sum(len(v) for v in during.values())
@@ -211,17 +238,19 @@ def test_kill_9_twenty_times_under_load(tmp_path, mosquitto, sim_factory):
         extra = ", capacity: 3000" if kind == "inverter" else ""
         devs.append(("dev-%02d" % i, kind, ports[i % 5], 1 + i // 5, extra))
     devs[0] = ("flt", "inverter", ports[0], 1, ", capacity: 3000")
+    clock = Timeline()
     sim_factory(sim_yaml(devs, fixed={"flt": {"power_w": 0, "energy_export_wh": 1000,
-                                              "state": 7}}), args=NOON)
+                                              "state": 7}}), args=clock.args())
     d = daemon.Enmond(tmp_path, mosquitto.port, programs_yaml(devs), interval="200ms")
     restarts = []
     try:
         for k in range(KILLS + 1):
+            d.args = clock.args()  # each run goes on from where the clock is
             t0 = time.monotonic()
-            wall0 = int(time.time() * 1000)
+            start_ms = clock.now_ms()  # readings after it come from this run
             d.start()
             fresh = daemon.wait_for(lambda: db_scalar(
-                d.db, "SELECT count(*) FROM readings WHERE ts_ms > %d" % wall0)
+                d.db, "SELECT count(*) FROM readings WHERE ts_ms > %d" % start_ms)
                 if os.path.exists(d.db) else 0, 10, step=0.02)
             assert fresh, d.log_text()
             restarts.append(time.monotonic() - t0)
@@ -307,11 +336,13 @@ def test_sighup_reload_valid_and_invalid(tmp_path, mosquitto, sim_factory):
                 ("gone", "inverter", pb, 1, ", capacity: 3000"),
                 ("moved", "meter", pb, 2, ""),
                 ("new", "inverter", pc, 1, ", capacity: 3000")]
-    sim_factory(sim_yaml(all_devs), args=NOON)
+    clock = Timeline()
+    sim_factory(sim_yaml(all_devs), args=clock.args())
     first = all_devs[:4]
     second = [all_devs[0], all_devs[1], ("moved", "meter", pb, 2, ", interval: 500ms"),
               all_devs[4]]
-    d = daemon.Enmond(tmp_path, mosquitto.port, programs_yaml(first), interval="1s")
+    d = daemon.Enmond(tmp_path, mosquitto.port, programs_yaml(first), interval="1s",
+                      args=clock.args())
     try:
         d.start()
         assert daemon.wait_for(lambda: len(db_rows(d.db)) == 4 if os.path.exists(d.db) else 0,
@@ -320,11 +351,11 @@ def test_sighup_reload_valid_and_invalid(tmp_path, mosquitto, sim_factory):
         links_before = connections(d.proc.pid, pa)
         assert len(links_before) == 1, links_before
         write_config(d, programs_yaml(second))
-        t_hup = int(time.time() * 1000)
+        t_hup = clock.now_ms()  # in enmond's clock
         d.proc.send_signal(signal.SIGHUP)
         assert daemon.wait_for(lambda: "configuration reloaded" in d.log_text(), 10), d.log_text()
         time.sleep(4)
-        t_end = int(time.time() * 1000)
+        t_end = clock.now_ms()
         rows = db_rows(d.db)
         assert connections(d.proc.pid, pa) == links_before  # same socket: not reconnected
         assert any(t > t_hup for t in rows["new"])  # the added device polls
@@ -360,25 +391,32 @@ def test_sighup_reload_valid_and_invalid(tmp_path, mosquitto, sim_factory):
 
 
 def test_stalled_poll_loop_stops_watchdog_pings(tmp_path, mosquitto, sim_factory):
-    """With the test hook stalling every poll worker after 2 s, WATCHDOG=1 stops (the
-    stuck limit is 30 s) while it kept coming before, so systemd would restart enmond."""
+    """With every poll worker hung in a Modbus read after 2 s (stall_preload.c holds recv()
+    from the device's port, as a hung driver would), WATCHDOG=1 stops (the stuck limit is
+    30 s) while it kept coming before, so systemd would restart enmond."""
     port = harness.free_port()
     devs = [("inv", "inverter", port, 1, ", capacity: 3000")]
-    sim_factory(sim_yaml(devs), args=NOON)
+    clock = Timeline()
+    sim_factory(sim_yaml(devs), args=clock.args())
     path = str(tmp_path / "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(path)
     sock.settimeout(0.2)
     d = daemon.Enmond(tmp_path, mosquitto.port, programs_yaml(devs), interval="1s")
+    stall = tmp_path / "stall"
+    preload = os.path.join(harness.build_dir(), "tests", "libstall_preload.so")
     env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="2000000",
-               ENMON_TEST_STALL_AFTER_S="2")
+               LD_PRELOAD=preload, ENMON_STALL_FILE=str(stall), ENMON_STALL_PORT=str(port),
+               ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
     d.log = open(d.log_path, "ab")
-    d.proc = subprocess.Popen([daemon.bin_path("enmond"), "-c", d.config], env=env,
-                              stdout=d.log, stderr=subprocess.STDOUT)
+    d.proc = subprocess.Popen([daemon.bin_path("enmond"), "-c", d.config] + clock.args(),
+                              env=env, stdout=d.log, stderr=subprocess.STDOUT)
     pings = []  # monotonic times of WATCHDOG=1
     t0 = time.monotonic()
     try:
         while time.monotonic() - t0 < 45:
+            if not stall.exists() and time.monotonic() - t0 >= 2:
+                stall.touch()  # from now on the worker hangs in its next read
             try:
                 msg = sock.recv(4096).decode()
             except socket.timeout:
@@ -392,7 +430,9 @@ def test_stalled_poll_loop_stops_watchdog_pings(tmp_path, mosquitto, sim_factory
               % (len(early), last))
         assert len(early) >= 5, pings  # every second while polling progresses
         assert not late, pings  # stalled: no more pings, systemd restarts the service
-        assert "test hook" in d.log_text()
+        assert "stall_preload: recv from port" in d.log_text()
     finally:
+        if stall.exists():
+            stall.unlink()  # the worker goes on, so enmond stops cleanly
         d.stop()
         sock.close()

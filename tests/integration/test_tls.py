@@ -1,8 +1,10 @@
 """test_tls.py -- enmond publishes over TLS with a CA, a client certificate and a username
 whose password is read from a file (mosquitto with generated certificates); a wrong CA is
-rejected without a crash, and the password never reaches the log."""
+rejected without a crash, and the password never reaches the log. Every connection uses the
+same TLS and credentials: the Home Assistant status watcher and `enmon top` too."""
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -101,7 +103,7 @@ class TlsWatch:
         self.client.disconnect()
 
 
-def enmond_tls(tmp_path, broker, pki, sim_port, cafile):
+def enmond_tls(tmp_path, broker, pki, sim_port, cafile, mqtt_extra=""):
     pwfile = os.path.join(pki, "enmond.pass")
     with open(pwfile, "w", encoding="utf-8") as fh:
         fh.write(PASSWORD + "\n")
@@ -114,9 +116,9 @@ def enmond_tls(tmp_path, broker, pki, sim_port, cafile):
         text = fh.read()
     text = text.replace("  topic_root: enmon\n",
                         "  topic_root: enmon\n  username: enmond\n  password_file: %s\n"
-                        "  cafile: %s\n  certfile: %s\n  keyfile: %s\n"
+                        "  cafile: %s\n  certfile: %s\n  keyfile: %s\n%s"
                         % (pwfile, cafile, os.path.join(pki, "client.crt"),
-                           os.path.join(pki, "client.key")))
+                           os.path.join(pki, "client.key"), mqtt_extra))
     with open(d.config, "w", encoding="utf-8") as fh:
         fh.write(text)
     return d
@@ -166,3 +168,67 @@ def test_tls_wrong_ca_is_rejected(tmp_path, pki, tls_broker, sim_factory):
     assert "connected to" not in log
     assert "stay in the outbox for the next start" in log
     assert PASSWORD not in log
+
+
+def tls_client(port, pki, client_id):
+    """A paho client with the watch certificate and password, its loop running."""
+    client = mqtt.Client(client_id=client_id, clean_session=True)
+    client.tls_set(ca_certs=os.path.join(pki, "ca.crt"), certfile=os.path.join(pki, "watch.crt"),
+                   keyfile=os.path.join(pki, "watch.key"), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    client.username_pw_set("watch", "watch-pw")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    return client
+
+
+def broker_log(broker):
+    with open(broker.log_path, encoding="utf-8", errors="replace") as fh:
+        return fh.read()
+
+
+def test_tls_home_assistant_watcher_and_top(tmp_path, pki, tls_broker, sim_factory):
+    """The broker listens only on its TLS port and wants a certificate and a password: the
+    Home Assistant status watcher (enmond-ha) and `enmon top` must connect like the sink."""
+    port = fleet(sim_factory)
+    configs = []
+    lock = threading.Lock()
+
+    def on_message(client, userdata, msg):
+        with lock:
+            if msg.topic.startswith("homeassistant/sensor/"):
+                configs.append(msg.topic)
+
+    ha = tls_client(tls_broker.port, pki, "tls-ha-watch")
+    ha.on_message = on_message
+    ha.subscribe("homeassistant/sensor/#", qos=1)
+    d = enmond_tls(tmp_path, tls_broker, pki, port, os.path.join(pki, "ca.crt"),
+                   "  ha_discovery: true\n  summary_interval: 1s\n")
+    try:
+        d.start()
+        # both of enmond's clients connected over TLS with enmond's credentials
+        assert daemon.wait_for(
+            lambda: re.search(r"as enmond \(.*u'enmond'\)", broker_log(tls_broker)) and
+            re.search(r"as enmond-ha \(.*u'enmond'\)", broker_log(tls_broker)), 10), \
+            broker_log(tls_broker) + d.log_text()
+        topics = {"homeassistant/sensor/enmon_inv/power/config",
+                  "homeassistant/sensor/enmon_inv/energy_export/config"}
+        assert daemon.wait_for(lambda: topics <= set(configs), 10), d.log_text()
+
+        # Home Assistant comes online: the watcher (over TLS) has the configs sent again
+        with lock:
+            before = len(configs)
+        ha.publish("homeassistant/status", "online", qos=1).wait_for_publish()
+        assert daemon.wait_for(lambda: len(configs) >= before + 2, 10), d.log_text()
+
+        # enmon top reads the broker, TLS and credentials from the config
+        res = daemon.enmon("top", "--once", "-c", d.config, check=False)
+        assert res.returncode == 0, res.stderr
+        assert any(re.match(r"^p\s+solar\s+1\.5\b", ln) for ln in res.stdout.splitlines()), \
+            res.stdout
+        assert len(re.findall(r"New client connected .*u'enmond'", broker_log(tls_broker))) >= 3
+    finally:
+        ha.loop_stop()
+        ha.disconnect()
+        assert d.stop() == 0
+    log = d.log_text()
+    assert PASSWORD not in log and PASSWORD not in broker_log(tls_broker)

@@ -108,6 +108,14 @@ static int device_index(const struct enmon_config *cfg, const char *id)
     return -1;
 }
 
+/* The rule parameters of the device with this id. */
+static void resolve(const struct alert_config *ac, const struct enmon_config *cfg, const char *id,
+                    struct alert_rule_cfg *out)
+{
+    uint32_t i = (uint32_t)device_index(cfg, id);
+    alert_config_resolve(ac, cfg->devices[i].program, cfg->devices[i].site, i, out);
+}
+
 /* ---- collecting what the engine emits ------------------------------------------------------ */
 
 struct sink {
@@ -337,13 +345,13 @@ static void test_config_defaults_overrides_hook(void **state)
     assert_int_equal(ac->tz_offset_s, 9 * 3600);
 
     struct alert_rule_cfg r[ALERT_RULE__COUNT];
-    alert_config_resolve(ac, cfg, (uint32_t)device_index(cfg, "bal-1"), r);
+    resolve(ac, cfg, "bal-1", r);
     assert_int_equal(r[ALERT_RULE_UNDER_PRODUCTION].enabled, 0);
-    alert_config_resolve(ac, cfg, (uint32_t)device_index(cfg, "pv-1"), r);
+    resolve(ac, cfg, "pv-1", r);
     assert_int_equal(r[ALERT_RULE_UNDER_PRODUCTION].enabled, 1);
     assert_true(r[ALERT_RULE_VOLTAGE_BAND].low == 207);
     /* the device override wins over the program's, which still sets `after` */
-    alert_config_resolve(ac, cfg, (uint32_t)device_index(cfg, "hall"), r);
+    resolve(ac, cfg, "hall", r);
     assert_true(r[ALERT_RULE_VOLTAGE_BAND].low == 370 && r[ALERT_RULE_VOLTAGE_BAND].high == 390);
     assert_int_equal(r[ALERT_RULE_VOLTAGE_BAND].after_ms, 5 * S);
     assert_int_equal(r[ALERT_RULE_VOLTAGE_BAND].clear_after_ms, 90 * S);

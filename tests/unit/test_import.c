@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "caltime.h"
 #include "err.h"
 #include "import.h"
 #include "store_schema.h"
@@ -101,18 +102,18 @@ static void test_parse_time(void **state)
 {
     (void)state;
     int64_t t;
-    assert_int_equal(import_parse_time("2024-06-01T15:00:00+09:00", 0, &t), ENMON_OK);
+    assert_int_equal(caltime_parse_datetime("2024-06-01T15:00:00+09:00", 0, &t), ENMON_OK);
     assert_true(t == T_0600_UTC);
-    assert_int_equal(import_parse_time("2024-06-01 15:00", KST_MIN, &t), ENMON_OK);
+    assert_int_equal(caltime_parse_datetime("2024-06-01 15:00", KST_MIN, &t), ENMON_OK);
     assert_true(t == T_0600_UTC);
-    assert_int_equal(import_parse_time("2024-06-01T06:00:00Z", KST_MIN, &t), ENMON_OK);
+    assert_int_equal(caltime_parse_datetime("2024-06-01T06:00:00Z", KST_MIN, &t), ENMON_OK);
     assert_true(t == T_0600_UTC);
-    assert_int_equal(import_parse_time("2024-06-01T10:30-0430", KST_MIN, &t), ENMON_OK);
+    assert_int_equal(caltime_parse_datetime("2024-06-01T10:30-0430", KST_MIN, &t), ENMON_OK);
     assert_true(t == T_0600_UTC + 9 * 3600);
-    assert_int_equal(import_parse_time("2024-04-31T00:00", KST_MIN, &t), ENMON_ERR_PARSE);
-    assert_int_equal(import_parse_time("2024-06-01T24:00", KST_MIN, &t), ENMON_ERR_PARSE);
-    assert_int_equal(import_parse_time("2024-06-01T10:00+9", KST_MIN, &t), ENMON_ERR_PARSE);
-    assert_int_equal(import_parse_time("yesterday", KST_MIN, &t), ENMON_ERR_PARSE);
+    assert_int_equal(caltime_parse_datetime("2024-04-31T00:00", KST_MIN, &t), ENMON_ERR_PARSE);
+    assert_int_equal(caltime_parse_datetime("2024-06-01T24:00", KST_MIN, &t), ENMON_ERR_PARSE);
+    assert_int_equal(caltime_parse_datetime("2024-06-01T10:00+9", KST_MIN, &t), ENMON_ERR_PARSE);
+    assert_int_equal(caltime_parse_datetime("yesterday", KST_MIN, &t), ENMON_ERR_PARSE);
 }
 
 static void test_parse_line(void **state)

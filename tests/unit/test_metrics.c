@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "metrics.h"
+#include "sink_adapters.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +89,12 @@ static void test_stats(void **state)
     struct store_stats ss = {.written = 8, .dropped = 1, .depth = 3};
     struct mqtt_sink_stats ms = {.published = 9, .dropped = 4, .connected = 1, .depth = 5};
     struct alerts_stats as = {.active = 2, .dropped = 0};
-    struct metrics_input in = {&cfg, devs, &ps, &ss, &ms, &as};
+    struct sink_stats sinks[4] = {{.name = "store"}, {.name = "mqtt"}, {.name = "alerts"},
+                                  {.name = "live"}}; /* live: a sink without statistics */
+    sink_adapter_store_stats(&ss, &sinks[0]);
+    sink_adapter_mqtt_stats(&ms, &sinks[1]);
+    sink_adapter_alerts_stats(&as, &sinks[2]);
+    struct metrics_input in = {&cfg, devs, &ps, sinks, 4};
     char *text = render(&in);
     assert_non_null(strstr(text, "# TYPE enmon_polls_total counter\nenmon_polls_total 10\n"));
     assert_non_null(strstr(text, "enmon_poll_failures_total 2\n"));
@@ -98,6 +104,16 @@ static void test_stats(void **state)
     assert_non_null(strstr(text, "enmon_readings_dropped_total{sink=\"mqtt\"} 4\n"));
     assert_non_null(strstr(text, "enmon_readings_dropped_total{sink=\"alerts\"} 0\n"));
     assert_non_null(strstr(text, "# TYPE enmon_alerts_active gauge\nenmon_alerts_active 2\n"));
+    assert_non_null(strstr(text, "enmon_readings_written_total 8\n"));
+    assert_non_null(strstr(text, "# TYPE enmon_mqtt_connected gauge\nenmon_mqtt_connected 1\n"));
+    /* one family header each; samples in registry order; sinks without figures left out */
+    assert_non_null(strstr(text, "enmon_readings_dropped_total{sink=\"store\"} 1\n"
+                                 "enmon_readings_dropped_total{sink=\"mqtt\"} 4\n"
+                                 "enmon_readings_dropped_total{sink=\"alerts\"} 0\n# HELP"));
+    assert_null(strstr(text, "enmon_queue_depth{sink=\"alerts\"}"));
+    assert_null(strstr(text, "sink=\"live\""));
+    assert_true(strstr(text, "enmon_store_errors_total") < strstr(text, "enmon_mqtt_published"));
+    assert_true(strstr(text, "enmon_mqtt_connected") < strstr(text, "enmon_alerts_active"));
     /* every line is a comment or "name[{labels}] value" and the text ends with a newline */
     assert_int_equal(text[strlen(text) - 1], '\n');
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))

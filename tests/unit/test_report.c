@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "caltime.h"
 #include "clock.h"
 #include "config.h"
 #include "err.h"
@@ -91,7 +92,7 @@ static int teardown(void **state)
 static int64_t local_ms(const char *date, int h, int m)
 {
     int64_t s = 0;
-    assert_int_equal(report_parse_date(date, KST, &s), ENMON_OK);
+    assert_int_equal(caltime_parse_date(date, KST, &s), ENMON_OK);
     return (s + h * 3600 + m * 60) * 1000;
 }
 
@@ -349,54 +350,9 @@ static void test_report_open_errors(void **state)
     assert_non_null(strstr(msg, "not an enmon database"));
 }
 
-static void test_parse_date(void **state)
+static void test_parse_group(void **state)
 {
-    int64_t s = 0;
-    assert_int_equal(report_parse_date("2024-06-01", KST, &s), ENMON_OK);
-    assert_int_equal(s, JUN1);
-    assert_int_equal(report_parse_date("2024-06-01", 0, &s), ENMON_OK);
-    assert_int_equal(s, JUN1 + 9 * 3600);
-    assert_int_equal(report_parse_date("2024-02-29", KST, &s), ENMON_OK);
-    assert_int_equal(report_parse_date("2023-02-29", KST, &s), ENMON_ERR_PARSE);
-    assert_int_equal(report_parse_date("2024-13-01", KST, &s), ENMON_ERR_PARSE);
-    assert_int_equal(report_parse_date("2024-6-1", KST, &s), ENMON_ERR_PARSE);
-    assert_int_equal(report_parse_date("2024-06-01x", KST, &s), ENMON_ERR_PARSE);
-    assert_int_equal(report_parse_date("", KST, &s), ENMON_ERR_PARSE);
-}
-
-static void test_parse_tz(void **state)
-{
-    int off = 1;
-    assert_int_equal(report_parse_tz("+09:00", &off), ENMON_OK);
-    assert_int_equal(off, 540);
-    assert_int_equal(report_parse_tz("-05:30", &off), ENMON_OK);
-    assert_int_equal(off, -330);
-    assert_int_equal(report_parse_tz("+0900", &off), ENMON_OK);
-    assert_int_equal(off, 540);
-    assert_int_equal(report_parse_tz("+9", &off), ENMON_OK);
-    assert_int_equal(off, 540);
-    assert_int_equal(report_parse_tz("Asia/Seoul", &off), ENMON_OK);
-    assert_int_equal(off, 540);
-    assert_int_equal(report_parse_tz("UTC", &off), ENMON_OK);
-    assert_int_equal(off, 0);
-    assert_int_equal(report_parse_tz("Mars/Olympus", &off), ENMON_ERR_NOT_FOUND);
-    assert_int_equal(report_parse_tz("+9x", &off), ENMON_ERR_PARSE);
-    assert_int_equal(report_parse_tz("+25:00", &off), ENMON_ERR_PARSE);
-}
-
-static void test_format(void **state)
-{
-    char buf[32];
-    report_format_time(JUN1, KST, buf, sizeof(buf));
-    assert_string_equal(buf, "2024-06-01 00:00:00");
-    report_format_time(JUN1 - 1, KST, buf, sizeof(buf));
-    assert_string_equal(buf, "2024-05-31 23:59:59");
-    report_format_date(JUN1 - 1, KST, buf, sizeof(buf));
-    assert_string_equal(buf, "2024-05-31");
-    report_format_time(0, -300, buf, sizeof(buf));
-    assert_string_equal(buf, "1969-12-31 19:00:00");
-    report_format_offset(-330, buf, sizeof(buf));
-    assert_string_equal(buf, "-05:30");
+    (void)state;
     enum report_group g = REPORT_BY_PROGRAM;
     assert_int_equal(report_parse_group("site", &g), ENMON_OK);
     assert_int_equal(g, REPORT_BY_SITE);
@@ -409,9 +365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_report_sums, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_daily_matches_intervals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_open_errors, setup, teardown),
-        cmocka_unit_test(test_parse_date),
-        cmocka_unit_test(test_parse_tz),
-        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_parse_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

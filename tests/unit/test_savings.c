@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "caltime.h"
 #include "savings.h"
 
 #include <string.h>
@@ -186,12 +187,10 @@ static void test_subsidy(void **state)
     assert_true(kst(2017, 6, 1) == 1496242800);
     assert_true(savings_subsidy_end(kst(2017, 6, 1), 5, 540) == kst(2022, 6, 1));
     assert_true(savings_subsidy_end(kst(2016, 2, 29), 1, 540) == kst(2017, 3, 1));
-    int y, m, d, wd;
-    savings_local_date(kst(2017, 6, 1), 540, &y, &m, &d, &wd);
-    assert_int_equal(y * 10000 + m * 100 + d, 20170601);
-    assert_int_equal(wd, 4); /* a Thursday */
-    assert_int_equal(savings_days_in_month(2016, 2), 29);
-    assert_int_equal(savings_days_in_month(2017, 2), 28);
+    struct caltime_tm t;
+    caltime_split(kst(2017, 6, 1), 540, &t);
+    assert_int_equal(t.year * 10000 + t.month * 100 + t.mday, 20170601);
+    assert_int_equal(t.wday, 4); /* a Thursday */
 }
 
 int main(void)

@@ -14,13 +14,7 @@
 
 static int64_t kst(int y, int m, int d, int h)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    tm.tm_year = y - 1900;
-    tm.tm_mon = m - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    return (int64_t)timegm(&tm) - 9 * 3600;
+    return caltime_days_from_civil(y, m, d) * CALTIME_DAY_S + h * CALTIME_HOUR_S - 9 * 3600;
 }
 
 static const struct sim_history_device home = {

@@ -19,14 +19,8 @@
 /* UTC epoch seconds of a local (UTC+9) date and time. */
 static double local_time(int y, int mon, int d, int h, int min)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mon - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = min;
-    return (double)timegm(&tm) - SIM_TZ_S;
+    return (double)(caltime_days_from_civil(y, mon, d) * CALTIME_DAY_S + h * 3600 + min * 60) -
+           SIM_TZ_S;
 }
 
 /* Highest solar elevation over a local day (the elevation at solar noon) and when. */

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "caltime.h"
 #include "clock.h"
 #include "config.h"
 #include "err.h"
@@ -441,14 +442,14 @@ static void test_store_daily_rollup(void **state)
 static void test_store_day_start(void **state)
 {
     (void)state;
-    assert_int_equal(store_schema_day_start(T0S, 0), T0S);
-    assert_int_equal(store_schema_day_start(T0S + 86399, 0), T0S);
-    assert_int_equal(store_schema_day_start(T0S, 9 * 3600), T0S - 9 * 3600);
-    assert_int_equal(store_schema_day_start(T0S + 15 * 3600 - 1, 9 * 3600), T0S - 9 * 3600);
-    assert_int_equal(store_schema_day_start(T0S + 15 * 3600, 9 * 3600), T0S + 15 * 3600);
-    assert_int_equal(store_schema_day_start(T0S + 3600, -5 * 3600), T0S - 86400 + 5 * 3600);
-    assert_int_equal(store_schema_day_start(100, 0), 0);
-    assert_int_equal(store_schema_day_start(0, -3600), -86400 + 3600);
+    assert_int_equal(caltime_day_start(T0S, 0), T0S);
+    assert_int_equal(caltime_day_start(T0S + 86399, 0), T0S);
+    assert_int_equal(caltime_day_start(T0S, 540), T0S - 9 * 3600);
+    assert_int_equal(caltime_day_start(T0S + 15 * 3600 - 1, 540), T0S - 9 * 3600);
+    assert_int_equal(caltime_day_start(T0S + 15 * 3600, 540), T0S + 15 * 3600);
+    assert_int_equal(caltime_day_start(T0S + 3600, -300), T0S - 86400 + 5 * 3600);
+    assert_int_equal(caltime_day_start(100, 0), 0);
+    assert_int_equal(caltime_day_start(0, -60), -86400 + 3600);
 }
 
 static void test_store_open_fails_cleanly(void **state)

@@ -1,0 +1,166 @@
+/* queue.c -- bounded FIFO of fixed-size items between threads: never blocks a producer. */
+#include "queue.h"
+
+#include "err.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct queue {
+    pthread_mutex_t lock;
+    pthread_cond_t nonempty; /* on CLOCK_MONOTONIC */
+    unsigned char *items;    /* ring of cap items */
+    size_t item_size, cap, head, len;
+    uint64_t dropped;
+    int closed;
+};
+
+int queue_new(size_t item_size, size_t capacity, struct queue **out)
+{
+    struct queue *q = calloc(1, sizeof(*q));
+    *out = NULL;
+    if (!q)
+        return ENMON_ERR_NOMEM;
+    q->item_size = item_size ? item_size : 1;
+    q->cap = capacity ? capacity : 1;
+    q->items = calloc(q->cap, q->item_size);
+    if (!q->items) {
+        free(q);
+        return ENMON_ERR_NOMEM;
+    }
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->nonempty, &attr);
+    pthread_condattr_destroy(&attr);
+    *out = q;
+    return ENMON_OK;
+}
+
+void queue_free(struct queue *q)
+{
+    if (!q)
+        return;
+    pthread_mutex_destroy(&q->lock);
+    pthread_cond_destroy(&q->nonempty);
+    free(q->items);
+    free(q);
+}
+
+static unsigned char *slot(struct queue *q, size_t i)
+{
+    return q->items + ((q->head + i) % q->cap) * q->item_size;
+}
+
+int queue_push(struct queue *q, const void *item)
+{
+    int rc = ENMON_OK;
+    pthread_mutex_lock(&q->lock);
+    if (q->closed) {
+        rc = ENMON_ERR_CLOSED;
+    } else if (q->len == q->cap) {
+        q->dropped++;
+        rc = ENMON_ERR_FULL;
+    } else {
+        memcpy(slot(q, q->len), item, q->item_size);
+        q->len++;
+        pthread_cond_signal(&q->nonempty);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return rc;
+}
+
+static struct timespec deadline_after(int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    return until;
+}
+
+size_t queue_pop_batch(struct queue *q, void *out, size_t max, int timeout_ms)
+{
+    struct timespec until = deadline_after(timeout_ms > 0 ? timeout_ms : 0);
+    unsigned char *dst = out;
+    pthread_mutex_lock(&q->lock);
+    while (q->len == 0 && !q->closed) {
+        if (timeout_ms < 0)
+            pthread_cond_wait(&q->nonempty, &q->lock);
+        else if (pthread_cond_timedwait(&q->nonempty, &q->lock, &until) == ETIMEDOUT)
+            break;
+    }
+    size_t n = 0;
+    for (; n < max && q->len > 0; n++) {
+        memcpy(dst + n * q->item_size, slot(q, 0), q->item_size);
+        q->head = (q->head + 1) % q->cap;
+        q->len--;
+    }
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}
+
+int queue_peek(struct queue *q, void *out)
+{
+    pthread_mutex_lock(&q->lock);
+    int have = q->len > 0;
+    if (have)
+        memcpy(out, slot(q, 0), q->item_size);
+    pthread_mutex_unlock(&q->lock);
+    return have;
+}
+
+void queue_drop_head(struct queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    if (q->len > 0) {
+        q->head = (q->head + 1) % q->cap;
+        q->len--;
+    }
+    pthread_mutex_unlock(&q->lock);
+}
+
+void queue_close(struct queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->closed = 1;
+    pthread_cond_broadcast(&q->nonempty);
+    pthread_mutex_unlock(&q->lock);
+}
+
+int queue_drained(struct queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    int done = q->closed && q->len == 0;
+    pthread_mutex_unlock(&q->lock);
+    return done;
+}
+
+size_t queue_capacity(const struct queue *q)
+{
+    return q->cap;
+}
+
+size_t queue_depth(struct queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    size_t n = q->len;
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}
+
+uint64_t queue_dropped(struct queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    uint64_t n = q->dropped;
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}

@@ -1,0 +1,151 @@
+/* sink_adapters.c -- enmond's sinks as registry entries: store, MQTT, alert engine, live table. */
+#include "sink_adapters.h"
+
+#include "err.h"
+
+#include <stdio.h>
+
+/* ---- store ------------------------------------------------------------------------- */
+
+void sink_adapter_store_stats(const struct store_stats *s, struct sink_stats *out)
+{
+    out->has_depth = 1;
+    out->depth = s->depth;
+    out->has_dropped = 1;
+    out->dropped = s->dropped;
+    out->metric[0] = (struct sink_metric){"enmon_readings_written_total", "counter",
+                                          "readings committed to SQLite", (double)s->written};
+    out->metric[1] = (struct sink_metric){"enmon_store_errors_total", "counter",
+                                          "failed SQLite statements or commits", (double)s->errors};
+    out->nmetrics = 2;
+    snprintf(out->line, sizeof(out->line), "db written=%llu dropped=%llu",
+             (unsigned long long)s->written, (unsigned long long)s->dropped);
+    snprintf(out->json, sizeof(out->json), "\"db_written\":%llu,\"db_dropped\":%llu",
+             (unsigned long long)s->written, (unsigned long long)s->dropped);
+}
+
+static int store_submit_cb(void *self, const struct reading *r)
+{
+    return store_submit(self, r);
+}
+
+static void store_stats_cb(void *self, struct sink_stats *out)
+{
+    struct store_stats s;
+    store_get_stats(self, &s);
+    sink_adapter_store_stats(&s, out);
+}
+
+static void store_stop_cb(void *self)
+{
+    store_close(self);
+}
+
+void sink_adapter_store(struct store *st, struct sink *out)
+{
+    *out =
+        (struct sink){"store", st, store_submit_cb, store_stats_cb, store_stop_cb, SINK_RANK_STORE};
+}
+
+/* ---- MQTT -------------------------------------------------------------------------- */
+
+void sink_adapter_mqtt_stats(const struct mqtt_sink_stats *s, struct sink_stats *out)
+{
+    out->has_depth = 1;
+    out->depth = s->depth;
+    out->has_dropped = 1;
+    out->dropped = s->dropped;
+    out->metric[0] =
+        (struct sink_metric){"enmon_mqtt_published_total", "counter",
+                             "MQTT messages handed to the broker", (double)s->published};
+    out->metric[1] =
+        (struct sink_metric){"enmon_mqtt_connected", "gauge",
+                             "1 while connected to the MQTT broker", s->connected ? 1 : 0};
+    out->nmetrics = 2;
+    snprintf(out->line, sizeof(out->line),
+             "mqtt published=%llu dropped=%llu connected=%d outbox=%lld shed=%llu",
+             (unsigned long long)s->published, (unsigned long long)s->dropped, s->connected,
+             (long long)s->outbox_depth, (unsigned long long)s->outbox_shed);
+    snprintf(out->json, sizeof(out->json),
+             "\"mqtt_published\":%llu,\"mqtt_connected\":%d,\"outbox_depth\":%lld,"
+             "\"outbox_shed\":%llu",
+             (unsigned long long)s->published, s->connected, (long long)s->outbox_depth,
+             (unsigned long long)s->outbox_shed);
+}
+
+static int mqtt_submit_cb(void *self, const struct reading *r)
+{
+    return mqtt_sink_submit(self, r);
+}
+
+static void mqtt_stats_cb(void *self, struct sink_stats *out)
+{
+    struct mqtt_sink_stats s;
+    mqtt_sink_get_stats(self, &s);
+    sink_adapter_mqtt_stats(&s, out);
+}
+
+static void mqtt_stop_cb(void *self)
+{
+    mqtt_sink_stop(self);
+}
+
+void sink_adapter_mqtt(struct mqtt_sink *m, struct sink *out)
+{
+    *out = (struct sink){"mqtt", m, mqtt_submit_cb, mqtt_stats_cb, mqtt_stop_cb, SINK_RANK_MQTT};
+}
+
+/* ---- alerts ------------------------------------------------------------------------ */
+
+void sink_adapter_alerts_stats(const struct alerts_stats *s, struct sink_stats *out)
+{
+    out->has_dropped = 1;
+    out->dropped = s->dropped;
+    out->metric[0] = (struct sink_metric){"enmon_alerts_active", "gauge", "alerts active now",
+                                          (double)s->active};
+    out->metric[1] = (struct sink_metric){"enmon_alerts_raised_total", "counter",
+                                          "alerts raised since enmond started", (double)s->raised};
+    out->nmetrics = 2;
+}
+
+static int alerts_submit_cb(void *self, const struct reading *r)
+{
+    struct sink_adapter_alerts *a = self;
+    return alerts_submit(a->alerts, r);
+}
+
+static void alerts_stats_cb(void *self, struct sink_stats *out)
+{
+    struct sink_adapter_alerts *a = self;
+    struct alerts_stats s;
+    alerts_get_stats(a->alerts, &s);
+    sink_adapter_alerts_stats(&s, out);
+}
+
+static void alerts_stop_cb(void *self)
+{
+    struct sink_adapter_alerts *a = self;
+    alerts_stop(a->alerts);
+    alert_hook_stop(a->hook);
+    a->alerts = NULL;
+    a->hook = NULL;
+}
+
+void sink_adapter_alerts(struct sink_adapter_alerts *a, struct sink *out)
+{
+    *out = (struct sink){"alerts",        a, alerts_submit_cb, alerts_stats_cb, alerts_stop_cb,
+                         SINK_RANK_ALERTS};
+}
+
+/* ---- live -------------------------------------------------------------------------- */
+
+static int live_submit_cb(void *self, const struct reading *r)
+{
+    dash_reading(self, r);
+    return ENMON_OK;
+}
+
+void sink_adapter_live(struct dash *d, struct sink *out)
+{
+    *out = (struct sink){"live", d, live_submit_cb, NULL, NULL, SINK_RANK_LIVE};
+}
