@@ -2,7 +2,7 @@
 """sunspec_gen.py -- turn the official SunSpec model JSON files into C tables.
 
 Usage: sunspec_gen.py OUT.c MODEL.json...
-The generated file defines sunspec_models[] (see src/sunspec_defs.h). Offsets
+The generated file defines sunspec_models[] (see src/modbus/sunspec_defs.h). Offsets
 are registers from the model's ID register, so the 2-register header (ID, L)
 is counted, exactly as the SunSpec README describes.
 """

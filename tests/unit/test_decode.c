@@ -1,4 +1,4 @@
-/* test_decode.c -- unit tests of the pure register decoding in src/decode.c. */
+/* test_decode.c -- unit tests of the pure register decoding in src/modbus/decode.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

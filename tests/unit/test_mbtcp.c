@@ -1,4 +1,4 @@
-/* test_mbtcp.c -- unit tests of the Modbus TCP client framing in src/mbtcp.c. */
+/* test_mbtcp.c -- unit tests of the Modbus TCP client framing in src/modbus/mbtcp.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

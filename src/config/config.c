@@ -33,35 +33,6 @@ struct site_copy {
     int width;
 };
 
-static const char *const program_kind_names[] = {
-    "solar", "ami", "led-retrofit", "efficiency", "demand-response", NULL};
-static const char *const device_kind_names[] = {"inverter", "meter", NULL};
-
-const char *config_program_kind_name(enum program_kind kind)
-{
-    if ((unsigned)kind >= sizeof(program_kind_names) / sizeof(program_kind_names[0]) - 1)
-        return "unknown";
-    return program_kind_names[kind];
-}
-
-const char *config_device_kind_name(enum device_kind kind)
-{
-    if ((unsigned)kind >= sizeof(device_kind_names) / sizeof(device_kind_names[0]) - 1)
-        return "unknown";
-    return device_kind_names[kind];
-}
-
-int config_program_kind_parse(const char *s, enum program_kind *out)
-{
-    for (int i = 0; program_kind_names[i]; i++) {
-        if (strcmp(s, program_kind_names[i]) == 0) {
-            *out = (enum program_kind)i;
-            return ENMON_OK;
-        }
-    }
-    return ENMON_ERR_PARSE;
-}
-
 int config_utc_offset_min(const struct enmon_config *cfg)
 {
     return cfg->timezone[0] ? cfg->utc_offset_min : CALTIME_KST_MIN;
@@ -439,7 +410,7 @@ static int load_device_ids(struct loader *L, struct fy_node *map, const char *ba
     if (rc == 0)
         snprintf(dev->name, sizeof(dev->name), "%s", dev->id);
     int kind;
-    rc = ydoc_enum(&L->doc, map, "kind", join_field(f, base, "kind"), device_kind_names, &kind);
+    rc = ydoc_enum(&L->doc, map, "kind", join_field(f, base, "kind"), config_device_kind_names, &kind);
     if (rc < 0)
         return -1;
     if (rc == 0)
@@ -721,7 +692,7 @@ static int load_program_fields(struct loader *L, struct fy_node *map, const char
         return -1;
     if (rc == 0)
         snprintf(p->name, sizeof(p->name), "%s", p->id);
-    rc = ydoc_enum(&L->doc, map, "kind", join_field(f, base, "kind"), program_kind_names, &kind);
+    rc = ydoc_enum(&L->doc, map, "kind", join_field(f, base, "kind"), config_program_kind_names, &kind);
     if (rc < 0)
         return -1;
     if (rc == 0)

@@ -141,6 +141,10 @@ int config_utc_offset_min(const struct enmon_config *cfg);
 /* Formats err as "FILE:LINE: FIELD: MSG" into buf. */
 void config_format_error(const struct cfg_error *err, char *buf, size_t len);
 
+/* Kind names in enum order, NULL-terminated (kinds.c). */
+extern const char *const config_program_kind_names[];
+extern const char *const config_device_kind_names[];
+
 /* The one spelling of each kind, as written in the config, stored and printed
  * ("led-retrofit", "inverter"); "unknown" for a value out of range. */
 const char *config_program_kind_name(enum program_kind kind);

@@ -40,7 +40,8 @@ int clock_sim_active(void);
 
 /* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM|-HH:MM]" ('t' or a
  * space may stand for 'T') into UTC epoch seconds; without a zone the date
- * (time) is at tz_offset_s east of UTC. Pure: the process TZ plays no part.
+ * (time) is at tz_offset_s east of UTC. Pure: the process TZ plays no part
+ * (caltime_parse_datetime() does the parsing: one date parser in enmon).
  * Returns 0, or -1 when s is not such a date. */
 int clock_parse_date(const char *s, long tz_offset_s, long long *out);
 
