@@ -199,26 +199,9 @@ KST = datetime.timezone(datetime.timedelta(hours=9))
 BENCH_START = datetime.datetime(2026, 6, 21, 11, 0, tzinfo=KST)  # a June morning: the sun is up
 
 
-class Timeline:
-    """One simulated clock (--time/--speed 1) for a bench's enmon-sim and enmond, so the
-    figures do not depend on the hour the bench runs (solar production, day-time rules) and
-    nothing reads the machine's wall clock. args() gives a process started now the instant the
-    timeline has reached (rounded up to a whole second, the resolution of --time); now_ms() is
-    that instant advanced by time.monotonic() since: the bounds of a window over readings'
-    ts_ms. enmond's clock lags now_ms() by its start-up time (milliseconds)."""
-
-    def __init__(self, start=BENCH_START):
-        self.base_ms, self.base_mono = int(start.timestamp()) * 1000, None
-
-    def now_ms(self):
-        if self.base_mono is None:
-            return self.base_ms
-        return self.base_ms + int((time.monotonic() - self.base_mono) * 1000)
-
-    def args(self):
-        s = -(-self.now_ms() // 1000)
-        self.base_ms, self.base_mono = s * 1000, time.monotonic()
-        return ["--time", datetime.datetime.fromtimestamp(s, KST).isoformat(), "--speed", "1"]
+def Timeline(start=BENCH_START):
+    """The shared simulated clock (harness.Timeline) starting at BENCH_START."""
+    return harness.Timeline(start)
 
 
 def sim(tmpdir, config_path, args=()):

@@ -321,6 +321,14 @@ static double sum(const double *v, int n)
     return s;
 }
 
+/* PF as the model's units say: 100 for "Pct" (101-103, 111-113, 201-204),
+ * 1 for "PF" (-1..1, 211-213). */
+static double pf_units(const struct model_writer *mw, const char *name)
+{
+    const struct sunspec_point_def *p = find_point(mw, name);
+    return p && p->units && strcmp(p->units, "Pct") == 0 ? 100.0 : 1.0;
+}
+
 static void put_ac_inverter(struct model_writer *mw, const struct sim_values *val,
                             const struct sim_scales *sf, int phases)
 {
@@ -344,7 +352,7 @@ static void put_ac_inverter(struct model_writer *mw, const struct sim_values *va
     put_sf(mw, "VA_SF", sf->va);
     put_scaled(mw, "VAr", val->var, sf->var);
     put_sf(mw, "VAr_SF", sf->var);
-    put_scaled(mw, "PF", val->pf * 100.0, sf->pf);
+    put_scaled(mw, "PF", val->pf * pf_units(mw, "PF"), sf->pf);
     put_sf(mw, "PF_SF", sf->pf);
 }
 
@@ -436,7 +444,7 @@ static void put_meter_ac(struct model_writer *mw, const struct sim_values *val,
     put_sf(mw, "VA_SF", sf->va);
     put_phased(mw, "VAR", var, n, val->var, sf->var, 0);
     put_sf(mw, "VAR_SF", sf->var);
-    put_phased(mw, "PF", pf, n, val->pf * 100.0, sf->pf, 1);
+    put_phased(mw, "PF", pf, n, val->pf * pf_units(mw, "PF"), sf->pf, 1);
     put_sf(mw, "PF_SF", sf->pf);
 }
 

@@ -13,9 +13,11 @@ function token() {
   return m ? decodeURIComponent(m[1]) : "";
 }
 
+// The token travels in a header; only EventSource, which cannot send one, puts it in the
+// address of /api/live (the one path where enmond accepts ?access_token=).
 function url(path, params) {
   const q = new URLSearchParams(params || {});
-  if (token()) q.set("access_token", token());
+  if (token() && path === "api/live") q.set("access_token", token());
   const s = q.toString();
   return path + (s ? "?" + s : "");
 }
@@ -155,7 +157,8 @@ function isoDay(d) {
 
 async function savings(id, from, to) {
   try {
-    const r = await fetch(url("api/savings", {from: from, to: to}));
+    const auth = token() ? {Authorization: "Bearer " + token()} : {};
+    const r = await fetch(url("api/savings", {from: from, to: to}), {headers: auth});
     if (!r.ok) throw new Error(r.status);
     const doc = await r.json();
     document.getElementById(id).textContent =

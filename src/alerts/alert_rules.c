@@ -362,7 +362,7 @@ static void inverter_fault(const struct alert_input *in, struct verdict *v)
         return;
     double s = in->r->value[MEAS_STATE];
     if ((int)s == SUNSPEC_ST_FAULT)
-        raise_because(v, s, "state FAULT");
+        raise_because(v, s, "operating state FAULT (7)");
     else
         v->c = COND_CLEAR;
 }

@@ -159,6 +159,8 @@ static int energy_add_total(struct energy_acc *a)
     return table_add(&a->t, row);
 }
 
+#define REPORT_PERIOD_MAX_DAYS 400 /* 15-minute intervals: bounded work per report */
+
 /* Resolves --from/--to into [from_s, to_s): to is the start of the day after --to. */
 static int report_period(const struct cli_ctx *c, const struct report_opts *o, int64_t *from_s,
                          int64_t *to_s, char *from, char *to)
@@ -177,6 +179,9 @@ static int report_period(const struct cli_ctx *c, const struct report_opts *o, i
     *to_s += CALTIME_DAY_S;
     if (*from_s >= *to_s)
         return cli_usage_error("--from %s is after --to %s", from, to);
+    if ((*to_s - *from_s) / CALTIME_DAY_S > REPORT_PERIOD_MAX_DAYS)
+        return cli_usage_error("--from %s --to %s spans more than %d days of interval data", from,
+                               to, REPORT_PERIOD_MAX_DAYS);
     return EX_OK;
 }
 

@@ -121,7 +121,10 @@ static int sc_parse(struct sc_opts *o, int argc, char **argv)
     return EX_OK;
 }
 
-/* [from_s, to_s) from --from/--to (local dates, --to inclusive); default the last 365 days. */
+#define SC_PERIOD_MAX_DAYS 3660 /* daily values: memory per device grows with the days */
+
+/* [from_s, to_s) from --from/--to (local dates, --to inclusive); default the last 365 days;
+ * at most SC_PERIOD_MAX_DAYS. */
 static int sc_period(const struct cli_ctx *ctx, const struct sc_opts *o, int64_t *from_s,
                      int64_t *to_s, char *from, char *to)
 {
@@ -139,6 +142,9 @@ static int sc_period(const struct cli_ctx *ctx, const struct sc_opts *o, int64_t
         return sc_usage("--from: '%s' is not a date YYYY-MM-DD", from);
     if (*from_s >= *to_s)
         return sc_usage("--from %s is after --to %s", from, to);
+    if ((*to_s - *from_s) / CALTIME_DAY_S > SC_PERIOD_MAX_DAYS)
+        return sc_usage("--from %s --to %s spans more than %d days (10 years)", from, to,
+                        SC_PERIOD_MAX_DAYS);
     return EX_OK;
 }
 

@@ -21,3 +21,16 @@ const char *reading_meas_name(enum meas m)
         return "unknown";
     return meas_names[m];
 }
+
+static const char *const module_meas_names[MODULE__COUNT] = {
+    [MODULE_DC_CURRENT_A] = "dc_current_a",
+    [MODULE_DC_VOLTAGE_V] = "dc_voltage_v",
+    [MODULE_DC_POWER_W] = "dc_power_w",
+};
+
+const char *reading_module_meas_name(enum module_meas m)
+{
+    if ((unsigned)m >= MODULE__COUNT)
+        return "unknown";
+    return module_meas_names[m];
+}

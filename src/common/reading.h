@@ -29,6 +29,16 @@ enum reading_quality {
     READING_FAILED = 2,  /* the poll failed: no values at all */
 };
 
+/* DC inputs (MPPT modules, SunSpec model 160) a reading carries at most. */
+#define READING_MODULES_MAX 4
+
+enum module_meas { MODULE_DC_CURRENT_A, MODULE_DC_VOLTAGE_V, MODULE_DC_POWER_W, MODULE__COUNT };
+
+struct reading_module {
+    uint8_t valid; /* bit (1u << enum module_meas) set when value[] holds a valid number */
+    double value[MODULE__COUNT];
+};
+
 struct reading {
     uint32_t device;  /* index into enmon_config.devices */
     int64_t wall_ms;  /* UTC epoch milliseconds when the poll completed */
@@ -41,10 +51,15 @@ struct reading {
     /* Counter modulus in Wh for energy_import_wh [0] and energy_export_wh [1]:
      * 2^32 * 10^sf for SunSpec acc32, 0 when the counter does not wrap. */
     double wrap_wh[2];
+    uint8_t nmodules; /* modules in module[] (0: the device has no model 160) */
+    struct reading_module module[READING_MODULES_MAX];
 };
 
 /* The JSON / SQL name of a measurement ("power_w", "energy_import_wh" ...). */
 const char *reading_meas_name(enum meas m);
+
+/* The JSON name of a module measurement ("dc_current_a" ...). */
+const char *reading_module_meas_name(enum module_meas m);
 
 static inline int reading_has(const struct reading *r, enum meas m)
 {

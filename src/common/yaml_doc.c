@@ -146,6 +146,145 @@ static int line_of_offset(const char *s, size_t off)
     return line;
 }
 
+/* Nodes an alias may bring in, counted with the nodes of aliases inside it: a
+ * "billion laughs" document is refused before libfyaml expands it. */
+#define YDOC_ALIAS_NODES_MAX 100000L
+/* Nesting of collections (and of aliases inside aliases) at most. */
+#define YDOC_DEPTH_MAX 128
+/* The field named by errors about the document as a whole. */
+#define YDOC_DOC_FIELD "(document)"
+
+/* Counts in *budget the nodes reached through aliases under n (every node once per
+ * path); fills err and returns -1 when the budget is spent, an alias is undefined or
+ * the document nests deeper than YDOC_DEPTH_MAX. */
+static int alias_walk(struct fy_node *n, int depth, int in_alias, long *budget,
+                      struct cfg_error *err)
+{
+    if (!n)
+        return 0;
+    if (depth > YDOC_DEPTH_MAX) {
+        err->line = ydoc_line(n);
+        snprintf(err->msg, sizeof(err->msg), "nested deeper than %d levels", YDOC_DEPTH_MAX);
+        return -1;
+    }
+    if (in_alias && --*budget < 0) {
+        snprintf(err->msg, sizeof(err->msg), "aliases expand to more than %ld nodes (alias bomb?)",
+                 YDOC_ALIAS_NODES_MAX);
+        return -1;
+    }
+    void *it = NULL;
+    switch (fy_node_get_type(n)) {
+    case FYNT_SCALAR:
+        if (!fy_node_is_alias(n))
+            return 0;
+        struct fy_node *target = fy_node_resolve_alias(n);
+        if (!target) {
+            err->line = ydoc_line(n);
+            snprintf(err->msg, sizeof(err->msg), "alias to an undefined or recursive anchor");
+            return -1;
+        }
+        if (alias_walk(target, depth + 1, 1, budget, err) == 0)
+            return 0;
+        if (!in_alias) /* the error is where the outermost alias is used */
+            err->line = ydoc_line(n);
+        return -1;
+    case FYNT_SEQUENCE:
+        for (struct fy_node *c; (c = fy_node_sequence_iterate(n, &it)) != NULL;)
+            if (alias_walk(c, depth + 1, in_alias, budget, err) != 0)
+                return -1;
+        return 0;
+    case FYNT_MAPPING:
+        for (struct fy_node_pair *p; (p = fy_node_mapping_iterate(n, &it)) != NULL;)
+            if (alias_walk(fy_node_pair_key(p), depth + 1, in_alias, budget, err) != 0 ||
+                alias_walk(fy_node_pair_value(p), depth + 1, in_alias, budget, err) != 0)
+                return -1;
+        return 0;
+    }
+    return 0;
+}
+
+/* 1 when text holds anything but blank lines and comments. */
+static int has_content(const char *s)
+{
+    while (*s) {
+        s += strspn(s, " \t\r\n");
+        if (*s == '#')
+            s += strcspn(s, "\n");
+        else if (*s)
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when the document has no root or only a plain empty scalar ("---" alone). */
+static int doc_empty(struct fy_document *fyd)
+{
+    struct fy_node *root = fyd ? fy_document_root(fyd) : NULL;
+    size_t len = 0;
+    if (!root)
+        return 1;
+    if (fy_node_get_type(root) != FYNT_SCALAR || fy_node_is_alias(root))
+        return 0;
+    return fy_node_get_scalar(root, &len) == NULL || len == 0;
+}
+
+static int doc_start_line(struct fy_document *fyd)
+{
+    struct fy_document_state *st = fyd ? fy_document_get_document_state(fyd) : NULL;
+    const struct fy_mark *m = st ? fy_document_state_start_mark(st) : NULL;
+    return m ? m->line + 1 : 0;
+}
+
+/* Parses text (taken over) into d->fyd: exactly one document with content, its
+ * aliases within bounds, then resolved (anchors, merge keys). */
+static int parse_one_document(struct ydoc *d, char *text, size_t len, struct fy_diag *diag)
+{
+    struct cfg_error *err = d->err;
+    struct fy_parse_cfg pc = {.flags = FYPCF_QUIET, .diag = diag};
+    int content = has_content(text);
+    struct fy_parser *fyp = fy_parser_create(&pc);
+    if (!fyp || fy_parser_set_malloc_string(fyp, text, len) != 0) {
+        if (fyp)
+            fy_parser_destroy(fyp);
+        free(text); /* not taken over */
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        return ENMON_ERR_NOMEM;
+    }
+    /* from here the parser owns text */
+    d->fyd = fy_parse_load_document(fyp);
+    struct fy_document *second = d->fyd ? fy_parse_load_document(fyp) : NULL;
+    int rc = ENMON_ERR_CONFIG;
+    long budget = YDOC_ALIAS_NODES_MAX;
+    int syntax = diag_first_error(diag, err); /* located, no field */
+    if (!syntax && second) {
+        err->line = doc_start_line(second);
+        snprintf(err->msg, sizeof(err->msg),
+                 "a second YAML document starts here: one document per file");
+    } else if (!syntax && doc_empty(d->fyd)) {
+        err->line = d->fyd ? doc_start_line(d->fyd) : 1;
+        snprintf(err->msg, sizeof(err->msg), "%s",
+                 content && !d->fyd ? "the YAML parser failed" : "empty: no YAML content");
+    } else if (!syntax && alias_walk(fy_document_root(d->fyd), 0, 0, &budget, err) == 0) {
+        if (fy_document_resolve(d->fyd) == 0)
+            rc = ENMON_OK;
+        else if (!diag_first_error(diag, err))
+            snprintf(err->msg, sizeof(err->msg), "cannot resolve the anchors and merge keys");
+    }
+    if (rc != ENMON_OK && !syntax) {
+        copy_str(err->field, sizeof(err->field), YDOC_DOC_FIELD);
+        if (err->line <= 0)
+            err->line = 1;
+    }
+    if (second)
+        fy_parse_document_destroy(fyp, second);
+    if (rc != ENMON_OK && d->fyd) {
+        fy_parse_document_destroy(fyp, d->fyd);
+        d->fyd = NULL;
+    }
+    fy_parser_destroy(fyp);
+    return rc;
+}
+
 int ydoc_load(struct ydoc *d, const char *path, struct cfg_error *err)
 {
     memset(d, 0, sizeof(*d));
@@ -176,18 +315,7 @@ int ydoc_load(struct ydoc *d, const char *path, struct cfg_error *err)
         snprintf(err->msg, sizeof(err->msg), "out of memory");
         return ENMON_ERR_NOMEM;
     }
-    struct fy_parse_cfg pc = {
-        .search_path = NULL,
-        .flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT,
-        .userdata = NULL,
-        .diag = diag,
-    };
-    /* libfyaml takes the buffer over (also when it fails) */
-    d->fyd = fy_document_build_from_malloc_string(&pc, text, len);
-    int rc = ENMON_OK;
-    if (!d->fyd && diag_first_error(diag, err))
-        rc = ENMON_ERR_CONFIG;
-    /* Otherwise a NULL document without any error is an empty stream. */
+    int rc = parse_one_document(d, text, len, diag); /* takes text over */
     fy_diag_destroy(diag);
     return rc;
 }

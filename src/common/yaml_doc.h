@@ -15,12 +15,15 @@ struct ydoc {
     struct cfg_error *err; /* where errors go (set by ydoc_load) */
 };
 
-/* Parses path. Returns ENMON_OK, ENMON_ERR_IO (cannot read: err names the file)
- * or ENMON_ERR_CONFIG (YAML syntax error: err has the line). */
+/* Parses path, failing closed. Returns ENMON_OK (exactly one document, with content,
+ * anchors and merge keys resolved), ENMON_ERR_IO (cannot read: err names the file) or
+ * ENMON_ERR_CONFIG with the line: a YAML syntax error (no field), or, under the field
+ * "(document)", a second document, an empty or comment-only file, aliases bringing in
+ * more than 100000 nodes (counted before anything is expanded) or an undefined alias. */
 int ydoc_load(struct ydoc *d, const char *path, struct cfg_error *err);
 void ydoc_free(struct ydoc *d);
 
-/* The root node, or NULL for an empty document. */
+/* The root node (never NULL after a successful ydoc_load). */
 struct fy_node *ydoc_root(struct ydoc *d);
 
 /* Line (1-based) where node starts; 0 if node is NULL. */

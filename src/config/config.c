@@ -8,6 +8,7 @@
 #include "link_uri.h"
 #include "yaml_doc.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,9 +210,53 @@ static int load_mqtt_dash(struct loader *L, struct fy_node *map)
 }
 
 /* The http: section. */
+static int load_http_limits(struct loader *L, struct fy_node *map)
+{
+    struct cfg_http *h = &L->cfg->http;
+    struct ydoc *d = &L->doc;
+    long v;
+    int rc = ydoc_int(d, map, "max_connections", "http.max_connections", 16, 100000, &v);
+    if (rc > 0)
+        h->max_connections = (int)v;
+    if (rc >= 0 && (rc = ydoc_int(d, map, "connections_per_address",
+                                  "http.connections_per_address", 0, 100000, &v)) > 0)
+        h->connections_per_address = (int)v;
+    if (rc >= 0 && (rc = ydoc_int(d, map, "max_streams", "http.max_streams", 0, 100000, &v)) > 0)
+        h->max_streams = (int)v;
+    if (rc < 0)
+        return -1;
+    if (rc == 0 && h->max_streams > h->max_connections - 8) /* the default follows */
+        h->max_streams = h->max_connections - 8;
+    if (h->max_streams > h->max_connections - 8)
+        return ydoc_error(d, ydoc_child(map, "max_streams"), "http.max_streams",
+                          "%d leaves fewer than 8 of max_connections %d for other requests",
+                          h->max_streams, h->max_connections);
+    return 0;
+}
+
+/* A non-loopback address needs token_file or allow_anonymous: true (docs/HTTP.md). */
+static int check_http_exposure(struct loader *L, struct fy_node *map)
+{
+    const struct cfg_http *h = &L->cfg->http;
+    struct in_addr a;
+    if (inet_pton(AF_INET, h->listen, &a) != 1)
+        return ydoc_error(&L->doc, ydoc_child(map, "listen"), "http.listen",
+                          "'%s' is not an IPv4 address", h->listen);
+    if ((ntohl(a.s_addr) >> 24) == 127 || h->port == 0 || h->token_file[0] || h->allow_anonymous)
+        return 0;
+    return ydoc_error(&L->doc, ydoc_child(map, "listen"), "http.listen",
+                      "%s is reachable from other machines: set http.token_file, or "
+                      "http.allow_anonymous: true to serve without a token",
+                      h->listen);
+}
+
 static int load_http(struct loader *L, struct fy_node *map)
 {
-    static const char *const keys[] = {"listen", "port", "token_file", "web_root", NULL};
+    static const char *const keys[] = {"listen",          "port",
+                                       "token_file",      "web_root",
+                                       "max_connections", "connections_per_address",
+                                       "max_streams",     "allow_anonymous",
+                                       NULL};
     struct cfg_http *h = &L->cfg->http;
     struct ydoc *d = &L->doc;
     long v;
@@ -222,14 +267,16 @@ static int load_http(struct loader *L, struct fy_node *map)
         ydoc_str(d, map, "listen", "http.listen", h->listen, sizeof(h->listen)) < 0 ||
         ydoc_str(d, map, "token_file", "http.token_file", h->token_file,
                  sizeof(h->token_file)) < 0 ||
-        ydoc_str(d, map, "web_root", "http.web_root", h->web_root, sizeof(h->web_root)) < 0)
+        ydoc_str(d, map, "web_root", "http.web_root", h->web_root, sizeof(h->web_root)) < 0 ||
+        ydoc_bool(d, map, "allow_anonymous", "http.allow_anonymous", &h->allow_anonymous) < 0 ||
+        load_http_limits(L, map) != 0)
         return -1;
     int rc = ydoc_int(d, map, "port", "http.port", 0, 65535, &v);
     if (rc < 0)
         return -1;
     if (rc > 0)
         h->port = (int)v;
-    return 0;
+    return check_http_exposure(L, map);
 }
 
 /* mqtt TLS files and the outbox bound (docs/MQTT.md, docs/RELIABILITY.md). */
@@ -419,13 +466,12 @@ static int load_device_ids(struct loader *L, struct fy_node *map, const char *ba
     return 0;
 }
 
-/* Unit id of the n-th copy: unit + (n - 1), at most 247, unique on its link. */
+/* Unit id of the n-th copy: unit + (n - 1), at most 247 (unique: check_device_unit). */
 static int load_device_unit(struct loader *L, struct fy_node *map, const char *base,
                             const struct site_copy *c, struct cfg_device *dev)
 {
     char f[FIELD_MAX];
     const char *field = join_field(f, base, "unit");
-    struct enmon_config *cfg = L->cfg;
     long unit;
     int rc = ydoc_int(&L->doc, map, "unit", field, 0, UNIT_MAX, &unit);
 
@@ -438,12 +484,36 @@ static int load_device_unit(struct loader *L, struct fy_node *map, const char *b
         return ydoc_error(&L->doc, node, field, "unit %ld + %ld for site copy %ld exceeds %d", unit,
                           c->n - 1, c->n, UNIT_MAX);
     dev->unit = (int)(unit + (c->n - 1));
+    if (dev->unit == 0 && L->cfg->links[dev->link].kind == LINK_RTU)
+        return ydoc_error(&L->doc, node, field,
+                          "unit 0 is the RTU broadcast address, no device answers it (use 1..%d)",
+                          UNIT_MAX);
+    return 0;
+}
+
+/* A unit id is one device's on its link, except for SunSpec devices that pick
+ * different devices of the chain behind it (sunspec_device). */
+static int check_device_unit(struct loader *L, struct fy_node *map, const char *base,
+                             const struct cfg_device *dev)
+{
+    char f[FIELD_MAX];
+    const char *field = join_field(f, base, "unit");
+    struct enmon_config *cfg = L->cfg;
     for (size_t i = 0; i < cfg->ndevices; i++) {
         const struct cfg_device *o = &cfg->devices[i];
-        if (o->link == dev->link && o->unit == dev->unit)
-            return ydoc_error(&L->doc, node, field,
-                              "unit %d on link %s is already used by device '%s' (line %d)",
-                              dev->unit, cfg->links[dev->link].uri, o->id, o->line);
+        if (o->link != dev->link || o->unit != dev->unit)
+            continue;
+        if (!o->map && !dev->map && o->sunspec_device != dev->sunspec_device)
+            continue;
+        if (!o->map && !dev->map)
+            return ydoc_error(&L->doc, ydoc_child(map, "unit"), field,
+                              "unit %d on link %s, sunspec_device %d is already used by device "
+                              "'%s' (line %d)",
+                              dev->unit, cfg->links[dev->link].uri, dev->sunspec_device, o->id,
+                              o->line);
+        return ydoc_error(&L->doc, ydoc_child(map, "unit"), field,
+                          "unit %d on link %s is already used by device '%s' (line %d)", dev->unit,
+                          cfg->links[dev->link].uri, o->id, o->line);
     }
     return 0;
 }
@@ -523,6 +593,8 @@ static int load_device_modbus(struct loader *L, struct fy_node *map, const char 
         return -1;
     if (rc > 0)
         dev->sunspec_device = (int)v;
+    if (ydoc_bool(d, map, "pf_percent", join_field(f, base, "pf_percent"), &dev->pf_percent) < 0)
+        return -1;
     rc = ydoc_int(d, map, "max_regs", join_field(f, base, "max_regs"), 1, 125, &v);
     if (rc < 0)
         return -1;
@@ -590,7 +662,7 @@ static int load_device(struct loader *L, struct fy_node *map, const char *base,
     static const char *const keys[] = {
         "id",      "name",    "kind",         "link",    "unit",         "capacity", "interval",
         "timeout", "retries", "sunspec_base", "welfare", "commissioned", "retrofit", "map",
-        "max_regs", "max_gap", "pause", "connect_pause", "sunspec_device", NULL};
+        "max_regs", "max_gap", "pause", "connect_pause", "sunspec_device", "pf_percent", NULL};
     struct enmon_config *cfg = L->cfg;
     struct cfg_device dev = {
         .site = c->site,
@@ -607,7 +679,8 @@ static int load_device(struct loader *L, struct fy_node *map, const char *base,
 
     if (ydoc_expect_map(&L->doc, map, base) || ydoc_check_keys(&L->doc, map, base, keys) ||
         load_device_ids(L, map, base, c, &dev) || load_device_link(L, map, base, &dev) ||
-        load_device_unit(L, map, base, c, &dev) || load_device_options(L, map, base, &dev))
+        load_device_unit(L, map, base, c, &dev) || load_device_options(L, map, base, &dev) ||
+        check_device_unit(L, map, base, &dev))
         return -1;
     struct cfg_device *arr =
         grow_array(cfg->devices, &L->cap_devices, cfg->ndevices + 1, sizeof(*cfg->devices));
@@ -757,6 +830,9 @@ static void set_defaults(struct enmon_config *cfg, const char *path)
     cfg->mqtt.summary_interval_ms = 10000;
     snprintf(cfg->http.listen, sizeof(cfg->http.listen), "127.0.0.1");
     cfg->http.port = 8080;
+    cfg->http.max_connections = 1000;
+    cfg->http.connections_per_address = 32;
+    cfg->http.max_streams = 500;
     snprintf(cfg->database, sizeof(cfg->database), "/var/lib/enmond/enmon.db");
     snprintf(cfg->timezone, sizeof(cfg->timezone), "Asia/Seoul");
     cfg->utc_offset_min = CALTIME_KST_MIN;
@@ -800,6 +876,22 @@ static int load_alerts(struct loader *L, struct fy_node *map)
     return 0;
 }
 
+/* What enmond needs to start, checked here so that --check-config, a start and a
+ * reload refuse the same files: devices to poll and a database path (http.listen,
+ * an IPv4 literal, is checked with the http: section; RTU unit 0 with the unit). */
+static int check_startable(struct loader *L, struct fy_node *root)
+{
+    struct enmon_config *cfg = L->cfg;
+    struct fy_node *programs = ydoc_child(root, "programs");
+    if (cfg->ndevices == 0)
+        return ydoc_error(&L->doc, programs ? programs : root, "programs",
+                          "no devices: a configuration must poll at least one device");
+    if (!cfg->database[0])
+        return ydoc_error(&L->doc, ydoc_child(root, "database"), "database",
+                          "empty path: enmond needs a database file");
+    return 0;
+}
+
 static int load_root(struct loader *L, struct fy_node *root)
 {
     static const char *const keys[] = {"mqtt",     "database", "timezone", "polling",
@@ -808,7 +900,7 @@ static int load_root(struct loader *L, struct fy_node *root)
 
     L->tz_offset_s = CALTIME_KST_MIN * (long)CALTIME_MINUTE_S;
     if (!root)
-        return 0;
+        return check_startable(L, root);
     if (ydoc_expect_map(&L->doc, root, "") || ydoc_check_keys(&L->doc, root, "", keys))
         return -1;
     if (load_mqtt(L, ydoc_child(root, "mqtt")) != 0 ||
@@ -818,7 +910,9 @@ static int load_root(struct loader *L, struct fy_node *root)
         return -1;
     if (load_programs(L, ydoc_child(root, "programs")) != 0)
         return -1;
-    return load_alerts(L, ydoc_child(root, "alerts"));
+    if (load_alerts(L, ydoc_child(root, "alerts")) != 0)
+        return -1;
+    return check_startable(L, root);
 }
 
 int config_load(const char *path, struct enmon_config **out, struct cfg_error *err)

@@ -54,6 +54,10 @@ struct cfg_http {
     int port;                      /* default 8080; 0 = no HTTP server */
     char token_file[CFG_PATH_MAX]; /* optional: bearer token read from this file */
     char web_root[CFG_PATH_MAX];   /* dashboard files; "" = installed or source web/ */
+    int max_connections;           /* all connections at once, default 1000 */
+    int connections_per_address;   /* per client address, default 32; 0 = no limit */
+    int max_streams;               /* /api/live streams at once, default 500 */
+    int allow_anonymous;           /* a non-loopback listen without token_file is allowed */
 };
 
 struct cfg_program {
@@ -94,6 +98,7 @@ struct cfg_device {
     int retries;         /* extra tries per request before the poll fails */
     int sunspec_base;    /* SunSpec base address, -1 = discover (40000, 0, 50000) */
     int sunspec_device;  /* which device of a chain holding several (1-based, default 1) */
+    int pf_percent;      /* SunSpec: the device sends PF in percent where its model says -1..1 */
     const struct regmap *map; /* non-SunSpec register map, NULL for SunSpec devices */
     int max_regs;        /* largest read (1..125, default 125) */
     int max_gap;         /* unused registers a merged read may span (default 8) */

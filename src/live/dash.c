@@ -26,6 +26,10 @@
 #define DASH_TODAY_MS 10000 /* today's energy re-read from the database */
 #define DASH_TICK_MS 250
 #define DASH_HA_PER_TICK 50 /* discovery configs queued per tick */
+/* Home Assistant's "online" announcements start a discovery round only when the last
+ * round is finished and began DASH_HA_AGAIN_MS ago or more; announcements before that are
+ * coalesced into one round then (docs/MQTT.md). */
+#define DASH_HA_AGAIN_MS 5000
 #define DASH_SAVINGS_DEFAULT "/etc/enmon/savings.yaml"
 
 struct dash {
@@ -38,6 +42,8 @@ struct dash {
     struct ha_watch *ha;
     struct ha_publisher ha_pub;
     int mqtt_was_connected;
+    int ha_online_pending; /* "online" seen, its round not started yet */
+    int64_t ha_round_ms;   /* monotonic start of the last discovery round */
     /* SunSpec identities read at discovery (poller threads write, the dash thread
      * reads, under ident_lock); ident_dirty: HA configs to publish again */
     pthread_mutex_t ident_lock;
@@ -183,15 +189,23 @@ static void publish_summaries(struct dash *d, int64_t now_ms)
 }
 
 /* Discovery again after enmond reconnects to the broker and when Home Assistant says
- * "online" on homeassistant/status. */
-static void ha_step(struct dash *d)
+ * "online" on homeassistant/status: for the latter, one round once the last one is done
+ * and DASH_HA_AGAIN_MS old, however many announcements came (coalesced, none dropped). */
+static void ha_step(struct dash *d, int64_t now)
 {
     struct mqtt_sink_stats ms;
     mqtt_sink_get_stats(d->env.mqtt, &ms);
-    int again = ha_watch_take(d->ha) || (ms.connected && !d->mqtt_was_connected);
+    if (ha_watch_take(d->ha))
+        d->ha_online_pending = 1;
+    int again = ms.connected && !d->mqtt_was_connected;
+    if (d->ha_online_pending && d->ha_pub.done && now - d->ha_round_ms >= DASH_HA_AGAIN_MS)
+        again = 1;
     d->mqtt_was_connected = ms.connected;
-    if (again)
+    if (again) {
         ha_publisher_restart(&d->ha_pub);
+        d->ha_online_pending = 0;
+        d->ha_round_ms = now;
+    }
     if (!ms.connected)
         return;
     pthread_mutex_lock(&d->ident_lock);
@@ -225,7 +239,7 @@ static void *dash_main(void *arg)
             next_summary = now + d->cfg->mqtt.summary_interval_ms;
         }
         if (d->env.mqtt && d->cfg->mqtt.ha_discovery)
-            ha_step(d);
+            ha_step(d, now);
         usleep(DASH_TICK_MS * 1000);
     }
     return NULL;

@@ -12,10 +12,14 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef ENMON_WEB_DIR
@@ -25,10 +29,28 @@
 #define ENMON_SOURCE_WEB_DIR "web"
 #endif
 
-#define HTTP_CONNECTIONS_MAX 64
+#define HTTP_THREADS 4               /* epoll event loops; handlers run on them */
+#define HTTP_HEADER_TIMEOUT_MS 9500  /* from accept (or the previous reply) to complete headers */
+#define HTTP_IDLE_TIMEOUT_S 10       /* no byte moved on a connection within a request */
+#define HTTP_CONN_MEMORY (32 * 1024) /* libmicrohttpd's pool per connection: headers, buffers */
+#define HTTP_SSE_BLOCK 4096          /* the reader's block, inside the connection's pool */
+#define HTTP_FD_RESERVE 64           /* descriptors kept for the database, MQTT, links, logs */
+#define HTTP_RETRY_AFTER "10"        /* seconds, with 503 when max_streams streams are open */
 #define HTTP_TOKEN_MAX 256
-#define SSE_WAIT_MS 1000
+#define HOUSEKEEP_MS 500   /* header deadlines: closed 9.5..10 s after the connection opened */
+#define SSE_RESUME_MS 1000 /* suspended streams are resumed on a new frame and this often */
 #define SSE_PING_MS 15000
+
+struct sse;
+
+/* One accepted connection (MHD socket context): the header deadline is checked on it. */
+struct conn_track {
+    struct conn_track *prev, *next;
+    int fd;
+    int in_request; /* headers complete, the reply is not done yet */
+    int shut;       /* the deadline passed: shut down, libmicrohttpd closes it */
+    int64_t since_ms;
+};
 
 struct http_server {
     struct MHD_Daemon *mhd;
@@ -36,6 +58,14 @@ struct http_server {
     char token[HTTP_TOKEN_MAX];
     char web_root[CFG_PATH_MAX];
     int port;
+    int max_streams;
+    pthread_mutex_t lock; /* streams, nstreams, conns, stopping */
+    struct sse *streams;
+    int nstreams;
+    struct conn_track *conns;
+    int stopping;
+    pthread_t housekeeper;
+    int housekeeping;
 };
 
 /* The dashboard's files: name, content type. Nothing else under web/ is served. */
@@ -83,15 +113,17 @@ static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned status, con
     return ret;
 }
 
-/* Authorization: Bearer <token>, or ?access_token= (EventSource cannot send headers). */
-static int authorized(const struct http_server *h, struct MHD_Connection *c)
+/* Authorization: Bearer <token>; ?access_token= only where allowed (the EventSource of
+ * /api/live cannot send headers). The query is never logged. */
+static int authorized(const struct http_server *h, struct MHD_Connection *c, int query_ok)
 {
     if (!h->token[0])
         return 1;
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
         return http_token_equal(auth + 7, h->token);
-    const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "access_token");
+    const char *q =
+        query_ok ? MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "access_token") : NULL;
     return q && http_token_equal(q, h->token);
 }
 
@@ -128,17 +160,24 @@ static enum MHD_Result serve_static(struct http_server *h, struct MHD_Connection
 
 /* ---- server-sent events ------------------------------------------------------------- */
 
+/* A stream never holds a thread: with nothing to send its connection is suspended, and the
+ * housekeeper resumes every suspended stream when a frame is due (at most HOUSEKEEP_MS). */
 struct sse {
-    struct live *live;
+    struct sse *prev, *next;
+    struct http_server *h;
+    struct MHD_Connection *conn;
+    int suspended;
     uint64_t gen;
     char *buf; /* pending bytes of the current event */
     size_t len, off;
     int64_t last_ms;
 };
 
+/* Fills buf with the next event without waiting; -1 once the frames are closed. */
 static int sse_next(struct sse *s)
 {
-    char *json = live_wait_frame(s->live, &s->gen, SSE_WAIT_MS);
+    struct live *live = s->h->env->live;
+    char *json = live_wait_frame(live, &s->gen, 0);
     free(s->buf);
     s->buf = NULL;
     s->len = s->off = 0;
@@ -154,15 +193,25 @@ static int sse_next(struct sse *s)
         s->len = s->buf ? strlen(s->buf) : 0;
         s->last_ms = clock_mono_ms();
     }
-    return live_closed(s->live) ? -1 : 0;
+    return live_closed(live) ? -1 : 0;
 }
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max)
 {
     struct sse *s = cls;
-    while (s->off >= s->len) {
-        if (sse_next(s) < 0)
-            return MHD_CONTENT_READER_END_OF_STREAM;
+    (void)pos;
+    if (s->off >= s->len && sse_next(s) < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (s->off >= s->len) { /* nothing yet: park the connection until the housekeeper */
+        int stop;
+        pthread_mutex_lock(&s->h->lock);
+        stop = s->h->stopping;
+        if (!stop) {
+            s->suspended = 1;
+            MHD_suspend_connection(s->conn);
+        }
+        pthread_mutex_unlock(&s->h->lock);
+        return stop ? MHD_CONTENT_READER_END_OF_STREAM : 0;
     }
     size_t n = s->len - s->off < max ? s->len - s->off : max;
     memcpy(out, s->buf + s->off, n);
@@ -173,8 +222,28 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max)
 static void sse_free(void *cls)
 {
     struct sse *s = cls;
+    struct http_server *h = s->h;
+    pthread_mutex_lock(&h->lock);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        h->streams = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    h->nstreams--;
+    pthread_mutex_unlock(&h->lock);
     free(s->buf);
     free(s);
+}
+
+/* Resumes every suspended stream; the caller holds h->lock. */
+static void sse_resume_all(struct http_server *h)
+{
+    for (struct sse *s = h->streams; s; s = s->next)
+        if (s->suspended) {
+            s->suspended = 0;
+            MHD_resume_connection(s->conn);
+        }
 }
 
 static enum MHD_Result serve_live(struct http_server *h, struct MHD_Connection *c)
@@ -182,12 +251,37 @@ static enum MHD_Result serve_live(struct http_server *h, struct MHD_Connection *
     struct sse *s = calloc(1, sizeof(*s));
     if (!s)
         return MHD_NO;
-    s->live = h->env->live;
+    s->h = h;
+    s->conn = c;
     s->last_ms = clock_mono_ms();
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, s, sse_free);
-    if (!r) {
+    pthread_mutex_lock(&h->lock);
+    int full = h->nstreams >= h->max_streams;
+    if (!full) {
+        s->next = h->streams;
+        if (h->streams)
+            h->streams->prev = s;
+        h->streams = s;
+        h->nstreams++;
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (full) {
         free(s);
+        struct MHD_Response *r = MHD_create_response_from_buffer(
+            strlen("{\"error\":\"too many live streams\"}"),
+            (void *)"{\"error\":\"too many live streams\"}", MHD_RESPMEM_PERSISTENT);
+        if (!r)
+            return MHD_NO;
+        MHD_add_response_header(r, "Content-Type", "application/json");
+        MHD_add_response_header(r, "Retry-After", HTTP_RETRY_AFTER);
+        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    /* From here the response owns s: sse_free unlinks it, also when queueing fails. */
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_SSE_BLOCK, sse_read, s, sse_free);
+    if (!r) {
+        sse_free(s);
         return MHD_NO;
     }
     MHD_add_response_header(r, "Content-Type", "text/event-stream");
@@ -195,6 +289,105 @@ static enum MHD_Result serve_live(struct http_server *h, struct MHD_Connection *
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* ---- connections: the header deadline ------------------------------------------------ */
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *h = cls;
+    struct conn_track *t = *socket_ctx;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        t = calloc(1, sizeof(*t));
+        if (!t || !fd) {
+            free(t);
+            return;
+        }
+        t->fd = fd->connect_fd;
+        t->since_ms = clock_mono_ms();
+        pthread_mutex_lock(&h->lock);
+        t->next = h->conns;
+        if (h->conns)
+            h->conns->prev = t;
+        h->conns = t;
+        pthread_mutex_unlock(&h->lock);
+        *socket_ctx = t;
+    } else if (t) { /* closed: before libmicrohttpd closes the descriptor */
+        pthread_mutex_lock(&h->lock);
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            h->conns = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+        pthread_mutex_unlock(&h->lock);
+        free(t);
+        *socket_ctx = NULL;
+    }
+}
+
+static void conn_mark(struct http_server *h, struct MHD_Connection *c, int in_request)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_track *t = i ? i->socket_context : NULL;
+    if (!t)
+        return;
+    pthread_mutex_lock(&h->lock);
+    t->in_request = in_request;
+    t->since_ms = clock_mono_ms();
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **state,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void)state;
+    (void)code;
+    conn_mark(cls, c, 0);
+}
+
+/* Shuts down the connections whose headers did not arrive in time (slow or idle clients);
+ * libmicrohttpd then reads end-of-file and closes them. The caller holds h->lock. */
+static void conn_expire(struct http_server *h, int64_t now_ms)
+{
+    for (struct conn_track *t = h->conns; t; t = t->next)
+        if (!t->in_request && !t->shut && now_ms - t->since_ms >= HTTP_HEADER_TIMEOUT_MS) {
+            t->shut = 1;
+            shutdown(t->fd, SHUT_RDWR);
+        }
+}
+
+static void *housekeeper(void *arg)
+{
+    struct http_server *h = arg;
+    struct live *live = h->env->live;
+    uint64_t gen = 0;
+    int64_t resumed_ms = 0;
+    for (;;) {
+        char *frame = NULL;
+        if (live_closed(live)) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        } else {
+            frame = live_wait_frame(live, &gen, HOUSEKEEP_MS);
+        }
+        int64_t now = clock_mono_ms();
+        pthread_mutex_lock(&h->lock);
+        int stop = h->stopping;
+        if (frame || stop || live_closed(live) || now - resumed_ms >= SSE_RESUME_MS) {
+            sse_resume_all(h);
+            resumed_ms = now;
+        }
+        conn_expire(h, now);
+        pthread_mutex_unlock(&h->lock);
+        free(frame);
+        if (stop)
+            return NULL;
+    }
 }
 
 /* ---- requests ----------------------------------------------------------------------- */
@@ -230,18 +423,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     static int first_call;
     struct http_server *h = cls;
-    if (*state == NULL) { /* headers only so far: answer once they are complete */
+    (void)version;
+    (void)data;
+    (void)data_len;
+    if (*state == NULL) { /* headers complete: the header deadline no longer applies */
         *state = &first_call;
+        conn_mark(h, c, 1);
         return MHD_YES;
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return queue_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
                           "{\"error\":\"only GET\"}");
     int api = strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0;
-    if (api && !authorized(h, c))
+    int live = strcmp(url, "/api/live") == 0;
+    if (api && !authorized(h, c, live))
         return queue_text(c, MHD_HTTP_UNAUTHORIZED, "application/json",
                           "{\"error\":\"a bearer token is required\"}");
-    if (strcmp(url, "/api/live") == 0)
+    if (live)
         return serve_live(h, c);
     return api ? serve_api(h, c, url) : serve_static(h, c, url);
 }
@@ -281,12 +479,48 @@ static int bind_addr(const struct cfg_http *c, struct sockaddr_in *sa, char *msg
     return 0;
 }
 
+/* libmicrohttpd's own messages; the token is masked should one ever quote a request. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    const struct http_server *h = cls;
     char buf[512];
     vsnprintf(buf, sizeof(buf), fmt, ap);
     buf[strcspn(buf, "\n")] = '\0';
+    size_t lt = strlen(h->token);
+    for (char *t = buf; lt && (t = strstr(t, h->token)) != NULL; t += lt)
+        memset(t, '*', lt);
     log_msg(LOG_WARNING, "http: %s", buf);
+}
+
+/* Raises the descriptor limit for max_connections; returns the connections it allows. */
+static unsigned fd_budget(unsigned want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return want;
+    rlim_t need = (rlim_t)want + HTTP_FD_RESERVE;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+        return rl.rlim_cur > 2 * HTTP_FD_RESERVE ? (unsigned)(rl.rlim_cur - HTTP_FD_RESERVE) : 64;
+    return want;
+}
+
+static struct MHD_Daemon *mhd_start(struct http_server *h, const struct cfg_http *c,
+                                    struct sockaddr_in *sa, unsigned conns)
+{
+    return MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
+        MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)c->connections_per_address, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
 }
 
 int http_start(const struct api_env *env, struct http_server **out, char *msg, size_t msglen)
@@ -298,6 +532,7 @@ int http_start(const struct api_env *env, struct http_server **out, char *msg, s
     if (!h)
         return ENMON_ERR_NOMEM;
     h->env = env;
+    h->max_streams = c->max_streams;
     snprintf(h->web_root, sizeof(h->web_root), "%s", http_web_root(env->cfg));
     if ((c->token_file[0] &&
          read_token(c->token_file, h->token, sizeof(h->token), msg, msglen) != 0) ||
@@ -305,16 +540,26 @@ int http_start(const struct api_env *env, struct http_server **out, char *msg, s
         free(h);
         return ENMON_ERR_CONFIG;
     }
-    h->mhd =
-        MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                             MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                         0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-                         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    unsigned conns = fd_budget((unsigned)c->max_connections);
+    if (conns < (unsigned)c->max_connections)
+        log_msg(LOG_WARNING, "http: the descriptor limit allows %u connections, not %d", conns,
+                c->max_connections);
+    if ((int)conns - 8 < h->max_streams)
+        h->max_streams = (int)conns > 16 ? (int)conns - 8 : 8;
+    pthread_mutex_init(&h->lock, NULL);
+    h->mhd = mhd_start(h, c, &sa, conns);
     if (!h->mhd) {
         snprintf(msg, msglen, "cannot listen on %s:%d", c->listen, c->port);
+        pthread_mutex_destroy(&h->lock);
         free(h);
+        return ENMON_ERR_IO;
+    }
+    h->housekeeping = pthread_create(&h->housekeeper, NULL, housekeeper, h) == 0;
+    if (!h->housekeeping) {
+        MHD_stop_daemon(h->mhd);
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        snprintf(msg, msglen, "cannot start the HTTP housekeeping thread");
         return ENMON_ERR_IO;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -332,7 +577,13 @@ void http_stop(struct http_server *h)
 {
     if (!h)
         return;
+    pthread_mutex_lock(&h->lock);
+    h->stopping = 1; /* streams end instead of suspending again */
+    sse_resume_all(h);
+    pthread_mutex_unlock(&h->lock);
     live_close_frames(h->env->live);
+    pthread_join(h->housekeeper, NULL);
     MHD_stop_daemon(h->mhd);
+    pthread_mutex_destroy(&h->lock);
     free(h);
 }

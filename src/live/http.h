@@ -9,9 +9,11 @@
 
 struct http_server;
 
-/* Starts listening on cfg->http.listen:port with a thread per connection (at most 64).
- * env must outlive the server; its pointers are read by request threads. The token of
- * http.token_file (whitespace trimmed) is then required. ENMON_OK, ENMON_ERR_CONFIG
+/* Starts listening on cfg->http.listen:port: HTTP_THREADS epoll loops serve up to
+ * http.max_connections connections (http.connections_per_address each), headers must be
+ * complete within 10 s, /api/live streams (at most http.max_streams, then 503) hold no
+ * thread (docs/HTTP.md, "Limits"). env must outlive the server; its pointers are read by
+ * the loops. The token of http.token_file (whitespace trimmed) is then required. ENMON_OK, ENMON_ERR_CONFIG
  * (bad address, unreadable or empty token file) or ENMON_ERR_IO (cannot listen), with a
  * reason in msg. */
 int http_start(const struct api_env *env, struct http_server **out, char *msg, size_t msglen);

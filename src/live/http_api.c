@@ -21,6 +21,7 @@
 
 #define LIVE_DEVICES_MAX 2000 /* above this, a live frame lists only offline devices */
 #define LIVE_ALERTS_MAX 200
+#define SAVINGS_PERIOD_MAX_DAYS 400 /* /api/savings: daily values per device, bounded */
 
 static int reply_json(struct api_reply *out, int status, cJSON *doc)
 {
@@ -269,7 +270,9 @@ static int savings_period(const struct api_env *e, api_arg_fn arg, void *ctx, in
         return -1;
     if (!from)
         *from_s = *to_s - CALTIME_DAY_S;
-    return *from_s < *to_s ? 0 : -1;
+    if (*from_s >= *to_s)
+        return -1;
+    return (*to_s - *from_s) / CALTIME_DAY_S > SAVINGS_PERIOD_MAX_DAYS ? -2 : 0;
 }
 
 static cJSON *savings_row(const struct sr_row *r)
@@ -318,8 +321,14 @@ static int get_savings(const struct api_env *e, api_arg_fn arg, void *ctx, struc
     struct sr_query q = {.offset_min = e->offset_min};
     if (!e->savings)
         return reply_error(out, 503, "no savings parameters");
-    if (savings_period(e, arg, ctx, &q.from_s, &q.to_s) != 0)
+    int period = savings_period(e, arg, ctx, &q.from_s, &q.to_s);
+    if (period == -1)
         return reply_error(out, 400, "from and to must be dates YYYY-MM-DD, from <= to");
+    if (period != 0) {
+        char why[64];
+        snprintf(why, sizeof(why), "from..to spans more than %d days", SAVINGS_PERIOD_MAX_DAYS);
+        return reply_error(out, 400, why);
+    }
     sqlite3 *db = open_db(e, out);
     if (!db)
         return 1;

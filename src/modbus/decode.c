@@ -2,6 +2,8 @@
 #include "decode.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int decode_type_words(enum decode_type type)
@@ -107,4 +109,18 @@ void decode_string(const uint16_t *words, int nwords, char *out, size_t len)
     while (n > 0 && out[n - 1] == ' ')
         n--;
     out[n] = '\0';
+}
+
+double decode_f32_shortest(double v)
+{
+    float f = (float)v;
+    if (!isfinite(v) || (double)f != v)
+        return v;
+    char buf[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof(buf), "%.*g", prec, v);
+        if (strtof(buf, NULL) == f)
+            return strtod(buf, NULL);
+    }
+    return v; /* 9 digits always round-trip a float32 */
 }

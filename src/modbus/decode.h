@@ -41,6 +41,12 @@ int decode_value(const uint16_t *words, enum decode_type type, enum decode_order
  * (division by a power of ten, not multiplication by 0.1). */
 double decode_scale(double raw, int sf);
 
+/* The double nearest to the shortest decimal (1 to 9 significant digits) that
+ * reads back (strtof) as the same float32: 59.98f, exactly 59.979999542236328,
+ * gives 59.98, so stores and payloads show what the device meant. v that is not
+ * a finite float32 value is returned as it is. */
+double decode_f32_shortest(double v);
+
 /* Copies a register string (two bytes per word, high byte first) into out,
  * stopping at the first NUL, trimming trailing spaces; always terminates. */
 void decode_string(const uint16_t *words, int nwords, char *out, size_t len);

@@ -464,6 +464,8 @@ int regmap_point_value(const struct regmap *m, size_t i, const struct regmap_blo
         return ENMON_ERR_INVALID;
     if (decode_value(w, (enum decode_type)p->type, (enum decode_order)p->order, &raw) != 0)
         return ENMON_ERR_INVALID;
+    if (p->type == REGMAP_F32)
+        raw = decode_f32_shortest(raw); /* 59.98, not 59.979999542236328 */
     if (p->has_sf) {
         int rc = read_sf(p, blocks, nblocks, &sf);
         if (rc != ENMON_OK)

@@ -194,22 +194,25 @@ struct meas_point {
     enum meas meas;
     const char *point;
     const char *fallback; /* used when the device does not implement point */
-    double factor;
 };
 
 static const struct meas_point inverter_points[] = {
-    {MEAS_POWER_W, "W", NULL, 1},          {MEAS_ENERGY_EXPORT_WH, "WH", NULL, 1},
-    {MEAS_VOLTAGE_V, "PhVphA", NULL, 1},    {MEAS_CURRENT_A, "A", NULL, 1},
-    {MEAS_FREQUENCY_HZ, "Hz", NULL, 1},     {MEAS_POWER_FACTOR, "PF", NULL, 0.01},
-    {MEAS_DC_POWER_W, "DCW", NULL, 1},      {MEAS_TEMPERATURE_C, "TmpCab", NULL, 1},
-    {MEAS_STATE, "St", NULL, 1},            {MEAS_EVENTS, "Evt1", NULL, 1},
+    {MEAS_POWER_W, "W", NULL},        {MEAS_ENERGY_EXPORT_WH, "WH", NULL},
+    {MEAS_VOLTAGE_V, "PhVphA", NULL}, {MEAS_CURRENT_A, "A", NULL},
+    {MEAS_FREQUENCY_HZ, "Hz", NULL},  {MEAS_POWER_FACTOR, "PF", NULL},
+    {MEAS_DC_POWER_W, "DCW", NULL},   {MEAS_TEMPERATURE_C, "TmpCab", NULL},
+    {MEAS_STATE, "St", NULL},         {MEAS_EVENTS, "Evt1", NULL},
 };
 
 static const struct meas_point meter_points[] = {
-    {MEAS_POWER_W, "W", NULL, 1},           {MEAS_ENERGY_IMPORT_WH, "TotWhImp", NULL, 1},
-    {MEAS_ENERGY_EXPORT_WH, "TotWhExp", NULL, 1}, {MEAS_VOLTAGE_V, "PhV", "PhVphA", 1},
-    {MEAS_CURRENT_A, "A", NULL, 1},         {MEAS_FREQUENCY_HZ, "Hz", NULL, 1},
-    {MEAS_POWER_FACTOR, "PF", NULL, 0.01},  {MEAS_EVENTS, "Evt", NULL, 1},
+    {MEAS_POWER_W, "W", NULL},
+    {MEAS_ENERGY_IMPORT_WH, "TotWhImp", NULL},
+    {MEAS_ENERGY_EXPORT_WH, "TotWhExp", NULL},
+    {MEAS_VOLTAGE_V, "PhV", "PhVphA"},
+    {MEAS_CURRENT_A, "A", NULL},
+    {MEAS_FREQUENCY_HZ, "Hz", NULL},
+    {MEAS_POWER_FACTOR, "PF", NULL},
+    {MEAS_EVENTS, "Evt", NULL},
 };
 
 static int is_inverter_model(uint16_t id)
@@ -222,6 +225,33 @@ static int is_meter_model(uint16_t id)
     return (id >= 201 && id <= 204) || (id >= 211 && id <= 214);
 }
 
+/* Divisor that brings a point to enmon's units: PF in "Pct" to a ratio. Division
+ * (not x 0.01) keeps 99.5 % exactly the double nearest 0.995. */
+static double units_divisor(enum meas m, const struct sunspec_point_def *p)
+{
+    if (m == MEAS_POWER_FACTOR && p->units && strcmp(p->units, "Pct") == 0)
+        return 100;
+    return 1;
+}
+
+static void plan_resolve(struct sunspec_plan *plan, const struct sunspec_model_ref *ref,
+                         const struct sunspec_model_def *def, int met)
+{
+    plan->main = *ref;
+    plan->def = def;
+    plan->is_meter = met;
+    const struct meas_point *mp = met ? meter_points : inverter_points;
+    size_t n = met ? sizeof(meter_points) / sizeof(meter_points[0])
+                   : sizeof(inverter_points) / sizeof(inverter_points[0]);
+    for (int m = 0; m < MEAS__COUNT; m++)
+        plan->point[m] = -1;
+    for (size_t k = 0; k < n; k++) {
+        int idx = sunspec_point_index(def, mp[k].point);
+        plan->point[mp[k].meas] = (int16_t)idx;
+        plan->divisor[mp[k].meas] = idx >= 0 ? units_divisor(mp[k].meas, &def->points[idx]) : 1;
+    }
+}
+
 int sunspec_plan_build_nth(const struct sunspec_chain *chain, int nth, struct sunspec_plan *plan)
 {
     memset(plan, 0, sizeof(*plan));
@@ -232,25 +262,30 @@ int sunspec_plan_build_nth(const struct sunspec_chain *chain, int nth, struct su
             device++; /* each common model starts the next device behind this address */
         if (device != nth)
             continue;
+        if (ref->id == 1) {
+            plan->common = *ref;
+            continue;
+        }
+        if (ref->id == 160 && !plan->mppt.id) {
+            plan->mppt = *ref;
+            continue;
+        }
         int inv = is_inverter_model(ref->id), met = is_meter_model(ref->id);
         const struct sunspec_model_def *def = sunspec_model_find(ref->id);
-        if (!(inv || met) || !def || ref->len < def->fixed_len)
+        if (plan->def || !(inv || met) || !def || ref->len < def->fixed_len)
             continue;
-        plan->main = *ref;
-        plan->def = def;
-        plan->is_meter = met;
-        const struct meas_point *mp = met ? meter_points : inverter_points;
-        size_t n = met ? sizeof(meter_points) / sizeof(meter_points[0])
-                       : sizeof(inverter_points) / sizeof(inverter_points[0]);
-        for (int m = 0; m < MEAS__COUNT; m++)
-            plan->point[m] = -1;
-        for (size_t k = 0; k < n; k++) {
-            plan->point[mp[k].meas] = (int16_t)sunspec_point_index(def, mp[k].point);
-            plan->factor[mp[k].meas] = mp[k].factor;
-        }
-        return ENMON_OK;
+        plan_resolve(plan, ref, def, met);
     }
-    return ENMON_ERR_NOT_FOUND;
+    if (!plan->def)
+        return ENMON_ERR_NOT_FOUND;
+    if (plan->is_meter)
+        plan->mppt = (struct sunspec_model_ref){0}; /* DC inputs belong to inverters */
+    return ENMON_OK;
+}
+
+void sunspec_plan_pf_percent(struct sunspec_plan *plan)
+{
+    plan->divisor[MEAS_POWER_FACTOR] = 100;
 }
 
 int sunspec_plan_build(const struct sunspec_chain *chain, struct sunspec_plan *plan)
@@ -269,22 +304,50 @@ static int fallback_index(const struct sunspec_plan *plan, enum meas m)
     return -1;
 }
 
+/* 1 when measurement m comes from a float32 point (model 111-113, 211-213). */
+static int point_is_f32(const struct sunspec_plan *plan, int m)
+{
+    return plan->point[m] >= 0 && plan->def->points[plan->point[m]].type == SS_FLOAT32;
+}
+
+/* 1 when point idx holds a value other than its not-implemented sentinel (it
+ * may still be undecodable: its scale factor invalid, a float infinite). */
+static int point_implemented(const struct sunspec_model_def *def, const uint16_t *block,
+                             size_t nwords, int idx)
+{
+    if (idx < 0)
+        return 0;
+    const struct sunspec_point_def *p = &def->points[idx];
+    if ((size_t)p->offset + p->size > nwords)
+        return 0;
+    const uint16_t *w = block + p->offset;
+    if (p->type == SS_FLOAT32)
+        return !(((w[0] & 0x7F80u) == 0x7F80u) && ((w[0] & 0x7Fu) || w[1])); /* NaN */
+    return !not_implemented(w, (enum sunspec_type)p->type);
+}
+
 void sunspec_plan_decode(const struct sunspec_plan *plan, const uint16_t *block, size_t nwords,
                          struct reading *r)
 {
+    int invalid = 0;
     r->valid = 0;
     for (int m = 0; m < MEAS__COUNT; m++) {
         if (plan->point[m] < 0)
             continue;
         double v, wrap;
+        int fb = fallback_index(plan, (enum meas)m);
         int ok = sunspec_point_decode(plan->def, block, nwords, plan->point[m], &v, &wrap) == 0;
-        if (!ok) {
-            int fb = fallback_index(plan, (enum meas)m);
-            ok = fb >= 0 && sunspec_point_decode(plan->def, block, nwords, fb, &v, &wrap) == 0;
-        }
         if (!ok)
+            ok = fb >= 0 && sunspec_point_decode(plan->def, block, nwords, fb, &v, &wrap) == 0;
+        if (!ok) {
+            /* not implemented is no error; implemented but undecodable is */
+            invalid += point_implemented(plan->def, block, nwords, plan->point[m]) ||
+                       point_implemented(plan->def, block, nwords, fb);
             continue;
-        reading_set(r, (enum meas)m, v * plan->factor[m]);
+        }
+        if (point_is_f32(plan, m))
+            v = decode_f32_shortest(v);
+        reading_set(r, (enum meas)m, v / plan->divisor[m]);
         if (m == MEAS_ENERGY_IMPORT_WH)
             r->wrap_wh[0] = wrap;
         else if (m == MEAS_ENERGY_EXPORT_WH)
@@ -292,7 +355,79 @@ void sunspec_plan_decode(const struct sunspec_plan *plan, const uint16_t *block,
     }
     enum meas energy = plan->is_meter ? MEAS_ENERGY_IMPORT_WH : MEAS_ENERGY_EXPORT_WH;
     int complete = reading_has(r, MEAS_POWER_W) && reading_has(r, energy);
-    r->quality = complete ? READING_OK : READING_PARTIAL;
+    r->quality = complete && !invalid ? READING_OK : READING_PARTIAL;
+}
+
+/* Point `name` of one repetition grp of def's repeating group (block: the whole
+ * model, which holds grp); its scale factor is in the group or the fixed block. */
+static int group_point_decode(const struct sunspec_model_def *def, const uint16_t *block,
+                              const uint16_t *grp, const char *name, double *out)
+{
+    const struct sunspec_point_def *p = NULL;
+    for (int i = 0; i < def->ngroup_points && !p; i++)
+        if (strcmp(def->group_points[i].name, name) == 0)
+            p = &def->group_points[i];
+    if (!p || p->type == SS_STRING || (size_t)p->offset + p->size > def->group_len)
+        return -1;
+    const uint16_t *w = grp + p->offset;
+    double raw;
+    if (not_implemented(w, (enum sunspec_type)p->type) ||
+        decode_value(w, decode_type_of((enum sunspec_type)p->type), DECODE_ABCD, &raw) != 0)
+        return -1;
+    int sf = 0;
+    if (p->sf_index >= 0) {
+        int parent = p->sf_index & SUNSPEC_SF_PARENT, idx = p->sf_index & ~SUNSPEC_SF_PARENT;
+        const struct sunspec_point_def *sfp = parent ? def->points : def->group_points;
+        const uint16_t *words = parent ? block : grp;
+        if (idx >= (parent ? def->npoints : def->ngroup_points))
+            return -1;
+        uint16_t v = words[sfp[idx].offset];
+        if (v == 0x8000 || (int16_t)v < -10 || (int16_t)v > 10)
+            return -1;
+        sf = (int16_t)v;
+    }
+    *out = decode_scale(raw, sf);
+    return 0;
+}
+
+void sunspec_mppt_decode(const uint16_t *block, size_t nwords, struct reading *r)
+{
+    static const char *const names[MODULE__COUNT] = {
+        [MODULE_DC_CURRENT_A] = "DCA", [MODULE_DC_VOLTAGE_V] = "DCV", [MODULE_DC_POWER_W] = "DCW"};
+    const struct sunspec_model_def *def = sunspec_model_find(160);
+    int n_idx = def ? sunspec_point_index(def, "N") : -1;
+    r->nmodules = 0;
+    if (n_idx < 0 || def->group_len == 0 || def->points[n_idx].offset >= nwords ||
+        block[def->points[n_idx].offset] == 0xFFFF)
+        return;
+    size_t all = block[def->points[n_idx].offset], n = all;
+    size_t fixed = def->fixed_len + 2u;
+    size_t fits = nwords > fixed ? (nwords - fixed) / def->group_len : 0;
+    if (n > fits)
+        n = fits;
+    if (n > READING_MODULES_MAX)
+        n = READING_MODULES_MAX; /* more modules: the first ones only, and no dc_power_w sum */
+    int sum_ok = n > 0 && n == all;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint16_t *grp = block + fixed + i * def->group_len;
+        struct reading_module *mod = &r->module[i];
+        *mod = (struct reading_module){0};
+        for (int k = 0; k < MODULE__COUNT; k++) {
+            double v;
+            if (group_point_decode(def, block, grp, names[k], &v) != 0)
+                continue;
+            mod->value[k] = v;
+            mod->valid |= (uint8_t)(1u << k);
+        }
+        if (mod->valid & (1u << MODULE_DC_POWER_W))
+            sum += mod->value[MODULE_DC_POWER_W];
+        else
+            sum_ok = 0;
+    }
+    r->nmodules = (uint8_t)n;
+    if (sum_ok)
+        reading_set(r, MEAS_DC_POWER_W, sum);
 }
 
 void sunspec_common_decode(const uint16_t *block, size_t nwords, struct sunspec_common *out)

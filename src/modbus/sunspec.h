@@ -52,12 +52,16 @@ int sunspec_point_decode(const struct sunspec_model_def *def, const uint16_t *bl
 struct sunspec_plan {
     struct sunspec_model_ref main;
     const struct sunspec_model_def *def;
-    int16_t point[MEAS__COUNT]; /* index in def->points, -1 none */
-    double factor[MEAS__COUNT]; /* multiplier after scaling (PF percent -> ratio) */
+    int16_t point[MEAS__COUNT];  /* index in def->points, -1 none */
+    double divisor[MEAS__COUNT]; /* after scaling: 100 for PF in units "Pct", else 1 */
     int is_meter;
+    struct sunspec_model_ref common; /* the device's model 1 (id 0: none) */
+    struct sunspec_model_ref mppt;   /* the device's model 160 (id 0: none) */
 };
 
-/* Chooses the main model of chain and resolves its points. Returns ENMON_OK or
+/* Chooses the main model of chain and resolves its points. Values follow the
+ * units of the official model: PF in "Pct" (101-103, 111-113, 201-204) is
+ * divided by 100, PF in "PF" (211-213) is taken as it is (-1..1). Returns ENMON_OK or
  * ENMON_ERR_NOT_FOUND when the chain has no inverter or meter model enmon decodes. */
 int sunspec_plan_build(const struct sunspec_chain *chain, struct sunspec_plan *plan);
 
@@ -66,10 +70,22 @@ int sunspec_plan_build(const struct sunspec_chain *chain, struct sunspec_plan *p
  * presents them behind one unit id. */
 int sunspec_plan_build_nth(const struct sunspec_chain *chain, int nth, struct sunspec_plan *plan);
 
-/* Decodes the main model block into r (values, valid bits, wrap_wh, quality
- * OK or PARTIAL: PARTIAL when power or the device's main energy counter is invalid). */
+/* For a device that sends PF in percent where its model says -1..1 (config
+ * pf_percent: true): PF is divided by 100 whatever the model's units. */
+void sunspec_plan_pf_percent(struct sunspec_plan *plan);
+
+/* Decodes the main model block into r (values, valid bits, wrap_wh, quality).
+ * Quality is PARTIAL when power or the device's main energy counter (inverter
+ * WH, meter TotWhImp) is missing, or when a point the device implements could
+ * not be decoded (invalid scale factor, infinite float); a point the device
+ * does not implement is left out and keeps the quality OK. */
 void sunspec_plan_decode(const struct sunspec_plan *plan, const uint16_t *block, size_t nwords,
                          struct reading *r);
+
+/* Decodes the device's MPPT model (160) block: dc_power_w becomes the sum of
+ * the modules' DCW when every module (at most READING_MODULES_MAX) implements
+ * it; each module's DC current, voltage and power go to r->module[]. */
+void sunspec_mppt_decode(const uint16_t *block, size_t nwords, struct reading *r);
 
 /* Manufacturer, model and serial from a common model (1) block. */
 struct sunspec_common {

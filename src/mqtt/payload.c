@@ -252,6 +252,28 @@ static void out_measurements(struct out *o, const struct reading *r)
     }
 }
 
+/* ,"modules":[{"dc_current_a":3.12,"dc_voltage_v":380.5,"dc_power_w":1187},...]
+ * (inverters with SunSpec model 160; a module's invalid values are left out) */
+static void out_modules(struct out *o, const struct reading *r)
+{
+    if (r->nmodules == 0)
+        return;
+    out_str(o, ",\"modules\":[");
+    for (int i = 0; i < r->nmodules && i < READING_MODULES_MAX; i++) {
+        char one[256];
+        struct out obj = out_begin(one, sizeof(one));
+        for (int k = 0; k < MODULE__COUNT; k++)
+            if ((r->module[i].valid >> k) & 1u)
+                out_field_number(&obj, reading_module_meas_name((enum module_meas)k),
+                                 r->module[i].value[k], 0);
+        out_str(o, i ? ",{" : "{");
+        if (!obj.overflow && obj.pos > 0)
+            out_str(o, one + 1); /* without the leading comma */
+        out_str(o, "}");
+    }
+    out_str(o, "]");
+}
+
 static const char *quality_name(uint8_t quality)
 {
     return quality == READING_OK ? "ok" : "partial";
@@ -285,6 +307,7 @@ int payload_state_json(const struct enmon_config *cfg, const struct reading *r, 
     out_str(&o, ms);
     out_field_string(&o, "quality", quality_name(r->quality));
     out_measurements(&o, r);
+    out_modules(&o, r);
     out_str(&o, "}");
     return out_end(&o);
 }

@@ -12,7 +12,8 @@
 #define PAYLOAD_TOPIC_MAX (sizeof(((struct cfg_mqtt *)0)->topic_root) + 3 * CFG_ID_MAX + 32)
 
 /* Room for any state message of a configured device (ids escaped at worst x6). */
-#define PAYLOAD_STATE_MAX (6 * 4 * CFG_ID_MAX + 64 * MEAS__COUNT + 256)
+#define PAYLOAD_STATE_MAX \
+    (6 * 4 * CFG_ID_MAX + 64 * MEAS__COUNT + 256 * READING_MODULES_MAX + 256)
 
 /* Retained payloads of the availability and status topics. */
 #define PAYLOAD_ONLINE "online"

@@ -128,10 +128,12 @@ static int sunspec_device_discover(struct poll_device *d, struct read_ctx *rc, u
         err = sunspec_plan_build_nth(&chain, d->cfg->sunspec_device, &d->plan);
     if (err != ENMON_OK)
         return err;
+    if (d->cfg->pf_percent)
+        sunspec_plan_pf_percent(&d->plan);
     struct sunspec_common info = {0};
-    if (chain.nmodels > 0 && chain.models[0].id == 1 &&
-        sunspec_read_model(read_registers, rc, &chain.models[0], block) == ENMON_OK)
-        sunspec_common_decode(block, (size_t)chain.models[0].len + 2, &info);
+    if (d->plan.common.id == 1 &&
+        sunspec_read_model(read_registers, rc, &d->plan.common, block) == ENMON_OK)
+        sunspec_common_decode(block, (size_t)d->plan.common.len + 2, &info);
     char models[160] = "";
     size_t n = 0;
     for (int i = 0; i < chain.nmodels && n < sizeof(models) - 8; i++)
@@ -154,7 +156,14 @@ static int sunspec_device_poll(struct poll_device *d, struct read_ctx *rc, uint1
         err = sunspec_read_model(read_registers, rc, &d->plan.main, block);
     if (err == ENMON_OK)
         sunspec_plan_decode(&d->plan, block, (size_t)d->plan.main.len + 2, r);
-    else if (err == ENMON_ERR_REJECTED)
+    if (err == ENMON_OK && d->plan.mppt.id == 160) {
+        /* DC inputs: their block follows the main one in the caller's buffer */
+        uint16_t *dc = block + d->plan.main.len + 2;
+        err = sunspec_read_model(read_registers, rc, &d->plan.mppt, dc);
+        if (err == ENMON_OK)
+            sunspec_mppt_decode(dc, (size_t)d->plan.mppt.len + 2, r);
+    }
+    if (err == ENMON_ERR_REJECTED)
         d->discovered = 0; /* the model moved (device replaced?): walk the chain again */
     return err;
 }

@@ -16,6 +16,7 @@
 #define OUTBOX_MARK_KEY "mqtt_published_rowid"
 
 _Static_assert(MEAS__COUNT == 11, "readings columns follow enum meas");
+_Static_assert(READING_MODULES_MAX == 4 && MODULE__COUNT == 3, "m1..m4 dc columns follow modules");
 
 /* devices.id -> config index, sorted by id for bsearch */
 struct outbox_dev {
@@ -103,7 +104,12 @@ static int outbox_prepare(struct outbox *o)
     static const char fetch[] =
         "SELECT rowid, device_id, ts_ms, quality, power_w, energy_import_wh, energy_export_wh, "
         "voltage_v, current_a, frequency_hz, power_factor, dc_power_w, temperature_c, state, "
-        "events FROM readings WHERE rowid > ?1 ORDER BY rowid LIMIT ?2";
+        "events, "
+        "m1_dc_current_a, m1_dc_voltage_v, m1_dc_power_w, "
+        "m2_dc_current_a, m2_dc_voltage_v, m2_dc_power_w, "
+        "m3_dc_current_a, m3_dc_voltage_v, m3_dc_power_w, "
+        "m4_dc_current_a, m4_dc_voltage_v, m4_dc_power_w "
+        "FROM readings WHERE rowid > ?1 ORDER BY rowid LIMIT ?2";
     static const char max[] = "SELECT max(rowid) FROM readings";
     static const char mark[] =
         "INSERT OR REPLACE INTO meta(key, value) VALUES('" OUTBOX_MARK_KEY "', ?1)";
@@ -172,6 +178,16 @@ static void outbox_row(sqlite3_stmt *s, struct reading *r)
     for (int m = 0; m < MEAS__COUNT; m++)
         if (sqlite3_column_type(s, 4 + m) != SQLITE_NULL)
             reading_set(r, (enum meas)m, sqlite3_column_double(s, 4 + m));
+    /* DC modules (model 160): nmodules is the last module with a value */
+    for (int i = 0; i < READING_MODULES_MAX; i++)
+        for (int k = 0; k < MODULE__COUNT; k++) {
+            int col = 4 + MEAS__COUNT + i * MODULE__COUNT + k;
+            if (sqlite3_column_type(s, col) == SQLITE_NULL)
+                continue;
+            r->module[i].value[k] = sqlite3_column_double(s, col);
+            r->module[i].valid |= (uint8_t)(1u << k);
+            r->nmodules = (uint8_t)(i + 1);
+        }
 }
 
 /* Beyond max_rows, the oldest rows are skipped for good: counted and logged. */

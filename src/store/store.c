@@ -74,8 +74,13 @@ enum store_stmt {
 static const char *const store_sql[SQL__COUNT] = {
     [SQL_READING] = "INSERT INTO readings(device_id, ts_ms, quality, power_w, energy_import_wh, "
                     "energy_export_wh, voltage_v, current_a, frequency_hz, power_factor, "
-                    "dc_power_w, temperature_c, state, events) "
-                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    "dc_power_w, temperature_c, state, events, "
+                    "m1_dc_current_a, m1_dc_voltage_v, m1_dc_power_w, "
+                    "m2_dc_current_a, m2_dc_voltage_v, m2_dc_power_w, "
+                    "m3_dc_current_a, m3_dc_voltage_v, m3_dc_power_w, "
+                    "m4_dc_current_a, m4_dc_voltage_v, m4_dc_power_w) "
+                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                    "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
     [SQL_INTERVAL] = "INSERT INTO intervals(device_id, start_s, wh_import, wh_export, samples) "
                      "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(device_id, start_s) DO UPDATE SET "
                      "wh_import = wh_import + excluded.wh_import, "
@@ -97,6 +102,7 @@ static const char *const store_sql[SQL__COUNT] = {
 };
 
 _Static_assert(MEAS__COUNT == 11, "readings columns follow enum meas");
+_Static_assert(READING_MODULES_MAX == 4 && MODULE__COUNT == 3, "m1..m4 dc columns follow modules");
 
 struct store {
     sqlite3 *db;
@@ -384,6 +390,13 @@ static int store_insert_reading(struct store *st, const struct store_dev *d,
         else
             store_bind_opt(s, 4 + m, has, v);
     }
+    /* DC modules (model 160): m1_dc_current_a = ?15 ... m4_dc_power_w = ?26 */
+    for (int i = 0; i < READING_MODULES_MAX; i++)
+        for (int k = 0; k < MODULE__COUNT; k++) {
+            double v = r->module[i].value[k];
+            int has = i < r->nmodules && ((r->module[i].valid >> k) & 1u) && isfinite(v);
+            store_bind_opt(s, 4 + MEAS__COUNT + i * MODULE__COUNT + k, has, v);
+        }
     return store_step(st, SQL_READING);
 }
 

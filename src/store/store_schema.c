@@ -67,6 +67,20 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  SELECT 'mqtt_published_rowid', coalesce(max(rowid), 0) FROM readings;"
     "CREATE VIEW outbox AS SELECT r.rowid AS seq, r.* FROM readings r"
     "  WHERE r.rowid > (SELECT value FROM meta WHERE key = 'mqtt_published_rowid');",
+    /* 4 -> 5: DC inputs of inverters with SunSpec model 160, modules 1..4
+     * (READING_MODULES_MAX): current, voltage and power of module N */
+    "ALTER TABLE readings ADD COLUMN m1_dc_current_a REAL;"
+    "ALTER TABLE readings ADD COLUMN m1_dc_voltage_v REAL;"
+    "ALTER TABLE readings ADD COLUMN m1_dc_power_w REAL;"
+    "ALTER TABLE readings ADD COLUMN m2_dc_current_a REAL;"
+    "ALTER TABLE readings ADD COLUMN m2_dc_voltage_v REAL;"
+    "ALTER TABLE readings ADD COLUMN m2_dc_power_w REAL;"
+    "ALTER TABLE readings ADD COLUMN m3_dc_current_a REAL;"
+    "ALTER TABLE readings ADD COLUMN m3_dc_voltage_v REAL;"
+    "ALTER TABLE readings ADD COLUMN m3_dc_power_w REAL;"
+    "ALTER TABLE readings ADD COLUMN m4_dc_current_a REAL;"
+    "ALTER TABLE readings ADD COLUMN m4_dc_voltage_v REAL;"
+    "ALTER TABLE readings ADD COLUMN m4_dc_power_w REAL;",
 };
 
 static int schema_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)

@@ -48,6 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         struct reading r = {0};
         sunspec_plan_decode(&plan, block, (size_t)plan.main.len + 2, &r);
+        if (plan.mppt.id == 160 && sunspec_read_model(read_space, &s, &plan.mppt, block) == ENMON_OK)
+            sunspec_mppt_decode(block, (size_t)plan.mppt.len + 2, &r);
     }
     if (chain.nmodels > 0 && chain.models[0].id == 1 &&
         sunspec_read_model(read_space, &s, &chain.models[0], block) == ENMON_OK) {

@@ -3,6 +3,7 @@
 Services bind 127.0.0.1 on free ports only, write their configs and logs into the
 test's tmp dir, and are stopped with SIGTERM (enmon-sim must then exit 0).
 """
+import datetime
 import json
 import os
 import signal
@@ -12,6 +13,31 @@ import tempfile
 import time
 
 import yaml
+
+
+KST = datetime.timezone(datetime.timedelta(hours=9))
+
+
+class Timeline:
+    """One simulated clock (--time/--speed 1) for enmon-sim and every enmond run of a test or
+    bench, read without the machine's wall clock: args() gives a process started now the
+    instant the timeline has reached (rounded up to a whole second, the resolution of --time,
+    so a restarted enmond never stamps a reading earlier than its predecessor did), and
+    now_ms() is that instant advanced by time.monotonic() since. enmond's own clock lags
+    now_ms() by its start-up time (milliseconds): windows over readings' ts_ms allow for it."""
+
+    def __init__(self, start):
+        self.base_ms, self.base_mono = int(start.timestamp()) * 1000, None
+
+    def now_ms(self):
+        if self.base_mono is None:
+            return self.base_ms
+        return self.base_ms + int((time.monotonic() - self.base_mono) * 1000)
+
+    def args(self):
+        s = -(-self.now_ms() // 1000)
+        self.base_ms, self.base_mono = s * 1000, time.monotonic()
+        return ["--time", datetime.datetime.fromtimestamp(s, KST).isoformat(), "--speed", "1"]
 
 
 def source_dir():

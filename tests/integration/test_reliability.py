@@ -24,26 +24,9 @@ KST = datetime.timezone(datetime.timedelta(hours=9))
 NOON = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=KST)  # the inverters produce: counters move
 
 
-class Timeline:
-    """One simulated clock (--time/--speed 1) for enmon-sim and every enmond run of a test,
-    read without the machine's wall clock: args() gives a process started now the instant
-    the timeline has reached (rounded up to a whole second, the resolution of --time, so
-    a restarted enmond never stamps a reading earlier than its predecessor did), and
-    now_ms() is that instant advanced by time.monotonic() since. enmond's own clock lags
-    now_ms() by its start-up time (milliseconds): windows below allow for far more."""
-
-    def __init__(self, start=NOON):
-        self.base_ms, self.base_mono = int(start.timestamp()) * 1000, None
-
-    def now_ms(self):
-        if self.base_mono is None:
-            return self.base_ms
-        return self.base_ms + int((time.monotonic() - self.base_mono) * 1000)
-
-    def args(self):
-        s = -(-self.now_ms() // 1000)
-        self.base_ms, self.base_mono = s * 1000, time.monotonic()
-        return ["--time", datetime.datetime.fromtimestamp(s, KST).isoformat(), "--speed", "1"]
+def Timeline(start=NOON):
+    """The shared simulated clock (harness.Timeline) starting at NOON."""
+    return harness.Timeline(start)
 
 
 class PersistentMosquitto(harness.Mosquitto):

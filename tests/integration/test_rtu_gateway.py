@@ -154,8 +154,6 @@ def test_second_device_behind_one_unit(tmp_path, mosquitto, sim_factory):
     sim_factory(sim_yaml([{"port": port, "unit": 3, "kind": "meter", "devices_behind": 2,
                            "fixed": METER}]))
     uri = "tcp://127.0.0.1:%d" % port
-    # enmond's config refuses a second device entry with the same link and unit (even with
-    # another sunspec_device), so device 1 of the chain is not polled alongside here
     devices = [("second", "kind: meter, link: '%s', unit: 3, sunspec_device: 2" % uri)]
     d, watch, ok = run(tmp_path, mosquitto, devices, ["second"])
     # device 2's values (docs/SIMULATOR.md): power, energies, current x 2, voltage + 1 V
@@ -168,6 +166,44 @@ def test_second_device_behind_one_unit(tmp_path, mosquitto, sim_factory):
         for st in watch.all_states("second"):
             assert st["quality"] == "ok", st
             assert_exact(st, second)
+    finally:
+        stop(d, watch)
+
+
+def test_two_inverters_behind_one_unit(tmp_path, mosquitto, sim_factory):
+    """A data logger presenting two inverters (1, 103, 160, 1, 103, 160) behind unit 3:
+    both are configured on the same link and unit, each picks its own device of the chain."""
+    port = harness.free_port()
+    sim_factory(sim_yaml([{"port": port, "unit": 3, "kind": "inverter", "devices_behind": 2,
+                           "serial": "LOGGER-7", "capacity": 3000, "fixed": INV}]))
+    uri = "tcp://127.0.0.1:%d" % port
+    devices = [("pv-a", "kind: inverter, link: '%s', unit: 3, sunspec_device: 1" % uri),
+               ("pv-b", "kind: inverter, link: '%s', unit: 3, sunspec_device: 2" % uri)]
+    d, watch, ok = run(tmp_path, mosquitto, devices, ["pv-a", "pv-b"])
+    # device 2 (docs/SIMULATOR.md): power, energy and current x 2, voltage + 1 V
+    second = dict(INV, power_w=2 * INV["power_w"], energy_export_wh=2 * INV["energy_export_wh"],
+                  current_a=2 * INV["current_a"], voltage_v=INV["voltage_v"] + 1)
+    try:
+        assert ok, (watch.states(), d.log_text())
+        for dev_id, expected in (("pv-a", INV), ("pv-b", second)):
+            for st in watch.all_states(dev_id):
+                assert st["quality"] == "ok", st
+                assert_exact(st, expected)
+                assert st["power_factor"] == 1  # default 1.0, sent as 100 % (model 103: "Pct")
+                # model 160: DC = AC / 0.965 (1234 W -> 1278.8 W; 2468 W -> 2557.5 W),
+                # 52 % / 48 % on two modules at 380 V; dc_power_w is the modules' sum
+                mods = st["modules"]
+                assert len(mods) == 2, st
+                assert abs(st["dc_power_w"] - expected["power_w"] / 0.965) <= 1.0, st
+                assert abs(sum(m["dc_power_w"] for m in mods) - st["dc_power_w"]) < 1e-6, st
+                assert abs(mods[0]["dc_power_w"] - 0.52 * expected["power_w"] / 0.965) <= 0.5
+                assert all(m["dc_voltage_v"] == 380 for m in mods), mods
+                for m in mods:  # I = P / V to the 0.01 A of DCA_SF
+                    assert abs(m["dc_current_a"] - m["dc_power_w"] / 380) <= 0.01, m
+        # each read its own common model: the serials of device 1 and 2 of the chain
+        log = d.log_text()
+        assert "device pv-a: SunSpec at 40000" in log and "serial LOGGER-7\n" in log, log
+        assert "serial LOGGER-7-2" in log, log
     finally:
         stop(d, watch)
 

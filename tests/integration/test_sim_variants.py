@@ -237,7 +237,7 @@ def test_float_meter_211_is_read_in_parts(sim_factory):
     assert m.raw("PhV") == m.raw("PhVphA") == MTR["voltage_v"]
     assert m.raw("A") == MTR["current_a"]
     assert m.raw("Hz") == MTR["frequency_hz"]
-    assert m.raw("PF") == MTR["power_factor"] * 100
+    assert m.raw("PF") == MTR["power_factor"]  # units "PF" in 211-213: the ratio itself
     assert m.raw("Evt") == 5  # the last register of the model
     assert math.isnan(m.raw("AphB")) and math.isnan(m.raw("TotVAhImp"))
 

@@ -197,7 +197,7 @@ static void test_inverter_fault_clears_after_two_polls(void **state)
     set(&g, MEAS_STATE, 7);
     at(&g, 5 * S);
     assert_int_equal(g.raises, 1);
-    assert_string_equal(g.last.cause, "state FAULT");
+    assert_string_equal(g.last.cause, "operating state FAULT (7)"); /* as docs/MQTT.md shows */
     set(&g, MEAS_STATE, 4);
     at(&g, 10 * S);
     set(&g, MEAS_STATE, 7);

@@ -207,10 +207,23 @@ static void test_valid_device_fields(void **state)
     config_free(cfg);
 }
 
+/* The smallest configuration enmond accepts: one device (lines 1-9). */
+#define ONE_DEVICE_YAML                                                                            \
+    "programs:\n"                                                                                  \
+    "  - id: p\n"                                                                                  \
+    "    kind: solar\n"                                                                            \
+    "    sites:\n"                                                                                 \
+    "      - id: s\n"                                                                              \
+    "        devices:\n"                                                                           \
+    "          - id: d\n"                                                                          \
+    "            kind: inverter\n"                                                                 \
+    "            link: tcp://127.0.0.1:1502\n"                                                     \
+    "            unit: 1\n"
+
 static void test_defaults(void **state)
 {
     (void)state;
-    struct enmon_config *cfg = load_ok("# nothing but defaults\nprograms: []\n");
+    struct enmon_config *cfg = load_ok("# nothing but defaults and one device\n" ONE_DEVICE_YAML);
 
     assert_string_equal(cfg->mqtt.host, "127.0.0.1");
     assert_int_equal(cfg->mqtt.port, 1883);
@@ -227,8 +240,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->default_interval_ms, 5000);
     assert_int_equal(cfg->default_timeout_ms, 1000);
     assert_int_equal(cfg->default_retries, 1);
-    assert_int_equal(cfg->nprograms, 0);
-    assert_int_equal(cfg->ndevices, 0);
+    assert_int_equal(cfg->nprograms, 1);
+    assert_int_equal(cfg->ndevices, 1);
     config_free(cfg);
 }
 
@@ -283,8 +296,8 @@ static void test_error_not_text(void **state)
     expect_error("mqtt:\n  host: a\x01b\n", 2, "", "not UTF-8");
     expect_error("database: /tmp/\xc3\x28.db\n", 1, "", "not UTF-8");
     /* well-formed UTF-8 (Korean names) is fine */
-    struct enmon_config *cfg = load_ok("programs:\n  - id: p\n    name: 태양광 주택\n    kind: solar\n");
-    assert_string_equal(cfg->programs[0].name, "태양광 주택");
+    struct enmon_config *cfg = load_ok("database: /tmp/태양광.db\n" ONE_DEVICE_YAML);
+    assert_string_equal(cfg->database, "/tmp/태양광.db");
     config_free(cfg);
 }
 
@@ -469,6 +482,66 @@ static void test_error_duplicate_link_unit(void **state)
                  16, "programs[0].sites[1].devices[0].unit", "already used by device 'd1'");
 }
 
+/* Several SunSpec devices behind one unit id: allowed when each picks another
+ * device of the chain (sunspec_device); the same one twice, or a map device, is not. */
+static void test_sunspec_devices_share_a_unit(void **state)
+{
+    (void)state;
+    static const char head[] = "programs:\n"
+                               "  - id: p\n"
+                               "    kind: solar\n"
+                               "    sites:\n"
+                               "      - id: a\n"
+                               "        devices:\n"
+                               "          - {id: d1, kind: inverter, link: 'tcp://127.0.0.1:502', "
+                               "unit: 3, pf_percent: true}\n";
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml), "%s%s", head,
+             "          - {id: d2, kind: inverter, link: 'tcp://127.0.0.1:502', unit: 3, "
+             "sunspec_device: 2}\n");
+    struct enmon_config *cfg = load_ok(yaml);
+    const struct cfg_device *d1 = find_device(cfg, "d1"), *d2 = find_device(cfg, "d2");
+    assert_int_equal(d1->unit, d2->unit);
+    assert_int_equal(d1->link, d2->link);
+    assert_int_equal(d1->sunspec_device, 1);
+    assert_int_equal(d2->sunspec_device, 2);
+    assert_true(d1->pf_percent);
+    assert_false(d2->pf_percent);
+    config_free(cfg);
+    snprintf(yaml, sizeof(yaml), "%s%s", head,
+             "          - {id: d2, kind: inverter, link: 'tcp://127.0.0.1:502', unit: 3, "
+             "sunspec_device: 1}\n");
+    expect_error(yaml, 8, "programs[0].sites[0].devices[1].unit",
+                 "unit 3 on link tcp://127.0.0.1:502, sunspec_device 1 is already used by "
+                 "device 'd1' (line 7)");
+    /* the example of docs/CONFIG.md: its two device lines under a site */
+    const char *src = getenv("ENMON_TEST_DATA");
+    assert_non_null(src);
+    char doc[1024], line[512];
+    snprintf(doc, sizeof(doc), "%s/../../docs/CONFIG.md", src);
+    FILE *f = fopen(doc, "r");
+    assert_non_null(f);
+    int sites_end = (int)(strstr(head, "          - {id: d1") - head);
+    size_t n = (size_t)snprintf(yaml, sizeof(yaml), "%.*s", sites_end, head);
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, "- {id: logger-pv") && n + strlen(line) < sizeof(yaml))
+            n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%s", line);
+    fclose(f);
+    cfg = load_ok(yaml);
+    assert_int_equal(cfg->ndevices, 2);
+    assert_int_equal(find_device(cfg, "logger-pv2")->sunspec_device, 2);
+    assert_int_equal(find_device(cfg, "logger-pv1")->unit, 3);
+    config_free(cfg);
+    /* a register-map device owns its unit: no sunspec_device makes room beside it */
+    const char *data = getenv("ENMON_TEST_DATA");
+    assert_non_null(data);
+    snprintf(yaml, sizeof(yaml), "%s          - {id: d2, kind: meter, link: 'tcp://127.0.0.1:502', "
+             "unit: 3, sunspec_device: 2, map: '%s/../../config/maps/enmon-ami.yaml'}\n",
+             head, data);
+    expect_error(yaml, 8, "programs[0].sites[0].devices[1].unit",
+                 "unit 3 on link tcp://127.0.0.1:502 is already used by device 'd1' (line 7)");
+}
+
 static void test_error_other_values(void **state)
 {
     (void)state;
@@ -479,6 +552,98 @@ static void test_error_other_values(void **state)
     expect_error("mqtt:\n  client_id: "
                  "a123456789012345678901234567890123456789012345678901234567890123\n",
                  2, "mqtt.client_id", "too long");
+}
+
+/* One YAML document with content per file; anything else is refused at its line
+ * under the field "(document)". */
+static void test_error_documents(void **state)
+{
+    (void)state;
+    /* a stray "---" used to end the file there: OK, 0 devices */
+    expect_error("database: /tmp/x.db\n---\n" ONE_DEVICE_YAML, 2, "(document)",
+                 "a second YAML document starts here");
+    expect_error(ONE_DEVICE_YAML "...\n---\nprograms: []\n", 12, "(document)",
+                 "a second YAML document");
+    expect_error("", 1, "(document)", "empty: no YAML content");
+    expect_error("# only comments\n\n   # and blanks\n", 1, "(document)", "empty");
+    expect_error("---\n", 1, "(document)", "empty");
+    expect_error("database: *nowhere\n", 1, "(document)", "alias to an undefined");
+}
+
+/* A "billion laughs" document: a1..a9 each hold ten aliases of the previous one.
+ * Nodes brought in through aliases, counted per use (an alias inside an alias counts
+ * itself and its target): line 2, ten *a0 of 11 nodes (the list and 10 scalars) =
+ * 110; line 3, ten *a1 of 1 + 10 x (1 + 11) = 121 -> 1210; line 4, ten *a2 of
+ * 1 + 10 x (1 + 121) = 1221 -> 12210 (13530 so far); line 5, ten *a3 of 12221 ->
+ * 122210, past the limit of 100000: refused at line 5 before libfyaml expands anything. */
+static void test_error_alias_bomb(void **state)
+{
+    (void)state;
+    char yaml[2048];
+    int n = snprintf(yaml, sizeof(yaml), "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for (int i = 1; i < 10; i++) {
+        n += snprintf(yaml + n, sizeof(yaml) - (size_t)n, "a%d: &a%d [", i, i);
+        for (int k = 0; k < 10; k++)
+            n += snprintf(yaml + n, sizeof(yaml) - (size_t)n, "%s*a%d", k ? ", " : "", i - 1);
+        n += snprintf(yaml + n, sizeof(yaml) - (size_t)n, "]\n");
+    }
+    assert_true(n < (int)sizeof(yaml));
+    expect_error(yaml, 5, "(document)", "aliases expand to more than 100000 nodes");
+
+    /* anchors and merge keys within the limit still work */
+    struct enmon_config *cfg = load_ok("programs:\n"
+                                       "  - id: p\n"
+                                       "    kind: solar\n"
+                                       "    sites:\n"
+                                       "      - id: s\n"
+                                       "        devices:\n"
+                                       "          - &inv\n"
+                                       "            id: d1\n"
+                                       "            kind: inverter\n"
+                                       "            link: tcp://127.0.0.1:1502\n"
+                                       "            unit: 1\n"
+                                       "          - <<: *inv\n"
+                                       "            id: d2\n"
+                                       "            unit: 2\n");
+    assert_int_equal(cfg->ndevices, 2);
+    assert_string_equal(cfg->devices[1].id, "d2");
+    assert_int_equal(cfg->devices[1].kind, DEVICE_INVERTER);
+    assert_int_equal(cfg->devices[1].unit, 2);
+    config_free(cfg);
+}
+
+/* 200 nested flow lists: libfyaml itself stops at 64 levels, a located error. */
+static void test_error_too_deep(void **state)
+{
+    (void)state;
+    char yaml[512];
+    memset(yaml, '[', 200);
+    memset(yaml + 200, ']', 200);
+    snprintf(yaml + 400, sizeof(yaml) - 400, "\n");
+    expect_error(yaml, 1, "", "Max depth (64) exceeded");
+}
+
+/* What enmond cannot start with is refused by config_load itself, so --check-config,
+ * a start and a reload agree. */
+static void test_error_not_startable(void **state)
+{
+    (void)state;
+    expect_error("database: /tmp/x.db\nprograms: []\n", 2, "programs", "no devices");
+    expect_error("database: /tmp/x.db\n", 1, "programs", "no devices");
+    expect_error("database: ''\n" ONE_DEVICE_YAML, 1, "database", "empty path");
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml), "%s", ONE_DEVICE_YAML);
+    char *link = strstr(yaml, "tcp://127.0.0.1:1502"), *unit = strstr(yaml, "unit: 1");
+    memcpy(unit, "unit: 0", 7);
+    struct enmon_config *cfg = load_ok(yaml); /* unit 0 on TCP: the gateway itself */
+    assert_int_equal(cfg->devices[0].unit, 0);
+    config_free(cfg);
+    char rtu[1024];
+    snprintf(rtu, sizeof(rtu), "%.*srtu:/dev/ttyS0?baud=9600%s", (int)(link - yaml), yaml,
+             link + strlen("tcp://127.0.0.1:1502"));
+    expect_error(rtu, 10, "programs[0].sites[0].devices[0].unit", "RTU broadcast address");
+    expect_error(ONE_DEVICE_YAML "http:\n  listen: localhost\n", 12, "http.listen",
+                 "not an IPv4 address");
 }
 
 static void test_error_missing_file(void **state)
@@ -531,7 +696,12 @@ int main(void)
         cmocka_unit_test(test_error_missing_required),
         cmocka_unit_test(test_error_unknown_kind),
         cmocka_unit_test(test_error_duplicate_link_unit),
+        cmocka_unit_test(test_sunspec_devices_share_a_unit),
         cmocka_unit_test(test_error_other_values),
+        cmocka_unit_test(test_error_documents),
+        cmocka_unit_test(test_error_alias_bomb),
+        cmocka_unit_test(test_error_too_deep),
+        cmocka_unit_test(test_error_not_startable),
         cmocka_unit_test(test_error_missing_file),
         cmocka_unit_test(test_format_error_and_names),
     };

@@ -91,6 +91,25 @@ static void test_scale(void **state)
     assert_true(decode_scale(-5, 0) == -5.0);
 }
 
+/* float32 values as the shortest decimal that reads back as the same float */
+static void test_f32_shortest(void **state)
+{
+    (void)state;
+    /* 59.98f is 59.979999542236328125; "59.98" reads back (strtof) as the same float */
+    assert_true((double)59.98f != 59.98);
+    assert_true(decode_f32_shortest((double)59.98f) == 59.98);
+    assert_true(decode_f32_shortest((double)0.95f) == 0.95);
+    assert_true(decode_f32_shortest((double)-0.1f) == -0.1);
+    assert_true(decode_f32_shortest((double)229.7f) == 229.7);
+    assert_true(decode_f32_shortest((double)1234567.0f) == 1234567.0);
+    /* the float after 1 (1 + 2^-23 = 1.00000011920928955...) needs 8 digits: 1.0000001 */
+    assert_true(decode_f32_shortest(1.0 + ldexp(1.0, -23)) == 1.0000001);
+    /* 16777217 is not a float32 (2^24 + 1): a double passes unchanged, so does 0.1 */
+    assert_true(decode_f32_shortest(16777217.0) == 16777217.0);
+    assert_true(decode_f32_shortest(0.1) == 0.1);
+    assert_true(isinf(decode_f32_shortest(INFINITY)));
+}
+
 static void test_string(void **state)
 {
     (void)state;
@@ -112,6 +131,7 @@ int main(void)
         cmocka_unit_test(test_word_orders_32), cmocka_unit_test(test_word_orders_64),
         cmocka_unit_test(test_integer_types),  cmocka_unit_test(test_floats),
         cmocka_unit_test(test_scale),          cmocka_unit_test(test_string),
+        cmocka_unit_test(test_f32_shortest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

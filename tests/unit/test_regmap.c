@@ -183,6 +183,10 @@ static const struct bad_case bad_cases[] = {
     {"bad-duplicate-name.yaml", 7, "points[1].name", "duplicate point name 'power'"},
     {"bad-no-type.yaml", 4, "points[0].type", "is required"},
     {"bad-no-points.yaml", 2, "points", "is required"},
+    /* the YAML document itself (yaml_doc.c): one per file, with content, aliases bounded */
+    {"bad-two-documents.yaml", 8, "(document)", "a second YAML document starts here"},
+    {"bad-comments-only.yaml", 1, "(document)", "empty: no YAML content"},
+    {"bad-alias-bomb.yaml", 6, "(document)", "aliases expand to more than 100000 nodes"},
 };
 
 static void test_bad_maps(void **state)
@@ -283,6 +287,9 @@ static void test_decode_float32_orders(void **state)
     check_value(REGMAP_F32, DECODE_CDAB, cdab, 2, 229.5);
     check_value(REGMAP_F32, DECODE_BADC, badc, 2, 229.5);
     check_value(REGMAP_F32, DECODE_DCBA, dcba, 2, 229.5);
+    /* 59.98f = 0x426FEB85 = 59.979999542236328: the shortest decimal that reads back */
+    const uint16_t hz[] = {0x426F, 0xEB85};
+    check_value(REGMAP_F32, DECODE_ABCD, hz, 2, 59.98);
 }
 
 static void test_decode_64bit_orders(void **state)

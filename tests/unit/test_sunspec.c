@@ -262,10 +262,157 @@ static void test_second_device_behind_one_address(void **state)
     assert_int_equal(sunspec_plan_build_nth(&chain, 1, &plan), ENMON_OK);
     assert_int_equal(plan.main.addr, first);
     assert_false(plan.is_meter);
+    assert_int_equal(plan.common.addr, 40002);
     assert_int_equal(sunspec_plan_build_nth(&chain, 2, &plan), ENMON_OK);
     assert_int_equal(plan.main.addr, second);
+    assert_int_equal(plan.common.addr, second - 68); /* its own common model */
+    assert_int_equal(plan.mppt.id, 0);
     assert_true(plan.is_meter);
     assert_int_equal(sunspec_plan_build_nth(&chain, 3, &plan), ENMON_ERR_NOT_FOUND);
+    free(d);
+}
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t b;
+    memcpy(&b, &f, sizeof(b));
+    return b;
+}
+
+/* Decodes the main model of a chain 'SunS', 1, model (every point as filled by
+ * the caller through d), end, built at 40000. */
+static struct fake_dev *make_single(uint16_t model, uint16_t *main_addr)
+{
+    struct fake_dev *d = calloc(1, sizeof(*d));
+    d->readable_end = 65536;
+    d->regs[40000] = 0x5375;
+    d->regs[40001] = 0x6E53;
+    uint16_t a = put_header(d, 40002, 1, 66);
+    *main_addr = a;
+    a = put_header(d, a, model, sunspec_model_find(model)->fixed_len);
+    put_header(d, a, 0xFFFF, 0);
+    return d;
+}
+
+static void decode_main(struct fake_dev *d, int pf_percent, struct reading *r)
+{
+    struct sunspec_chain chain;
+    struct sunspec_plan plan;
+    static uint16_t block[300];
+    assert_int_equal(sunspec_discover(fake_read, d, -1, &chain), ENMON_OK);
+    assert_int_equal(sunspec_plan_build(&chain, &plan), ENMON_OK);
+    if (pf_percent)
+        sunspec_plan_pf_percent(&plan);
+    assert_int_equal(sunspec_read_model(fake_read, d, &plan.main, block), ENMON_OK);
+    *r = (struct reading){0};
+    sunspec_plan_decode(&plan, block, (size_t)plan.main.len + 2, r);
+}
+
+/* PF follows the units of the official model: "PF" (-1..1) on 211-213, "Pct" on
+ * 101-103, 111-113 and 201-204; pf_percent divides by 100 whatever the model. */
+static void test_pf_follows_model_units(void **state)
+{
+    (void)state;
+    uint16_t at;
+    struct reading r;
+    struct fake_dev *d = make_single(213, &at);
+    put(d, at, 213, "W", f32_bits(1500.0f));
+    put(d, at, 213, "TotWhImp", f32_bits(12345.0f));
+    put(d, at, 213, "PF", f32_bits(0.95f));
+    put(d, at, 213, "Hz", f32_bits(59.98f));
+    decode_main(d, 0, &r);
+    assert_int_equal(r.quality, READING_OK);
+    assert_true(r.value[MEAS_POWER_FACTOR] == 0.95); /* not 0.0095 */
+    /* float32 59.98 is 59.979999542236328...: the shortest decimal that reads back */
+    assert_true(r.value[MEAS_FREQUENCY_HZ] == 59.98);
+    assert_true(r.value[MEAS_POWER_W] == 1500.0);
+    /* a vendor that sends percent on 213: pf_percent, 95.0 -> 0.95 */
+    put(d, at, 213, "PF", f32_bits(95.0f));
+    decode_main(d, 1, &r);
+    assert_true(r.value[MEAS_POWER_FACTOR] == 0.95);
+    free(d);
+
+    d = make_single(203, &at);
+    put(d, at, 203, "W", 1500);
+    put(d, at, 203, "W_SF", 0);
+    put(d, at, 203, "TotWhImp", 100);
+    put(d, at, 203, "TotWh_SF", 0);
+    put(d, at, 203, "PF", 995); /* 995 x 10^-1 = 99.5 % -> 0.995 */
+    put(d, at, 203, "PF_SF", (uint16_t)-1);
+    decode_main(d, 0, &r);
+    assert_true(r.value[MEAS_POWER_FACTOR] == 0.995);
+    decode_main(d, 1, &r); /* already percent: pf_percent changes nothing */
+    assert_true(r.value[MEAS_POWER_FACTOR] == 0.995);
+    free(d);
+
+    d = make_single(113, &at);
+    put(d, at, 113, "W", f32_bits(2000.0f));
+    put(d, at, 113, "WH", f32_bits(1e6f));
+    put(d, at, 113, "PF", f32_bits(-98.0f)); /* "Pct" on the float inverter */
+    decode_main(d, 0, &r);
+    assert_true(r.value[MEAS_POWER_FACTOR] == -0.98);
+    free(d);
+}
+
+/* Writes point name of repetition grp (first register of it) of model 160. */
+static void put_module(struct fake_dev *d, uint16_t grp, const char *name, uint16_t raw)
+{
+    const struct sunspec_model_def *def = sunspec_model_find(160);
+    for (int i = 0; i < def->ngroup_points; i++)
+        if (strcmp(def->group_points[i].name, name) == 0) {
+            d->regs[grp + def->group_points[i].offset] = raw;
+            return;
+        }
+    fail();
+}
+
+static void test_mppt_modules(void **state)
+{
+    (void)state;
+    struct fake_dev *d = make_inverter(40000);
+    struct sunspec_chain chain;
+    struct sunspec_plan plan;
+    assert_int_equal(sunspec_discover(fake_read, d, -1, &chain), ENMON_OK);
+    assert_int_equal(sunspec_plan_build(&chain, &plan), ENMON_OK);
+    assert_int_equal(plan.common.addr, 40002);
+    assert_int_equal(plan.mppt.id, 160);
+    assert_int_equal(plan.mppt.addr, 40122);
+    /* fixed block: ID, L, DCA_SF, DCV_SF, DCW_SF, DCWH_SF, Evt (2), N, TmsPer */
+    put(d, 40122, 160, "DCA_SF", (uint16_t)-2);
+    put(d, 40122, 160, "DCV_SF", (uint16_t)-1);
+    put(d, 40122, 160, "DCW_SF", 0);
+    put(d, 40122, 160, "N", 2);
+    uint16_t m1 = 40122 + 10, m2 = 40122 + 10 + 20;
+    put_module(d, m1, "DCA", 312);  /* 3.12 A */
+    put_module(d, m1, "DCV", 3805); /* 380.5 V */
+    put_module(d, m1, "DCW", 1187);
+    put_module(d, m2, "DCA", 289);
+    put_module(d, m2, "DCV", 3801);
+    put_module(d, m2, "DCW", 1099);
+    uint16_t block[50];
+    assert_int_equal(sunspec_read_model(fake_read, d, &plan.mppt, block), ENMON_OK);
+    struct reading r = {0};
+    sunspec_mppt_decode(block, 50, &r);
+    assert_int_equal(r.nmodules, 2);
+    assert_true(r.module[0].value[MODULE_DC_CURRENT_A] == 3.12);
+    assert_true(r.module[0].value[MODULE_DC_VOLTAGE_V] == 380.5);
+    assert_true(r.module[1].value[MODULE_DC_POWER_W] == 1099.0);
+    assert_int_equal(r.module[1].valid, 7);
+    assert_true(r.value[MEAS_DC_POWER_W] == 2286.0); /* 1187 + 1099 */
+    /* module 2 does not implement DCW (uint16 0xFFFF): no sum, module 2 without it */
+    put_module(d, m2, "DCW", 0xFFFF);
+    assert_int_equal(sunspec_read_model(fake_read, d, &plan.mppt, block), ENMON_OK);
+    r = (struct reading){0};
+    sunspec_mppt_decode(block, 50, &r);
+    assert_false(reading_has(&r, MEAS_DC_POWER_W));
+    assert_int_equal(r.module[1].valid, 3);
+    /* a block cut short holds only the modules that fit, and makes no sum */
+    r = (struct reading){0};
+    put_module(d, m2, "DCW", 1099);
+    assert_int_equal(sunspec_read_model(fake_read, d, &plan.mppt, block), ENMON_OK);
+    sunspec_mppt_decode(block, 30, &r);
+    assert_int_equal(r.nmodules, 1);
+    assert_false(reading_has(&r, MEAS_DC_POWER_W)); /* N = 2, one module read */
     free(d);
 }
 
@@ -322,6 +469,8 @@ int main(void)
         cmocka_unit_test(test_meter_acc32_scale_and_fallback),
         cmocka_unit_test(test_malicious_chains),
         cmocka_unit_test(test_second_device_behind_one_address),
+        cmocka_unit_test(test_pf_follows_model_units),
+        cmocka_unit_test(test_mppt_modules),
         cmocka_unit_test(test_dead_device_is_not_probed_further),
         cmocka_unit_test(test_long_model_read_in_parts),
         cmocka_unit_test(test_common_model),
