@@ -1,5 +1,6 @@
 /* enmond.c -- the enmon daemon: config, poller, sinks, signals and systemd notification. */
 #include "alert_hook.h"
+#include "alert_learned.h"
 #include "alert_store.h"
 #include "alerts.h"
 #include "clock.h"
@@ -26,6 +27,7 @@
 #define DEFAULT_CONFIG "/etc/enmon/enmond.yaml"
 #define STATS_EVERY_MS 60000
 #define STUCK_MIN_MS 30000
+#define LEARNED_SAVE_EVERY_MS 60000 /* learned alert figures are saved this often */
 
 #define ALERT_JSON_MAX 1024
 
@@ -89,6 +91,40 @@ static void pipeline_restore_alerts(struct pipeline *pl)
     free(active);
 }
 
+/* What the welfare and abnormal-load rules learned before the last stop is known again. */
+static void pipeline_restore_learned(struct pipeline *pl)
+{
+    struct alert_learned *learned = NULL;
+    size_t n = 0;
+    if (alert_store_load_learned(pl->cfg->database, pl->cfg, &learned, &n) != ENMON_OK) {
+        log_err("alerts: cannot read the learned state of %s", pl->cfg->database);
+        return;
+    }
+    size_t restored = alerts_restore_learned(pl->engine.alerts, learned, n);
+    if (n)
+        log_info("alerts: learned state of %zu rules restored (%zu saved)", restored, n);
+    free(learned);
+}
+
+/* Hands what the rules learned to the store's writer (the one writer) to save. */
+static void pipeline_save_learned(struct pipeline *pl)
+{
+    if (!pl->engine.alerts || !pl->store)
+        return;
+    size_t max = 2 * pl->cfg->ndevices + 1, dropped = 0;
+    struct alert_learned *l = malloc(max * sizeof(*l));
+    if (!l) {
+        log_err("alerts: learned state not saved: %s", enmon_strerror(ENMON_ERR_NOMEM));
+        return;
+    }
+    size_t n = alerts_learned(pl->engine.alerts, l, max);
+    for (size_t i = 0; i < n && i < max; i++)
+        dropped += store_submit_learned(pl->store, &l[i]) != ENMON_OK;
+    if (dropped)
+        log_err("alerts: learned state of %zu rules not saved: store queue full", dropped);
+    free(l);
+}
+
 static int pipeline_start_alerts(struct pipeline *pl)
 {
     static struct alert_hook_cfg no_hook;
@@ -106,6 +142,7 @@ static int pipeline_start_alerts(struct pipeline *pl)
     sink_adapter_alerts(&pl->engine, &s);
     sink_register(pl->sinks, &s);
     pipeline_restore_alerts(pl);
+    pipeline_restore_learned(pl);
     return 0;
 }
 
@@ -130,6 +167,7 @@ static void pipeline_stop(struct pipeline *pl, int log_final, struct poller_link
         if (log_final)
             log_stats(pl, &final);
     }
+    pipeline_save_learned(pl); /* before the engine and the store stop */
     sink_stop_all(pl->sinks);
     sink_registry_free(pl->sinks);
     pl->sinks = NULL;
@@ -303,6 +341,7 @@ static int run(struct pipeline *pl, const char *path)
     int watchdog = sd_watchdog_enabled(0, &wd_usec) > 0;
     int64_t wd_every = watchdog ? (int64_t)(wd_usec / 2000) : 1000;
     int64_t next_stats = clock_mono_ms() + STATS_EVERY_MS;
+    int64_t next_learned = clock_mono_ms() + LEARNED_SAVE_EVERY_MS;
     sd_notifyf(0, "READY=1\nSTATUS=polling %zu devices", pl->cfg->ndevices);
     log_info("enmond running: %zu devices on %zu links, database %s, mqtt %s:%d", pl->cfg->ndevices,
              pl->cfg->nlinks, pl->cfg->database, pl->cfg->mqtt.host, pl->cfg->mqtt.port);
@@ -322,6 +361,10 @@ static int run(struct pipeline *pl, const char *path)
         if (clock_mono_ms() >= next_stats) {
             log_stats(pl, NULL);
             next_stats += STATS_EVERY_MS;
+        }
+        if (clock_mono_ms() >= next_learned) {
+            pipeline_save_learned(pl);
+            next_learned = clock_mono_ms() + LEARNED_SAVE_EVERY_MS;
         }
     }
     sd_notify(0, "STOPPING=1");

@@ -2,6 +2,7 @@
 #include "sink_adapters.h"
 
 #include "err.h"
+#include "live.h"
 
 #include <stdio.h>
 
@@ -145,7 +146,24 @@ static int live_submit_cb(void *self, const struct reading *r)
     return ENMON_OK;
 }
 
+void sink_adapter_live_stats(const struct live_stats *s, struct sink_stats *out)
+{
+    out->has_dropped = 1;
+    out->dropped = s->dropped;
+    out->metric[0] = (struct sink_metric){"enmon_live_deferred_total", "counter",
+                                          "polls parked while a reader held the live table",
+                                          (double)s->deferred};
+    out->nmetrics = 1;
+}
+
+static void live_stats_cb(void *self, struct sink_stats *out)
+{
+    struct live_stats s;
+    dash_live_stats(self, &s);
+    sink_adapter_live_stats(&s, out);
+}
+
 void sink_adapter_live(struct dash *d, struct sink *out)
 {
-    *out = (struct sink){"live", d, live_submit_cb, NULL, NULL, SINK_RANK_LIVE};
+    *out = (struct sink){"live", d, live_submit_cb, live_stats_cb, NULL, SINK_RANK_LIVE};
 }

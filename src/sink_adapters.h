@@ -29,7 +29,8 @@ struct sink_adapter_alerts {
 void sink_adapter_store(struct store *st, struct sink *out);
 void sink_adapter_mqtt(struct mqtt_sink *m, struct sink *out);
 void sink_adapter_alerts(struct sink_adapter_alerts *a, struct sink *out);
-/* The live table inside the dash: no statistics; dash_stop / dash_free stay the caller's. */
+/* The live table inside the dash: polls parked and dropped (live_stats); dash_stop /
+ * dash_free stay the caller's. */
 void sink_adapter_live(struct dash *d, struct sink *out);
 
 /* Each sink's statistics in the registry's terms (pure): the families and the parts
@@ -37,5 +38,7 @@ void sink_adapter_live(struct dash *d, struct sink *out);
 void sink_adapter_store_stats(const struct store_stats *s, struct sink_stats *out);
 void sink_adapter_mqtt_stats(const struct mqtt_sink_stats *s, struct sink_stats *out);
 void sink_adapter_alerts_stats(const struct alerts_stats *s, struct sink_stats *out);
+struct live_stats;
+void sink_adapter_live_stats(const struct live_stats *s, struct sink_stats *out);
 
 #endif

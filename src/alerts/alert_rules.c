@@ -575,7 +575,8 @@ static void abnormal_load(const struct alert_rule_cfg *cfg, struct alert_rule_st
         v->c = COND_HOLD;
     }
     if (!st->u.load.have_prev) {
-        st->u.load.mean_w = p;
+        if (st->u.load.seen_ms == 0) /* else a mean restored from before a restart */
+            st->u.load.mean_w = p;
     } else {
         int64_t dt = in->now_ms - st->u.load.prev_ms;
         if (dt > 0) {

@@ -3,6 +3,7 @@
 
 #include "alert_config.h"
 #include "alert_json.h"
+#include "alert_learned.h"
 #include "caltime.h"
 #include "clock.h"
 #include "err.h"
@@ -61,6 +62,8 @@ struct alerts {
     struct queue *q; /* struct reading */
     pthread_t thread;
     pthread_mutex_t lock; /* device states, active alerts, stats */
+    struct alert_event *out; /* raises and clears to emit once the lock is released */
+    size_t nout, outcap;
     struct dev_state *devs;
     struct peer_cache *peers; /* per program */
     struct alerts_stats stats;
@@ -110,6 +113,38 @@ static void remove_active(struct dev_state *d, struct alert_event *ev)
     d->active[i] = d->active[--d->nactive];
 }
 
+/* ---- emitting outside the lock ------------------------------------------------------------- */
+
+/* Under a->lock: keeps ev for unlock_emit (the emit callback never runs under the lock). */
+static void emit_later(struct alerts *a, const struct alert_event *ev)
+{
+    if (a->nout == a->outcap) {
+        size_t ncap = a->outcap ? a->outcap * 2 : 8;
+        struct alert_event *p = realloc(a->out, ncap * sizeof(*p));
+        if (!p) {
+            log_err("alerts: out of memory: %s %s not emitted", ev->id,
+                    ev->raised ? "raise" : "clear");
+            return;
+        }
+        a->out = p;
+        a->outcap = ncap;
+    }
+    a->out[a->nout++] = *ev;
+}
+
+/* Releases a->lock, then emits the events kept while it was held, in order. */
+static void unlock_emit(struct alerts *a)
+{
+    struct alert_event *out = a->out;
+    size_t n = a->nout;
+    a->out = NULL;
+    a->nout = a->outcap = 0;
+    pthread_mutex_unlock(&a->lock);
+    for (size_t i = 0; i < n; i++)
+        a->emit(a->ctx, &out[i]);
+    free(out);
+}
+
 /* ---- transitions --------------------------------------------------------------------------- */
 
 static void on_raise(struct alerts *a, uint32_t device, enum alert_rule_id rule,
@@ -135,7 +170,7 @@ static void on_raise(struct alerts *a, uint32_t device, enum alert_rule_id rule,
     ev->last_seen_ms = now_wall;
     ev->value = t->value;
     a->stats.raised++;
-    a->emit(a->ctx, ev);
+    emit_later(a, ev);
 }
 
 static void on_clear(struct alerts *a, uint32_t device, enum alert_rule_id rule,
@@ -153,7 +188,7 @@ static void on_clear(struct alerts *a, uint32_t device, enum alert_rule_id rule,
     ev.last_seen_ms = now_wall;
     ev.value = t->value;
     a->stats.cleared++;
-    a->emit(a->ctx, &ev);
+    emit_later(a, &ev);
 }
 
 static void step_rule(struct alerts *a, uint32_t device, enum alert_rule_id rule,
@@ -307,7 +342,7 @@ static void *engine_main(void *arg)
             tick(a);
             next_tick = now + TICK_MS;
         }
-        pthread_mutex_unlock(&a->lock);
+        unlock_emit(a);
         if (n == 0 && queue_drained(a->q))
             break;
     }
@@ -535,7 +570,7 @@ static int restore_one(struct alerts *a, const struct alert_event *in)
         cleared.raised = 0;
         remove_active(d, ev);
         a->stats.cleared++;
-        a->emit(a->ctx, &cleared);
+        emit_later(a, &cleared);
         return 0;
     }
     struct alert_debounce *db = key >= 0 ? &st->bits[key] : &st->db;
@@ -550,6 +585,47 @@ size_t alerts_restore(struct alerts *a, const struct alert_event *active, size_t
     pthread_mutex_lock(&a->lock);
     for (size_t i = 0; i < n; i++)
         restored += (size_t)restore_one(a, &active[i]);
+    unlock_emit(a);
+    return restored;
+}
+
+/* ---- learned state (saved across restarts) ----------------------------------------------- */
+
+size_t alerts_learned(struct alerts *a, struct alert_learned *out, size_t max)
+{
+    size_t total = 0;
+    int64_t now = clock_wall_ms();
+    pthread_mutex_lock(&a->lock);
+    for (uint32_t i = 0; i < a->cfg->ndevices; i++) {
+        struct dev_state *d = &a->devs[i];
+        for (int r = 0; r < ALERT_RULE__COUNT; r++) {
+            struct alert_learned l;
+            if (!d->st[r] || !alert_learned_applies((enum alert_rule_id)r) ||
+                !alert_learned_get((enum alert_rule_id)r, &d->rules[r], d->st[r], &l))
+                continue;
+            l.device = i;
+            l.saved_ms = now;
+            if (total < max)
+                out[total] = l;
+            total++;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+    return total;
+}
+
+size_t alerts_restore_learned(struct alerts *a, const struct alert_learned *in, size_t n)
+{
+    size_t restored = 0;
+    pthread_mutex_lock(&a->lock);
+    for (size_t i = 0; i < n; i++) {
+        const struct alert_learned *l = &in[i];
+        if (l->device >= a->cfg->ndevices || (unsigned)l->rule >= ALERT_RULE__COUNT)
+            continue;
+        struct dev_state *d = &a->devs[l->device];
+        if (d->st[l->rule] && alert_learned_put(l->rule, &d->rules[l->rule], l, d->st[l->rule]))
+            restored++;
+    }
     pthread_mutex_unlock(&a->lock);
     return restored;
 }

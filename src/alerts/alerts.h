@@ -52,6 +52,18 @@ int alerts_submit(struct alerts *a, const struct reading *r);
  * to its device is emitted as cleared. Returns how many were restored. */
 size_t alerts_restore(struct alerts *a, const struct alert_event *active, size_t n);
 
+struct alert_learned;
+
+/* Copies up to max learned rule figures (welfare_inactivity base loads,
+ * abnormal_load means; alert_learned.h) into out, stamped with the wall time;
+ * returns how many there are. For saving them across a restart. */
+size_t alerts_learned(struct alerts *a, struct alert_learned *out, size_t max);
+
+/* Puts figures saved by an earlier run back into the rules, before readings
+ * arrive. Figures of devices or rules now off, or saved under another `learn`,
+ * are dropped. Returns how many were restored. */
+size_t alerts_restore_learned(struct alerts *a, const struct alert_learned *in, size_t n);
+
 /* Copies up to max active alerts into out; returns how many are active. */
 size_t alerts_active(struct alerts *a, struct alert_event *out, size_t max);
 

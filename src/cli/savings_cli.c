@@ -8,6 +8,7 @@
 #include "report.h"
 #include "savings_config.h"
 #include "savings_report.h"
+#include "store_schema.h"
 #include "table.h"
 
 #include <cjson/cJSON.h>
@@ -772,8 +773,11 @@ static int dr_add(const struct cli_ctx *ctx, const struct sc_opts *o)
     st = NULL;
     if (!found) {
         fprintf(stderr, "enmon: dr add: unknown site '%s'\n", o->site);
-    } else if (sqlite3_exec(db, SR_DR_TABLE_SQL, NULL, NULL, NULL) == SQLITE_OK &&
-               sqlite3_prepare_v2(db,
+    } else if (store_schema_migrate(db, msg, sizeof(msg)) != ENMON_OK) {
+        /* dr_events is a store migration (schema 6): an older file is brought up to date */
+        fprintf(stderr, "enmon: dr add: %s\n", msg);
+        found = 0;
+    } else if (sqlite3_prepare_v2(db,
                                   "INSERT INTO dr_events(site, start_s, end_s) VALUES(?1, ?2, ?3) "
                                   "ON CONFLICT(site, start_s) DO UPDATE SET end_s = excluded.end_s",
                                   -1, &st, NULL) == SQLITE_OK) {

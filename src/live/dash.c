@@ -145,6 +145,11 @@ void dash_reading(struct dash *d, const struct reading *r)
         live_reading(d->live, r);
 }
 
+void dash_live_stats(struct dash *d, struct live_stats *out)
+{
+    live_get_stats(d->live, out);
+}
+
 void dash_alert(struct dash *d, const struct alert_event *ev)
 {
     if (d)

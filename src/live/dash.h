@@ -34,6 +34,10 @@ struct sunspec_common;
 void dash_ident(struct dash *d, uint32_t dev, const struct sunspec_common *c);
 void dash_alert(struct dash *d, const struct alert_event *ev);
 
+/* The live table's counters (the registry's "live" sink reports them). */
+struct live_stats;
+void dash_live_stats(struct dash *d, struct live_stats *out);
+
 /* Stops the server and the thread: the handles are no longer used afterwards. */
 void dash_stop(struct dash *d);
 

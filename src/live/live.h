@@ -28,14 +28,25 @@ struct live;
 int live_open(const struct enmon_config *cfg, struct live **out);
 void live_free(struct live *l);
 
-/* Records a poll (any quality); l may be NULL. Never blocks for long. */
+/* Records a poll (any quality); l may be NULL. Never waits: when a reader holds the table,
+ * the poll is parked in its device's slot (deferred) and applied by the next lock holder;
+ * when that slot is being merged at this very moment, the poll is dropped (counted). */
 void live_reading(struct live *l, const struct reading *r);
 
-/* Copies the state of every device into out (cfg->ndevices entries). */
+/* Copies the state of every device into out (cfg->ndevices entries), parked polls
+ * included. */
 void live_snapshot(struct live *l, struct live_dev *out);
 
+/* Polls parked because the table was busy, and polls dropped because their slot was too. */
+struct live_stats {
+    uint64_t deferred, dropped;
+};
+void live_get_stats(struct live *l, struct live_stats *out);
+
 /* Loads today's energy per device from the daily table of a read-only connection (day_s:
- * local midnight, UTC epoch s). Returns the number of devices found, or -1 on an error. */
+ * local midnight, UTC epoch s); the query runs without the table's lock, the figures are
+ * copied in afterwards (all or, on an error, none). Returns the number of devices found,
+ * or -1 on an error. */
 int live_load_today(struct live *l, sqlite3 *db, int64_t day_s);
 
 /* Frames for server-sent events: the newest replaces the previous one. */

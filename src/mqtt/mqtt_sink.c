@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "outbox.h"
 #include "err.h"
+#include "inflight.h"
 #include "log.h"
 #include "mqtt_client.h"
 #include "payload.h"
@@ -31,7 +32,6 @@
 #define SINK_MSGS_CAP 1024      /* alert messages waiting */
 #define SINK_MSG_MAX 1024       /* longest alert payload */
 #define SINK_OUTBOX_BATCH 1000  /* outbox rows fetched at once */
-#define SINK_MIDS 65536         /* libmosquitto message ids are 16 bits */
 #define SINK_RECONNECT_MAX_S MQTT_CLIENT_RECONNECT_MAX_S /* first-connect retries: 1 s doubling */
 
 enum avail_state { AVAIL_UNKNOWN = 0, AVAIL_OFFLINE, AVAIL_ONLINE };
@@ -45,12 +45,6 @@ struct sink_msg {
     char payload[SINK_MSG_MAX];
     int len;
     int retain;
-};
-
-/* A message handed to libmosquitto and not yet acknowledged, in publish order. */
-struct sink_flight {
-    int mid;
-    int64_t seq; /* outbox rowid of a state message, 0 for other messages */
 };
 
 struct mqtt_sink {
@@ -73,15 +67,12 @@ struct mqtt_sink {
     int64_t outstanding; /* handed over, not yet reported by on_publish (approximate) */
     uint64_t published;
     uint64_t failed;
-    size_t pending;             /* popped readings not yet handed over */
-    uint8_t *acked;             /* [SINK_MIDS]: on_publish seen for this mid, not yet consumed */
-    struct sink_flight *flight; /* ring of SINK_MIDS in-flight QoS 1/2 messages */
-    size_t fhead, flen;
-    int64_t seq_acked; /* every outbox row up to here is acknowledged */
+    size_t pending;          /* popped readings not yet handed over */
+    struct inflight *flight; /* QoS 1/2 messages in flight and the outbox mark */
     struct outbox_stats ostats;
 
-    /* durable mode (mqtt_sink_start_durable): state messages come from the
-     * outbox, readings submitted only carry availability */
+    /* state messages come from the outbox, readings submitted only carry
+     * availability */
     struct outbox *outbox;
     struct outbox_item *obatch;
     size_t obatch_len, obatch_pos;
@@ -145,7 +136,7 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
     pthread_mutex_lock(&m->lock);
     if (m->outstanding > 0)
         m->outstanding--;
-    m->acked[(unsigned)mid % SINK_MIDS] = 1;
+    inflight_ack(m->flight, mid);
     pthread_cond_broadcast(&m->wake);
     pthread_mutex_unlock(&m->lock);
 }
@@ -188,40 +179,11 @@ static int retryable(int rc)
            rc == MOSQ_ERR_NOMEM;
 }
 
-/* Consumes the acknowledged messages at the head of the ring (m->lock held):
- * the outbox mark moves past a row only when it and every row before it were
- * acknowledged. */
-static void flight_advance(struct mqtt_sink *m)
-{
-    while (m->flen > 0) {
-        struct sink_flight *f = &m->flight[m->fhead];
-        if (f->mid >= 0 && !m->acked[f->mid])
-            break;
-        if (f->mid >= 0)
-            m->acked[f->mid] = 0;
-        if (f->seq > m->seq_acked)
-            m->seq_acked = f->seq;
-        m->fhead = (m->fhead + 1) % SINK_MIDS;
-        m->flen--;
-    }
-}
-
-/* Records a message handed over (m->lock held). QoS 0 messages are never
- * acknowledged: they count as delivered once handed over. */
-static void flight_push(struct mqtt_sink *m, int mid, int qos, int64_t seq)
-{
-    struct sink_flight *f = &m->flight[(m->fhead + m->flen) % SINK_MIDS];
-    f->mid = qos > 0 ? (int)((unsigned)mid % SINK_MIDS) : -1;
-    f->seq = seq;
-    m->flen++;
-    flight_advance(m);
-}
-
 static enum handover publish_seq(struct mqtt_sink *m, const char *topic, const char *payload,
                                  int len, int qos, int retain, int64_t seq)
 {
     pthread_mutex_lock(&m->lock);
-    int full = m->flen >= SINK_MIDS - 1;
+    int full = inflight_full(m->flight);
     if (!full)
         m->outstanding++;
     pthread_mutex_unlock(&m->lock);
@@ -233,7 +195,7 @@ static enum handover publish_seq(struct mqtt_sink *m, const char *topic, const c
     pthread_mutex_lock(&m->lock);
     if (queued) {
         m->published++;
-        flight_push(m, mid, qos, seq);
+        inflight_push(m->flight, mid, qos, seq);
     } else {
         m->failed++;
         if (m->outstanding > 0)
@@ -309,27 +271,23 @@ static enum handover publish_reading(struct mqtt_sink *m, const struct reading *
             return RETRY_LATER;
         m->avail[r->device] = now;
     }
-    if (m->outbox || (r->quality != READING_OK && r->quality != READING_PARTIAL))
-        return HANDED_OVER; /* durable mode: the state comes from the outbox */
-    return publish_state(m, r, 0);
+    return HANDED_OVER; /* the state comes from the outbox */
 }
 
-/* Durable mode: hands over the committed readings of the outbox in rowid order,
- * fetching more when the last ones are handed over. Returns RETRY_LATER when
- * one must wait; *more is set when rows were fetched. */
+/* The outbox cursor: hands over the committed readings of the outbox in rowid
+ * order, fetching more when the last ones are handed over. Returns RETRY_LATER
+ * when one must wait; *more is set when rows were fetched. */
 static enum handover publish_outbox(struct mqtt_sink *m, int *more)
 {
     *more = 0;
-    if (!m->outbox)
-        return HANDED_OVER;
     if (m->obatch_pos == m->obatch_len) {
         m->obatch_pos = 0;
         m->obatch_len = outbox_fetch(m->outbox, m->obatch, SINK_OUTBOX_BATCH);
         *more = m->obatch_len > 0;
         pthread_mutex_lock(&m->lock);
         outbox_get_stats(m->outbox, &m->ostats);
-        if (m->obatch_len == 0 && m->flen == 0) /* skipped rows count as published */
-            m->seq_acked = outbox_fetched(m->outbox);
+        if (m->obatch_len == 0) /* skipped rows count as published */
+            inflight_set_mark_idle(m->flight, outbox_fetched(m->outbox));
         pthread_mutex_unlock(&m->lock);
     }
     while (m->obatch_pos < m->obatch_len) {
@@ -341,14 +299,12 @@ static enum handover publish_outbox(struct mqtt_sink *m, int *more)
     return HANDED_OVER;
 }
 
-/* Durable mode: records the acknowledged mark (at most once a second). */
+/* Records the acknowledged mark (at most once a second). */
 static void save_mark(struct mqtt_sink *m, int force)
 {
-    if (!m->outbox)
-        return;
     pthread_mutex_lock(&m->lock);
-    flight_advance(m);
-    int64_t seq = m->seq_acked;
+    inflight_advance(m->flight);
+    int64_t seq = inflight_mark(m->flight);
     pthread_mutex_unlock(&m->lock);
     outbox_mark(m->outbox, seq, force);
 }
@@ -419,7 +375,7 @@ static void retry_first_connect(struct mqtt_sink *m)
 static void refresh_outbox(struct mqtt_sink *m)
 {
     int64_t now = clock_mono_ms();
-    if (!m->outbox || now - m->refreshed_ms < 1000)
+    if (now - m->refreshed_ms < 1000)
         return;
     m->refreshed_ms = now;
     outbox_refresh(m->outbox);
@@ -441,7 +397,7 @@ static enum step next_step(struct mqtt_sink *m, int *announce)
     if (m->stopping && (clock_mono_ms() >= m->deadline_ms || (!m->connected && empty))) {
         s = STEP_EXIT;
     } else if (!m->connected || m->outstanding >= SINK_OUTSTANDING) {
-        flight_advance(m);
+        inflight_advance(m->flight);
         wait_locked(m, SINK_WAIT_MS);
         s = STEP_AGAIN;
     } else {
@@ -602,8 +558,7 @@ static void sink_free(struct mqtt_sink *m)
     outbox_close(m->outbox);
     queue_free(m->q);
     queue_free(m->msgs);
-    free(m->acked);
-    free(m->flight);
+    inflight_free(m->flight);
     free(m->obatch);
     pthread_cond_destroy(&m->wake);
     pthread_mutex_destroy(&m->lock);
@@ -627,9 +582,7 @@ static int sink_alloc(const struct enmon_config *cfg, struct mqtt_sink **out)
     *out = m;
     m->batch = calloc(SINK_BATCH, sizeof(*m->batch));
     m->avail = calloc(cfg->ndevices ? cfg->ndevices : 1, 1);
-    m->acked = calloc(SINK_MIDS, sizeof(*m->acked));
-    m->flight = calloc(SINK_MIDS, sizeof(*m->flight));
-    if (!m->batch || !m->avail || !m->acked || !m->flight ||
+    if (!m->batch || !m->avail ||
         queue_new(sizeof(struct reading), SINK_QUEUE_CAP, &m->q) != ENMON_OK ||
         queue_new(sizeof(struct sink_msg), SINK_MSGS_CAP, &m->msgs) != ENMON_OK)
         return ENMON_ERR_NOMEM;
@@ -654,27 +607,27 @@ int mqtt_sink_publish(struct mqtt_sink *m, const char *topic, const char *payloa
     return rc;
 }
 
-/* Durable mode: the outbox on cfg->database, and its buffer. */
+/* The outbox on cfg->database, its buffer, and the ring in flight starting at its mark. */
 static int sink_open_outbox(struct mqtt_sink *m, char *msg, size_t msglen)
 {
     int64_t max = m->cfg->mqtt.outbox_max > 0 ? m->cfg->mqtt.outbox_max : MQTT_SINK_OUTBOX_MAX;
     if (outbox_open(m->cfg, max, &m->outbox, msg, msglen) != ENMON_OK)
         return ENMON_ERR_MQTT;
-    m->seq_acked = outbox_fetched(m->outbox);
     outbox_get_stats(m->outbox, &m->ostats);
+    m->flight = inflight_new(outbox_fetched(m->outbox));
     m->obatch = calloc(SINK_OUTBOX_BATCH, sizeof(*m->obatch));
-    if (!m->obatch)
+    if (!m->flight || !m->obatch)
         return fail(msg, msglen, "mqtt outbox: %s", enmon_strerror(ENMON_ERR_NOMEM));
     return ENMON_OK;
 }
 
-static int sink_start(const struct enmon_config *cfg, int durable, struct mqtt_sink **out,
-                      char *msg, size_t msglen)
+int mqtt_sink_start_durable(const struct enmon_config *cfg, struct mqtt_sink **out, char *msg,
+                            size_t msglen)
 {
     struct mqtt_sink *m = NULL;
     *out = NULL;
     int rc = sink_alloc(cfg, &m);
-    if (rc == ENMON_OK && durable)
+    if (rc == ENMON_OK)
         rc = sink_open_outbox(m, msg, msglen);
     if (rc == ENMON_OK &&
         payload_status_topic(cfg->mqtt.topic_root, m->status_topic, sizeof(m->status_topic)) < 0)
@@ -698,18 +651,6 @@ static int sink_start(const struct enmon_config *cfg, int durable, struct mqtt_s
     return ENMON_OK;
 }
 
-int mqtt_sink_start(const struct enmon_config *cfg, struct mqtt_sink **out, char *msg,
-                    size_t msglen)
-{
-    return sink_start(cfg, 0, out, msg, msglen);
-}
-
-int mqtt_sink_start_durable(const struct enmon_config *cfg, struct mqtt_sink **out, char *msg,
-                            size_t msglen)
-{
-    return sink_start(cfg, 1, out, msg, msglen);
-}
-
 int mqtt_sink_submit(struct mqtt_sink *m, const struct reading *r)
 {
     int rc = queue_push(m->q, r);
@@ -731,7 +672,7 @@ void mqtt_sink_get_stats(struct mqtt_sink *m, struct mqtt_sink_stats *out)
     out->depth += m->pending;
     out->outbox_depth = m->ostats.depth;
     out->outbox_shed = m->ostats.shed;
-    out->inflight = m->flen;
+    out->inflight = inflight_len(m->flight);
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -763,16 +704,11 @@ void mqtt_sink_stop(struct mqtt_sink *m)
     queue_close(m->q);
     if (m->thread_started)
         pthread_join(m->thread, NULL);
-    size_t left = queue_depth(m->q) + (m->batch_len - m->batch_pos);
-    if (left && !m->outbox)
-        log_warn("mqtt: stopping with %zu readings not published", left);
     publish_final_status(m);
     save_mark(m, 1);
-    if (m->outbox) {
-        outbox_get_stats(m->outbox, &m->ostats);
-        if (m->ostats.depth > 0)
-            log_info("mqtt: %lld readings stay in the outbox for the next start",
-                     (long long)m->ostats.depth);
-    }
+    outbox_get_stats(m->outbox, &m->ostats);
+    if (m->ostats.depth > 0)
+        log_info("mqtt: %lld readings stay in the outbox for the next start",
+                 (long long)m->ostats.depth);
     sink_free(m);
 }

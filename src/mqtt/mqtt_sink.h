@@ -15,8 +15,8 @@ struct mqtt_sink_stats {
     uint64_t failed;    /* publish calls that failed */
     int connected;
     size_t depth;         /* readings waiting in memory */
-    int64_t outbox_depth; /* durable mode: committed readings not yet acknowledged */
-    uint64_t outbox_shed; /* durable mode: oldest readings skipped beyond mqtt.outbox_max */
+    int64_t outbox_depth; /* committed readings not yet acknowledged */
+    uint64_t outbox_shed; /* oldest readings skipped beyond mqtt.outbox_max */
     size_t inflight;      /* messages handed over, not yet acknowledged */
 };
 
@@ -24,16 +24,13 @@ struct mqtt_sink_stats {
 #define MQTT_SINK_OUTBOX_MAX 1000000
 
 /* Starts the sink thread: connects (and keeps reconnecting) to cfg->mqtt,
- * sets the last will "<root>/status" = offline. cfg must outlive the sink.
+ * sets the last will "<root>/status" = offline. Store and forward: state
+ * messages are read from the outbox of cfg->database (outbox.h; the store
+ * commits every reading first), published QoS mqtt.qos in rowid order, and
+ * marked published once the broker acknowledged them (inflight.h); readings
+ * given to mqtt_sink_submit only carry availability. The database must exist
+ * (store_open first). cfg must outlive the sink.
  * Returns ENMON_OK or ENMON_ERR_MQTT with a reason in msg. */
-int mqtt_sink_start(const struct enmon_config *cfg, struct mqtt_sink **out, char *msg,
-                    size_t msglen);
-
-/* Like mqtt_sink_start, but store and forward: state messages are read from
- * the outbox of cfg->database (outbox.h; the store commits every reading
- * first), published QoS mqtt.qos in rowid order, and marked published once
- * the broker acknowledged them; readings given to mqtt_sink_submit only carry
- * availability. The database must exist (store_open first). */
 int mqtt_sink_start_durable(const struct enmon_config *cfg, struct mqtt_sink **out, char *msg,
                             size_t msglen);
 

@@ -547,7 +547,7 @@ static int sr_all_events(sqlite3 *db, const struct savings_config *sc, struct sr
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, "SELECT id, site, start_s, end_s FROM dr_events ORDER BY start_s",
                            -1, &st, NULL) != SQLITE_OK)
-        return ENMON_OK; /* no table: no event added with `enmon dr add` yet */
+        return ENMON_OK; /* no table: a file before schema 6 (read-only: not migrated) */
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct svc_event e = {0};

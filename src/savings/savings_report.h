@@ -111,9 +111,4 @@ struct sr_event {
 int sr_events(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
               struct sr_event **out, size_t *n, char *msg, size_t msglen);
 
-/* The dr_events table written by `enmon dr add` (created when missing). */
-#define SR_DR_TABLE_SQL                                                                            \
-    "CREATE TABLE IF NOT EXISTS dr_events(id INTEGER PRIMARY KEY, site TEXT NOT NULL, "            \
-    "start_s INTEGER NOT NULL, end_s INTEGER NOT NULL, UNIQUE(site, start_s))"
-
 #endif

@@ -1,5 +1,6 @@
 /* alert_store.c -- alerts in SQLite: the raise/clear history the store writes, and its queries. */
 #include "alert_store.h"
+#include "alert_learned.h"
 #include "db_open.h"
 #include "err.h"
 
@@ -96,6 +97,98 @@ int alert_store_load_active(const char *path, const struct enmon_config *cfg,
     int step;
     while (rc == ENMON_OK && (step = sqlite3_step(s)) == SQLITE_ROW)
         rc = append_active(s, cfg, out, n, &cap);
+    if (rc == ENMON_OK && step != SQLITE_DONE)
+        rc = ENMON_ERR_DB;
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    if (rc != ENMON_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int alert_store_write_learned(sqlite3 *db, int64_t device_id, const struct alert_learned *l)
+{
+    char slots[ALERT_WELFARE_SLOTS * 48];
+    if (alert_learned_format_slots(l, slots, sizeof(slots)) < 0)
+        return ENMON_ERR_DB;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT OR REPLACE INTO alert_learned(device_id, rule, learn_ms,"
+                           " learned_ms, mean_w, slots, saved_ms)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, &s, NULL) != SQLITE_OK)
+        return ENMON_ERR_DB;
+    sqlite3_bind_int64(s, 1, device_id);
+    sqlite3_bind_text(s, 2, alert_rule_name(l->rule), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, l->learn_ms);
+    sqlite3_bind_int64(s, 4, l->learned_ms);
+    if (l->rule == ALERT_RULE_ABNORMAL_LOAD)
+        sqlite3_bind_double(s, 5, l->mean_w);
+    sqlite3_bind_text(s, 6, slots, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, l->saved_ms);
+    return step_done(s);
+}
+
+/* One alert_learned row into out[*n] (left out when its device or rule is unknown). */
+static int append_learned(sqlite3_stmt *s, const struct enmon_config *cfg,
+                          struct alert_learned *out, size_t *n)
+{
+    const unsigned char *dev_key = sqlite3_column_text(s, 0);
+    const unsigned char *rule_name = sqlite3_column_text(s, 1);
+    const unsigned char *slots = sqlite3_column_text(s, 5);
+    int dev = dev_key ? device_index(cfg, (const char *)dev_key) : -1;
+    int rule = rule_name ? alert_rule_by_name((const char *)rule_name) : -1;
+    if (dev < 0 || rule < 0 || !alert_learned_applies((enum alert_rule_id)rule))
+        return 0;
+    struct alert_learned *l = &out[*n];
+    memset(l, 0, sizeof(*l));
+    l->device = (uint32_t)dev;
+    l->rule = (enum alert_rule_id)rule;
+    l->learn_ms = sqlite3_column_int64(s, 2);
+    l->learned_ms = sqlite3_column_int64(s, 3);
+    l->mean_w = sqlite3_column_double(s, 4);
+    l->saved_ms = sqlite3_column_int64(s, 6);
+    if (alert_learned_parse_slots(slots ? (const char *)slots : "", l) != 0)
+        return 0;
+    (*n)++;
+    return 1;
+}
+
+int alert_store_load_learned(const char *path, const struct enmon_config *cfg,
+                             struct alert_learned **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3 *db = NULL;
+    char msg[256];
+    if (db_open(path, DB_READONLY, DB_BUSY_MS, &db, msg, sizeof(msg)) != ENMON_OK)
+        return ENMON_OK; /* no database yet: nothing learned */
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT d.key, l.rule, l.learn_ms, l.learned_ms, l.mean_w, l.slots,"
+                           " l.saved_ms FROM alert_learned l JOIN devices d ON d.id = l.device_id",
+                           -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return ENMON_OK; /* a database from before schema 6 */
+    }
+    int rc = ENMON_OK, step;
+    size_t cap = 0;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            struct alert_learned *bigger = realloc(*out, ncap * sizeof(**out));
+            if (!bigger) {
+                rc = ENMON_ERR_NOMEM;
+                break;
+            }
+            *out = bigger;
+            cap = ncap;
+        }
+        append_learned(s, cfg, *out, n);
+    }
     if (rc == ENMON_OK && step != SQLITE_DONE)
         rc = ENMON_ERR_DB;
     sqlite3_finalize(s);

@@ -20,6 +20,19 @@ int alert_store_write(sqlite3 *db, int64_t device_id, const struct alert_event *
 int alert_store_load_active(const char *path, const struct enmon_config *cfg,
                             struct alert_event **out, size_t *n);
 
+struct alert_learned;
+
+/* Upserts the learned figures of one rule of one device (alert_learned table,
+ * schema 6). device_id is devices.id. ENMON_OK or ENMON_ERR_DB. */
+int alert_store_write_learned(sqlite3 *db, int64_t device_id, const struct alert_learned *l);
+
+/* The learned figures of the database at path, for alerts_restore_learned():
+ * *out is malloc'd (free it), *n its length; rows of devices no longer in cfg,
+ * of unknown rules or with malformed slots are left out. Returns ENMON_OK (no
+ * file or no table: nothing learned) or ENMON_ERR_DB. */
+int alert_store_load_learned(const char *path, const struct enmon_config *cfg,
+                             struct alert_learned **out, size_t *n);
+
 /* One row of the alert history, for `enmon alerts`. */
 struct alert_row {
     int64_t id;

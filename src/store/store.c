@@ -1,6 +1,7 @@
 /* store.c -- the SQLite store: one writer thread, batched transactions, 15-minute intervals. */
 #include "store.h"
 #include "alert_store.h"
+#include "alert_learned.h"
 #include "caltime.h"
 #include "clock.h"
 #include "counter.h"
@@ -109,6 +110,8 @@ struct store {
     sqlite3_stmt *stmt[SQL__COUNT];
     struct queue *q;      /* struct reading */
     struct queue *alerts; /* struct alert_event: raises and clears to record */
+    /* struct alert_learned: what the alert rules learned, to save */
+    struct queue *learned;
     pthread_t thread;
     int thread_started;
     struct store_dev *devs;
@@ -602,6 +605,26 @@ static void store_write_alerts(struct store *st)
     }
 }
 
+/* Saves the queued learned rule figures in one transaction. */
+static void store_write_learned(struct store *st)
+{
+    struct alert_learned l;
+    if (!st->learned || queue_depth(st->learned) == 0 ||
+        sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return;
+    while (queue_peek(st->learned, &l)) {
+        if (l.device < st->ndevs &&
+            alert_store_write_learned(st->db, st->devs[l.device].id, &l) != ENMON_OK)
+            log_limited(&st->lim, STORE_LOG_EVERY_S, LOG_ERR, "store: learned state not saved: %s",
+                        sqlite3_errmsg(st->db));
+        queue_drop_head(st->learned);
+    }
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        log_err("store: learned state not committed: %s", sqlite3_errmsg(st->db));
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
 static void *store_writer(void *arg)
 {
     struct store *st = arg;
@@ -610,6 +633,7 @@ static void *store_writer(void *arg)
         if (n > 0)
             store_write_batch(st, st->batch, n);
         store_write_alerts(st);
+        store_write_learned(st);
         if (n == 0 && store_queue_finished(st))
             break;
     }
@@ -688,6 +712,7 @@ static void store_free(struct store *st)
         log_err("store: close: %s", sqlite3_errmsg(st->db));
     queue_free(st->q);
     queue_free(st->alerts);
+    queue_free(st->learned);
     free(st->devs);
     free(st->dirty);
     free(st->batch);
@@ -706,6 +731,9 @@ int store_open(const struct enmon_config *cfg, struct store **out, char *msg, si
     int rc = store_setup(st, cfg, msg, msglen);
     if (rc == ENMON_OK && queue_new(sizeof(struct alert_event), STORE_ALERTS_CAP, &st->alerts) != 0)
         rc = ENMON_ERR_NOMEM;
+    if (rc == ENMON_OK &&
+        queue_new(sizeof(struct alert_learned), 2 * cfg->ndevices + 16, &st->learned) != 0)
+        rc = ENMON_ERR_NOMEM;
     if (rc == ENMON_OK && pthread_create(&st->thread, NULL, store_writer, st) != 0) {
         snprintf(msg, msglen, "cannot start the store writer thread");
         rc = ENMON_ERR_DB;
@@ -722,6 +750,11 @@ int store_open(const struct enmon_config *cfg, struct store **out, char *msg, si
 int store_submit_alert(struct store *st, const struct alert_event *ev)
 {
     return queue_push(st->alerts, ev);
+}
+
+int store_submit_learned(struct store *st, const struct alert_learned *l)
+{
+    return queue_push(st->learned, l);
 }
 
 int store_submit(struct store *st, const struct reading *r)

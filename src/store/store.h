@@ -31,6 +31,13 @@ struct alert_event;
  * blocks. ENMON_OK or ENMON_ERR_FULL. */
 int store_submit_alert(struct store *st, const struct alert_event *ev);
 
+struct alert_learned;
+
+/* Queues learned rule figures (alert_learned.h) for the alert_learned table,
+ * written by the writer thread like alerts; never blocks. ENMON_OK or
+ * ENMON_ERR_FULL. */
+int store_submit_learned(struct store *st, const struct alert_learned *l);
+
 void store_get_stats(struct store *st, struct store_stats *out);
 
 /* Flushes everything queued, stops the writer thread and closes the database. */

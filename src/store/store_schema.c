@@ -81,6 +81,17 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "ALTER TABLE readings ADD COLUMN m4_dc_current_a REAL;"
     "ALTER TABLE readings ADD COLUMN m4_dc_voltage_v REAL;"
     "ALTER TABLE readings ADD COLUMN m4_dc_power_w REAL;",
+    /* 5 -> 6: what the welfare_inactivity and abnormal_load rules learned, per device
+     * and rule (alert_learned.h), saved so a restart does not relearn it; and the
+     * demand-response events of `enmon dr add` (older CLIs created that table on
+     * first use, hence IF NOT EXISTS) */
+    "CREATE TABLE alert_learned("
+    "  device_id INTEGER NOT NULL REFERENCES devices(id), rule TEXT NOT NULL,"
+    "  learn_ms INTEGER NOT NULL, learned_ms INTEGER NOT NULL, mean_w REAL,"
+    "  slots TEXT NOT NULL DEFAULT '', saved_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (device_id, rule)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS dr_events(id INTEGER PRIMARY KEY, site TEXT NOT NULL,"
+    "  start_s INTEGER NOT NULL, end_s INTEGER NOT NULL, UNIQUE(site, start_s));",
 };
 
 static int schema_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)

@@ -186,6 +186,14 @@ def dashlib_stream_opens(d):
         s.close()
 
 
+def metrics_ok(d):
+    """True when GET /metrics answers 200; False when the connection is refused or closed."""
+    try:
+        return dashlib.get(d.url("/metrics"))[0] == 200
+    except OSError:
+        return False
+
+
 def test_connections_per_address(tmp_path, mosquitto, sim_factory):
     d = start(tmp_path, mosquitto, sim_factory, "  connections_per_address: 4\n")
     socks = []
@@ -197,7 +205,9 @@ def test_connections_per_address(tmp_path, mosquitto, sim_factory):
         for s in socks:
             s.close()
         socks = []
-        assert daemon.wait_for(lambda: dashlib.get(d.url("/metrics"))[0] == 200, 5)
+        # enmond counts a closed connection once its event loop has seen the close; until
+        # then a new one may still be refused (closed without an answer)
+        assert daemon.wait_for(lambda: metrics_ok(d), 5)
     finally:
         for s in socks:
             s.close()

@@ -97,6 +97,17 @@ def db_rows(path, where="1"):
         con.close()
 
 
+def fresh_rows(path, since_ms):
+    """Readings stamped after since_ms; 0 while the first run has not created the file or its
+    schema yet (enmond creates both at start)."""
+    if not os.path.exists(path):
+        return 0
+    try:
+        return db_scalar(path, "SELECT count(*) FROM readings WHERE ts_ms > %d" % since_ms)
+    except sqlite3.OperationalError:  # "no such table: readings" in that first instant
+        return 0
+
+
 def db_scalar(path, sql):
     con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
     try:
@@ -232,9 +243,7 @@ def test_kill_9_twenty_times_under_load(tmp_path, mosquitto, sim_factory):
             t0 = time.monotonic()
             start_ms = clock.now_ms()  # readings after it come from this run
             d.start()
-            fresh = daemon.wait_for(lambda: db_scalar(
-                d.db, "SELECT count(*) FROM readings WHERE ts_ms > %d" % start_ms)
-                if os.path.exists(d.db) else 0, 10, step=0.02)
+            fresh = daemon.wait_for(lambda: fresh_rows(d.db, start_ms), 10, step=0.02)
             assert fresh, d.log_text()
             restarts.append(time.monotonic() - t0)
             if k == KILLS:

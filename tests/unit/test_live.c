@@ -11,7 +11,9 @@
 #include "live.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -145,6 +147,87 @@ static void test_today_from_daily_table(void **state)
     assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
     assert_int_equal(live_load_today(l, db, DAY_S), -1); /* no tables: an error */
     sqlite3_close(db);
+    live_snapshot(l, d); /* an error leaves the figures as they were: all or none */
+    assert_true(d[2].today_import_wh == 11);
+    assert_true(d[2].today_export_wh == 22);
+}
+
+/* ---- polls never wait for a reader ------------------------------------------------------ */
+
+#define STRESS_POLLS 20000 /* per device */
+
+struct reader_arg {
+    struct live *l;
+    atomic_int stop;
+    atomic_long snapshots;
+};
+
+static void *snapshot_loop(void *arg)
+{
+    struct reader_arg *a = arg;
+    struct live_dev d[3];
+    while (!a->stop) {
+        live_snapshot(a->l, d);
+        atomic_fetch_add(&a->snapshots, 1);
+    }
+    return NULL;
+}
+
+/* A reader snapshots the table in a loop while polls arrive: polls that find the table held
+ * are parked (deferred) or, when their slot is being merged that instant, dropped; both are
+ * counted, every one is accounted for, and the table ends at the latest poll with the latest
+ * good values (a parked good reading is never undone by an older one, nor lost to a later
+ * failed poll). */
+static void test_polls_park_while_a_reader_holds_the_table(void **state)
+{
+    struct live *l = *state;
+    struct reader_arg ra = {.l = l};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, snapshot_loop, &ra), 0);
+    while (atomic_load(&ra.snapshots) == 0) /* the reader is at work */
+        sched_yield();
+    int64_t good_ms[3] = {0, 0, 0};
+    for (int64_t k = 1; k <= STRESS_POLLS; k++) {
+        for (uint32_t dev = 0; dev < 3; dev++) {
+            int ok = k % 3 != 0; /* every third poll fails */
+            struct reading r = poll_of(dev, k * 10, ok, (double)k);
+            live_reading(l, &r);
+            if (ok)
+                good_ms[dev] = k * 10;
+        }
+    }
+    atomic_store(&ra.stop, 1);
+    pthread_join(t, NULL);
+    struct live_stats st;
+    live_get_stats(l, &st);
+    assert_true(st.deferred + st.dropped <= 3 * STRESS_POLLS);
+    print_message("%ld snapshots; %llu polls deferred, %llu dropped of %d\n",
+                  atomic_load(&ra.snapshots), (unsigned long long)st.deferred,
+                  (unsigned long long)st.dropped, 3 * STRESS_POLLS);
+
+    /* a last poll with no reader about: applied at once, after what its device had parked */
+    struct live_dev d[3];
+    for (uint32_t dev = 0; dev < 3; dev++) {
+        struct reading r = poll_of(dev, (STRESS_POLLS + 1) * 10, 0, 0); /* a failed poll */
+        live_reading(l, &r);
+    }
+    live_snapshot(l, d);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(d[i].last_poll_ms, (STRESS_POLLS + 1) * 10);
+        assert_int_equal(d[i].online, 0);
+        assert_int_equal(d[i].has_last, 1);
+        /* the last good poll is k = 20000 (20000 % 3 == 2): wall 200000 ms, 20000 W */
+        if (st.dropped == 0) {
+            assert_int_equal(good_ms[i], STRESS_POLLS * 10);
+            assert_int_equal(d[i].last_seen_ms, good_ms[i]);
+            assert_true(d[i].last.value[MEAS_POWER_W] == (double)STRESS_POLLS);
+        }
+        assert_int_equal(d[i].last_seen_ms, d[i].last.wall_ms);
+        assert_true(d[i].last.value[MEAS_POWER_W] * 10 == (double)d[i].last_seen_ms);
+    }
+    struct live_stats after;
+    live_get_stats(l, &after); /* uncontended polls are applied directly: not counted */
+    assert_true(after.deferred == st.deferred && after.dropped == st.dropped);
 }
 
 static void *set_frame_later(void *arg)
@@ -202,6 +285,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_poll_keeps_last_good, setup, teardown),
         cmocka_unit_test_setup_teardown(test_today_from_daily_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_polls_park_while_a_reader_holds_the_table, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* test_mqtt_sink.c -- the MQTT sink against a real mosquitto broker on a free loopback port. */
+/* test_mqtt_sink.c -- the MQTT sink against a real broker, fed from a temporary SQLite store. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "err.h"
 #include "mqtt_sink.h"
+#include "store.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -26,6 +27,7 @@
 #define BROKER "/usr/sbin/mosquitto"
 #define MAX_MSGS 512
 #define WAIT_MS 15000
+#define T0 1717200000000LL /* 2024-06-01 00:00:00 UTC: reading timestamps, not the clock */
 
 struct msg {
     char topic[256];
@@ -55,6 +57,9 @@ static struct cfg_program programs[1];
 static struct cfg_site sites[1];
 static struct cfg_device devices[2];
 static struct enmon_config cfg;
+static char dbdir[64];       /* one database per test: <dbdir>/<tag>.db */
+static struct store *store;  /* commits the readings the sink reads back from the outbox */
+static int64_t next_wall_ms; /* distinct reading timestamps */
 
 static int free_port(void)
 {
@@ -115,6 +120,9 @@ static void broker_kill(void)
 
 static int group_setup(void **state)
 {
+    strcpy(dbdir, "/tmp/enmon-mqtt-db-XXXXXX");
+    if (!mkdtemp(dbdir))
+        return -1;
     if (access(BROKER, X_OK) != 0)
         return 0;
     strcpy(broker.dir, "/tmp/enmon-mqtt-test-XXXXXX");
@@ -148,6 +156,16 @@ static int group_teardown(void **state)
         }
         rmdir(broker.dir);
     }
+    static const char *const tags[] = {"a", "b", "c", "d"};
+    static const char *const ends[] = {"", "-wal", "-shm"};
+    char path[160];
+    for (size_t t = 0; t < sizeof(tags) / sizeof(tags[0]); t++) {
+        for (size_t e = 0; e < sizeof(ends) / sizeof(ends[0]); e++) {
+            snprintf(path, sizeof(path), "%s/%s.db%s", dbdir, tags[t], ends[e]);
+            unlink(path);
+        }
+    }
+    rmdir(dbdir);
     mosquitto_lib_cleanup();
     return 0;
 }
@@ -160,14 +178,19 @@ static void config_init(int port, const char *tag)
     cfg.mqtt.port = port;
     snprintf(cfg.mqtt.topic_root, sizeof(cfg.mqtt.topic_root), "t%d-%s", (int)getpid(), tag);
     snprintf(cfg.mqtt.client_id, sizeof(cfg.mqtt.client_id), "enmond-test-%d", (int)getpid());
+    snprintf(cfg.database, sizeof(cfg.database), "%s/%s.db", dbdir, tag);
     cfg.mqtt.keepalive_s = 10;
     cfg.mqtt.qos = 1;
-    strcpy(programs[0].id, "solar-homes");
-    strcpy(sites[0].id, "home-01");
-    strcpy(devices[0].id, "home-01-pv");
-    devices[0].kind = DEVICE_INVERTER;
-    strcpy(devices[1].id, "home-01-meter");
-    devices[1].kind = DEVICE_METER;
+    programs[0] =
+        (struct cfg_program){.id = "solar-homes", .name = "Solar", .kind = PROGRAM_SOLAR};
+    sites[0] = (struct cfg_site){.id = "home-01", .name = "Home 1", .program = 0};
+    devices[0] = (struct cfg_device){
+        .id = "home-01-pv", .name = "PV", .kind = DEVICE_INVERTER, .unit = 1, .capacity_w = 3000};
+    devices[1] = (struct cfg_device){.id = "home-01-meter",
+                                     .name = "Meter",
+                                     .kind = DEVICE_METER,
+                                     .unit = 2,
+                                     .capacity_w = 9000};
     cfg.programs = programs;
     cfg.nprograms = 1;
     cfg.sites = sites;
@@ -280,8 +303,9 @@ static struct reading pv_reading(double power_w)
     struct reading r;
     memset(&r, 0, sizeof(r));
     r.device = 0;
-    r.wall_ms = clock_wall_ms();
-    r.mono_ms = clock_mono_ms();
+    r.wall_ms = T0 + next_wall_ms;
+    r.mono_ms = next_wall_ms;
+    next_wall_ms += 1000;
     r.quality = READING_OK;
     r.online = 1;
     reading_set(&r, MEAS_POWER_W, power_w);
@@ -295,7 +319,8 @@ static struct reading failed_reading(uint32_t device)
     struct reading r;
     memset(&r, 0, sizeof(r));
     r.device = device;
-    r.wall_ms = clock_wall_ms();
+    r.wall_ms = T0 + next_wall_ms;
+    next_wall_ms += 1000;
     r.quality = READING_FAILED;
     r.err = ENMON_ERR_TIMEOUT;
     r.online = 0;
@@ -318,13 +343,44 @@ static double json_number(const char *text, const char *key)
 #define STATE_METER "device/solar-homes/home-01/home-01-meter/state"
 #define AVAIL_METER "device/solar-homes/home-01/home-01-meter/availability"
 
+/* Opens the store on cfg.database, then the sink on its outbox (as enmond does). */
 static struct mqtt_sink *sink_start(void)
 {
     struct mqtt_sink *m = NULL;
     char msg[256] = "";
-    assert_int_equal(mqtt_sink_start(&cfg, &m, msg, sizeof(msg)), ENMON_OK);
+    assert_int_equal(store_open(&cfg, &store, msg, sizeof(msg)), ENMON_OK);
+    assert_int_equal(mqtt_sink_start_durable(&cfg, &m, msg, sizeof(msg)), ENMON_OK);
     assert_non_null(m);
     return m;
+}
+
+static void sink_stop(struct mqtt_sink *m)
+{
+    mqtt_sink_stop(m);
+    store_close(store);
+    store = NULL;
+}
+
+/* Hands a reading to the store (which commits it into the outbox: the state
+ * message) and to the sink (availability), as enmond's sinks do. */
+static int submit(struct mqtt_sink *m, const struct reading *r)
+{
+    assert_int_equal(store_submit(store, r), ENMON_OK);
+    return mqtt_sink_submit(m, r);
+}
+
+/* Waits up to WAIT_MS for the outbox depth to reach want; returns the last seen. */
+static int64_t wait_outbox_depth(struct mqtt_sink *m, int64_t want)
+{
+    struct mqtt_sink_stats st;
+    int64_t until = clock_mono_ms() + WAIT_MS;
+    do {
+        mqtt_sink_get_stats(m, &st);
+        if (st.outbox_depth == want)
+            break;
+        usleep(20000);
+    } while (clock_mono_ms() < until);
+    return st.outbox_depth;
 }
 
 /* State, availability and status arrive; failed polls publish no state. */
@@ -339,9 +395,9 @@ static void test_publishes_state_availability_status(void **state)
     struct mqtt_sink *m = sink_start();
 
     struct reading r = pv_reading(1234);
-    assert_int_equal(mqtt_sink_submit(m, &r), ENMON_OK);
+    assert_int_equal(submit(m, &r), ENMON_OK);
     r = failed_reading(1);
-    assert_int_equal(mqtt_sink_submit(m, &r), ENMON_OK);
+    assert_int_equal(submit(m, &r), ENMON_OK);
 
     assert_true(wait_for(in, 0, "status", "online") >= 0);
     assert_true(wait_for(in, 0, AVAIL_PV, "online") >= 0);
@@ -358,7 +414,7 @@ static void test_publishes_state_availability_status(void **state)
     int from = in->n;
     for (int k = 0; k < 50; k++) {
         r = pv_reading(k);
-        assert_int_equal(mqtt_sink_submit(m, &r), ENMON_OK);
+        assert_int_equal(submit(m, &r), ENMON_OK);
     }
     int last = wait_for(in, from, STATE_PV, NULL);
     for (int k = 0; k < 50; k++) {
@@ -386,7 +442,7 @@ static void test_publishes_state_availability_status(void **state)
     assert_true(st.published >= 54);
     assert_int_equal(st.dropped, 0);
 
-    mqtt_sink_stop(m);
+    sink_stop(m);
     i = wait_for(in, 0, "status", "offline");
     assert_true(i >= 0);
     unsubscribe(sub, in);
@@ -405,7 +461,7 @@ static void test_broker_outage(void **state)
     struct mosquitto *sub = subscribe(in, "sub-3", 0);
     struct mqtt_sink *m = sink_start();
     struct reading r = pv_reading(1);
-    mqtt_sink_submit(m, &r);
+    submit(m, &r);
     assert_true(wait_for(in, 0, STATE_PV, NULL) >= 0);
 
     broker_kill();
@@ -420,11 +476,11 @@ static void test_broker_outage(void **state)
     int64_t t0 = clock_mono_ms();
     for (int k = 0; k < 20; k++) {
         r = pv_reading(100 + k);
-        assert_int_equal(mqtt_sink_submit(m, &r), ENMON_OK);
+        assert_int_equal(submit(m, &r), ENMON_OK);
     }
     assert_true(clock_mono_ms() - t0 < 500);
-    mqtt_sink_get_stats(m, &st);
-    assert_int_equal(st.depth, 20);
+    /* committed, not acknowledged: the 20 wait in the outbox (the first one was acknowledged) */
+    assert_int_equal(wait_outbox_depth(m, 20), 20);
 
     int from = in->n;
     broker_start(); /* the subscriber's session survives; retained messages too */
@@ -444,7 +500,7 @@ static void test_broker_outage(void **state)
         assert_true(v <= next);
         next += v == next;
     }
-    mqtt_sink_stop(m);
+    sink_stop(m);
     unsubscribe(sub, in);
     broker_kill();
 }
@@ -454,17 +510,19 @@ static void test_no_broker(void **state)
 {
     config_init(free_port(), "c");
     struct mqtt_sink *m = sink_start();
-    struct reading r = pv_reading(5);
     int64_t t0 = clock_mono_ms();
-    for (int k = 0; k < 1000; k++)
-        assert_int_equal(mqtt_sink_submit(m, &r), ENMON_OK);
+    for (int k = 0; k < 1000; k++) {
+        struct reading r = pv_reading(5);
+        assert_int_equal(submit(m, &r), ENMON_OK);
+    }
     assert_true(clock_mono_ms() - t0 < 500);
     struct mqtt_sink_stats st;
     mqtt_sink_get_stats(m, &st);
     assert_false(st.connected);
     assert_int_equal(st.depth, 1000);
+    assert_int_equal(wait_outbox_depth(m, 1000), 1000); /* all committed, none published */
     t0 = clock_mono_ms();
-    mqtt_sink_stop(m);
+    sink_stop(m);
     assert_true(clock_mono_ms() - t0 < 5000);
 }
 
@@ -475,9 +533,12 @@ static void test_bad_password_file(void **state)
     strcpy(cfg.mqtt.password_file, "/nonexistent/enmon-password");
     struct mqtt_sink *m = NULL;
     char msg[256] = "";
-    assert_int_equal(mqtt_sink_start(&cfg, &m, msg, sizeof(msg)), ENMON_ERR_MQTT);
+    assert_int_equal(store_open(&cfg, &store, msg, sizeof(msg)), ENMON_OK);
+    assert_int_equal(mqtt_sink_start_durable(&cfg, &m, msg, sizeof(msg)), ENMON_ERR_MQTT);
     assert_null(m);
     assert_non_null(strstr(msg, "/nonexistent/enmon-password"));
+    store_close(store);
+    store = NULL;
 }
 
 int main(void)

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "alert_learned.h"
+#include "alert_store.h"
 #include "caltime.h"
 #include "clock.h"
 #include "config.h"
@@ -477,6 +479,119 @@ static void test_store_refuses_newer_schema(void **state)
     assert_non_null(strstr(msg, "newer"));
 }
 
+/* A version 5 file as enmond 5 left it: every table of migrations 1..5, no dr_events (made by
+ * the same migrations, then the version 6 tables dropped and user_version set back). With
+ * dr_cli, `enmon dr add` of a version 5 build had created dr_events with one event. */
+static void make_v5_file(struct fixture *f, int dr_cli)
+{
+    struct store *st = NULL;
+    char msg[256] = "";
+    assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_OK);
+    store_close(st);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->cfg.database, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE alert_learned; DROP TABLE dr_events;"
+                                  " PRAGMA user_version=5",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    if (dr_cli)
+        assert_int_equal(
+            sqlite3_exec(db,
+                         "CREATE TABLE IF NOT EXISTS dr_events(id INTEGER PRIMARY KEY, site TEXT "
+                         "NOT NULL, start_s INTEGER NOT NULL, end_s INTEGER NOT NULL, "
+                         "UNIQUE(site, start_s));"
+                         "INSERT INTO dr_events(site, start_s, end_s) VALUES('apt-101', 10, 20)",
+                         NULL, NULL, NULL),
+            SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_store_migrates_5_to_6(void **state)
+{
+    struct fixture *f = *state;
+    for (int dr_cli = 0; dr_cli <= 1; dr_cli++) {
+        unlink(f->cfg.database);
+        make_v5_file(f, dr_cli);
+        struct store *st = NULL;
+        char msg[256] = "";
+        assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_OK);
+        store_close(st);
+        sqlite3 *db = db_open(f);
+        assert_int_equal(q_int(db, "PRAGMA user_version"), 6);
+        assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
+                                   " ('alert_learned', 'dr_events')"),
+                         2);
+        /* an event recorded by an older CLI is kept; the table takes new ones */
+        assert_int_equal(q_int(db, "SELECT count(*) FROM dr_events"), dr_cli);
+        sqlite3_close(db);
+        assert_int_equal(sqlite3_open(f->cfg.database, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      "INSERT INTO dr_events(site, start_s, end_s)"
+                                      " VALUES('home-1', 30, 40)",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        assert_int_equal(q_int(db, "SELECT count(*) FROM dr_events"), dr_cli + 1);
+        sqlite3_close(db);
+    }
+}
+
+/* Learned figures go through the store's writer and come back by device key. */
+static void test_store_learned_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct alert_learned w = {.device = 2,
+                              .rule = ALERT_RULE_WELFARE_INACTIVITY,
+                              .learn_ms = 86400000,
+                              .learned_ms = 7200000,
+                              .nslots = 2,
+                              .slots = {{495000, 12000.5, 60}, {495001, 18000, 59}},
+                              .saved_ms = T0};
+    struct alert_learned a = {.device = 1,
+                              .rule = ALERT_RULE_ABNORMAL_LOAD,
+                              .learn_ms = 86400000,
+                              .learned_ms = 3600000,
+                              .mean_w = 512.25,
+                              .saved_ms = T0};
+    struct store *st = NULL;
+    char msg[256] = "";
+    assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_OK);
+    assert_int_equal(store_submit_learned(st, &w), ENMON_OK);
+    assert_int_equal(store_submit_learned(st, &a), ENMON_OK);
+    a.mean_w = 600.0; /* a later save replaces the row */
+    assert_int_equal(store_submit_learned(st, &a), ENMON_OK);
+    store_close(st);
+    sqlite3 *db = db_open(f);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM alert_learned"), 2);
+    sqlite3_close(db);
+    struct alert_learned *out = NULL;
+    size_t n = 0;
+    assert_int_equal(alert_store_load_learned(f->cfg.database, &f->cfg, &out, &n), ENMON_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        const struct alert_learned *l = &out[i];
+        if (l->rule == ALERT_RULE_WELFARE_INACTIVITY) {
+            assert_int_equal(l->device, 2);
+            assert_int_equal(l->nslots, 2);
+            assert_true(l->slots[0].slot == 495000 && l->slots[0].sum == 12000.5 &&
+                        l->slots[0].n == 60 && l->slots[1].n == 59);
+            assert_int_equal(l->learned_ms, 7200000);
+        } else {
+            assert_int_equal(l->rule, ALERT_RULE_ABNORMAL_LOAD);
+            assert_int_equal(l->device, 1);
+            assert_true(l->mean_w == 600.0);
+            assert_int_equal(l->saved_ms, T0);
+        }
+    }
+    free(out);
+    /* a device that left the configuration is left out */
+    f->cfg.ndevices = 2;
+    assert_int_equal(alert_store_load_learned(f->cfg.database, &f->cfg, &out, &n), ENMON_OK);
+    assert_int_equal(n, 1);
+    free(out);
+    f->cfg.ndevices = 3;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -485,6 +600,8 @@ int main(void)
         cmocka_unit_test(test_store_day_start),
         cmocka_unit_test_setup_teardown(test_store_open_fails_cleanly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_refuses_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_migrates_5_to_6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_learned_round_trip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
