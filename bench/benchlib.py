@@ -26,16 +26,26 @@ def build_dir():
     return os.environ.get("ENMON_BUILD") or os.path.join(SOURCE, "build")
 
 
+def source_commit():
+    """The commit the bench runs on: "<short sha>", with "+uncommitted changes" when the
+    tree differs from it (then the figures belong to no commit)."""
+    git = ["git", "-C", SOURCE]
+    sha = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True,
+                         text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(git + ["status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return sha + (" +uncommitted changes" if dirty else "")
+
+
 def ensure_built():
-    """Builds enmon (scripts/build) into build_dir() unless every binary a bench needs exists."""
+    """Builds enmon (scripts/build, incremental) into build_dir(), so the bench runs the tree
+    it is in, and prints the commit it runs on."""
     b = build_dir()
-    need = ["src/enmond", "src/enmon", "simulators/enmon-sim", "bench/store_bench",
-            "bench/raw_poll"]
-    if all(os.path.exists(os.path.join(b, n)) for n in need):
-        return b
     env = dict(os.environ, ENMON_BUILD_DIR=b)
-    subprocess.run([os.path.join(SOURCE, "scripts", "build")], env=env, check=True)
+    subprocess.run([os.path.join(SOURCE, "scripts", "build")], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
     os.environ["ENMON_BUILD"] = b
+    print("bench on commit %s (build %s)" % (source_commit(), b), flush=True)
     return b
 
 
