@@ -16,6 +16,7 @@ from decimal import Decimal
 from pymodbus.client import ModbusTcpClient
 
 import harness
+from test_sim import read  # pymodbus block reads of at most 125 registers
 
 NOON = "2026-06-21T12:00:00+09:00"
 BASE = 40000
@@ -129,18 +130,6 @@ class Model:
         names = {n for n, p in self.fixed.items() if p["type"] != "string" and
                  n not in ("ID", "L") and self.raw(n) is not None}
         return names
-
-
-def read(client, addr, count, unit):
-    out = []
-    while count:
-        n = min(count, 125)
-        rr = client.read_holding_registers(addr, n, slave=unit)
-        assert not rr.isError(), "read %d+%d unit %d: %s" % (addr, n, unit, rr)
-        out += rr.registers
-        addr += n
-        count -= n
-    return out
 
 
 def walk_chain(port, unit):
