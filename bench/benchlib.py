@@ -209,9 +209,9 @@ KST = datetime.timezone(datetime.timedelta(hours=9))
 BENCH_START = datetime.datetime(2026, 6, 21, 11, 0, tzinfo=KST)  # a June morning: the sun is up
 
 
-def Timeline(start=BENCH_START):
+def Timeline(start=BENCH_START, speed=1):
     """The shared simulated clock (harness.Timeline) starting at BENCH_START."""
-    return harness.Timeline(start)
+    return harness.Timeline(start, speed)
 
 
 def sim(tmpdir, config_path, args=()):

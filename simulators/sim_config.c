@@ -31,6 +31,10 @@ static const char *const DEVICE_KEYS[] = {"port",
                                           "kwh_month",
                                           "led_retrofit",
                                           "pv_capacity",
+                                          "ess_kwh",
+                                          "ess_kw",
+                                          "ess_efficiency",
+                                          "ess_from",
                                           "fixed",
                                           "model",
                                           "sunspec_base",
@@ -178,6 +182,26 @@ static int required_long(struct ydoc *d, struct fy_node *map, const char *path, 
     return rc < 0 ? -1 : 0;
 }
 
+/* ess_kwh (usable), ess_kw, ess_efficiency (round trip, default 0.9), ess_from (date, KST). */
+static int parse_ess(struct ydoc *d, struct fy_node *node, const char *path,
+                     struct sim_device_cfg *dev)
+{
+    char field[160];
+    long long from = 0;
+    dev->ess.efficiency = 0.9;
+    if (opt_double(d, node, path, "ess_kwh", 0, 1e6, &dev->ess.usable_kwh) < 0 ||
+        opt_double(d, node, path, "ess_kw", 0, 1e6, &dev->ess.power_kw) < 0 ||
+        opt_double(d, node, path, "ess_efficiency", 0.5, 1, &dev->ess.efficiency) < 0 ||
+        ydoc_date(d, node, "ess_from", join_field(field, sizeof field, path, "ess_from"), 9 * 3600L,
+                  &from) < 0)
+        return -1;
+    dev->ess.from_s = (double)from;
+    if (dev->ess.usable_kwh > 0.0 && dev->ess.power_kw <= 0.0)
+        return ydoc_error(d, node, join_field(field, sizeof field, path, "ess_kw"),
+                          "required with ess_kwh (the power rating, kW)");
+    return 0;
+}
+
 static int parse_kind_specific(struct ydoc *d, struct fy_node *node, const char *path,
                                struct sim_device_cfg *dev)
 {
@@ -197,7 +221,9 @@ static int parse_kind_specific(struct ydoc *d, struct fy_node *node, const char 
     dev->phases = (int)phases;
     char field[160];
     join_field(field, sizeof field, path, "led_retrofit");
-    return ydoc_bool(d, node, "led_retrofit", field, &dev->led_retrofit) < 0 ? -1 : 0;
+    if (ydoc_bool(d, node, "led_retrofit", field, &dev->led_retrofit) < 0)
+        return -1;
+    return parse_ess(d, node, path, dev);
 }
 
 /* The device's bus: port (TCP) or rtu (one of the top-level rtu: paths), exactly one. */

@@ -57,7 +57,7 @@ static double peak_w(const struct sim_device_cfg *c)
 {
     if (c->kind == SIM_INVERTER)
         return c->capacity_w * 1.1;
-    double load = c->kwh_month * 1000.0 * 12.0 / 8760.0 * 6.0;
+    double load = c->kwh_month * 1000.0 * 12.0 / 8760.0 * 6.0 + c->ess.power_kw * 1000.0;
     return (load > c->pv_capacity_w ? load : c->pv_capacity_w) * 1.2 + 100.0;
 }
 
@@ -281,6 +281,7 @@ static double meter_power_w(const struct sim_device *dev, double t)
 {
     double load = dev->cfg.kwh_month > 0.0 ? sim_household_w(&dev->home, t) : 0.0;
     double pv = dev->pv.capacity_w > 0.0 ? sim_pv_output(&dev->pv, t).ac_w * pv_factor(dev) : 0.0;
+    load += sim_ess_w(&dev->cfg.ess, t); /* 0 without a battery; < 0 while it discharges */
     return sim_fault_meter_w(&dev->fault, sim_fault_load_w(&dev->fault, load) - pv);
 }
 

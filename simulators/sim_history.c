@@ -77,7 +77,7 @@ void sim_history_interval(const struct sim_history_device *d, const struct sim_h
             exp_w += hist_pv_w(d, s, d->capacity_w, t);
             continue;
         }
-        double net = hist_load_w(d, s, t);
+        double net = hist_load_w(d, s, t) + sim_ess_w(&d->ess, t);
         if (d->pv_capacity_w > 0.0)
             net -= hist_pv_w(d, s, d->pv_capacity_w, t);
         if (net >= 0.0)

@@ -3,6 +3,8 @@
 #ifndef ENMON_SIM_HISTORY_H
 #define ENMON_SIM_HISTORY_H
 
+#include "sim_physics.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@ struct sim_history_device {
     double pv_capacity_w; /* meter: rooftop PV behind it */
     int building;         /* meter: office building load shape */
     int64_t retrofit_s;   /* LED retrofit from this instant (0: none) */
+    struct sim_ess ess;   /* meter: a battery behind it (usable_kwh 0: none) */
 };
 
 struct sim_history_event {

@@ -128,6 +128,7 @@ static size_t hist_devices(const struct enmon_config *cfg, const struct sim_conf
         h->pv_capacity_w = s->pv_capacity_w;
         h->building = s->phases == 3;
         h->retrofit_s = d->retrofit;
+        h->ess = s->ess;
     }
     return n;
 }

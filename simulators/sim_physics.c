@@ -1,4 +1,5 @@
-/* sim_physics.c -- pure physics of the simulator: sun, sky, clouds, PV output, household load. */
+/* sim_physics.c -- pure physics of the simulator: sun, sky, clouds, PV output, household load,
+ * battery storage. */
 #include "sim_physics.h"
 #include "solar.h"
 
@@ -256,4 +257,64 @@ double sim_grid_voltage(uint64_t feeder_key, uint64_t device_key, double utc_s)
 double sim_grid_frequency(uint64_t weather_key, double utc_s)
 {
     return 60.0 + 0.04 * (sim_smooth_noise(weather_key ^ 0xF2E9, utc_s, 20.0) - 0.5);
+}
+
+#define ESS_CHARGE_H 8.0     /* 23:00-07:00 */
+#define ESS_IDLE_H 2.0       /* 07:00-09:00 full */
+#define ESS_DISCHARGE_H 10.0 /* 09:00-19:00: the working day's mid- and peak-load hours */
+
+double sim_ess_cycle_kwh(const struct sim_ess *e)
+{
+    double way = sqrt(e->efficiency > 0.0 ? e->efficiency : 1.0);
+    double kwh = e->usable_kwh;
+    if (e->power_kw * ESS_CHARGE_H * way < kwh)
+        kwh = e->power_kw * ESS_CHARGE_H * way;
+    if (e->power_kw * ESS_DISCHARGE_H / way < kwh)
+        kwh = e->power_kw * ESS_DISCHARGE_H / way;
+    return kwh > 0.0 ? kwh : 0.0;
+}
+
+/* Hours since the 23:00 that opens this cycle (0..24), or -1 when the cycle is idle: its day
+ * is a weekend day or begins (local midnight) before from_s. */
+static double ess_cycle_hour(const struct sim_ess *e, double utc_s)
+{
+    double u = utc_s + SIM_TZ_S + 3600.0; /* local time shifted so 23:00 is a day start */
+    double day = floor(u / CALTIME_DAY_S);
+    int dow = (int)((((int64_t)day + 4) % 7 + 7) % 7); /* 0 = Sunday */
+    double midnight_utc = day * CALTIME_DAY_S - SIM_TZ_S;
+    if (dow == 0 || dow == 6 || midnight_utc < e->from_s || e->usable_kwh <= 0.0)
+        return -1.0;
+    return (u - day * CALTIME_DAY_S) / 3600.0;
+}
+
+double sim_ess_w(const struct sim_ess *e, double utc_s)
+{
+    double h = ess_cycle_hour(e, utc_s);
+    double way = sqrt(e->efficiency > 0.0 ? e->efficiency : 1.0);
+    double kwh = sim_ess_cycle_kwh(e);
+    if (h < 0.0)
+        return 0.0;
+    if (h < ESS_CHARGE_H)
+        return kwh / way / ESS_CHARGE_H * 1000.0;
+    h -= ESS_CHARGE_H + ESS_IDLE_H;
+    if (h >= 0.0 && h < ESS_DISCHARGE_H)
+        return -kwh * way / ESS_DISCHARGE_H * 1000.0;
+    return 0.0;
+}
+
+double sim_ess_soc(const struct sim_ess *e, double utc_s)
+{
+    double h = ess_cycle_hour(e, utc_s);
+    double span =
+        e->usable_kwh > 0.0 ? SIM_ESS_SOC_SPAN * sim_ess_cycle_kwh(e) / e->usable_kwh : 0.0;
+    if (h < 0.0)
+        return SIM_ESS_SOC_LOW;
+    if (h < ESS_CHARGE_H)
+        return SIM_ESS_SOC_LOW + span * h / ESS_CHARGE_H;
+    h -= ESS_CHARGE_H + ESS_IDLE_H;
+    if (h < 0.0)
+        return SIM_ESS_SOC_LOW + span;
+    if (h < ESS_DISCHARGE_H)
+        return SIM_ESS_SOC_LOW + span * (1.0 - h / ESS_DISCHARGE_H);
+    return SIM_ESS_SOC_LOW;
 }

@@ -97,6 +97,27 @@ double sim_load_shape(double local_hour, int weekend, int building);
 /* Household demand in W at a UTC instant. */
 double sim_household_w(const struct sim_household *h, double utc_s);
 
+/* A battery energy storage system (ESS) shifting a building's load: on the night before
+ * each weekday it charges 23:00-07:00 (light-load hours) and on the weekday it discharges
+ * 09:00-19:00 (the working day's mid- and peak-load hours), at constant powers. Weekends idle. */
+struct sim_ess {
+    double usable_kwh; /* energy stored between SIM_ESS_SOC_LOW and the top of the charge */
+    double power_kw;   /* power conversion system rating */
+    double efficiency; /* round trip, AC to AC (each way: its square root) */
+    double from_s;     /* serves the weekdays from this instant on, charging from 23:00 the
+                        * night before (0: always) */
+};
+
+#define SIM_ESS_SOC_LOW 0.10 /* state of charge after a discharge */
+#define SIM_ESS_SOC_SPAN 0.80 /* share of the battery a full cycle uses */
+
+/* Energy (kWh) stored per cycle: usable_kwh, or less when power_kw cannot move it in time. */
+double sim_ess_cycle_kwh(const struct sim_ess *e);
+/* Power at the ESS's own meter in W: > 0 charging (import), < 0 discharging (export). */
+double sim_ess_w(const struct sim_ess *e, double utc_s);
+/* State of charge 0..1: linear while charging and discharging. */
+double sim_ess_soc(const struct sim_ess *e, double utc_s);
+
 /* Grid voltage (220..230 V) seen on a feeder and frequency (60 Hz +- 0.02). */
 double sim_grid_voltage(uint64_t feeder_key, uint64_t device_key, double utc_s);
 double sim_grid_frequency(uint64_t weather_key, double utc_s);

@@ -12,17 +12,20 @@
 #include "mqtt_sink.h"
 #include "payload.h"
 #include "poller.h"
+#include "savings_config.h"
 #include "sink.h"
 #include "sink_adapters.h"
 #include "store.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_CONFIG "/etc/enmon/enmond.yaml"
 #define STATS_EVERY_MS 60000
@@ -30,6 +33,31 @@
 #define LEARNED_SAVE_EVERY_MS 60000 /* learned alert figures are saved this often */
 
 #define ALERT_JSON_MAX 1024
+
+#define HOLD_MAX 65536 /* readings kept while a reload replaces the sinks: what the store queues */
+
+struct pipeline;
+
+/* The poller's emit and ident context: the configuration whose device indices
+ * its readings carry (the previous one for polls that ran across a reload). */
+struct feed {
+    struct pipeline *pl;
+    const struct enmon_config *cfg;
+};
+
+/* Readings polled while a reload stops the old sinks and starts the new ones
+ * (this may wait on a locked database): polling goes on, and they are handed
+ * to the new sinks, in order, once those run. */
+struct hold {
+    pthread_mutex_t lock; /* also orders every submit against the sinks' replacement */
+    int holding;
+    const struct enmon_config *sinks_cfg; /* the configuration the running sinks know */
+    struct held {
+        struct reading r;
+        const struct enmon_config *cfg;
+    } *v;
+    size_t n, cap, dropped;
+};
 
 /* The sinks are in the registry (stopped, counted and reported through it); the handles
  * here serve what is not a reading: alert events, stats messages and the dash. */
@@ -41,18 +69,92 @@ struct pipeline {
     struct sink_adapter_alerts engine; /* the alert engine and its hook */
     struct poller *poller;
     struct dash *dash; /* dash */
+    struct hold hold;  /* readings waiting while a reload replaces the sinks */
+    struct feed feed[2]; /* the emit context of the poller's configuration, and the next */
+    int reloading;     /* pipeline_start/stop leave the poller alone */
 };
 
 static void pipeline_ident(void *ctx, uint32_t device, const struct sunspec_common *c)
 {
-    struct pipeline *pl = ctx;
-    dash_ident(pl->dash, device, c); /* dash: Home Assistant device info */
+    struct feed *f = ctx;
+    struct pipeline *pl = f->pl;
+    pthread_mutex_lock(&pl->hold.lock);
+    if (f->cfg == pl->hold.sinks_cfg) /* else the dash it was meant for is being replaced */
+        dash_ident(pl->dash, device, c); /* dash: Home Assistant device info */
+    pthread_mutex_unlock(&pl->hold.lock);
+}
+
+/* Keeps a reading while the sinks are replaced. Under hold.lock. */
+static void hold_push(struct hold *h, const struct reading *r, const struct enmon_config *cfg)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 256;
+        struct held *v = cap <= HOLD_MAX ? realloc(h->v, cap * sizeof(*v)) : NULL;
+        if (!v) {
+            h->dropped++;
+            return;
+        }
+        h->v = v;
+        h->cap = cap;
+    }
+    h->v[h->n++] = (struct held){*r, cfg};
 }
 
 static void pipeline_emit(void *ctx, const struct reading *r)
 {
-    struct pipeline *pl = ctx;
-    sink_submit_all(pl->sinks, r);
+    struct feed *f = ctx;
+    struct pipeline *pl = f->pl;
+    pthread_mutex_lock(&pl->hold.lock);
+    if (pl->hold.holding)
+        hold_push(&pl->hold, r, f->cfg);
+    else
+        sink_submit_all(pl->sinks, r);
+    pthread_mutex_unlock(&pl->hold.lock);
+}
+
+/* A reload begins: readings wait until hold_release. */
+static void hold_begin(struct pipeline *pl)
+{
+    pthread_mutex_lock(&pl->hold.lock);
+    pl->hold.holding = 1;
+    pl->hold.sinks_cfg = NULL;
+    pthread_mutex_unlock(&pl->hold.lock);
+}
+
+/* The sinks of pl->cfg run: the held readings go to them in order, each under
+ * its device's index in pl->cfg (readings of devices it no longer has are dropped). */
+static void hold_release(struct pipeline *pl)
+{
+    struct hold *h = &pl->hold;
+    const struct enmon_config *cfg = pl->cfg;
+    size_t moved = 0, gone = 0;
+    pthread_mutex_lock(&h->lock);
+    for (size_t i = 0; i < h->n; i++) {
+        struct reading r = h->v[i].r;
+        const struct enmon_config *from = h->v[i].cfg;
+        if (from != cfg) {
+            const char *id = from->devices[r.device].id;
+            size_t k = 0;
+            while (k < cfg->ndevices && strcmp(cfg->devices[k].id, id) != 0)
+                k++;
+            if (k == cfg->ndevices) {
+                gone++;
+                continue;
+            }
+            r.device = (uint32_t)k;
+        }
+        sink_submit_all(pl->sinks, &r);
+        moved++;
+    }
+    if (h->n || h->dropped)
+        log_info("reload: %zu readings polled meanwhile handed to the new sinks (%zu of removed "
+                 "devices, %zu over the hold limit dropped)", moved, gone, h->dropped);
+    free(h->v);
+    h->v = NULL;
+    h->n = h->cap = h->dropped = 0;
+    h->holding = 0;
+    h->sinks_cfg = cfg;
+    pthread_mutex_unlock(&h->lock);
 }
 
 /* The engine's raises and clears: recorded, published retained while active
@@ -76,9 +178,23 @@ static void pipeline_alert(void *ctx, const struct alert_event *ev)
     alert_hook_submit(pl->engine.hook, json);
 }
 
+/* An active alert of a device the configuration no longer has: its row was
+ * closed (alert_store_clear_removed); its retained MQTT message goes too. */
+static void pipeline_alert_removed(void *ctx, const struct alert_row *row)
+{
+    struct pipeline *pl = ctx;
+    char topic[PAYLOAD_TOPIC_MAX + 64];
+    log_msg(LOG_NOTICE, "alert cleared: %s (%s)", row->key, row->clear_cause);
+    if (pl->mqtt && snprintf(topic, sizeof(topic), "%s/alert/%s/%s/%s", pl->cfg->mqtt.topic_root,
+                             row->program, row->site, row->key) < (int)sizeof(topic))
+        mqtt_sink_publish(pl->mqtt, topic, "", 1);
+}
+
 /* Alerts active when enmond last stopped are active again, without firing twice. */
 static void pipeline_restore_alerts(struct pipeline *pl)
 {
+    alert_store_clear_removed(pl->cfg->database, pl->cfg, clock_wall_ms(), pipeline_alert_removed,
+                              pl, NULL);
     struct alert_event *active = NULL;
     size_t n = 0;
     if (alert_store_load_active(pl->cfg->database, pl->cfg, &active, &n) != ENMON_OK) {
@@ -217,7 +333,13 @@ static int pipeline_start(struct pipeline *pl, struct poller_links *kept)
     }
     sink_adapter_live(pl->dash, &s);
     sink_register(pl->sinks, &s);
-    int rc = poller_start_keep(pl->cfg, pipeline_emit, pipeline_ident, pl, kept, &pl->poller);
+    if (pl->reloading) /* reload() keeps the running poller and starts the dash */
+        return 0;
+    pthread_mutex_init(&pl->hold.lock, NULL);
+    pl->hold.sinks_cfg = pl->cfg;
+    pl->feed[0] = (struct feed){pl, pl->cfg};
+    int rc = poller_start_keep(pl->cfg, pipeline_emit, pipeline_ident, &pl->feed[0], kept,
+                               &pl->poller);
     if (rc != ENMON_OK) {
         log_err("poller: %s", enmon_strerror(rc));
         pipeline_stop(pl, 0, NULL);
@@ -237,6 +359,35 @@ static int load_config(const char *path, struct enmon_config **out)
         log_err("%s", buf);
     }
     return rc;
+}
+
+/* The savings parameters the dashboard serves, found as dash.c and `enmon savings` find them:
+ * savings.yaml next to the configuration, else /etc/enmon/savings.yaml; "" when neither is
+ * readable (the defaults). */
+static void savings_path(const struct enmon_config *cfg, char *out, size_t len)
+{
+    savings_config_find(cfg->path, out, len);
+}
+
+/* Validates that savings file (found into path) as `enmon savings` loads it: a file that is
+ * there fails closed like the configuration. ENMON_OK (also when there is none), else the
+ * error is logged as FILE:LINE: field: reason. */
+static int check_savings(const struct enmon_config *cfg, char *path, size_t len)
+{
+    struct savings_config sc;
+    struct cfg_error err;
+    savings_path(cfg, path, len);
+    if (!path[0])
+        return ENMON_OK;
+    int rc = savings_config_load(path, config_utc_offset_min(cfg), &sc, &err);
+    if (rc != ENMON_OK) {
+        char buf[1024];
+        config_format_error(&err, buf, sizeof(buf));
+        log_err("%s", buf);
+        return rc;
+    }
+    savings_config_free(&sc);
+    return ENMON_OK;
 }
 
 /* What every sink of the registry reports, joined: " db written=.. mqtt published=.."
@@ -301,31 +452,61 @@ static int64_t stuck_limit_ms(const struct enmon_config *cfg)
     return worst > STUCK_MIN_MS ? worst : STUCK_MIN_MS;
 }
 
-/* SIGHUP: load the new file; on error keep running the old configuration. */
+/* SIGHUP: load the new file and the savings file beside it; on an error in either keep
+ * running the old configuration (and the dashboard its old savings parameters). */
 static void reload(struct pipeline *pl, const char *path)
 {
     struct enmon_config *next;
+    char savings[CFG_PATH_MAX + 16];
     sd_notify(0, "RELOADING=1");
-    if (load_config(path, &next) != ENMON_OK) {
+    int rc = load_config(path, &next);
+    if (rc == ENMON_OK && (rc = check_savings(next, savings, sizeof(savings))) != ENMON_OK)
+        config_free(next);
+    if (rc != ENMON_OK) {
         log_err("reload rejected; keeping the running configuration");
         sd_notify(0, "READY=1");
         return;
     }
-    struct poller_links *kept = NULL;
-    pipeline_stop(pl, 0, &kept);
+    /* The poller keeps polling through the reload (readings wait in pl->hold while
+     * the sinks are replaced, which may wait on a locked database); then it switches
+     * to the new configuration without stopping (poller_reload). */
+    struct poller *poller = pl->poller;
     struct enmon_config *prev = pl->cfg;
+    struct feed *feed = pl->feed[0].cfg == prev ? &pl->feed[1] : &pl->feed[0];
+    *feed = (struct feed){pl, next};
+    hold_begin(pl);
+    pl->reloading = 1;
+    pl->poller = NULL; /* pipeline_stop and pipeline_start: the sinks only */
+    pipeline_stop(pl, 0, NULL);
     pl->cfg = next;
-    if (pipeline_start(pl, kept) != 0) {
+    int ok = pipeline_start(pl, NULL) == 0;
+    if (ok) { /* SunSpec identities of the new configuration reach its dash */
+        pthread_mutex_lock(&pl->hold.lock);
+        pl->hold.sinks_cfg = next;
+        pthread_mutex_unlock(&pl->hold.lock);
+    }
+    int rc_poll = ok ? poller_reload(poller, next, pipeline_emit, pipeline_ident, feed) : ENMON_OK;
+    if (rc_poll != ENMON_OK) {
+        log_err("poller: %s", enmon_strerror(rc_poll));
+        pipeline_stop(pl, 0, NULL);
+        ok = 0;
+    }
+    if (!ok) {
         log_err("reload failed; restoring the previous configuration");
-        config_free(next);
         pl->cfg = prev;
         if (pipeline_start(pl, NULL) != 0) {
             log_err("cannot restart the previous configuration");
+            pl->reloading = 0;
+            poller_stop(poller, NULL); /* nothing to hand readings to: run() exits */
+            config_free(next);
             return;
         }
-    } else {
-        config_free(prev);
     }
+    hold_release(pl);
+    pl->reloading = 0;
+    pl->poller = poller;
+    dash_start(pl->dash, pl->store, pl->mqtt, pl->engine.alerts, pl->poller, pl->sinks); /* dash */
+    config_free(ok ? prev : next);
     log_info("configuration reloaded: %zu devices", pl->cfg->ndevices);
     sd_notify(0, "READY=1");
 }
@@ -378,7 +559,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: enmond [-c CONFIG] [--check-config] [--time T] [--speed X] [-v]\n"
                  "              [--version]\n"
                  "  -c, --config FILE   configuration (default " DEFAULT_CONFIG ")\n"
-                 "  --check-config      validate the configuration and exit (78 on errors)\n"
+                 "  --check-config      validate the configuration and its savings.yaml, exit\n"
+                 "                      (78 on errors)\n"
                  "  --time T            simulated start instant, e.g. 2026-06-21T12:00:00+09:00\n"
                  "                      (default: now; no zone: Korea time)\n"
                  "  --speed X           simulated seconds per real second (default 1, 0 freezes)\n"
@@ -437,11 +619,17 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
     struct pipeline pl = {0};
+    char savings[CFG_PATH_MAX + 16];
     if (load_config(path, &pl.cfg) != ENMON_OK)
         return EX_CONFIG;
+    if (check_savings(pl.cfg, savings, sizeof(savings)) != ENMON_OK) {
+        config_free(pl.cfg);
+        return EX_CONFIG;
+    }
     if (check) {
-        printf("%s: OK: %zu programs, %zu sites, %zu devices on %zu links\n", path,
-               pl.cfg->nprograms, pl.cfg->nsites, pl.cfg->ndevices, pl.cfg->nlinks);
+        printf("%s: OK: %zu programs, %zu sites, %zu devices on %zu links; savings %s\n", path,
+               pl.cfg->nprograms, pl.cfg->nsites, pl.cfg->ndevices, pl.cfg->nlinks,
+               savings[0] ? savings : "defaults");
         config_free(pl.cfg);
         return EX_OK;
     }

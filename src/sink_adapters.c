@@ -18,7 +18,13 @@ void sink_adapter_store_stats(const struct store_stats *s, struct sink_stats *ou
                                           "readings committed to SQLite", (double)s->written};
     out->metric[1] = (struct sink_metric){"enmon_store_errors_total", "counter",
                                           "failed SQLite statements or commits", (double)s->errors};
-    out->nmetrics = 2;
+    out->metric[2] = (struct sink_metric){"enmon_store_retry_depth", "gauge",
+                                          "readings held in memory until SQLite commits again",
+                                          (double)s->retry_depth};
+    out->metric[3] = (struct sink_metric){"enmon_store_retry_dropped_total", "counter",
+                                          "readings dropped beyond storage.retry_buffer_readings",
+                                          (double)s->retry_dropped};
+    out->nmetrics = 4;
     snprintf(out->line, sizeof(out->line), "db written=%llu dropped=%llu",
              (unsigned long long)s->written, (unsigned long long)s->dropped);
     snprintf(out->json, sizeof(out->json), "\"db_written\":%llu,\"db_dropped\":%llu",

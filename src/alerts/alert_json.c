@@ -7,6 +7,7 @@
 #include "payload.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -79,6 +80,14 @@ static void jvalue(struct jbuf *j, const struct alert_json *a)
     jraw(j, "value", ok ? num : "null", 0);
 }
 
+/* "clear_value":number, when known and finite */
+static void jclear_value(struct jbuf *j, const struct alert_json *a)
+{
+    char num[64];
+    if (a->has_clear_value && payload_number(a->clear_value, num, sizeof(num)) >= 0)
+        jraw(j, "clear_value", num, 0);
+}
+
 /* ---- the two shapes ------------------------------------------------------------------------ */
 
 /* device, program, site, rule, severity, cause: the same in both shapes */
@@ -107,6 +116,8 @@ static void write_event(struct jbuf *j, const struct alert_json *a)
     jtime(j, "last_seen", a->last_seen_ms);
     jint(j, "last_seen_ms", a->last_seen_ms, 0);
     jstr(j, "state", state_name(a), 0);
+    if (!a->active)
+        jclear_value(j, a);
 }
 
 static void write_record(struct jbuf *j, const struct alert_json *a)
@@ -124,6 +135,9 @@ static void write_record(struct jbuf *j, const struct alert_json *a)
     jstr(j, "state", state_name(a), 0);
     if (a->cleared_ms)
         jint(j, "cleared_ms", a->cleared_ms, 0);
+    jclear_value(j, a);
+    if (a->clear_cause && a->clear_cause[0])
+        jstr(j, "clear_cause", a->clear_cause, 0);
     if (a->acked_by && a->acked_by[0]) {
         jstr(j, "acked_by", a->acked_by, 0);
         jint(j, "acked_ms", a->acked_ms, 0);
@@ -167,6 +181,8 @@ int alert_json_from_event(const struct alert_event *ev, const struct enmon_confi
         .cause = ev->cause,
         .has_value = 1,
         .value = ev->value,
+        .has_clear_value = !ev->raised && isfinite(ev->clear_value),
+        .clear_value = ev->clear_value,
         .active = ev->raised,
         .first_seen_ms = ev->first_seen_ms,
         .last_seen_ms = ev->last_seen_ms,
@@ -187,6 +203,9 @@ void alert_json_from_row(const struct alert_row *row, struct alert_json *out)
         .cause = row->cause,
         .has_value = row->has_value,
         .value = row->value,
+        .has_clear_value = row->has_clear_value,
+        .clear_value = row->clear_value,
+        .clear_cause = row->clear_cause,
         .active = row->cleared_ms == 0,
         .first_seen_ms = row->first_seen_ms,
         .raised_ms = row->raised_ms,

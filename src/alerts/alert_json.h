@@ -17,10 +17,11 @@ struct cJSON;
 enum alert_json_form {
     ALERT_JSON_EVENT,  /* id (key), device, program, site, rule, severity, cause, value (null
                         * when unknown), first_seen, first_seen_ms, last_seen, last_seen_ms,
-                        * state */
+                        * state, clear_value (a clear with a clearing value) */
     ALERT_JSON_RECORD, /* id (row), key, device, program, site, rule, severity, cause, value
                         * (when known), first_seen_ms, raised, raised_ms, state, cleared_ms
-                        * (once cleared), acked_by and acked_ms (once acknowledged) */
+                        * (once cleared), clear_value and clear_cause (when known),
+                        * acked_by and acked_ms (once acknowledged) */
 };
 
 /* What either shape shows; strings are never NULL except acked_by. */
@@ -29,8 +30,11 @@ struct alert_json {
     int64_t row_id;  /* record: the row number in the history */
     const char *device, *program, *site, *rule, *severity, *cause;
     int has_value;
-    double value;
-    int active; /* state "active", else "cleared" */
+    double value; /* the value that raised it */
+    int has_clear_value;
+    double clear_value;      /* the value that cleared it */
+    const char *clear_cause; /* record: why it was cleared when not by its rule, else NULL */
+    int active;              /* state "active", else "cleared" */
     int64_t first_seen_ms;
     int64_t last_seen_ms;          /* event: the raise or the clear */
     int64_t raised_ms, cleared_ms; /* record: cleared_ms 0 while active */

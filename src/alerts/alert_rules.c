@@ -350,10 +350,14 @@ static void comm_loss(const struct alert_rule_cfg *cfg, struct alert_rule_state 
         st->u.comm.fails++;
     double silent_s = (double)(in->now_ms - st->u.comm.last_valid_ms) / 1000.0;
     v->c = COND_HOLD;
-    if ((int64_t)st->u.comm.fails >= (cfg->polls < 1 ? 1 : cfg->polls) ||
-        in->now_ms - st->u.comm.last_valid_ms >= cfg->after_ms)
-        raise_because(v, silent_s, "no valid reading for %u polls (%.0f s)",
-                      (unsigned)st->u.comm.fails, silent_s);
+    if ((int64_t)st->u.comm.fails < (cfg->polls < 1 ? 1 : cfg->polls) &&
+        in->now_ms - st->u.comm.last_valid_ms < cfg->after_ms)
+        return;
+    if (st->u.comm.fails == 0) /* raised by the timer: no poll answered or failed at all */
+        raise_because(v, silent_s, "no reading for %.0f s", silent_s);
+    else
+        raise_because(v, silent_s, "no valid reading for %.0f s (%u failed poll%s)", silent_s,
+                      (unsigned)st->u.comm.fails, st->u.comm.fails == 1 ? "" : "s");
 }
 
 static void inverter_fault(const struct alert_input *in, struct verdict *v)

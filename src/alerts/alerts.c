@@ -20,23 +20,21 @@
 #define QUEUE_CAP 8192
 #define BATCH 256
 #define TICK_MS 1000
-#define PEER_REFRESH_MS 10000
 #define PEER_FRESH_MS (10 * 60 * 1000) /* a peer's reading older than this is left out */
 #define TRANSITIONS_MAX ALERT_EVENT_BITS
 
 struct peer {
     double ratio; /* W per W of capacity */
+    int64_t ms;   /* monotonic ms of the reading */
     uint32_t device;
 };
 
-/* Latest specific power of the inverters of one program, sorted. */
-struct peer_cache {
-    uint32_t *members; /* inverters of the program with a capacity */
-    size_t nmembers;
-    struct peer *sorted;
-    size_t n;
-    int64_t computed_ms;
-    int valid;
+/* The latest specific power of each inverter of one program, sorted by ratio:
+ * updated on every reading, so a median always sees the peers' current readings. */
+struct peer_set {
+    struct peer *sorted; /* one entry per inverter that has a reading */
+    size_t n, cap;       /* cap: inverters of the program with a capacity */
+    double *scratch;     /* the fresh peers' ratios of one evaluation */
 };
 
 struct dev_state {
@@ -47,9 +45,6 @@ struct dev_state {
     size_t nactive, cap;
     int64_t rx_clock_ms;          /* clock_mono_ms() when its last reading was stepped */
     int64_t last_mono, last_wall; /* that reading's own times */
-    double ratio;                 /* latest W per W capacity (inverters) */
-    int64_t ratio_ms;
-    int has_ratio;
     int export_expected;
 };
 
@@ -61,11 +56,11 @@ struct alerts {
     void *ctx;
     struct queue *q; /* struct reading */
     pthread_t thread;
-    pthread_mutex_t lock; /* device states, active alerts, stats */
+    pthread_mutex_t lock;    /* device states, active alerts, stats */
     struct alert_event *out; /* raises and clears to emit once the lock is released */
     size_t nout, outcap;
     struct dev_state *devs;
-    struct peer_cache *peers; /* per program */
+    struct peer_set *peers; /* per program */
     struct alerts_stats stats;
 };
 
@@ -169,6 +164,7 @@ static void on_raise(struct alerts *a, uint32_t device, enum alert_rule_id rule,
     ev->first_seen_ms = now_wall - (now_mono - t->since_ms);
     ev->last_seen_ms = now_wall;
     ev->value = t->value;
+    ev->clear_value = NAN;
     a->stats.raised++;
     emit_later(a, ev);
 }
@@ -186,7 +182,7 @@ static void on_clear(struct alerts *a, uint32_t device, enum alert_rule_id rule,
     remove_active(d, act);
     ev.raised = 0;
     ev.last_seen_ms = now_wall;
-    ev.value = t->value;
+    ev.clear_value = t->value; /* ev.value stays what raised it */
     a->stats.cleared++;
     emit_later(a, &ev);
 }
@@ -207,49 +203,44 @@ static void step_rule(struct alerts *a, uint32_t device, enum alert_rule_id rule
 
 /* ---- peers --------------------------------------------------------------------------------- */
 
-static int cmp_peer(const void *x, const void *y)
+/* Puts the device's latest ratio into its program's sorted set (replacing its previous one). */
+static void peer_update(struct peer_set *ps, uint32_t device, double ratio, int64_t ms)
 {
-    double a = ((const struct peer *)x)->ratio, b = ((const struct peer *)y)->ratio;
-    return (a > b) - (a < b);
-}
-
-static void refresh_peers(struct alerts *a, struct peer_cache *pc, int64_t now)
-{
-    pc->n = 0;
-    for (size_t i = 0; i < pc->nmembers; i++) {
-        const struct dev_state *d = &a->devs[pc->members[i]];
-        if (d->has_ratio && now - d->ratio_ms <= PEER_FRESH_MS &&
-            d->ratio_ms - now <= PEER_FRESH_MS)
-            pc->sorted[pc->n++] = (struct peer){d->ratio, pc->members[i]};
+    size_t i = 0;
+    while (i < ps->n && ps->sorted[i].device != device)
+        i++;
+    if (i < ps->n) {
+        memmove(&ps->sorted[i], &ps->sorted[i + 1], (ps->n - i - 1) * sizeof(*ps->sorted));
+        ps->n--;
+    } else if (ps->n == ps->cap) {
+        return; /* not a member (setup_peers counted every inverter with a capacity) */
     }
-    qsort(pc->sorted, pc->n, sizeof(*pc->sorted), cmp_peer);
-    pc->computed_ms = now;
-    pc->valid = 1;
+    size_t lo = 0, hi = ps->n; /* first entry with a larger ratio */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ps->sorted[mid].ratio <= ratio)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(&ps->sorted[lo + 1], &ps->sorted[lo], (ps->n - lo) * sizeof(*ps->sorted));
+    ps->sorted[lo] = (struct peer){ratio, ms, device};
+    ps->n++;
 }
 
-/* Median specific power of the device's peers (itself left out) and their count. */
+/* Median specific power of the device's peers' latest readings of the last
+ * PEER_FRESH_MS (itself left out), and how many peers that is. */
 static double peer_ratio(struct alerts *a, uint32_t device, int64_t now, int *npeers)
 {
-    struct peer_cache *pc = &a->peers[a->cfg->devices[device].program];
-    if (!pc->valid || now - pc->computed_ms >= PEER_REFRESH_MS || now < pc->computed_ms)
-        refresh_peers(a, pc, now);
-    size_t skip = pc->n;
-    for (size_t i = 0; i < pc->n; i++)
-        if (pc->sorted[i].device == device)
-            skip = i;
-    *npeers = (int)(skip < pc->n ? pc->n - 1 : pc->n);
-    if (*npeers == 0)
-        return NAN;
-    double vals[256];
-    double *v = pc->n <= 256 ? vals : malloc(pc->n * sizeof(*v));
-    if (!v)
-        return NAN;
-    for (size_t i = 0; i < pc->n; i++)
-        v[i] = pc->sorted[i].ratio;
-    double m = alert_median_without(v, pc->n, skip);
-    if (v != vals)
-        free(v);
-    return m;
+    struct peer_set *ps = &a->peers[a->cfg->devices[device].program];
+    size_t k = 0;
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct peer *p = &ps->sorted[i];
+        if (p->device != device && now - p->ms <= PEER_FRESH_MS && p->ms - now <= PEER_FRESH_MS)
+            ps->scratch[k++] = p->ratio; /* still sorted */
+    }
+    *npeers = (int)k;
+    return alert_median_without(ps->scratch, k, k);
 }
 
 /* ---- readings and ticks -------------------------------------------------------------------- */
@@ -294,11 +285,10 @@ static void process_reading(struct alerts *a, const struct reading *r)
     d->last_mono = r->mono_ms;
     d->last_wall = r->wall_ms;
     if (dev->kind == DEVICE_INVERTER && dev->capacity_w > 0 && r->quality != READING_FAILED &&
-        reading_has(r, MEAS_POWER_W)) {
-        d->ratio = r->value[MEAS_POWER_W] / dev->capacity_w;
-        d->ratio_ms = r->mono_ms;
-        d->has_ratio = 1;
-    }
+        r->online && reading_has(r, MEAS_POWER_W) && isfinite(r->value[MEAS_POWER_W]) &&
+        dev->program < (a->cfg->nprograms ? a->cfg->nprograms : 1))
+        peer_update(&a->peers[dev->program], r->device, r->value[MEAS_POWER_W] / dev->capacity_w,
+                    r->mono_ms);
     struct alert_input in;
     fill_input(a, r->device, r, &in);
     for (int rule = 0; rule < ALERT_RULE__COUNT; rule++)
@@ -405,18 +395,17 @@ static int setup_peers(struct alerts *a)
         return ENMON_ERR_NOMEM;
     for (uint32_t i = 0; i < cfg->ndevices; i++) {
         const struct cfg_device *dev = &cfg->devices[i];
-        if (dev->kind != DEVICE_INVERTER || dev->capacity_w <= 0 || dev->program >= np)
+        if (dev->kind == DEVICE_INVERTER && dev->capacity_w > 0 && dev->program < np)
+            a->peers[dev->program].cap++;
+    }
+    for (size_t p = 0; p < np; p++) {
+        struct peer_set *ps = &a->peers[p];
+        if (!ps->cap)
             continue;
-        struct peer_cache *pc = &a->peers[dev->program];
-        uint32_t *m = realloc(pc->members, (pc->nmembers + 1) * sizeof(*m));
-        struct peer *s = realloc(pc->sorted, (pc->nmembers + 1) * sizeof(*s));
-        if (m)
-            pc->members = m;
-        if (s)
-            pc->sorted = s;
-        if (!m || !s)
+        ps->sorted = calloc(ps->cap, sizeof(*ps->sorted));
+        ps->scratch = calloc(ps->cap, sizeof(*ps->scratch));
+        if (!ps->sorted || !ps->scratch)
             return ENMON_ERR_NOMEM;
-        pc->members[pc->nmembers++] = i;
     }
     return ENMON_OK;
 }
@@ -432,8 +421,8 @@ static void free_engine(struct alerts *a)
     }
     free(a->devs);
     for (size_t p = 0; a->peers && p < (a->cfg->nprograms ? a->cfg->nprograms : 1); p++) {
-        free(a->peers[p].members);
         free(a->peers[p].sorted);
+        free(a->peers[p].scratch);
     }
     free(a->peers);
     free(a);
@@ -568,6 +557,7 @@ static int restore_one(struct alerts *a, const struct alert_event *in)
         ev->last_seen_ms = clock_wall_ms();
         struct alert_event cleared = *ev;
         cleared.raised = 0;
+        cleared.clear_value = NAN;
         remove_active(d, ev);
         a->stats.cleared++;
         emit_later(a, &cleared);

@@ -21,7 +21,9 @@ struct alert_event {
     int raised;            /* 1 raise, 0 clear */
     int64_t first_seen_ms; /* wall ms: when the condition began */
     int64_t last_seen_ms;  /* wall ms: this event (the raise, or the clear) */
-    double value;          /* what decided: V, Hz, W, share of peers, event bit ... */
+    double value;          /* what raised it: V, Hz, W, share of peers, event bit ...
+                              (a clear keeps the raise's value) */
+    double clear_value;    /* a clear: the value that cleared it (NAN when none did) */
     char id[ALERT_ID_MAX]; /* stable: "<device id>/<rule>" or "<device id>/<rule>/<event>" */
 };
 
@@ -48,8 +50,9 @@ int alerts_submit(struct alerts *a, const struct reading *r);
 
 /* Marks alerts that were active before a restart as active again, without
  * emitting them (matched by id; the device index is looked up from the id).
- * An alert whose device is gone is dropped; one whose rule no longer applies
- * to its device is emitted as cleared. Returns how many were restored. */
+ * An alert whose device is gone is dropped (enmond closes its row and clears
+ * its retained topic: alert_store_clear_removed); one whose rule no longer
+ * applies to its device is emitted as cleared. Returns how many were restored. */
 size_t alerts_restore(struct alerts *a, const struct alert_event *active, size_t n);
 
 struct alert_learned;

@@ -103,10 +103,17 @@ static int cmd_ack(const struct cli_ctx *ctx, int argc, char **argv)
     int rc = open_db(ctx->db_path, 1, &db);
     if (rc)
         return rc;
-    rc = alert_store_ack(db, argv[2], who, clock_wall_ms());
+    struct alert_row first = {0};
+    rc = alert_store_ack(db, argv[2], who, clock_wall_ms(), &first);
     sqlite3_close(db);
     if (rc == ENMON_ERR_NOT_FOUND) {
         fprintf(stderr, "enmon: no alert %s\n", argv[2]);
+        return EX_FAIL;
+    }
+    if (rc == ENMON_ERR_INVALID) { /* the first acknowledgement stands */
+        char t[32];
+        fprintf(stderr, "enmon: alert %s was already acknowledged by %s at %s; not changed\n",
+                argv[2], first.acked_by, local_time(first.acked_ms, ctx->offset_min, t, sizeof(t)));
         return EX_FAIL;
     }
     if (rc != ENMON_OK) {

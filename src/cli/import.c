@@ -64,6 +64,37 @@ static int check_wh(const char *field, const char *text, double *v, char *why, s
     return ENMON_OK;
 }
 
+/* A start time with an offset of its own must carry the zone's: one with another offset
+ * (+09:30 in a +09:00 city, Z) is an exact instant, but its rows would land on other local
+ * days and quarter hours than the file says, so it is an error rather than a silent shift.
+ * 0, or -1 with the reason in why. */
+static int check_offset(const char *text, int64_t start_s, int offset_min, char *why, size_t whylen)
+{
+    char local[64], own[16], zone[16];
+    size_t k = strlen(text);
+    while (k > 10 && !strchr("+-Zz", text[k - 1])) /* after YYYY-MM-DD: the offset's sign */
+        k--;
+    if (k <= 10 || k - 1 >= sizeof(local))
+        return 0; /* no offset: the zone's */
+    int64_t wall_s;
+    snprintf(local, sizeof(local), "%.*s", (int)(k - 1), text);
+    if (caltime_parse_datetime(local, 0, &wall_s) != ENMON_OK)
+        return 0;
+    int off = (int)((wall_s - start_s) / CALTIME_MINUTE_S);
+    if (off == offset_min)
+        return 0;
+    struct caltime_tm tm;
+    caltime_split(start_s, offset_min, &tm);
+    caltime_format_offset(off, own, sizeof(own));
+    caltime_format_offset(offset_min, zone, sizeof(zone));
+    line_fail(why, whylen,
+              "start: '%s' has UTC offset %s, not the zone's %s (it would count as "
+              "%04d-%02d-%02dT%02d:%02d%s): write the zone's times, or give the file's zone "
+              "with --tz",
+              text, own, zone, tm.year, tm.month, tm.mday, tm.hour, tm.min, zone);
+    return -1;
+}
+
 int import_parse_line(const char *line, int offset_min, struct import_line *out, char *why,
                       size_t whylen)
 {
@@ -97,6 +128,8 @@ int import_parse_line(const char *line, int offset_min, struct import_line *out,
     if (caltime_parse_datetime(f[1], offset_min, &out->start_s) != ENMON_OK)
         return line_fail(why, whylen, "start: '%s' is not a time like 2024-06-01T10:15:00+09:00",
                          f[1]);
+    if (check_offset(f[1], out->start_s, offset_min, why, whylen) != 0)
+        return ENMON_ERR_PARSE;
     if (check_wh("wh_import", f[2], &out->wh_import, why, whylen) != ENMON_OK ||
         check_wh("wh_export", f[3], &out->wh_export, why, whylen) != ENMON_OK)
         return ENMON_ERR_PARSE;
@@ -285,10 +318,40 @@ static int imp_hourly(const struct imp_row *r, size_t a, size_t b, enum import_s
     return 1;
 }
 
-/* Checks alignment and duplicates of one device's rows; returns 1 when hourly. */
+/* Rows [a, b) of one device (sorted) taken as 15-minute by the auto step: when they are
+ * less than an hour apart somewhere (15-minute rows) and three in a row are exactly an hour
+ * apart elsewhere (hourly rows), the hourly rows would each put an hour's energy into one
+ * interval. The row (in time) that brings the second kind is reported. */
+static void imp_check_mixed(struct imp_file *f, size_t a, size_t b)
+{
+    const struct imp_row *r = f->rows;
+    size_t quarter = 0, hour = 0; /* the row that first showed each kind; 0: not yet */
+    for (size_t i = a + 1; i < b && !(quarter && hour); i++) {
+        int64_t gap = r[i].start_s - r[i - 1].start_s;
+        if (!quarter && gap > 0 && gap < CALTIME_HOUR_S && r[i].start_s % CALTIME_INTERVAL_S == 0 &&
+            r[i - 1].start_s % CALTIME_INTERVAL_S == 0)
+            quarter = i;
+        else if (!hour && gap == CALTIME_HOUR_S && i >= a + 2 &&
+                 r[i - 1].start_s - r[i - 2].start_s == CALTIME_HOUR_S)
+            hour = i;
+    }
+    if (!quarter || !hour)
+        return;
+    imp_bad(f, r[quarter > hour ? quarter : hour].line,
+            "start: device %s mixes hourly rows (lines %u, %u, %u are an hour apart) and "
+            "15-minute rows (line %u is %lld minutes after line %u): import them as separate "
+            "files, or force one with --step",
+            f->names[r[a].dev], r[hour - 2].line, r[hour - 1].line, r[hour].line, r[quarter].line,
+            (long long)(r[quarter].start_s - r[quarter - 1].start_s) / 60, r[quarter - 1].line);
+}
+
+/* Checks alignment and duplicates of one device's rows (and, for the auto step, that
+ * they are of one kind); returns 1 when hourly. */
 static int imp_check_device(struct imp_file *f, size_t a, size_t b, enum import_step step)
 {
     int hourly = imp_hourly(f->rows, a, b, step);
+    if (step == IMPORT_STEP_AUTO && !hourly)
+        imp_check_mixed(f, a, b);
     for (size_t i = a; i < b; i++) {
         const struct imp_row *r = &f->rows[i];
         if (r->start_s % CALTIME_INTERVAL_S != 0)

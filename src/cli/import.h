@@ -11,7 +11,8 @@
 #define IMPORT_ERRORS_SHOWN 50 /* bad lines printed before "... and N more" */
 
 enum import_step {
-    IMPORT_STEP_AUTO, /* per device: hourly when every start is on the hour, 1 h or more apart */
+    IMPORT_STEP_AUTO, /* per device: hourly when every start is 1 h or more after the last;
+                         rows less than 1 h apart and 3 in a row 1 h apart: an error */
     IMPORT_STEP_15M,
     IMPORT_STEP_1H,
 };
@@ -32,7 +33,8 @@ struct import_line {
     double wh_import, wh_export;
 };
 
-/* Parses one data line. ENMON_OK, or ENMON_ERR_PARSE with "FIELD: reason" in why. */
+/* Parses one data line; a start whose own UTC offset is not offset_min is an error.
+ * ENMON_OK, or ENMON_ERR_PARSE with "FIELD: reason" in why. */
 int import_parse_line(const char *line, int offset_min, struct import_line *out, char *why,
                       size_t whylen);
 

@@ -13,14 +13,13 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define SC_DEFAULT_SAVINGS "/etc/enmon/savings.yaml"
+#define SC_DEFAULT_SAVINGS SAVINGS_CONFIG_DEFAULT_PATH
 #define SC_FORMATS (TABLE_ALLOW(TABLE_TEXT) | TABLE_ALLOW(TABLE_CSV) | TABLE_ALLOW(TABLE_JSON))
 
 const char savings_cli_usage[] =
@@ -152,15 +151,11 @@ static int sc_period(const struct cli_ctx *ctx, const struct sc_opts *o, int64_t
 static int sc_load_savings(const struct cli_ctx *ctx, const char *path,
                            struct savings_config *sc)
 {
-    char near[1024] = "";
-    if (!path && ctx->config_path) {
-        char copy[1024];
-        snprintf(copy, sizeof(copy), "%s", ctx->config_path);
-        snprintf(near, sizeof(near), "%s/savings.yaml", dirname(copy));
-        path = access(near, R_OK) == 0 ? near : NULL;
+    char found[1024];
+    if (!path) {
+        savings_config_find(ctx->config_path, found, sizeof(found));
+        path = found[0] ? found : NULL;
     }
-    if (!path && access(SC_DEFAULT_SAVINGS, R_OK) == 0)
-        path = SC_DEFAULT_SAVINGS;
     if (!path) {
         savings_config_defaults(sc);
         return EX_OK;
@@ -200,7 +195,9 @@ static void sc_baseline(const struct sr_row *row, int offset_min, char *buf, siz
 static void sc_detail(const struct sr_row *row, char *buf, size_t len)
 {
     buf[0] = '\0';
-    if (row->kind == PROGRAM_LED_RETROFIT && row->deemed_kwh > 0.0) {
+    if (!sr_row_has_figures(row)) {
+        return; /* no counted device: no deemed savings, peak or shares */
+    } else if (row->kind == PROGRAM_LED_RETROFIT && row->deemed_kwh > 0.0) {
         snprintf(buf, len, "deemed %.1f kWh", row->deemed_kwh);
     } else if (row->kind == PROGRAM_EFFICIENCY) {
         double s = row->operator_share;
@@ -225,17 +222,29 @@ static const struct table_col savings_cols[] = {
     {.name = "DETAIL"}};
 #define SAVINGS_NCOLS (sizeof(savings_cols) / sizeof(savings_cols[0]))
 
-static int sc_row_cells(struct table *t, const struct sr_row *row, int offset_min)
+/* A figure, or no figure: "-" in the table, an empty CSV field. */
+static void sc_figure(char *buf, size_t len, int has, enum table_format fmt, int decimals,
+                      double v)
+{
+    if (has)
+        snprintf(buf, len, "%.*f", decimals, v);
+    else
+        snprintf(buf, len, "%s", fmt == TABLE_CSV ? "" : "-");
+}
+
+static int sc_row_cells(struct table *t, const struct sr_row *row, int offset_min,
+                        enum table_format fmt)
 {
     char dev[16], data[48], base[40], ref[32], act[32], sav[32], krw[32], co2[32], detail[200];
+    int has = sr_row_has_figures(row);
     snprintf(dev, sizeof(dev), "%d", row->devices);
     sr_row_data(row, data, sizeof(data));
     sc_baseline(row, offset_min, base, sizeof(base));
-    snprintf(ref, sizeof(ref), "%.3f", row->ref_kwh);
-    snprintf(act, sizeof(act), "%.3f", row->actual_kwh);
-    snprintf(sav, sizeof(sav), "%.3f", row->saved_kwh);
-    snprintf(krw, sizeof(krw), "%.0f", row->krw);
-    snprintf(co2, sizeof(co2), "%.1f", row->co2_kg);
+    sc_figure(ref, sizeof(ref), has, fmt, 3, row->ref_kwh);
+    sc_figure(act, sizeof(act), has, fmt, 3, row->actual_kwh);
+    sc_figure(sav, sizeof(sav), has, fmt, 3, row->saved_kwh);
+    sc_figure(krw, sizeof(krw), has, fmt, 0, row->krw);
+    sc_figure(co2, sizeof(co2), has, fmt, 1, row->co2_kg);
     sc_detail(row, detail, sizeof(detail));
     const char *kind = config_program_kind_name(row->kind);
     const char *cells[13] = {row->period, row->key, row->program, kind, dev, data,  base,
@@ -245,6 +254,7 @@ static int sc_row_cells(struct table *t, const struct sr_row *row, int offset_mi
 
 struct sc_totals {
     double avoided_kwh, bill_krw, produced_kwh, subsidy_krw, co2_kg;
+    double ess_kwh; /* ESS losses: kWh the batteries added (negative), kept out of avoided */
 };
 
 static void sc_sum(const struct sr_row *rows, size_t n, struct sc_totals *tot)
@@ -252,7 +262,8 @@ static void sc_sum(const struct sr_row *rows, size_t n, struct sc_totals *tot)
     memset(tot, 0, sizeof(*tot));
     for (size_t i = 0; i < n; i++) {
         int solar = rows[i].kind == PROGRAM_SOLAR;
-        *(solar ? &tot->produced_kwh : &tot->avoided_kwh) += rows[i].saved_kwh;
+        *(solar ? &tot->produced_kwh : &tot->avoided_kwh) += rows[i].saved_kwh - rows[i].ess_kwh;
+        tot->ess_kwh += rows[i].ess_kwh;
         *(solar ? &tot->subsidy_krw : &tot->bill_krw) += rows[i].krw;
         tot->co2_kg += rows[i].co2_kg;
     }
@@ -318,34 +329,72 @@ static int sc_dr_row(struct table *t, const char *site, const char *program, con
     return table_add(t, cells);
 }
 
+/* The events that have the baseline of method m ([0] Mid(6/10), [1] Max(4/5)), summed. */
+struct sc_dr_total {
+    int events, hours;
+    double cbl_kwh, metered_kwh, reduced_kwh;
+};
+
+static void sc_dr_sum(const struct sr_event *ev, size_t n, int m, struct sc_dr_total *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < n; i++) {
+        if (!ev[i].ok[m])
+            continue;
+        t->events++;
+        t->hours += ev[i].hours;
+        t->cbl_kwh += ev[i].cbl_kwh[m];
+        t->metered_kwh += ev[i].metered_kwh;
+        t->reduced_kwh += ev[i].reduced_kwh[m];
+    }
+}
+
+/* "TOTAL mid-6-10" / "TOTAL max-4-5": only the events with that baseline, counted in DATA. */
+static int sc_dr_total_row(struct table *t, const struct sr_event *ev, size_t n, int m)
+{
+    struct sc_dr_total s;
+    sc_dr_sum(ev, n, m, &s);
+    char site[32], data[64];
+    snprintf(site, sizeof(site), "TOTAL %s", cbl_method_name(m ? CBL_MAX_4_5 : CBL_MID_6_10));
+    snprintf(data, sizeof(data), "%d of %zu events", s.events, n);
+    double v[6] = {0};
+    int ok[6] = {0};
+    v[m ? 3 : 0] = s.cbl_kwh;
+    v[1] = s.metered_kwh;
+    v[m ? 4 : 2] = s.reduced_kwh;
+    ok[m ? 3 : 0] = ok[1] = ok[m ? 4 : 2] = 1;
+    if (!m && s.hours) {
+        v[5] = s.reduced_kwh / s.hours;
+        ok[5] = 1;
+    }
+    return sc_dr_row(t, site, "", "", s.hours, data, v, ok);
+}
+
 static int sc_dr_table(const struct sr_event *ev, size_t n, int offset_min, enum table_format fmt)
 {
     struct table t;
     table_init(&t, dr_cols, sizeof(dr_cols) / sizeof(dr_cols[0]), NULL);
-    double tot[6] = {0};
-    int rc = 0, hours = 0;
+    int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const struct sr_event *e = &ev[i];
         char start[40], data[160];
         caltime_format_time(e->ev.start_s, offset_min, start, sizeof(start));
         start[16] = '\0';
-        snprintf(data, sizeof(data), "%s",
-                 e->ok[0] && e->ok[1] ? "ok"
-                 : e->ok[0]           ? "max-4-5 insufficient"
-                                      : e->reason[0]);
+        if (e->ok[0] && e->ok[1])
+            snprintf(data, sizeof(data), "ok");
+        else if (e->ok[0] || e->ok[1]) /* name the method that has no baseline */
+            snprintf(data, sizeof(data), "%s: %s", e->ok[0] ? "max-4-5" : "mid-6-10",
+                     e->reason[e->ok[0] ? 1 : 0]);
+        else
+            snprintf(data, sizeof(data), "%s", e->reason[0]);
         double v[6] = {e->cbl_kwh[0],     e->metered_kwh,
                        e->reduced_kwh[0], e->cbl_kwh[1],
                        e->reduced_kwh[1], e->hours ? e->reduced_kwh[0] / e->hours : 0};
         int ok[6] = {e->ok[0], 1, e->ok[0], e->ok[1], e->ok[1], e->ok[0]};
         rc = sc_dr_row(&t, e->ev.site, e->program, start, e->hours, data, v, ok);
-        for (int k = 0; k < 5; k++)
-            tot[k] += ok[k] ? v[k] : 0.0;
-        hours += e->hours;
     }
-    if (rc == 0 && fmt == TABLE_TEXT && n > 0) {
-        int ok[6] = {1, 1, 1, 1, 1, 0};
-        rc = sc_dr_row(&t, "TOTAL", "", "", hours, "", tot, ok);
-    }
+    for (int m = 0; m < 2 && rc == 0 && fmt == TABLE_TEXT && n > 0; m++)
+        rc = sc_dr_total_row(&t, ev, n, m);
     if (rc == 0)
         rc = table_print(&t, fmt, stdout);
     table_free(&t);
@@ -365,6 +414,15 @@ static void js_date(cJSON *o, const char *key, int64_t ts, int offset_min)
     cJSON_AddStringToObject(o, key, buf);
 }
 
+/* A figure, or null when the row has none (never 0). */
+static void js_figure(cJSON *o, const char *key, int has, double v)
+{
+    if (has)
+        cJSON_AddNumberToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
 static cJSON *js_row(const struct sr_row *row, int offset_min)
 {
     cJSON *o = cJSON_CreateObject();
@@ -380,21 +438,22 @@ static cJSON *js_row(const struct sr_row *row, int offset_min)
     cJSON_AddStringToObject(o, "method", row->method);
     js_date(o, "baseline_from", row->base_from, offset_min);
     js_date(o, "baseline_to", row->base_to ? row->base_to - CALTIME_DAY_S : 0, offset_min);
-    cJSON_AddNumberToObject(o, "kwh_ref", row->ref_kwh);
-    cJSON_AddNumberToObject(o, "kwh_actual", row->actual_kwh);
-    cJSON_AddNumberToObject(o, "kwh_saved", row->saved_kwh);
-    cJSON_AddNumberToObject(o, "krw", row->krw);
-    cJSON_AddNumberToObject(o, "co2_kg", row->co2_kg);
+    int has = sr_row_has_figures(row);
+    js_figure(o, "kwh_ref", has, row->ref_kwh);
+    js_figure(o, "kwh_actual", has, row->actual_kwh);
+    js_figure(o, "kwh_saved", has, row->saved_kwh);
+    js_figure(o, "krw", has, row->krw);
+    js_figure(o, "co2_kg", has, row->co2_kg);
     if (row->kind == PROGRAM_LED_RETROFIT)
-        cJSON_AddNumberToObject(o, "deemed_kwh", row->deemed_kwh);
+        js_figure(o, "deemed_kwh", has, row->deemed_kwh);
     if (row->kind == PROGRAM_EFFICIENCY) {
-        cJSON_AddNumberToObject(o, "peak_baseline_kw", row->peak_base_kw);
-        cJSON_AddNumberToObject(o, "peak_actual_kw", row->peak_actual_kw);
+        js_figure(o, "peak_baseline_kw", has, row->peak_base_kw);
+        js_figure(o, "peak_actual_kw", has, row->peak_actual_kw);
         cJSON_AddNumberToObject(o, "operator_share", row->operator_share);
-        cJSON_AddNumberToObject(o, "operator_kwh", row->saved_kwh * row->operator_share);
-        cJSON_AddNumberToObject(o, "operator_krw", row->krw * row->operator_share);
-        cJSON_AddNumberToObject(o, "city_kwh", row->saved_kwh * (1 - row->operator_share));
-        cJSON_AddNumberToObject(o, "city_krw", row->krw * (1 - row->operator_share));
+        js_figure(o, "operator_kwh", has, row->saved_kwh * row->operator_share);
+        js_figure(o, "operator_krw", has, row->krw * row->operator_share);
+        js_figure(o, "city_kwh", has, row->saved_kwh * (1 - row->operator_share));
+        js_figure(o, "city_krw", has, row->krw * (1 - row->operator_share));
     }
     if (row->kind == PROGRAM_SOLAR) {
         cJSON_AddNumberToObject(o, "capacity_kw", row->capacity_kw);
@@ -418,15 +477,34 @@ static cJSON *js_event(const struct sr_event *e, int offset_min)
     cJSON_AddStringToObject(o, "end", t);
     cJSON_AddNumberToObject(o, "hours", e->hours);
     cJSON_AddNumberToObject(o, "kwh_metered", e->metered_kwh);
+    cJSON_AddStringToObject(o, "cbl_selection", cbl_selection_name(e->selection));
     for (int m = 0; m < 2; m++) {
         cJSON *c = cJSON_AddObjectToObject(o, m ? "max_4_5" : "mid_6_10");
         cJSON_AddBoolToObject(c, "sufficient", e->ok[m]);
         cJSON_AddStringToObject(c, "reason", e->reason[m]);
         cJSON_AddNumberToObject(c, "days", e->cbl[m].ndays);
+        cJSON_AddNumberToObject(c, "abnormal_days", e->cbl[m].nabnormal);
         cJSON_AddNumberToObject(c, "kwh_cbl", e->ok[m] ? e->cbl_kwh[m] : 0);
         cJSON_AddNumberToObject(c, "kwh_reduced", e->ok[m] ? e->reduced_kwh[m] : 0);
     }
     return o;
+}
+
+/* dr_totals: per method, only the events that have its baseline. */
+static void js_dr_totals(cJSON *root, const struct sr_event *ev, size_t nev)
+{
+    cJSON *o = cJSON_AddObjectToObject(root, "dr_totals");
+    cJSON_AddNumberToObject(o, "events", (double)nev);
+    for (int m = 0; m < 2; m++) {
+        struct sc_dr_total s;
+        sc_dr_sum(ev, nev, m, &s);
+        cJSON *c = cJSON_AddObjectToObject(o, m ? "max_4_5" : "mid_6_10");
+        cJSON_AddNumberToObject(c, "events", s.events);
+        cJSON_AddNumberToObject(c, "hours", s.hours);
+        cJSON_AddNumberToObject(c, "kwh_cbl", s.cbl_kwh);
+        cJSON_AddNumberToObject(c, "kwh_metered", s.metered_kwh);
+        cJSON_AddNumberToObject(c, "kwh_reduced", s.reduced_kwh);
+    }
 }
 
 static int sc_json(const struct sr_row *rows, size_t nrows, const struct sr_result *r, size_t n,
@@ -461,9 +539,11 @@ static int sc_json(const struct sr_row *rows, size_t nrows, const struct sr_resu
     cJSON_AddNumberToObject(t, "produced_kwh", tot.produced_kwh);
     cJSON_AddNumberToObject(t, "subsidy_krw", tot.subsidy_krw);
     cJSON_AddNumberToObject(t, "co2_kg", tot.co2_kg);
+    cJSON_AddNumberToObject(t, "ess_kwh", tot.ess_kwh);
     arr = cJSON_AddArrayToObject(root, "dr_events");
     for (size_t i = 0; i < nev; i++)
         cJSON_AddItemToArray(arr, js_event(&ev[i], ctx->offset_min));
+    js_dr_totals(root, ev, nev);
     char *s = cJSON_Print(root);
     cJSON_Delete(root);
     if (!s)
@@ -483,7 +563,7 @@ static int sc_table(const struct sr_row *rows, size_t nrows, const struct sr_res
     struct sc_totals tot;
     table_init(&t, savings_cols, SAVINGS_NCOLS, NULL);
     for (size_t i = 0; i < nrows; i++)
-        if (sc_row_cells(&t, &rows[i], ctx->offset_min) != 0) {
+        if (sc_row_cells(&t, &rows[i], ctx->offset_min, TABLE_TEXT) != 0) {
             table_free(&t);
             return -1;
         }
@@ -498,10 +578,13 @@ static int sc_table(const struct sr_row *rows, size_t nrows, const struct sr_res
            "  solar production                           %14.3f kWh  %12.0f KRW subsidy payable\n"
            "  avoided CO2                                %14.1f kg\n",
            tot.avoided_kwh, tot.bill_krw, tot.produced_kwh, tot.subsidy_krw, tot.co2_kg);
+    if (tot.ess_kwh != 0.0)
+        printf("  ESS storage losses (efficiency, in KRW above) %11.3f kWh\n", tot.ess_kwh);
     sc_print_methods(r, n, ctx->offset_min);
     if (nev > 0) {
-        printf("\nDemand response: reduction = CBL - metered per event hour (headline: %s)\n\n",
-               "mid-6-10");
+        printf("\nDemand response: reduction = CBL - metered per event hour (headline: %s, "
+               "CBL days %s)\n\n",
+               "mid-6-10", cbl_selection_name(ev[0].selection));
         return sc_dr_table(ev, nev, ctx->offset_min, TABLE_TEXT);
     }
     return 0;
@@ -647,7 +730,7 @@ static int sc_output(const struct sc_opts *o, struct sc_run *run, enum sr_by by,
         int rc = 0;
         table_init(&t, savings_cols, SAVINGS_NCOLS, NULL);
         for (size_t i = 0; i < run->nrows && rc == 0; i++)
-            rc = sc_row_cells(&t, &run->rows[i], ctx->offset_min);
+            rc = sc_row_cells(&t, &run->rows[i], ctx->offset_min, TABLE_CSV);
         if (rc == 0)
             rc = table_print(&t, TABLE_CSV, stdout);
         table_free(&t);
@@ -816,8 +899,8 @@ static int dr_list(const struct cli_ctx *ctx, const struct sc_opts *o)
             if (o->format)
                 table_parse_format(o->format, SC_FORMATS, &fmt);
             if (fmt == TABLE_TEXT)
-                printf("Demand-response events %s to %s inclusive, %s\n\n", from, to,
-                       ctx->tz_label);
+                printf("Demand-response events %s to %s inclusive, %s, CBL days %s\n\n", from, to,
+                       ctx->tz_label, cbl_selection_name(sc.dr_selection));
             rc = sc_dr_table(ev, n, ctx->offset_min, fmt) ? EX_FAIL : EX_OK;
         }
     }

@@ -834,6 +834,7 @@ static void set_defaults(struct enmon_config *cfg, const char *path)
     cfg->http.connections_per_address = 32;
     cfg->http.max_streams = 500;
     snprintf(cfg->database, sizeof(cfg->database), "/var/lib/enmond/enmon.db");
+    cfg->storage.retry_buffer_readings = CFG_RETRY_BUFFER_DEFAULT;
     snprintf(cfg->timezone, sizeof(cfg->timezone), "Asia/Seoul");
     cfg->utc_offset_min = CALTIME_KST_MIN;
     cfg->workers = 4;
@@ -892,10 +893,26 @@ static int check_startable(struct loader *L, struct fy_node *root)
     return 0;
 }
 
+/* The storage: section. */
+static int load_storage(struct loader *L, struct fy_node *map)
+{
+    static const char *const keys[] = {"retry_buffer_readings", NULL};
+    long v;
+    if (!map)
+        return 0;
+    if (ydoc_expect_map(&L->doc, map, "storage") || ydoc_check_keys(&L->doc, map, "storage", keys))
+        return -1;
+    int rc = ydoc_int(&L->doc, map, "retry_buffer_readings", "storage.retry_buffer_readings", 1,
+                      100000000L, &v);
+    if (rc > 0)
+        L->cfg->storage.retry_buffer_readings = v;
+    return rc < 0 ? -1 : 0;
+}
+
 static int load_root(struct loader *L, struct fy_node *root)
 {
     static const char *const keys[] = {"mqtt",     "database", "timezone", "polling",
-                                       "programs", "alerts",   "http",     NULL};
+                                       "programs", "alerts",   "http",     "storage", NULL};
     struct enmon_config *cfg = L->cfg;
 
     L->tz_offset_s = CALTIME_KST_MIN * (long)CALTIME_MINUTE_S;
@@ -906,7 +923,8 @@ static int load_root(struct loader *L, struct fy_node *root)
     if (load_mqtt(L, ydoc_child(root, "mqtt")) != 0 ||
         ydoc_str(&L->doc, root, "database", "database", cfg->database, sizeof(cfg->database)) < 0 ||
         load_timezone(L, root) != 0 || load_polling(L, ydoc_child(root, "polling")) != 0 ||
-        load_http(L, ydoc_child(root, "http")) != 0)
+        load_http(L, ydoc_child(root, "http")) != 0 ||
+        load_storage(L, ydoc_child(root, "storage")) != 0)
         return -1;
     if (load_programs(L, ydoc_child(root, "programs")) != 0)
         return -1;

@@ -8,6 +8,9 @@
 #include <stdint.h>
 
 #define CFG_NAME_MAX 128
+/* storage.retry_buffer_readings default: over 10 minutes of config/city (10,175 devices at
+ * 60 s and 1,076 at 5 s: 10,175 x 10 + 1,076 x 120 = 230,870 readings per 10 minutes). */
+#define CFG_RETRY_BUFFER_DEFAULT 250000
 
 enum program_kind {
     PROGRAM_SOLAR,
@@ -46,6 +49,11 @@ struct cfg_mqtt {
     char keyfile[CFG_PATH_MAX];  /* its private key (PEM) */
     int tls_insecure;            /* skip the broker host name check, default 0 */
     long outbox_max;             /* readings kept unpublished at most, default 1000000 */
+};
+
+/* The storage: section: how the store rides out a database it cannot write. */
+struct cfg_storage {
+    long retry_buffer_readings; /* readings held in memory while commits fail, default 250000 */
 };
 
 /* The http: section: enmond's REST API, /metrics and the live dashboard. */
@@ -113,6 +121,7 @@ struct enmon_config {
     char path[CFG_PATH_MAX];
     struct cfg_mqtt mqtt;
     struct cfg_http http;
+    struct cfg_storage storage;
     char database[CFG_PATH_MAX]; /* default "/var/lib/enmond/enmon.db" */
     char timezone[64];           /* default "Asia/Seoul" */
     int utc_offset_min;          /* the timezone resolved at load: minutes east of UTC */

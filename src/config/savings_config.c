@@ -6,10 +6,12 @@
 #include "yaml_doc.h"
 
 #include <libfyaml.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SVC_FIELD_MAX 160
 
@@ -36,10 +38,13 @@ void savings_config_defaults(struct savings_config *c)
     savings_opts_default(&c->baseline);
     snprintf(c->tariffs[0].name, sizeof(c->tariffs[0].name), "residential");
     tariff_default_residential(&c->tariffs[0].t);
-    c->ntariffs = 1;
+    snprintf(c->tariffs[1].name, sizeof(c->tariffs[1].name), "general");
+    tariff_default_general_tou(&c->tariffs[1].t);
+    c->ntariffs = 2;
     tariff_co2_default(&c->co2);
     savings_subsidy_default(&c->subsidy);
     c->dr_method = CBL_MID_6_10;
+    c->dr_selection = CBL_SEL_HOURLY;
 }
 
 void savings_config_free(struct savings_config *c)
@@ -147,11 +152,43 @@ static int load_months(struct svc_loader *L, struct fy_node *seq, const char *ba
     return 0;
 }
 
+/* tou: {light: [summer, spring-autumn, winter], mid: [...], peak: [...]} in KRW/kWh. */
+static int load_tou(struct svc_loader *L, struct fy_node *map, const char *base,
+                    struct tariff_tou *tou)
+{
+    static const char *const keys[] = {"light", "mid", "peak", NULL};
+    char f[SVC_FIELD_MAX], g[SVC_FIELD_MAX], buf[32];
+    if (ydoc_expect_map(&L->doc, map, base) || ydoc_check_keys(&L->doc, map, base, keys))
+        return -1;
+    for (int load = 0; load < TARIFF_LOADS; load++) {
+        struct fy_node *seq = ydoc_child(map, keys[load]);
+        fld(f, "%s.%s", base, keys[load]);
+        if (!seq)
+            return ydoc_error(&L->doc, map, f, "required: [summer, spring-autumn, winter] KRW/kWh");
+        if (ydoc_expect_seq(&L->doc, seq, f))
+            return -1;
+        if (ydoc_seq_len(seq) != TARIFF_SEASONS)
+            return ydoc_error(&L->doc, seq, f, "give 3 rates: summer, spring-autumn, winter");
+        for (int season = 0; season < TARIFF_SEASONS; season++) {
+            struct fy_node *n = ydoc_seq_at(seq, season);
+            char *end;
+            if (svc_scalar(L, n, fld(g, "%s[%d]", f, season), buf, sizeof(buf)))
+                return -1;
+            double v = strtod(buf, &end);
+            if (end == buf || *end || !(v >= 0.0 && v <= 1e6))
+                return ydoc_error(&L->doc, n, g, "'%s' is not a rate 0..1e6 KRW/kWh", buf);
+            tou->rate[season][load] = v;
+        }
+    }
+    tou->set = 1;
+    return 0;
+}
+
 static int load_tariff(struct svc_loader *L, struct fy_node *map, const char *base,
                        struct tariff *t)
 {
-    static const char *const keys[] = {"name",         "flat",          "tiers",
-                                       "summer_tiers", "summer_months", NULL};
+    static const char *const keys[] = {"name", "flat",  "tiers",   "summer_tiers", "summer_months",
+                                       "tou",  "basic", "ratchet", "effective",    NULL};
     char f[SVC_FIELD_MAX];
     if (ydoc_expect_map(&L->doc, map, base) || ydoc_check_keys(&L->doc, map, base, keys))
         return -1;
@@ -167,8 +204,26 @@ static int load_tariff(struct svc_loader *L, struct fy_node *map, const char *ba
     if ((n = ydoc_child(map, "summer_months")) &&
         load_months(L, n, fld(f, "%s.summer_months", base), &t->summer_months))
         return -1;
-    if (t->flat_krw <= 0.0 && t->ntiers == 0)
-        return ydoc_error(&L->doc, map, base, "a tariff needs flat or tiers");
+    if ((n = ydoc_child(map, "tou")) && load_tou(L, n, fld(f, "%s.tou", base), &t->tou))
+        return -1;
+    if (ydoc_double(&L->doc, map, "basic", fld(f, "%s.basic", base), 0, 1e6, &t->tou.basic_krw_kw) <
+            0 ||
+        ydoc_bool(&L->doc, map, "ratchet", fld(f, "%s.ratchet", base), &t->tou.ratchet) < 0)
+        return -1;
+    int64_t day;
+    int rc = ydoc_str(&L->doc, map, "effective", fld(f, "%s.effective", base), t->tou.effective,
+                      sizeof(t->tou.effective));
+    if (rc < 0 ||
+        (rc == 1 && caltime_parse_date(t->tou.effective, L->offset_min, &day) != ENMON_OK))
+        return rc < 0 ? -1
+                      : ydoc_error(&L->doc, ydoc_child(map, "effective"), f,
+                                   "'%s' is not a date YYYY-MM-DD", t->tou.effective);
+    if (!t->tou.set && (ydoc_child(map, "basic") || ydoc_child(map, "ratchet")))
+        return ydoc_error(&L->doc, map, base, "basic and ratchet belong to a tou tariff");
+    if (t->tou.set && (t->flat_krw > 0.0 || t->ntiers > 0))
+        return ydoc_error(&L->doc, map, base, "a tou tariff has no flat rate or tiers");
+    if (!t->tou.set && t->flat_krw <= 0.0 && t->ntiers == 0)
+        return ydoc_error(&L->doc, map, base, "a tariff needs flat, tiers or tou");
     return 0;
 }
 
@@ -232,7 +287,7 @@ static int load_subsidy(struct svc_loader *L, struct fy_node *map, const char *b
                         struct savings_subsidy *s)
 {
     static const char *const keys[] = {"years", "bands", NULL};
-    static const char *const bkeys[] = {"max_kw", "rate", NULL};
+    static const char *const bkeys[] = {"min_kw", "max_kw", "rate", NULL};
     char f[SVC_FIELD_MAX], g[SVC_FIELD_MAX];
     long years = s->years;
     if (ydoc_expect_map(&L->doc, map, base) || ydoc_check_keys(&L->doc, map, base, keys) ||
@@ -252,15 +307,23 @@ static int load_subsidy(struct svc_loader *L, struct fy_node *map, const char *b
         fld(f, "%s.bands[%d]", base, i);
         struct savings_band *band = &s->bands[i];
         *band = (struct savings_band){0};
+        double prev = i > 0 ? s->bands[i - 1].max_kw : 0.0;
+        band->min_kw = prev; /* contiguous with the band before unless min_kw is given */
         if (ydoc_expect_map(&L->doc, b, f) || ydoc_check_keys(&L->doc, b, f, bkeys) ||
+            ydoc_double(&L->doc, b, "min_kw", fld(g, "%s.min_kw", f), 0, 1e9, &band->min_kw) < 0 ||
             ydoc_double(&L->doc, b, "max_kw", fld(g, "%s.max_kw", f), 0, 1e9, &band->max_kw) < 0)
             return -1;
         int rc = ydoc_double(&L->doc, b, "rate", fld(g, "%s.rate", f), 0, 1e6, &band->rate_krw);
         if (rc != 1)
             return rc < 0 ? -1 : ydoc_error(&L->doc, b, f, "rate (KRW/kWh) is required");
-        double prev = i > 0 ? s->bands[i - 1].max_kw : -1.0;
-        if (i > 0 && (prev <= 0.0 || (band->max_kw > 0.0 && band->max_kw <= prev)))
-            return ydoc_error(&L->doc, b, f, "bands must rise in max_kw, the unbounded one last");
+        if (band->max_kw > 0.0 && band->min_kw >= band->max_kw)
+            return ydoc_error(&L->doc, b, f, "min_kw %g is not below max_kw %g", band->min_kw,
+                              band->max_kw);
+        if (i > 0 && prev <= 0.0)
+            return ydoc_error(&L->doc, b, f, "the band before has no upper bound: it must be last");
+        if (i > 0 && band->min_kw < prev)
+            return ydoc_error(&L->doc, b, f, "min_kw %g overlaps the band before (up to %g kW)",
+                              band->min_kw, prev);
     }
     s->nbands = (size_t)n;
     return 0;
@@ -313,11 +376,29 @@ static int load_site_fixtures(struct svc_loader *L, struct fy_node *seq, const c
     return 0;
 }
 
+static int load_ess_meters(struct svc_loader *L, struct fy_node *seq, const char *base,
+                           struct svc_program *p)
+{
+    char f[SVC_FIELD_MAX];
+    if (ydoc_expect_seq(&L->doc, seq, base))
+        return -1;
+    int n = ydoc_seq_len(seq);
+    if (n > SVC_ESS_METERS_MAX)
+        return ydoc_error(&L->doc, seq, base, "at most %d ESS meters", SVC_ESS_METERS_MAX);
+    for (int i = 0; i < n; i++)
+        if (svc_scalar(L, ydoc_seq_at(seq, i), fld(f, "%s[%d]", base, i), p->ess_meters[i],
+                       sizeof(p->ess_meters[i])))
+            return -1;
+    p->ness_meters = (size_t)n;
+    return 0;
+}
+
 static int load_program(struct svc_loader *L, struct fy_node *m, const char *base,
                         struct svc_program *p)
 {
-    static const char *const keys[] = {"id",    "tariff",         "fixtures", "sites",
-                                       "start", "operator_share", "subsidy",  NULL};
+    static const char *const keys[] = {"id",      "tariff",     "fixtures",
+                                       "sites",   "start",      "operator_share",
+                                       "subsidy", "ess_meters", NULL};
     char f[SVC_FIELD_MAX];
     p->operator_share = 0.7;
     if (ydoc_expect_map(&L->doc, m, base) || ydoc_check_keys(&L->doc, m, base, keys))
@@ -338,6 +419,9 @@ static int load_program(struct svc_loader *L, struct fy_node *m, const char *bas
         load_fixtures(L, n, fld(f, "%s.fixtures", base), &p->fixtures))
         return -1;
     if ((n = ydoc_child(m, "sites")) && load_site_fixtures(L, n, fld(f, "%s.sites", base), p))
+        return -1;
+    if ((n = ydoc_child(m, "ess_meters")) &&
+        load_ess_meters(L, n, fld(f, "%s.ess_meters", base), p))
         return -1;
     if ((n = ydoc_child(m, "subsidy"))) {
         p->subsidy = L->c->subsidy;
@@ -372,6 +456,9 @@ static int load_programs(struct svc_loader *L, struct fy_node *seq)
             return -1;
         if (p->tariff[0] && !svc_has_tariff(L->c, p->tariff))
             return ydoc_error(&L->doc, ydoc_seq_at(seq, i), f, "unknown tariff '%s'", p->tariff);
+        if (p->ness_meters && !savings_config_tariff(L->c, p->tariff)->tou.set)
+            return ydoc_error(&L->doc, ydoc_seq_at(seq, i), f,
+                              "ess_meters need a tou tariff (e.g. tariff: general)");
     }
     return 0;
 }
@@ -446,8 +533,9 @@ static int load_holidays(struct svc_loader *L, struct fy_node *seq, const char *
 
 static int load_dr(struct svc_loader *L, struct fy_node *map)
 {
-    static const char *const keys[] = {"method", "holidays", "events", NULL};
+    static const char *const keys[] = {"method", "cbl_selection", "holidays", "events", NULL};
     static const char *const methods[] = {"mid-6-10", "max-4-5", NULL};
+    static const char *const selections[] = {"hourly", "whole_day", NULL};
     const char *base = "demand_response";
     char f[SVC_FIELD_MAX];
     int m = 0;
@@ -458,6 +546,11 @@ static int load_dr(struct svc_loader *L, struct fy_node *map)
         return -1;
     if (rc == 1)
         L->c->dr_method = m == 1 ? CBL_MAX_4_5 : CBL_MID_6_10;
+    rc = ydoc_enum(&L->doc, map, "cbl_selection", "demand_response.cbl_selection", selections, &m);
+    if (rc < 0)
+        return -1;
+    if (rc == 1)
+        L->c->dr_selection = m == 1 ? CBL_SEL_WHOLE_DAY : CBL_SEL_HOURLY;
     struct fy_node *n;
     if ((n = ydoc_child(map, "holidays")) && load_holidays(L, n, fld(f, "%s.holidays", base)))
         return -1;
@@ -533,4 +626,19 @@ const struct svc_fixtures *savings_config_fixtures(const struct svc_program *p, 
         if (strcmp(p->sites[i].site, site) == 0)
             return &p->sites[i].fx;
     return p && p->fixtures.set ? &p->fixtures : NULL;
+}
+
+void savings_config_find(const char *config_path, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (config_path && config_path[0]) {
+        char copy[4096];
+        snprintf(copy, sizeof(copy), "%s", config_path);
+        snprintf(out, len, "%s/savings.yaml", dirname(copy));
+        if (access(out, R_OK) == 0)
+            return;
+    }
+    snprintf(out, len, "%s", access(SAVINGS_CONFIG_DEFAULT_PATH, R_OK) == 0
+                                 ? SAVINGS_CONFIG_DEFAULT_PATH
+                                 : "");
 }

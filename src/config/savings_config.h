@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #define SVC_TARIFFS_MAX 16
+#define SVC_ESS_METERS_MAX 16
 
 /* LED fixtures replaced per household, for the deemed-savings cross-check. */
 struct svc_fixtures {
@@ -39,6 +40,10 @@ struct svc_program {
     double operator_share; /* efficiency: the operator's share of the savings (default 0.7) */
     int has_subsidy;
     struct savings_subsidy subsidy;
+    /* efficiency: the devices that meter an ESS (import = charge, export = discharge); each
+     * values the grid meter(s) of its own site */
+    char ess_meters[SVC_ESS_METERS_MAX][CFG_ID_MAX];
+    size_t ness_meters;
 };
 
 /* A demand-response event of a site: [start_s, end_s), whole local hours of one day. */
@@ -57,7 +62,9 @@ struct savings_config {
     struct svc_program *programs;
     size_t nprograms;
     enum cbl_method dr_method; /* the method of the report's headline figure */
-    int64_t *holidays;         /* local midnights excluded from CBL days */
+    /* CBL highest/lowest days: per hour or whole days (demand_response.cbl_selection) */
+    enum cbl_selection dr_selection;
+    int64_t *holidays; /* local midnights excluded from CBL days */
     size_t nholidays;
     struct svc_event *events;
     size_t nevents;
@@ -73,6 +80,14 @@ int savings_config_load(const char *path, int offset_min, struct savings_config 
                         struct cfg_error *err);
 
 void savings_config_free(struct savings_config *c);
+
+#define SAVINGS_CONFIG_DEFAULT_PATH "/etc/enmon/savings.yaml"
+
+/* The savings parameters that go with the enmond configuration at config_path (may be
+ * NULL): savings.yaml next to it, else SAVINGS_CONFIG_DEFAULT_PATH, written to out;
+ * out is "" when neither is readable (the defaults apply). enmond, its dashboard and
+ * `enmon savings` all find the file this way. */
+void savings_config_find(const char *config_path, char *out, size_t len);
 
 /* The program's entry, or NULL. */
 const struct svc_program *savings_config_program(const struct savings_config *c, const char *id);

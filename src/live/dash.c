@@ -14,7 +14,6 @@
 #include "report.h"
 #include "summary.h"
 
-#include <libgen.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,7 +29,6 @@
  * round is finished and began DASH_HA_AGAIN_MS ago or more; announcements before that are
  * coalesced into one round then (docs/MQTT.md). */
 #define DASH_HA_AGAIN_MS 5000
-#define DASH_SAVINGS_DEFAULT "/etc/enmon/savings.yaml"
 
 struct dash {
     const struct enmon_config *cfg;
@@ -60,14 +58,9 @@ struct dash {
 /* savings.yaml next to the configuration, else /etc/enmon/savings.yaml, else defaults. */
 static void load_savings(struct dash *d)
 {
-    char copy[CFG_PATH_MAX], near[CFG_PATH_MAX + 16];
-    const char *path = NULL;
-    snprintf(copy, sizeof(copy), "%s", d->cfg->path);
-    snprintf(near, sizeof(near), "%s/savings.yaml", dirname(copy));
-    if (access(near, R_OK) == 0)
-        path = near;
-    else if (access(DASH_SAVINGS_DEFAULT, R_OK) == 0)
-        path = DASH_SAVINGS_DEFAULT;
+    char found[CFG_PATH_MAX + 16];
+    savings_config_find(d->cfg->path, found, sizeof(found));
+    const char *path = found[0] ? found : NULL;
     struct cfg_error err;
     if (path && savings_config_load(path, d->env.offset_min, &d->savings, &err) != ENMON_OK) {
         char buf[1024];

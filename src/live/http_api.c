@@ -284,10 +284,16 @@ static cJSON *savings_row(const struct sr_row *r)
     cJSON_AddStringToObject(o, "kind", config_program_kind_name(r->kind));
     cJSON_AddNumberToObject(o, "devices", r->devices);
     cJSON_AddStringToObject(o, "data", data);
-    cJSON_AddNumberToObject(o, "actual_kwh", r->actual_kwh);
-    cJSON_AddNumberToObject(o, "saved_kwh", r->saved_kwh);
-    cJSON_AddNumberToObject(o, "krw", r->krw);
-    cJSON_AddNumberToObject(o, "co2_kg", r->co2_kg);
+    /* a program whose devices are all insufficient (or none) has no figure: null, not 0 */
+    double v[4] = {r->actual_kwh, r->saved_kwh, r->krw, r->co2_kg};
+    const char *keys[4] = {"actual_kwh", "saved_kwh", "krw", "co2_kg"};
+    int has = sr_row_has_figures(r);
+    for (int i = 0; i < 4; i++) {
+        if (has)
+            cJSON_AddNumberToObject(o, keys[i], v[i]);
+        else
+            cJSON_AddNullToObject(o, keys[i]);
+    }
     return o;
 }
 

@@ -13,6 +13,7 @@ struct inflight {
     struct inflight_entry *ring;  /* [INFLIGHT_MIDS] */
     size_t head, len;
     int64_t seq_acked;
+    uint64_t pushed, consumed; /* messages pushed / consumed since inflight_new */
 };
 
 struct inflight *inflight_new(int64_t seq_acked)
@@ -56,6 +57,7 @@ void inflight_advance(struct inflight *f)
             f->seq_acked = e->seq;
         f->head = (f->head + 1) % INFLIGHT_MIDS;
         f->len--;
+        f->consumed++;
     }
 }
 
@@ -65,6 +67,7 @@ void inflight_push(struct inflight *f, int mid, int qos, int64_t seq)
     e->mid = qos > 0 ? (int)((unsigned)mid % INFLIGHT_MIDS) : -1;
     e->seq = seq;
     f->len++;
+    f->pushed++;
     inflight_advance(f);
 }
 
@@ -87,4 +90,14 @@ void inflight_set_mark_idle(struct inflight *f, int64_t seq)
 {
     if (f->len == 0)
         f->seq_acked = seq;
+}
+
+uint64_t inflight_pushed(const struct inflight *f)
+{
+    return f->pushed;
+}
+
+uint64_t inflight_consumed(const struct inflight *f)
+{
+    return f->consumed;
 }

@@ -40,6 +40,14 @@ size_t inflight_len(const struct inflight *f);
 /* Every outbox row up to the mark is acknowledged. */
 int64_t inflight_mark(const struct inflight *f);
 
+/* Messages pushed since inflight_new: the next push is message number
+ * inflight_pushed() (counting from 0). */
+uint64_t inflight_pushed(const struct inflight *f);
+
+/* Messages consumed (acknowledged, and every one before them): message number k
+ * is acknowledged once k < inflight_consumed(). */
+uint64_t inflight_consumed(const struct inflight *f);
+
 /* Moves the mark to seq when nothing is in flight (rows skipped without being
  * published count as published); ignored otherwise. */
 void inflight_set_mark_idle(struct inflight *f, int64_t seq);

@@ -33,11 +33,30 @@
 #define SINK_MSG_MAX 1024       /* longest alert payload */
 #define SINK_OUTBOX_BATCH 1000  /* outbox rows fetched at once */
 #define SINK_RECONNECT_MAX_S MQTT_CLIENT_RECONNECT_MAX_S /* first-connect retries: 1 s doubling */
+#define SINK_LIVE_SLACK 200000  /* live publishes awaiting their row, beyond the store's bound */
+#define SINK_HOLD_MAX 4096      /* readings left to the outbox per pass while disconnected */
 
 enum avail_state { AVAIL_UNKNOWN = 0, AVAIL_OFFLINE, AVAIL_ONLINE };
 
 /* What a publish attempt did with a message. */
 enum handover { HANDED_OVER, RETRY_LATER };
+
+/* A reading published live (from memory, before its commit): its poll time and
+ * its message number in the ring (inflight_pushed), until the outbox cursor
+ * meets its committed row. */
+struct live_ent {
+    int64_t ts_ms;
+    uint64_t msg;
+};
+
+/* Per device, used by the sink thread only: the live publishes whose rows the
+ * cursor has not met yet (a ring, oldest first; per device, commit order is poll
+ * order), and the poll time of the last committed row the cursor consumed. */
+struct live_dev {
+    struct live_ent *e;
+    uint32_t head, len, cap;
+    int64_t scanned_ms;
+};
 
 /* A message other than a reading's (an alert), queued by mqtt_sink_publish. */
 struct sink_msg {
@@ -77,6 +96,15 @@ struct mqtt_sink {
     struct outbox_item *obatch;
     size_t obatch_len, obatch_pos;
     int64_t refreshed_ms;
+    /* Live publishing: a reading goes out from memory when its device has nothing
+     * older waiting in the outbox (hold_ms[d] <= live[d].scanned_ms) and the cursor
+     * has once reached the end of the committed rows (caught_up); otherwise it is
+     * held: left to the outbox, which publishes it once committed. */
+    struct live_dev *live;
+    int64_t *hold_ms; /* per device: poll time of the latest reading held (__atomic) */
+    size_t live_total, live_max;
+    int caught_up;
+    int backlog; /* rows to publish from the outbox: fetch whole rows, not just keys */
     /* libmosquitto's network thread never retries a first connect that failed
      * (it waits for a connection that was never started): the sink thread does */
     int first_connect_failed;
@@ -259,8 +287,79 @@ static enum handover publish_state(struct mqtt_sink *m, const struct reading *r,
     return publish_seq(m, m->topic, m->json, len, m->cfg->mqtt.qos, 0, seq);
 }
 
-/* Availability when it changed (or was never published), then the state unless
- * the poll failed. Retrying a reading does not repeat its availability message. */
+/* ---- live publishing and its match with the outbox ---- */
+
+/* Leaves reading r of device d to the outbox: live publishing of d waits until the
+ * cursor has consumed r's committed row (or a later one). Any thread. */
+static void hold_reading(struct mqtt_sink *m, uint32_t d, int64_t ts_ms)
+{
+    int64_t cur = __atomic_load_n(&m->hold_ms[d], __ATOMIC_RELAXED);
+    while (ts_ms > cur && !__atomic_compare_exchange_n(&m->hold_ms[d], &cur, ts_ms, 0,
+                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+static int live_allowed(struct mqtt_sink *m, uint32_t d)
+{
+    return m->caught_up && m->live_total < m->live_max &&
+           __atomic_load_n(&m->hold_ms[d], __ATOMIC_RELAXED) <= m->live[d].scanned_ms;
+}
+
+/* Room for one more entry in d's ring. ENMON_OK or ENMON_ERR_NOMEM. */
+static int live_reserve(struct live_dev *ld)
+{
+    if (ld->len < ld->cap)
+        return ENMON_OK;
+    uint32_t cap = ld->cap ? 2 * ld->cap : 4;
+    struct live_ent *e = malloc(cap * sizeof(*e));
+    if (!e)
+        return ENMON_ERR_NOMEM;
+    for (uint32_t i = 0; i < ld->len; i++)
+        e[i] = ld->e[(ld->head + i) % ld->cap];
+    free(ld->e);
+    ld->e = e;
+    ld->cap = cap;
+    ld->head = 0;
+    return ENMON_OK;
+}
+
+static void live_pop(struct mqtt_sink *m, struct live_dev *ld)
+{
+    ld->head = (ld->head + 1) % ld->cap;
+    ld->len--;
+    m->live_total--;
+}
+
+/* Publishes the state of r from memory, recording it for the outbox cursor. */
+static enum handover publish_live(struct mqtt_sink *m, const struct reading *r)
+{
+    struct live_dev *ld = &m->live[r->device];
+    if (!live_allowed(m, r->device) || live_reserve(ld) != ENMON_OK) {
+        hold_reading(m, r->device, r->wall_ms);
+        return HANDED_OVER;
+    }
+    pthread_mutex_lock(&m->lock);
+    uint64_t msg = inflight_pushed(m->flight);
+    pthread_mutex_unlock(&m->lock);
+    enum handover h = publish_state(m, r, 0);
+    pthread_mutex_lock(&m->lock);
+    int pushed = inflight_pushed(m->flight) != msg;
+    pthread_mutex_unlock(&m->lock);
+    if (h != HANDED_OVER)
+        return h;
+    if (!pushed) { /* skipped (cannot be formatted): the outbox has its row */
+        hold_reading(m, r->device, r->wall_ms);
+        return HANDED_OVER;
+    }
+    ld->e[(ld->head + ld->len) % ld->cap] = (struct live_ent){r->wall_ms, msg};
+    ld->len++;
+    m->live_total++;
+    return HANDED_OVER;
+}
+
+/* Availability when it changed (or was never published), then the state (live,
+ * or held for the outbox) unless the poll failed. Retrying a reading does not
+ * repeat its availability message. */
 static enum handover publish_reading(struct mqtt_sink *m, const struct reading *r)
 {
     if (r->device >= m->cfg->ndevices)
@@ -271,29 +370,78 @@ static enum handover publish_reading(struct mqtt_sink *m, const struct reading *
             return RETRY_LATER;
         m->avail[r->device] = now;
     }
-    return HANDED_OVER; /* the state comes from the outbox */
+    if (r->quality == READING_FAILED)
+        return HANDED_OVER; /* no state, no row */
+    return publish_live(m, r);
 }
 
-/* The outbox cursor: hands over the committed readings of the outbox in rowid
- * order, fetching more when the last ones are handed over. Returns RETRY_LATER
- * when one must wait; *more is set when rows were fetched. */
-static enum handover publish_outbox(struct mqtt_sink *m, int *more)
+/* Outcome of the cursor on a committed row: published live and acknowledged (the
+ * mark may pass it), published live and still in flight (wait), or not published
+ * live (publish it from the outbox). */
+enum live_match { LIVE_ACKED, LIVE_IN_FLIGHT, LIVE_NONE };
+
+static enum live_match live_match(struct mqtt_sink *m, const struct outbox_item *it)
+{
+    struct live_dev *ld = &m->live[it->r.device];
+    /* live publishes older than this row never got a row (the store dropped them) */
+    while (ld->len > 0 && ld->e[ld->head].ts_ms < it->r.wall_ms)
+        live_pop(m, ld);
+    if (ld->len == 0 || ld->e[ld->head].ts_ms != it->r.wall_ms)
+        return LIVE_NONE;
+    enum live_match res = LIVE_IN_FLIGHT;
+    pthread_mutex_lock(&m->lock);
+    if (ld->e[ld->head].msg < inflight_consumed(m->flight) && !inflight_full(m->flight)) {
+        /* a QoS 0 entry counts as acknowledged: the mark passes the row in order */
+        inflight_push(m->flight, 0, 0, it->seq);
+        res = LIVE_ACKED;
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (res == LIVE_ACKED)
+        live_pop(m, ld);
+    return res;
+}
+
+/* The outbox cursor: walks the committed readings in rowid order, fetching more
+ * when the last ones are consumed. A row published live is consumed once its
+ * message was acknowledged; any other row is published from the outbox (the
+ * backlog: broker away, queue full, a restart). Returns RETRY_LATER when one
+ * must wait; *more is set when rows were fetched. With acked_only (while
+ * disconnected) it only consumes the rows already published live. */
+static enum handover publish_outbox(struct mqtt_sink *m, int *more, int acked_only)
 {
     *more = 0;
     if (m->obatch_pos == m->obatch_len) {
         m->obatch_pos = 0;
-        m->obatch_len = outbox_fetch(m->outbox, m->obatch, SINK_OUTBOX_BATCH);
+        m->obatch_len = m->caught_up && !m->backlog
+                            ? outbox_fetch_keys(m->outbox, m->obatch, SINK_OUTBOX_BATCH)
+                            : outbox_fetch(m->outbox, m->obatch, SINK_OUTBOX_BATCH);
         *more = m->obatch_len > 0;
         pthread_mutex_lock(&m->lock);
         outbox_get_stats(m->outbox, &m->ostats);
         if (m->obatch_len == 0) /* skipped rows count as published */
             inflight_set_mark_idle(m->flight, outbox_fetched(m->outbox));
         pthread_mutex_unlock(&m->lock);
+        if (m->obatch_len == 0 && outbox_at_end(m->outbox)) {
+            m->caught_up = 1;
+            m->backlog = 0;
+        }
     }
     while (m->obatch_pos < m->obatch_len) {
         const struct outbox_item *it = &m->obatch[m->obatch_pos];
-        if (publish_state(m, &it->r, it->seq) != HANDED_OVER)
+        enum live_match lm = live_match(m, it);
+        if (lm == LIVE_IN_FLIGHT)
             return RETRY_LATER;
+        if (lm == LIVE_NONE && !acked_only && it->keys_only) {
+            /* a backlog row: read the rows back whole from here on */
+            outbox_rewind(m->outbox, it->seq - 1);
+            m->obatch_pos = m->obatch_len = 0;
+            m->backlog = 1;
+            *more = 1;
+            return HANDED_OVER;
+        }
+        if (lm == LIVE_NONE && (acked_only || publish_state(m, &it->r, it->seq) != HANDED_OVER))
+            return RETRY_LATER;
+        m->live[it->r.device].scanned_ms = it->r.wall_ms;
         m->obatch_pos++;
     }
     return HANDED_OVER;
@@ -437,6 +585,34 @@ static void refill(struct mqtt_sink *m, int wait_ms)
     set_pending(m);
 }
 
+/* While disconnected: the readings popped are held for the outbox (published in
+ * order once committed and the broker is back); their availability is kept for
+ * the announce after the reconnect. */
+static void hold_while_away(struct mqtt_sink *m)
+{
+    pthread_mutex_lock(&m->lock);
+    int away = !m->connected;
+    pthread_mutex_unlock(&m->lock);
+    size_t n = 0;
+    while (away) {
+        while (m->batch_pos < m->batch_len) {
+            const struct reading *r = &m->batch[m->batch_pos++];
+            if (r->device >= m->cfg->ndevices)
+                continue;
+            m->avail[r->device] = r->online ? AVAIL_ONLINE : AVAIL_OFFLINE;
+            if (r->quality != READING_FAILED)
+                hold_reading(m, r->device, r->wall_ms);
+        }
+        if (n >= SINK_HOLD_MAX)
+            break;
+        refill(m, 0);
+        if (m->batch_len == 0)
+            break;
+        n += m->batch_len;
+    }
+    set_pending(m);
+}
+
 static void *sink_main(void *arg)
 {
     struct mqtt_sink *m = arg;
@@ -446,6 +622,9 @@ static void *sink_main(void *arg)
         if (s == STEP_EXIT)
             break;
         if (s == STEP_AGAIN) {
+            hold_while_away(m);
+            int ignored;
+            publish_outbox(m, &ignored, 1); /* rows published live before the disconnect */
             save_mark(m, 0); /* acknowledgements that arrived before a disconnect */
             refresh_outbox(m);
             retry_first_connect(m);
@@ -462,16 +641,15 @@ static void *sink_main(void *arg)
             pause_ms(m, SINK_RETRY_MS);
             continue;
         }
+        /* the outbox never holds up the live readings: when it must wait (an
+         * acknowledgement, a full ring) the live batch still goes out */
         int more = 0;
-        if (publish_outbox(m, &more) == RETRY_LATER) {
-            pause_ms(m, SINK_RETRY_MS);
-            continue;
-        }
+        enum handover ob = publish_outbox(m, &more, 0);
         save_mark(m, 0);
         if (m->batch_pos == m->batch_len) {
-            if (stopping(m) && drained(m, more))
+            if (ob == HANDED_OVER && stopping(m) && drained(m, more))
                 break;
-            refill(m, more ? 0 : SINK_WAIT_MS);
+            refill(m, more ? 0 : ob == HANDED_OVER ? SINK_WAIT_MS : SINK_RETRY_MS / 4);
         }
         if (publish_batch(m) == RETRY_LATER)
             pause_ms(m, SINK_RETRY_MS);
@@ -564,6 +742,10 @@ static void sink_free(struct mqtt_sink *m)
     pthread_mutex_destroy(&m->lock);
     free(m->batch);
     free(m->avail);
+    for (size_t i = 0; m->live && i < m->cfg->ndevices; i++)
+        free(m->live[i].e);
+    free(m->live);
+    free(m->hold_ms);
     free(m);
 }
 
@@ -582,7 +764,12 @@ static int sink_alloc(const struct enmon_config *cfg, struct mqtt_sink **out)
     *out = m;
     m->batch = calloc(SINK_BATCH, sizeof(*m->batch));
     m->avail = calloc(cfg->ndevices ? cfg->ndevices : 1, 1);
-    if (!m->batch || !m->avail ||
+    m->live = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*m->live));
+    m->hold_ms = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*m->hold_ms));
+    long held = cfg->storage.retry_buffer_readings > 0 ? cfg->storage.retry_buffer_readings
+                                                       : CFG_RETRY_BUFFER_DEFAULT;
+    m->live_max = (size_t)held + SINK_LIVE_SLACK;
+    if (!m->batch || !m->avail || !m->live || !m->hold_ms ||
         queue_new(sizeof(struct reading), SINK_QUEUE_CAP, &m->q) != ENMON_OK ||
         queue_new(sizeof(struct sink_msg), SINK_MSGS_CAP, &m->msgs) != ENMON_OK)
         return ENMON_ERR_NOMEM;
@@ -654,6 +841,8 @@ int mqtt_sink_start_durable(const struct enmon_config *cfg, struct mqtt_sink **o
 int mqtt_sink_submit(struct mqtt_sink *m, const struct reading *r)
 {
     int rc = queue_push(m->q, r);
+    if (rc == ENMON_ERR_FULL && r->device < m->cfg->ndevices && r->quality != READING_FAILED)
+        hold_reading(m, r->device, r->wall_ms); /* the outbox publishes it once committed */
     if (rc == ENMON_ERR_FULL)
         log_limited(&m->drop_limit, SINK_LOG_EVERY_S, LOG_WARNING,
                     "mqtt: queue full (%zu readings), dropping readings", queue_capacity(m->q));

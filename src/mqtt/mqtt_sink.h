@@ -24,12 +24,15 @@ struct mqtt_sink_stats {
 #define MQTT_SINK_OUTBOX_MAX 1000000
 
 /* Starts the sink thread: connects (and keeps reconnecting) to cfg->mqtt,
- * sets the last will "<root>/status" = offline. Store and forward: state
- * messages are read from the outbox of cfg->database (outbox.h; the store
- * commits every reading first), published QoS mqtt.qos in rowid order, and
- * marked published once the broker acknowledged them (inflight.h); readings
- * given to mqtt_sink_submit only carry availability. The database must exist
- * (store_open first). cfg must outlive the sink.
+ * sets the last will "<root>/status" = offline. Readings given to
+ * mqtt_sink_submit are published at once from memory (QoS mqtt.qos), whether
+ * or not the store has committed them yet. Store and forward: the outbox of
+ * cfg->database (outbox.h) is walked in rowid order; a row published live moves
+ * the published mark once the broker acknowledged it (inflight.h), any other
+ * row (polled while the broker was away, before a restart, or past a full
+ * queue) is published from the outbox, and a device goes live again only once
+ * its outbox rows are out, so each device's readings stay in poll order. The
+ * database must exist (store_open first). cfg must outlive the sink.
  * Returns ENMON_OK or ENMON_ERR_MQTT with a reason in msg. */
 int mqtt_sink_start_durable(const struct enmon_config *cfg, struct mqtt_sink **out, char *msg,
                             size_t msglen);

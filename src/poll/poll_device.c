@@ -15,6 +15,7 @@ struct read_ctx {
     struct link *link;
     const struct cfg_device *dev;
     int requests; /* sent in this poll, for the pause between requests */
+    int failed;   /* of them, how many got no proper answer */
 };
 
 static void pause_ms(int ms)
@@ -33,6 +34,7 @@ static int read_kind(struct read_ctx *c, enum link_regs kind, uint16_t addr, uin
         if (c->requests++ > 0)
             pause_ms(c->dev->pause_ms);
         rc = link_read(c->link, c->dev->unit, kind, addr, count, dest, c->dev->timeout_ms);
+        c->failed += rc != ENMON_OK && rc != ENMON_ERR_BUSY && rc != ENMON_ERR_REJECTED;
         if (rc == ENMON_ERR_BUSY && busy < BUSY_RETRIES) {
             busy++;
             if (c->dev->pause_ms < BUSY_PAUSE_MS) /* the retry's own pause covers the rest */
@@ -190,7 +192,8 @@ int poll_device_read(struct poll_device *d, struct link *link, uint16_t *block,
                      struct reading *r, poll_device_ident_fn ident, void *ctx)
 {
     struct read_ctx rc = {.link = link, .dev = d->cfg};
-    if (d->cfg->map)
-        return map_poll(d, &rc, block, r);
-    return sunspec_device_poll(d, &rc, block, r, ident, ctx);
+    int err = d->cfg->map ? map_poll(d, &rc, block, r)
+                          : sunspec_device_poll(d, &rc, block, r, ident, ctx);
+    d->failed_requests = rc.failed;
+    return err;
 }

@@ -31,6 +31,10 @@ struct poll_device {
     struct reqplan_req *reqs;
     struct regmap_block *blocks;
     size_t nreqs, cap_reqs;
+    /* requests of the last poll that failed for want of an answer (timeout, garbled or
+     * malformed reply, connection lost), counting those a retry made good; exceptions
+     * (busy, rejected) are answers and do not count */
+    int failed_requests;
 };
 
 /* Prepares device index of the configuration (plans a register map's reads).

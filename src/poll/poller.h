@@ -28,11 +28,29 @@ struct poller_stats {
     int64_t lateness_window_max_ms; /* worst start delay in the window */
 };
 
-/* Starts min(cfg->workers, number of links) worker threads that poll every
- * device of cfg on its interval. cfg must outlive the poller.
+/* Starts cfg->workers worker threads that poll every device of cfg on its
+ * interval. Links are served from two deadline heaps: trusted links by any
+ * worker, suspect links (new ones until a clean pass, and any whose last pass
+ * had a failed request until 3 clean passes in a row) by at most half of the workers
+ * (at least one), so the other half always serves the trusted ones. A pass
+ * over a link starts no poll after its time budget (the longest
+ * timeout x tries of its devices). cfg must outlive the poller (or the next
+ * poller_reload).
  * Returns ENMON_OK or ENMON_ERR_NOMEM. */
 int poller_start(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
                  struct poller **out);
+
+/* Switches a running poller to cfg without stopping its workers: links with
+ * the same URI keep their connection and trust, devices whose polling settings
+ * did not change keep their schedule, state and SunSpec discovery; the rest
+ * start afresh, links of removed devices are closed; the number of workers
+ * stays (polling.workers changes at the next start). Readings of cfg go to
+ * emit/ident with ctx. Returns once no worker is still polling a link of the
+ * previous configuration (at most one pass), so the previous configuration
+ * and ctx may then be freed. ENMON_OK, or ENMON_ERR_NOMEM / ENMON_ERR_CONFIG
+ * with the previous configuration still running. */
+int poller_reload(struct poller *p, const struct enmon_config *cfg, poller_emit_fn emit,
+                  poller_ident_fn ident, void *ctx);
 
 /* Counters since start; lateness p99 and window max cover the window since the
  * previous call (each call starts a new window). */

@@ -55,18 +55,15 @@ void savings_baseline_fit(const struct savings_day *days, size_t n, int64_t end_
 {
     memset(b, 0, sizeof(*b));
     b->min_month_days = o->min_month_days;
-    int64_t window = end_s - (int64_t)o->max_days * CALTIME_DAY_S;
-    b->from_s = end_s;
+    /* the whole window, whatever the data: a late first day of data is missing days */
+    b->from_s = end_s - (int64_t)o->max_days * CALTIME_DAY_S;
     b->to_s = end_s;
+    b->days = o->max_days;
     for (size_t i = 0; i < n; i++) {
         const struct savings_day *d = &days[i];
-        if (!d->valid || d->day_s < window || d->day_s >= end_s)
-            continue;
-        if (d->day_s < b->from_s)
-            b->from_s = d->day_s;
-        baseline_add(b, d);
+        if (d->valid && d->day_s >= b->from_s && d->day_s < end_s)
+            baseline_add(b, d);
     }
-    b->days = (int)((b->to_s - b->from_s + CALTIME_DAY_S / 2) / CALTIME_DAY_S);
     baseline_judge(b, o);
 }
 
@@ -171,7 +168,8 @@ void savings_subsidy_default(struct savings_subsidy *s)
 double savings_subsidy_rate(const struct savings_subsidy *s, double capacity_kw)
 {
     for (size_t i = 0; i < s->nbands; i++)
-        if (s->bands[i].max_kw <= 0.0 || capacity_kw <= s->bands[i].max_kw + 1e-9)
+        if (capacity_kw >= s->bands[i].min_kw - 1e-9 &&
+            (s->bands[i].max_kw <= 0.0 || capacity_kw <= s->bands[i].max_kw + 1e-9))
             return s->bands[i].rate_krw;
     return -1.0;
 }

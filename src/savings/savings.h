@@ -30,8 +30,8 @@ void savings_opts_default(struct savings_opts *o);
 
 /* A metered baseline: mean daily kWh by day type (weekday/weekend) and month. */
 struct savings_baseline {
-    int64_t from_s, to_s; /* the period used: first day with data .. end date */
-    int days;             /* days in [from_s, to_s) */
+    int64_t from_s, to_s; /* the period: [end date - max_days days, end date) */
+    int days;             /* days in [from_s, to_s): max_days, whatever the data */
     int days_with_data;
     double sum[2][13]; /* [weekend][month]; month 0: all months */
     int n[2][13];
@@ -41,9 +41,10 @@ struct savings_baseline {
     char reason[160]; /* why not sufficient ("" when sufficient) */
 };
 
-/* Fits the baseline from the days before end_s (within opts->max_days of it;
- * other days are ignored). Never fails: an unusable baseline has sufficient = 0
- * and the reason. */
+/* Fits the baseline from the valid days in [end_s - opts->max_days days, end_s)
+ * (other days are ignored). Completeness is judged over all max_days days of that
+ * window, including those before the first day with data. Never fails: an
+ * unusable baseline has sufficient = 0 and the reason. */
 void savings_baseline_fit(const struct savings_day *days, size_t n, int64_t end_s,
                           const struct savings_opts *opts, struct savings_baseline *b);
 
@@ -86,8 +87,10 @@ double savings_deemed_kwh(double fixtures, double old_w, double new_w, double ho
 void savings_peak(const struct savings_baseline *b, const struct savings_day *days, size_t n,
                   double *base_kw, double *actual_kw);
 
-/* Solar producer subsidy: rate by capacity band for `years` from commissioning. */
+/* Solar producer subsidy: rate by the plant's (site's) capacity band for `years` from
+ * commissioning. A band holds min_kw <= capacity <= max_kw. */
 struct savings_band {
+    double min_kw;   /* lower bound, inclusive (0: none) */
     double max_kw;   /* capacity up to and including this; <= 0: no upper bound */
     double rate_krw; /* per kWh */
 };
@@ -101,7 +104,8 @@ struct savings_subsidy {
 /* The city's 2017 plan: 50 KRW/kWh for every capacity, 5 years. */
 void savings_subsidy_default(struct savings_subsidy *s);
 
-/* Rate of the first band holding capacity_kw, or -1 when none does. */
+/* Rate of the first band holding capacity_kw (the site's, the sum of its inverters), or -1
+ * when none does (below the lowest min_kw, above the highest max_kw, or in a gap). */
 double savings_subsidy_rate(const struct savings_subsidy *s, double capacity_kw);
 
 /* End of the subsidy: the same local date and time `years` later (29 February

@@ -3,6 +3,7 @@
 #include "savings_report.h"
 #include "caltime.h"
 #include "err.h"
+#include "ess_bill.h"
 #include "solar.h"
 
 #include <math.h>
@@ -161,7 +162,7 @@ static void sr_method_baseline(struct sr_result *r, const struct savings_config 
                  tariff_name[0] ? tariff_name : "residential");
     snprintf(r->method, sizeof(r->method),
              "avoided = baseline - actual per day; baseline = mean daily kWh of the same day type "
-             "and month over up to %d days before %s (>= %d days with data, <= %.0f%% missing; "
+             "and month over the %d days before %s (>= %d complete days, <= %.0f%% missing; "
              "< %d days in a month: all months of the day type%s); %s",
              o->max_days,
              r->dev.program_kind == PROGRAM_EFFICIENCY ? "the contract start" : "the retrofit",
@@ -296,6 +297,24 @@ static double sr_clear_sky_kwh(double capacity_w, int64_t day_s)
     return wh / 1000.0;
 }
 
+/* The plant's capacity in kW: the sum of the inverters of the device's site (its own
+ * capacity when it has no site). */
+static double sr_site_kw(sqlite3 *db, const struct sr_result *r)
+{
+    static const char sql[] =
+        "SELECT COALESCE(SUM(d.capacity_w), 0) FROM devices d JOIN devices me ON me.id = ?1 "
+        "WHERE d.site_id = me.site_id AND d.kind = 'inverter'";
+    sqlite3_stmt *st = NULL;
+    double w = 0.0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, r->dev.id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            w = sqlite3_column_double(st, 0);
+    }
+    sqlite3_finalize(st);
+    return (w > r->dev.capacity_w ? w : r->dev.capacity_w) / 1000.0;
+}
+
 static int sr_solar(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
                     struct sr_result *r)
 {
@@ -304,15 +323,17 @@ static int sr_solar(sqlite3 *db, const struct savings_config *sc, const struct s
     struct savings_day *days = NULL;
     int *cnt = NULL;
     size_t n = 0;
-    r->subsidy_rate = savings_subsidy_rate(sub, r->dev.capacity_w / 1000.0);
+    r->site_kw = sr_site_kw(db, r);
+    r->subsidy_rate = savings_subsidy_rate(sub, r->site_kw);
     r->start_s = r->dev.commissioned;
     r->subsidy_end = r->start_s ? savings_subsidy_end(r->start_s, sub->years, q->offset_min) : 0;
     snprintf(r->method, sizeof(r->method),
              "produced = exported kWh; reference = clear-sky AC energy of %.1f kWp (Haurwitz, "
              "%.0f%% losses) on days with data; subsidy = %.1f KRW/kWh for %d years from "
-             "commissioning (capacity band); CO2 = produced x grid factor",
+             "commissioning (band of the %.1f kW plant: the site's inverters); CO2 = produced x "
+             "grid factor",
              r->dev.capacity_w / 1000.0, SOLAR_PV_LOSSES * 100.0,
-             r->subsidy_rate > 0 ? r->subsidy_rate : 0.0, sub->years);
+             r->subsidy_rate > 0 ? r->subsidy_rate : 0.0, sub->years, r->site_kw);
     int rc = sr_daily(db, r->dev.id, q->from_s, q->to_s, q->offset_min, 1, &days, &cnt, &n);
     if (rc == ENMON_OK && !(r->vals = calloc(n ? n : 1, sizeof(*r->vals))))
         rc = ENMON_ERR_NOMEM;
@@ -338,12 +359,307 @@ static int sr_solar(sqlite3 *db, const struct savings_config *sc, const struct s
     } else if (rc == ENMON_OK && !r->start_s) {
         snprintf(r->reason, sizeof(r->reason), "no commissioning date: no subsidy computed");
     } else if (rc == ENMON_OK && r->subsidy_rate < 0) {
-        snprintf(r->reason, sizeof(r->reason), "no subsidy band for %.1f kW",
-                 r->dev.capacity_w / 1000.0);
+        snprintf(r->reason, sizeof(r->reason), "no subsidy band for a %.1f kW plant", r->site_kw);
     }
     free(days);
     free(cnt);
     return rc;
+}
+
+/* ---- ESS shared savings ------------------------------------------------------------------- */
+
+#define SR_ESS_MONTHS_MAX 128 /* billing months remembered for the ratchet (3660 days: 121) */
+
+static int sr_is_holiday(const struct savings_config *sc, int64_t day_s);
+
+static int sr_is_ess_meter(const struct svc_program *p, const char *key)
+{
+    for (size_t i = 0; p && i < p->ness_meters; i++)
+        if (strcmp(p->ess_meters[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+/* The ESS meter of the device's site (the first by key), or 0; its key into key. */
+static int64_t sr_ess_meter_of(sqlite3 *db, const struct svc_program *p, const struct sr_result *r,
+                               char *key, size_t len)
+{
+    static const char sql[] = "SELECT d.id, d.key FROM devices d JOIN devices me ON me.id = ?1 "
+                              "WHERE d.site_id = me.site_id AND d.id != me.id ORDER BY d.key";
+    sqlite3_stmt *st = NULL;
+    int64_t id = 0;
+    if (!p || !p->ness_meters || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, r->dev.id);
+    while (!id && sqlite3_step(st) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 1);
+        if (k && sr_is_ess_meter(p, k)) {
+            id = sqlite3_column_int64(st, 0);
+            snprintf(key, len, "%s", k);
+        }
+    }
+    sqlite3_finalize(st);
+    return id;
+}
+
+/* One 15-minute interval of the site: grid import and the ESS's charge and discharge, kWh. */
+struct sr_ess_iv {
+    int64_t start_s;
+    double grid, charge, discharge;
+};
+
+static const char ess_sql[] =
+    "SELECT g.start_s, g.wh_import, e.wh_import, e.wh_export FROM intervals g "
+    "JOIN intervals e ON e.device_id = ?2 AND e.start_s = g.start_s "
+    "WHERE g.device_id = ?1 AND g.start_s >= ?3 AND g.start_s < ?4 ORDER BY g.start_s";
+
+/* The intervals in [from_s, to_s) where both meters have data. */
+static int sr_ess_read(sqlite3 *db, int64_t grid, int64_t ess, int64_t from_s, int64_t to_s,
+                       struct sr_ess_iv **out, size_t *n)
+{
+    size_t cap = 0;
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(db, ess_sql, -1, &st, NULL) != SQLITE_OK)
+        return ENMON_ERR_DB;
+    sqlite3_bind_int64(st, 1, grid);
+    sqlite3_bind_int64(st, 2, ess);
+    sqlite3_bind_int64(st, 3, from_s);
+    sqlite3_bind_int64(st, 4, to_s);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 4096;
+            struct sr_ess_iv *v = realloc(*out, cap * sizeof(*v));
+            if (!v) {
+                sqlite3_finalize(st);
+                return ENMON_ERR_NOMEM;
+            }
+            *out = v;
+        }
+        (*out)[(*n)++] = (struct sr_ess_iv){
+            sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1) / 1000.0,
+            sqlite3_column_double(st, 2) / 1000.0, sqlite3_column_double(st, 3) / 1000.0};
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? ENMON_OK : ENMON_ERR_DB;
+}
+
+/* Fills the month's intervals of the counted days: building load and grid import. */
+static size_t sr_ess_month_ivs(const struct savings_config *sc, const struct sr_result *r,
+                               const struct sr_ess_iv *iv, size_t niv, size_t *k, size_t a,
+                               size_t b, int offset_min, struct ess_interval *bld,
+                               struct ess_interval *grid)
+{
+    size_t m = 0;
+    for (; *k < niv && iv[*k].start_s < r->vals[b - 1].day_s + CALTIME_DAY_S; (*k)++) {
+        size_t d = (size_t)((iv[*k].start_s - r->vals[0].day_s) / CALTIME_DAY_S);
+        if (d < a || d >= b || !r->vals[d].counted)
+            continue;
+        struct caltime_tm t;
+        caltime_split(iv[*k].start_s, offset_min, &t);
+        int wd = caltime_weekday(r->vals[d].day_s, offset_min);
+        enum tariff_day day = wd == 0 || sr_is_holiday(sc, r->vals[d].day_s) ? TARIFF_HOLIDAY
+                              : wd == 6                                      ? TARIFF_SATURDAY
+                                                                             : TARIFF_WEEKDAY;
+        double load = iv[*k].grid - iv[*k].charge + iv[*k].discharge;
+        bld[m] = (struct ess_interval){t.month, t.hour, day, load > 0.0 ? load : 0.0};
+        grid[m] = (struct ess_interval){t.month, t.hour, day, iv[*k].grid};
+        m++;
+    }
+    return m;
+}
+
+struct sr_ess_months {
+    int month[SR_ESS_MONTHS_MAX];
+    double bld_kw[SR_ESS_MONTHS_MAX], grid_kw[SR_ESS_MONTHS_MAX];
+    size_t n;
+};
+
+/* Bills a month of counted days [a, b) both ways; spreads the difference over its days. */
+static void sr_ess_month(const struct savings_config *sc, const struct tariff *t,
+                         struct sr_result *r, const struct sr_ess_iv *iv, size_t niv, size_t *k,
+                         size_t a, size_t b, int offset_min, struct ess_interval *bld,
+                         struct ess_interval *grid, struct sr_ess_months *hist)
+{
+    struct caltime_tm tm;
+    caltime_split(r->vals[a].day_s, offset_min, &tm);
+    size_t m = sr_ess_month_ivs(sc, r, iv, niv, k, a, b, offset_min, bld, grid);
+    int counted = 0;
+    for (size_t d = a; d < b; d++)
+        counted += r->vals[d].counted;
+    struct ess_bill bb, gb;
+    size_t h = hist->n < SR_ESS_MONTHS_MAX ? hist->n++ : SR_ESS_MONTHS_MAX - 1;
+    hist->month[h] = tm.month;
+    double share = (double)counted / caltime_days_in_month(tm.year, tm.month);
+    ess_bill_month(t, bld, m, 0.0, share, &bb);
+    ess_bill_month(t, grid, m, 0.0, share, &gb);
+    hist->bld_kw[h] = bb.demand_kw;
+    hist->grid_kw[h] = gb.demand_kw;
+    /* peaks shown: the highest 15-minute demand in mid/peak hours (what the bill charges) */
+    r->peak_base_kw = bb.demand_kw > r->peak_base_kw ? bb.demand_kw : r->peak_base_kw;
+    r->peak_actual_kw = gb.demand_kw > r->peak_actual_kw ? gb.demand_kw : r->peak_actual_kw;
+    ess_bill_month(t, bld, m, ess_ratchet_kw(hist->month, hist->bld_kw, h), share, &bb);
+    ess_bill_month(t, grid, m, ess_ratchet_kw(hist->month, hist->grid_kw, h), share, &gb);
+    if (!counted)
+        return;
+    double basic = (bb.basic_krw - gb.basic_krw) / counted;
+    size_t i = 0;
+    for (size_t d = a; d < b; d++) {
+        if (!r->vals[d].counted)
+            continue;
+        r->vals[d].krw = basic;
+        for (int j = 0; j < SR_DAY_INTERVALS && i < m; j++, i++)
+            r->vals[d].krw += ess_energy_krw(t, &bld[i]) - ess_energy_krw(t, &grid[i]);
+    }
+}
+
+static void sr_ess_method(struct sr_result *r, const char *tname, const struct tariff *t,
+                          const char *ess_key)
+{
+    snprintf(r->method, sizeof(r->method),
+             "ESS: KRW = bill(building) - bill(grid import) per month, building = grid - ESS "
+             "charge + ESS discharge (meter %.40s); tariff %.40s (TOU, rates from %s): kWh x "
+             "rate(season, load period) + %.0f KRW/kW x billing demand (max 15-min demand in "
+             "mid/peak hours of the month%s), pro-rated by days; kWh_SAVED = discharge - charge",
+             ess_key, tname[0] ? tname : "residential",
+             t->tou.effective[0] ? t->tou.effective : "?", t->tou.basic_krw_kw,
+             t->tou.ratchet ? ", or the 12-month ratchet" : "");
+}
+
+/* Per-day figures of the ESS site: building load, grid import, losses; counted days. */
+static int sr_ess_days(const struct savings_config *sc, struct sr_result *r,
+                       const struct sr_ess_iv *iv, size_t niv, int64_t from, size_t ndays, int *cnt)
+{
+    int with_data = 0;
+    for (size_t i = 0; i < ndays; i++)
+        r->vals[i].day_s = from + (int64_t)i * CALTIME_DAY_S;
+    for (size_t i = 0; i < niv; i++) {
+        size_t d = (size_t)((iv[i].start_s - from) / CALTIME_DAY_S);
+        struct sr_dayval *v = &r->vals[d];
+        double load = iv[i].grid - iv[i].charge + iv[i].discharge;
+        cnt[d]++;
+        v->intervals = cnt[d];
+        v->actual_kwh += iv[i].grid;
+        v->ref_kwh += load > 0.0 ? load : 0.0;
+        v->eligible_kwh += iv[i].discharge; /* scratch: the day's discharge */
+        v->saved_kwh += iv[i].charge;       /* scratch: the day's charge */
+    }
+    for (size_t d = 0; d < ndays; d++) {
+        struct sr_dayval *v = &r->vals[d];
+        v->counted = cnt[d] >= SR_DAY_INTERVALS;
+        with_data += v->counted;
+        double charge = v->saved_kwh, discharge = v->eligible_kwh;
+        v->eligible_kwh = 0.0;
+        v->saved_kwh = v->ref_kwh - v->actual_kwh;
+        v->co2_kg = tariff_co2_kg(&sc->co2, v->day_s, v->saved_kwh);
+        r->tot.days++;
+        if (v->counted) {
+            r->ess_charge_kwh += charge;
+            r->ess_discharge_kwh += discharge;
+            r->tot.days_counted++;
+            r->tot.baseline_kwh += v->ref_kwh;
+            r->tot.actual_kwh += v->actual_kwh;
+            r->tot.avoided_kwh += v->saved_kwh;
+        } else {
+            r->tot.days_missing++;
+        }
+    }
+    return with_data;
+}
+
+static int sr_ess(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
+                  struct sr_result *r, int64_t ess_id, const char *ess_key)
+{
+    const struct svc_program *p = savings_config_program(sc, r->dev.program);
+    const struct tariff *t = savings_config_tariff(sc, p->tariff);
+    r->deemed_kwh = -1.0;
+    r->operator_share = p->operator_share;
+    r->start_s = p->start_s ? p->start_s : r->dev.commissioned;
+    int64_t from = r->start_s ? caltime_day_ceil(r->start_s, q->offset_min) : q->from_s;
+    from = from > q->from_s ? from : q->from_s;
+    sr_ess_method(r, p->tariff, t, ess_key);
+    r->ess = 1;
+    if (from >= q->to_s) {
+        r->status = SR_NONE;
+        snprintf(r->reason, sizeof(r->reason), "no reporting day after the contract start");
+        return ENMON_OK;
+    }
+    size_t ndays = (size_t)((q->to_s - from) / CALTIME_DAY_S), niv = 0, k = 0;
+    struct sr_ess_iv *iv = NULL;
+    int with_data = 0;
+    int *cnt = calloc(ndays ? ndays : 1, sizeof(*cnt));
+    struct ess_interval *bld = calloc(31 * SR_DAY_INTERVALS, sizeof(*bld));
+    struct ess_interval *grid = calloc(31 * SR_DAY_INTERVALS, sizeof(*grid));
+    struct sr_ess_months *hist = calloc(1, sizeof(*hist));
+    r->vals = calloc(ndays ? ndays : 1, sizeof(*r->vals));
+    int rc = cnt && bld && grid && hist && r->vals ? ENMON_OK : ENMON_ERR_NOMEM;
+    if (rc == ENMON_OK)
+        rc = sr_ess_read(db, r->dev.id, ess_id, from, from + (int64_t)ndays * CALTIME_DAY_S, &iv,
+                         &niv);
+    if (rc == ENMON_OK)
+        with_data = sr_ess_days(sc, r, iv, niv, from, ndays, cnt);
+    for (size_t a = 0, b; rc == ENMON_OK && a < ndays; a = b) {
+        struct caltime_tm ta, tb;
+        caltime_split(r->vals[a].day_s, q->offset_min, &ta);
+        for (b = a + 1; b < ndays; b++) {
+            caltime_split(r->vals[b].day_s, q->offset_min, &tb);
+            if (tb.month != ta.month || tb.year != ta.year)
+                break;
+        }
+        sr_ess_month(sc, t, r, iv, niv, &k, a, b, q->offset_min, bld, grid, hist);
+    }
+    if (rc == ENMON_OK) {
+        r->nvals = ndays;
+        if (with_data == 0) {
+            r->status = SR_INSUFFICIENT;
+            snprintf(r->reason, sizeof(r->reason),
+                     "no complete day with both the grid and the ESS meter");
+        }
+    }
+    free(iv);
+    free(cnt);
+    free(bld);
+    free(grid);
+    free(hist);
+    return rc;
+}
+
+/* An efficiency device: the ESS meter itself (no row), a grid meter with an ESS meter on its
+ * site (bill difference), or a building without one (metered baseline). */
+static int sr_efficiency(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
+                         struct sr_result *r)
+{
+    const struct svc_program *p = savings_config_program(sc, r->dev.program);
+    if (sr_is_ess_meter(p, r->dev.key)) {
+        r->ess_meter = 1;
+        return ENMON_OK;
+    }
+    char key[CFG_ID_MAX];
+    int64_t ess = sr_ess_meter_of(db, p, r, key, sizeof(key));
+    if (ess)
+        return sr_ess(db, sc, q, r, ess, key);
+    int rc = sr_metered(db, sc, q, r);
+    if (rc == ENMON_OK && !r->reason[0] && savings_config_tariff(sc, p ? p->tariff : "")->tou.set)
+        snprintf(r->reason, sizeof(r->reason),
+                 "no ESS meter (ess_meters) in site %s: no KRW (a time-of-use bill needs it)",
+                 r->dev.site);
+    return rc;
+}
+
+/* Drops the ESS meters' own entries: their energy is in their grid meter's figures. */
+static void sr_drop_ess_meters(struct sr_result *r, size_t *n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (r[i].ess_meter) {
+            free(r[i].vals);
+            continue;
+        }
+        r[k++] = r[i];
+    }
+    *n = k;
 }
 
 int sr_compute(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
@@ -352,13 +668,16 @@ int sr_compute(sqlite3 *db, const struct savings_config *sc, const struct sr_que
     int rc = sr_list_devices(db, q, out, n, msg, msglen);
     for (size_t i = 0; rc == ENMON_OK && i < *n; i++) {
         struct sr_result *r = &(*out)[i];
-        rc = r->dev.program_kind == PROGRAM_SOLAR ? sr_solar(db, sc, q, r)
-                                                  : sr_metered(db, sc, q, r);
+        rc = r->dev.program_kind == PROGRAM_SOLAR        ? sr_solar(db, sc, q, r)
+             : r->dev.program_kind == PROGRAM_EFFICIENCY ? sr_efficiency(db, sc, q, r)
+                                                         : sr_metered(db, sc, q, r);
         if (rc == ENMON_ERR_DB)
             sr_fail(db, r->dev.key, msg, msglen);
         else if (rc != ENMON_OK)
             snprintf(msg, msglen, "out of memory");
     }
+    if (rc == ENMON_OK)
+        sr_drop_ess_meters(*out, n);
     if (rc != ENMON_OK) {
         sr_free(*out, *n);
         *out = NULL;
@@ -450,11 +769,13 @@ static void sr_row_device(struct sr_row *row, const struct sr_result *r)
 static void sr_row_add(struct sr_row *row, const struct sr_result *r, const struct sr_dayval *v)
 {
     int solar = r->dev.program_kind == PROGRAM_SOLAR;
-    row->actual_kwh += v->actual_kwh;
-    if (!v->counted)
+    if (!v->counted) /* actual over the counted days only: ref - actual = saved */
         return;
+    row->actual_kwh += v->actual_kwh;
     row->ref_kwh += v->ref_kwh;
     row->saved_kwh += v->saved_kwh;
+    if (r->ess)
+        row->ess_kwh += v->saved_kwh;
     row->krw += v->krw;
     row->co2_kg += v->co2_kg;
     row->eligible_kwh += v->eligible_kwh;
@@ -502,6 +823,11 @@ int sr_rows(const struct sr_result *r, size_t n, enum sr_by by, enum sr_group g,
     *rows = t.rows;
     *nrows = t.n;
     return ENMON_OK;
+}
+
+int sr_row_has_figures(const struct sr_row *row)
+{
+    return row->devices > row->insufficient + row->none;
 }
 
 void sr_row_data(const struct sr_row *row, char *buf, size_t len)
@@ -658,13 +984,20 @@ static int sr_event_compute(sqlite3 *db, const struct savings_config *sc,
     e->from_hour = (int)((e->ev.start_s - event_day) / 3600);
     e->to_hour = (int)((e->ev.end_s - event_day) / 3600);
     e->hours = e->to_hour - e->from_hour;
+    e->selection = sc->dr_selection;
     for (int m = 0; m < 2; m++) {
         enum cbl_method method = m ? CBL_MAX_4_5 : CBL_MID_6_10;
-        e->ok[m] = cbl_compute(method, days, NDAYS - 1, event_day, &e->cbl[m]) == 0;
-        if (!e->ok[m])
+        const struct cbl_result *c = &e->cbl[m];
+        e->ok[m] = cbl_compute(method, sc->dr_selection, days, NDAYS - 1, event_day, e->from_hour,
+                               e->to_hour, &e->cbl[m]) == 0;
+        if (!e->ok[m] && c->nabnormal)
             snprintf(e->reason[m], sizeof(e->reason[m]),
-                     "%d eligible weekdays in the %d days before, need %d", e->cbl[m].ndays,
-                     CBL_LOOKBACK_DAYS, m ? 5 : 10);
+                     "%d normal weekdays (%d abnormal) in the %d latest eligible, need %d",
+                     c->ndays, c->nabnormal, c->candidates, cbl_method_days(method));
+        else if (!e->ok[m])
+            snprintf(e->reason[m], sizeof(e->reason[m]),
+                     "%d eligible weekdays in the %d days before, need %d", c->ndays,
+                     CBL_LOOKBACK_DAYS, cbl_method_days(method));
         e->reduced_kwh[m] = cbl_reduction(&e->cbl[m], e->metered, e->from_hour, e->to_hour,
                                           &e->cbl_kwh[m], &e->metered_kwh);
     }
@@ -690,6 +1023,15 @@ static int sr_event_wanted(sqlite3 *db, const struct sr_query *q, struct sr_even
     return 1;
 }
 
+/* Events by start time, then site. */
+static int sr_event_cmp(const void *a, const void *b)
+{
+    const struct sr_event *x = a, *y = b;
+    if (x->ev.start_s != y->ev.start_s)
+        return x->ev.start_s < y->ev.start_s ? -1 : 1;
+    return strcmp(x->ev.site, y->ev.site);
+}
+
 int sr_events(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
               struct sr_event **out, size_t *n, char *msg, size_t msglen)
 {
@@ -710,6 +1052,8 @@ int sr_events(sqlite3 *db, const struct savings_config *sc, const struct sr_quer
         snprintf(msg, msglen, "out of memory");
         return rc;
     }
+    if (want.n > 1)
+        qsort(want.ev, want.n, sizeof(*want.ev), sr_event_cmp);
     *out = want.ev;
     *n = want.n;
     return ENMON_OK;

@@ -61,6 +61,10 @@ struct sr_result {
     double deemed_kwh; /* LED: deemed savings over the counted days (< 0: no fixtures) */
     double peak_base_kw, peak_actual_kw, operator_share; /* efficiency */
     double subsidy_rate;                                 /* solar: KRW/kWh (< 0: no band) */
+    double site_kw; /* solar: the plant's capacity (its site's inverters), the band's key */
+    int ess_meter;  /* 1: the ESS's own meter of an efficiency site: no row of its own */
+    double ess_charge_kwh, ess_discharge_kwh; /* ESS: over the counted days */
+    int ess; /* 1: an ESS site's building meter: KRW are bill savings, kWh its losses */
     int64_t subsidy_end; /* solar: end of the subsidy (0: unknown commissioning) */
 };
 
@@ -81,12 +85,18 @@ struct sr_row {
     double ref_kwh, actual_kwh, saved_kwh, krw, co2_kg;
     double deemed_kwh, peak_base_kw, peak_actual_kw, operator_share;
     double capacity_kw, eligible_kwh, clear_kwh;
+    double ess_kwh; /* the part of saved_kwh that is ESS losses (negative), not avoided use */
     int64_t last_device; /* internal: the last device counted */
 };
 
 /* Groups results into rows, ordered by entity then period. ENMON_OK or ENMON_ERR_NOMEM. */
 int sr_rows(const struct sr_result *r, size_t n, enum sr_by by, enum sr_group g, int offset_min,
             struct sr_row **rows, size_t *nrows);
+
+/* 1 when some device of the row has figures (status ok); 0 when every device is
+ * insufficient or none: the row's REF, ACTUAL, SAVED, KRW and CO2 are then no
+ * figure at all ("-", an empty CSV field, JSON null), never zero. */
+int sr_row_has_figures(const struct sr_row *row);
 
 /* "ok", "insufficient (2 of 20)", "none" for a row. */
 void sr_row_data(const struct sr_row *row, char *buf, size_t len);
@@ -99,6 +109,8 @@ struct sr_event {
     int devices;      /* meters of the site */
     int hours;
     int ok[2]; /* [CBL_MID_6_10], [CBL_MAX_4_5] */
+    /* how the highest and lowest CBL days were chosen */
+    enum cbl_selection selection;
     char reason[2][128];
     double cbl_kwh[2], metered_kwh, reduced_kwh[2];
     struct cbl_result cbl[2];

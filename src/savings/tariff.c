@@ -1,5 +1,6 @@
-/* tariff.c -- KRW value of energy (progressive residential tiers or a flat rate) and avoided CO2
- * with dated grid emission factors: pure functions. */
+/* tariff.c -- KRW value of energy (progressive residential tiers, a flat rate, or a general-service
+ * time-of-use rate with a basic charge per kW) and avoided CO2 with dated grid emission factors:
+ * pure functions. */
 #include "tariff.h"
 
 #include <string.h>
@@ -14,6 +15,47 @@ void tariff_default_residential(struct tariff *t)
     memcpy(t->summer, summer, sizeof(summer));
     t->nsummer = 3;
     t->summer_months = 1u << 7 | 1u << 8;
+}
+
+void tariff_default_general_tou(struct tariff *t)
+{
+    static const double rate[TARIFF_SEASONS][TARIFF_LOADS] = {
+        [TARIFF_SUMMER] = {56.1, 109.0, 191.1},
+        [TARIFF_SPRING_AUTUMN] = {56.1, 78.6, 109.3},
+        [TARIFF_WINTER] = {63.1, 109.2, 166.7},
+    };
+    memset(t, 0, sizeof(*t));
+    t->tou.set = 1;
+    memcpy(t->tou.rate, rate, sizeof(rate));
+    t->tou.basic_krw_kw = 8320.0;
+    memcpy(t->tou.effective, "2013-11-21", 11);
+}
+
+enum tariff_season tariff_season_of(int month)
+{
+    if (month >= 6 && month <= 8)
+        return TARIFF_SUMMER;
+    if (month >= 11 || month <= 2)
+        return TARIFF_WINTER;
+    return TARIFF_SPRING_AUTUMN;
+}
+
+enum tariff_load tariff_load_of(int month, int hour, enum tariff_day day)
+{
+    /* weekday load period per hour: L light, M mid, P peak */
+    static const char summer[] = "LLLLLLLLLMPPMPPPPMMMMMML";
+    static const char winter[] = "LLLLLLLLLMPPMMMMMPPPMMPL";
+    if (day == TARIFF_HOLIDAY || hour < 0 || hour > 23)
+        return TARIFF_LIGHT;
+    char c = (tariff_season_of(month) == TARIFF_WINTER ? winter : summer)[hour];
+    if (c == 'P')
+        return day == TARIFF_SATURDAY ? TARIFF_MID : TARIFF_PEAK;
+    return c == 'M' ? TARIFF_MID : TARIFF_LIGHT;
+}
+
+double tariff_tou_rate(const struct tariff *t, int month, int hour, enum tariff_day day)
+{
+    return t->tou.rate[tariff_season_of(month)][tariff_load_of(month, hour, day)];
 }
 
 static double tiers_charge(const struct tariff_tier *tiers, size_t n, double kwh)

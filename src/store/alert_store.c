@@ -4,6 +4,7 @@
 #include "db_open.h"
 #include "err.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@ int alert_store_write(sqlite3 *db, int64_t device_id, const struct alert_event *
         ev->raised ? "INSERT OR IGNORE INTO alerts(key, device_id, rule, cause, severity, value,"
                      " first_seen_ms, raised_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                    /* ?8 makes room for all eight parameters; the unused ones are ignored */
-                   : "UPDATE alerts SET cleared_ms = ?8, value = ?6 WHERE key = ?1 AND"
+                   : "UPDATE alerts SET cleared_ms = ?8, clear_value = ?6 WHERE key = ?1 AND"
                      " cleared_ms IS NULL";
     if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
         return ENMON_ERR_DB;
@@ -31,7 +32,9 @@ int alert_store_write(sqlite3 *db, int64_t device_id, const struct alert_event *
     sqlite3_bind_text(s, 3, ev->rule, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, ev->cause, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 5, alert_severity_name(ev->severity), -1, SQLITE_STATIC);
-    sqlite3_bind_double(s, 6, ev->value);
+    double value = ev->raised ? ev->value : ev->clear_value;
+    if (isfinite(value))
+        sqlite3_bind_double(s, 6, value); /* else NULL: a clear no reading decided */
     sqlite3_bind_int64(s, 7, ev->first_seen_ms);
     sqlite3_bind_int64(s, 8, ev->last_seen_ms);
     return step_done(s);
@@ -68,6 +71,7 @@ static int append_active(sqlite3_stmt *s, const struct enmon_config *cfg, struct
     int sev = alert_severity_by_name((const char *)sqlite3_column_text(s, 4));
     ev->severity = sev < 0 ? ALERT_WARNING : (enum alert_severity)sev;
     ev->value = sqlite3_column_double(s, 5);
+    ev->clear_value = NAN;
     ev->first_seen_ms = sqlite3_column_int64(s, 6);
     ev->last_seen_ms = sqlite3_column_int64(s, 7);
     ev->raised = 1;
@@ -225,6 +229,9 @@ static void read_row(sqlite3_stmt *s, struct alert_row *r)
     r->cleared_ms = sqlite3_column_int64(s, 11);
     copy_col(s, 12, r->acked_by, sizeof(r->acked_by));
     r->acked_ms = sqlite3_column_int64(s, 13);
+    r->has_clear_value = sqlite3_column_type(s, 14) != SQLITE_NULL;
+    r->clear_value = sqlite3_column_double(s, 14);
+    copy_col(s, 15, r->clear_cause, sizeof(r->clear_cause));
 }
 
 int alert_store_list(sqlite3 *db, const struct alert_filter *f, alert_row_fn fn, void *ctx)
@@ -232,8 +239,8 @@ int alert_store_list(sqlite3 *db, const struct alert_filter *f, alert_row_fn fn,
     sqlite3_stmt *s = NULL;
     const char *sql =
         "SELECT a.id, a.key, d.key, p.key, si.key, a.rule, a.cause, a.severity, a.value,"
-        " a.first_seen_ms, a.raised_ms, a.cleared_ms, a.acked_by, a.acked_ms"
-        " FROM alerts a JOIN devices d ON d.id = a.device_id"
+        " a.first_seen_ms, a.raised_ms, a.cleared_ms, a.acked_by, a.acked_ms, a.clear_value,"
+        " a.clear_cause FROM alerts a JOIN devices d ON d.id = a.device_id"
         " LEFT JOIN programs p ON p.id = d.program_id LEFT JOIN sites si ON si.id = d.site_id"
         " WHERE (?1 IS NULL OR p.key = ?1) AND (?2 IS NULL OR si.key = ?2)"
         " AND (?3 IS NULL OR d.key = ?3) AND (?4 IS NULL OR a.rule = ?4)"
@@ -258,25 +265,135 @@ int alert_store_list(sqlite3 *db, const struct alert_filter *f, alert_row_fn fn,
     return rc == SQLITE_DONE ? ENMON_OK : ENMON_ERR_DB;
 }
 
-int alert_store_ack(sqlite3 *db, const char *which, const char *who, int64_t now_ms)
+/* The row of alert `which` (its numeric id, or the key of an active alert):
+ * ENMON_OK, ENMON_ERR_NOT_FOUND or ENMON_ERR_DB. */
+static int find_row(sqlite3 *db, const char *which, struct alert_row *out)
 {
     sqlite3_stmt *s = NULL;
     char *end;
     long long id = strtoll(which, &end, 10);
     int numeric = *which && *end == '\0';
-    const char *sql = numeric ? "UPDATE alerts SET acked_by = ?1, acked_ms = ?2 WHERE id = ?3"
-                              : "UPDATE alerts SET acked_by = ?1, acked_ms = ?2 WHERE key = ?3"
-                                " AND cleared_ms IS NULL";
+    const char *sql =
+        "SELECT a.id, a.key, d.key, p.key, si.key, a.rule, a.cause, a.severity, a.value,"
+        " a.first_seen_ms, a.raised_ms, a.cleared_ms, a.acked_by, a.acked_ms, a.clear_value,"
+        " a.clear_cause FROM alerts a JOIN devices d ON d.id = a.device_id"
+        " LEFT JOIN programs p ON p.id = d.program_id LEFT JOIN sites si ON si.id = d.site_id"
+        " WHERE (?1 AND a.id = ?2) OR (NOT ?1 AND a.key = ?3 AND a.cleared_ms IS NULL)";
     if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        return ENMON_ERR_DB;
+    sqlite3_bind_int(s, 1, numeric);
+    sqlite3_bind_int64(s, 2, numeric ? id : 0);
+    sqlite3_bind_text(s, 3, which, -1, SQLITE_STATIC);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        read_row(s, out);
+    sqlite3_finalize(s);
+    return step == SQLITE_ROW ? ENMON_OK : step == SQLITE_DONE ? ENMON_ERR_NOT_FOUND : ENMON_ERR_DB;
+}
+
+int alert_store_ack(sqlite3 *db, const char *which, const char *who, int64_t now_ms,
+                    struct alert_row *first)
+{
+    struct alert_row row;
+    int rc = find_row(db, which, &row);
+    if (rc != ENMON_OK)
+        return rc;
+    if (row.acked_by[0]) {
+        if (first)
+            *first = row;
+        return ENMON_ERR_INVALID;
+    }
+    sqlite3_stmt *s = NULL;
+    /* acked_by IS NULL: of two racing acknowledgements only the first is recorded */
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE alerts SET acked_by = ?1, acked_ms = ?2 WHERE id = ?3"
+                           " AND acked_by IS NULL",
+                           -1, &s, NULL) != SQLITE_OK)
         return ENMON_ERR_DB;
     sqlite3_bind_text(s, 1, who, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, now_ms);
-    if (numeric)
-        sqlite3_bind_int64(s, 3, id);
-    else
-        sqlite3_bind_text(s, 3, which, -1, SQLITE_STATIC);
-    int rc = step_done(s);
-    if (rc == ENMON_OK && sqlite3_changes(db) == 0)
-        rc = ENMON_ERR_NOT_FOUND;
+    sqlite3_bind_int64(s, 3, row.id);
+    rc = step_done(s);
+    if (rc == ENMON_OK && sqlite3_changes(db) == 0) {
+        if (find_row(db, which, &row) == ENMON_OK && first)
+            *first = row;
+        rc = ENMON_ERR_INVALID;
+    }
+    return rc;
+}
+
+/* Whether the config has a device with this key. */
+static int configured(const struct enmon_config *cfg, const unsigned char *key)
+{
+    return key && device_index(cfg, (const char *)key) >= 0;
+}
+
+/* Closes every active row of devices not in cfg, calling fn for each. */
+static int close_removed(sqlite3 *db, const struct enmon_config *cfg, int64_t now_ms,
+                         alert_row_fn fn, void *ctx, size_t *n)
+{
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    int rc = ENMON_OK, step;
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT a.id, a.key, d.key, p.key, si.key, a.rule, a.cause, a.severity, a.value,"
+            " a.first_seen_ms, a.raised_ms, a.cleared_ms, a.acked_by, a.acked_ms, a.clear_value,"
+            " a.clear_cause FROM alerts a JOIN devices d ON d.id = a.device_id"
+            " LEFT JOIN programs p ON p.id = d.program_id LEFT JOIN sites si ON si.id = d.site_id"
+            " WHERE a.cleared_ms IS NULL ORDER BY a.id",
+            -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "UPDATE alerts SET cleared_ms = ?1, clear_cause = ?2 WHERE id = ?3",
+                           -1, &upd, NULL) != SQLITE_OK) {
+        sqlite3_finalize(sel);
+        return ENMON_ERR_DB;
+    }
+    while (rc == ENMON_OK && (step = sqlite3_step(sel)) == SQLITE_ROW) {
+        if (configured(cfg, sqlite3_column_text(sel, 2)))
+            continue;
+        struct alert_row row;
+        read_row(sel, &row);
+        sqlite3_bind_int64(upd, 1, now_ms);
+        sqlite3_bind_text(upd, 2, ALERT_CAUSE_REMOVED, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(upd, 3, row.id);
+        if (sqlite3_step(upd) != SQLITE_DONE)
+            rc = ENMON_ERR_DB;
+        sqlite3_reset(upd);
+        row.cleared_ms = now_ms;
+        snprintf(row.clear_cause, sizeof(row.clear_cause), "%s", ALERT_CAUSE_REMOVED);
+        if (rc == ENMON_OK && fn)
+            fn(ctx, &row);
+        (*n)++;
+    }
+    if (rc == ENMON_OK && step != SQLITE_DONE)
+        rc = ENMON_ERR_DB;
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    return rc;
+}
+
+int alert_store_clear_removed(const char *path, const struct enmon_config *cfg, int64_t now_ms,
+                              alert_row_fn fn, void *ctx, size_t *n)
+{
+    size_t count = 0;
+    sqlite3 *db = NULL;
+    char msg[256];
+    if (n)
+        *n = 0;
+    if (db_open(path, DB_READWRITE, DB_BUSY_MS, &db, msg, sizeof(msg)) != ENMON_OK)
+        return ENMON_OK; /* no database yet: nothing was active */
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return ENMON_ERR_DB;
+    }
+    int rc = close_removed(db, cfg, now_ms, fn, ctx, &count);
+    if (rc == ENMON_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = ENMON_ERR_DB;
+    if (rc != ENMON_OK) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        count = 0;
+    }
+    sqlite3_close(db);
+    if (n)
+        *n = count;
     return rc;
 }

@@ -10,7 +10,8 @@
 #include <stdint.h>
 
 /* Records a raise (a new active row, ignored when the key is active already)
- * or a clear (closes the active row of the key). device_id is devices.id.
+ * or a clear (closes the active row of the key, keeping the raise's value and
+ * recording ev->clear_value in clear_value, schema 7). device_id is devices.id.
  * Returns ENMON_OK or ENMON_ERR_DB. */
 int alert_store_write(sqlite3 *db, int64_t device_id, const struct alert_event *ev);
 
@@ -39,8 +40,11 @@ struct alert_row {
     char key[ALERT_ID_MAX];
     char device[CFG_ID_MAX], program[CFG_ID_MAX], site[CFG_ID_MAX];
     char rule[32], cause[96], severity[16];
-    double value;
+    double value; /* what raised it */
     int has_value;
+    double clear_value; /* what cleared it */
+    int has_clear_value;
+    char clear_cause[64];                         /* "" when its rule cleared it */
     int64_t first_seen_ms, raised_ms, cleared_ms; /* cleared_ms 0: still active */
     char acked_by[64];
     int64_t acked_ms;
@@ -58,7 +62,20 @@ typedef void (*alert_row_fn)(void *ctx, const struct alert_row *row);
 int alert_store_list(sqlite3 *db, const struct alert_filter *f, alert_row_fn fn, void *ctx);
 
 /* Records who acknowledged alert `which` (its numeric id, or the key of an
- * active alert). ENMON_OK, ENMON_ERR_NOT_FOUND or ENMON_ERR_DB. */
-int alert_store_ack(sqlite3 *db, const char *which, const char *who, int64_t now_ms);
+ * active alert). The first acknowledgement stands: a second one is refused
+ * with ENMON_ERR_INVALID and the first is copied into *first (when not NULL).
+ * ENMON_OK, ENMON_ERR_NOT_FOUND, ENMON_ERR_INVALID or ENMON_ERR_DB. */
+int alert_store_ack(sqlite3 *db, const char *which, const char *who, int64_t now_ms,
+                    struct alert_row *first);
+
+#define ALERT_CAUSE_REMOVED "device removed from configuration"
+
+/* Closes the active alerts of devices no longer in cfg (at now_ms, with
+ * clear_cause ALERT_CAUSE_REMOVED) in the database at path, in one transaction,
+ * calling fn (may be NULL) with each row closed, e.g. to clear its retained
+ * MQTT topic. *n (may be NULL) is how many. ENMON_OK (also when the file or
+ * the table does not exist yet) or ENMON_ERR_DB. */
+int alert_store_clear_removed(const char *path, const struct enmon_config *cfg, int64_t now_ms,
+                              alert_row_fn fn, void *ctx, size_t *n);
 
 #endif

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUTBOX_BUSY_MS 5000
+/* Reads never wait under WAL; the mark's write must not stall the live feed (it is
+ * retried a second later). */
+#define OUTBOX_BUSY_MS 50
 #define OUTBOX_MARK_EVERY_MS 1000
 #define OUTBOX_LOG_EVERY_S 60
 #define OUTBOX_MARK_KEY "mqtt_published_rowid"
@@ -26,7 +28,7 @@ struct outbox_dev {
 
 struct outbox {
     sqlite3 *db;
-    sqlite3_stmt *fetch, *max, *mark;
+    sqlite3_stmt *fetch, *fetch_keys, *max, *mark;
     struct outbox_dev *devs;
     size_t ndevs;
     int64_t max_rows;
@@ -110,10 +112,13 @@ static int outbox_prepare(struct outbox *o)
         "m3_dc_current_a, m3_dc_voltage_v, m3_dc_power_w, "
         "m4_dc_current_a, m4_dc_voltage_v, m4_dc_power_w "
         "FROM readings WHERE rowid > ?1 ORDER BY rowid LIMIT ?2";
+    static const char keys[] =
+        "SELECT rowid, device_id, ts_ms FROM readings WHERE rowid > ?1 ORDER BY rowid LIMIT ?2";
     static const char max[] = "SELECT max(rowid) FROM readings";
     static const char mark[] =
         "INSERT OR REPLACE INTO meta(key, value) VALUES('" OUTBOX_MARK_KEY "', ?1)";
     if (sqlite3_prepare_v2(o->db, fetch, -1, &o->fetch, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(o->db, keys, -1, &o->fetch_keys, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(o->db, max, -1, &o->max, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(o->db, mark, -1, &o->mark, NULL) != SQLITE_OK)
         return ENMON_ERR_DB;
@@ -123,6 +128,7 @@ static int outbox_prepare(struct outbox *o)
 static void outbox_free(struct outbox *o)
 {
     sqlite3_finalize(o->fetch);
+    sqlite3_finalize(o->fetch_keys);
     sqlite3_finalize(o->max);
     sqlite3_finalize(o->mark);
     sqlite3_close(o->db);
@@ -211,10 +217,11 @@ void outbox_refresh(struct outbox *o)
     outbox_shed(o);
 }
 
-size_t outbox_fetch(struct outbox *o, struct outbox_item *out, size_t max)
+/* Rows after the last fetched: whole readings, or (keys) device and time only. */
+static size_t outbox_fetch_rows(struct outbox *o, int keys, struct outbox_item *out, size_t max)
 {
     outbox_shed(o);
-    sqlite3_stmt *s = o->fetch;
+    sqlite3_stmt *s = keys ? o->fetch_keys : o->fetch;
     sqlite3_bind_int64(s, 1, o->fetched);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
     size_t n = 0;
@@ -227,9 +234,14 @@ size_t outbox_fetch(struct outbox *o, struct outbox_item *out, size_t max)
             o->skipped++;
             continue;
         }
-        outbox_row(s, &out[n].r);
+        if (keys) {
+            out[n].r = (struct reading){.wall_ms = sqlite3_column_int64(s, 2), .online = 1};
+        } else {
+            outbox_row(s, &out[n].r);
+        }
         out[n].r.device = index;
         out[n].seq = seq;
+        out[n].keys_only = keys;
         n++;
     }
     if (rc != SQLITE_DONE)
@@ -237,6 +249,27 @@ size_t outbox_fetch(struct outbox *o, struct outbox_item *out, size_t max)
                     sqlite3_errmsg(o->db));
     sqlite3_reset(s);
     return n;
+}
+
+size_t outbox_fetch(struct outbox *o, struct outbox_item *out, size_t max)
+{
+    return outbox_fetch_rows(o, 0, out, max);
+}
+
+size_t outbox_fetch_keys(struct outbox *o, struct outbox_item *out, size_t max)
+{
+    return outbox_fetch_rows(o, 1, out, max);
+}
+
+void outbox_rewind(struct outbox *o, int64_t seq)
+{
+    if (seq < o->fetched)
+        o->fetched = seq;
+}
+
+int outbox_at_end(const struct outbox *o)
+{
+    return o->fetched >= o->last;
 }
 
 int64_t outbox_fetched(const struct outbox *o)

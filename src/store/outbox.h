@@ -19,6 +19,7 @@ struct outbox;
 struct outbox_item {
     struct reading r;
     int64_t seq;
+    int keys_only; /* from outbox_fetch_keys: r holds only device and wall_ms */
 };
 
 struct outbox_stats {
@@ -38,9 +39,19 @@ int outbox_open(const struct enmon_config *cfg, int64_t max_rows, struct outbox 
  * Returns how many (0: nothing new, or a database error, logged). */
 size_t outbox_fetch(struct outbox *o, struct outbox_item *out, size_t max);
 
+/* As outbox_fetch, but reads only each row's device and poll time (keys_only):
+ * enough to match rows already published live, without reading them back. */
+size_t outbox_fetch_keys(struct outbox *o, struct outbox_item *out, size_t max);
+
+/* The next fetch starts after rowid seq again (when it is before the last fetched). */
+void outbox_rewind(struct outbox *o, int64_t seq);
+
 /* Updates the depth and sheds beyond max_rows without fetching (while the
  * broker is away). */
 void outbox_refresh(struct outbox *o);
+
+/* 1 when the last fetch reached the last committed row (nothing left unread). */
+int outbox_at_end(const struct outbox *o);
 
 /* The rowid of the last row fetched (or skipped): the published mark once
  * every row fetched has been acknowledged. */

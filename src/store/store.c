@@ -16,10 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STORE_QUEUE_CAP 65536
 #define STORE_ALERTS_CAP 4096
-#define STORE_LOCKED_MAX_S 600 /* how long a batch waits for another writer's lock */
+#define STORE_LOCKED_MAX_S 600   /* how long start-up waits for another writer's lock */
+#define STORE_RETRY_MIN_MS 250   /* first retry of a failed commit; doubling ... */
+#define STORE_RETRY_MAX_MS 5000  /* ... up to this */
+#define STORE_RETRY_GROW 4096    /* first allocation of the retry buffer, in readings */
+#define STORE_STOP_RETRY_MS 5000 /* store_close: retries of other failures than a lock */
 #define STORE_BATCH_MAX 32768
 #define STORE_BATCH_MS 250
 #define STORE_SPLIT_STACK 96            /* one day of intervals */
@@ -123,6 +128,16 @@ struct store {
     int day_offset_min; /* daily rollups are local days at this offset east of UTC */
     struct log_limit lim;
     uint64_t written, batches, errors; /* __atomic */
+    /* Readings whose commit failed (disk full, lock held beyond the busy timeout, I/O
+     * error), oldest first: retried with backoff before anything newer is written.
+     * Beyond retry_max the newest are refused, counted in retry_dropped and logged. */
+    struct reading *retry;
+    size_t retry_len, retry_cap, retry_max;
+    int64_t retry_at_ms;
+    int retry_delay_ms;
+    int failed_locked; /* the last failed commit met another writer's lock */
+    struct log_limit retry_lim, drop_lim;
+    uint64_t retry_depth, retry_dropped, retry_committed; /* __atomic, for the stats */
 };
 
 /* Every statement binds all its parameters each time, so none is cleared. */
@@ -262,7 +277,8 @@ static int store_upsert_sum(struct store *st, enum store_stmt which, int64_t dev
 static int store_agg_write(struct store *st)
 {
     struct store_agg *a = &st->agg;
-    qsort(a->e, a->n, sizeof(*a->e), store_agg_cmp);
+    if (a->n > 1) /* a->e is NULL while the batch has no entries */
+        qsort(a->e, a->n, sizeof(*a->e), store_agg_cmp);
     int rc = ENMON_OK;
     double day_wh[2] = {0, 0};
     int day_samples = 0;
@@ -516,27 +532,25 @@ static int store_write_rows(struct store *st, const struct reading *rs, size_t n
     return rc != ENMON_OK ? rc : rc2;
 }
 
-/* Writes a batch in one transaction. On failure the batch is rolled back and
- * the in-memory counters are reloaded, so the next batch's deltas start from
- * what is committed and no energy is lost or counted twice. */
-/* BEGIN IMMEDIATE, waiting out another writer (an `enmon import` holds the
- * write lock for its whole file, by design all-or-nothing) instead of losing
- * the batch: each try waits the busy timeout, for up to STORE_LOCKED_MAX_S. */
+/* BEGIN IMMEDIATE; another writer's lock (an `enmon import` holds it for its
+ * whole file, by design all-or-nothing) is waited out for the busy timeout, then
+ * the batch goes to the retry buffer (store_retry_add) instead of being lost. */
 static int store_begin(struct store *st)
 {
-    int64_t give_up = clock_mono_ms() + (int64_t)STORE_LOCKED_MAX_S * 1000;
-    for (;;) {
-        int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-            return ENMON_OK;
-        if ((rc & 0xff) != SQLITE_BUSY || clock_mono_ms() >= give_up)
-            return ENMON_ERR_DB;
+    int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        return ENMON_OK;
+    if ((rc & 0xff) == SQLITE_BUSY)
         log_limited(&st->lim, STORE_LOG_EVERY_S, LOG_WARNING,
-                    "store: the database is locked by another writer; batch waiting");
-    }
+                    "store: the database is locked by another writer; readings wait in memory");
+    return ENMON_ERR_DB;
 }
 
-static void store_write_batch(struct store *st, const struct reading *rs, size_t n)
+/* Writes a batch in one transaction. On failure the batch is rolled back and
+ * the in-memory counters are reloaded, so the next batch's deltas start from
+ * what is committed and no energy is lost or counted twice; the caller keeps
+ * the readings for a retry. ENMON_OK or ENMON_ERR_DB. */
+static int store_write_batch(struct store *st, const struct reading *rs, size_t n)
 {
     int rc = ENMON_ERR_DB;
     if (store_begin(st) == ENMON_OK) {
@@ -547,15 +561,125 @@ static void store_write_batch(struct store *st, const struct reading *rs, size_t
     if (rc == ENMON_OK) {
         __atomic_add_fetch(&st->written, n, __ATOMIC_RELAXED);
         __atomic_add_fetch(&st->batches, 1, __ATOMIC_RELAXED);
-        return;
+        return ENMON_OK;
     }
-    log_limited(&st->lim, STORE_LOG_EVERY_S, LOG_ERR, "store: batch of %zu readings lost: %s", n,
-                sqlite3_errmsg(st->db));
+    log_limited(&st->retry_lim, STORE_LOG_EVERY_S, LOG_ERR,
+                "store: commit of %zu readings failed: %s; they wait in memory (%zu held)", n,
+                sqlite3_errmsg(st->db), st->retry_len);
     __atomic_add_fetch(&st->errors, 1, __ATOMIC_RELAXED);
+    st->failed_locked = (sqlite3_errcode(st->db) & 0xff) == SQLITE_BUSY;
     if (!sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     if (store_load_counters(st) != ENMON_OK)
         log_err("store: cannot reload counter state: %s", sqlite3_errmsg(st->db));
+    return ENMON_ERR_DB;
+}
+
+/* ---- the retry buffer ---------------------------------------------------- */
+
+static void store_retry_publish(struct store *st)
+{
+    __atomic_store_n(&st->retry_depth, (uint64_t)st->retry_len, __ATOMIC_RELAXED);
+}
+
+/* Keeps rs[0..n) after the readings already held, up to retry_max; the rest is
+ * refused, counted and logged. */
+static void store_retry_add(struct store *st, const struct reading *rs, size_t n)
+{
+    size_t take = st->retry_max - st->retry_len;
+    if (take > n)
+        take = n;
+    if (st->retry_len + take > st->retry_cap) {
+        size_t cap = st->retry_cap ? 2 * st->retry_cap : STORE_RETRY_GROW;
+        if (cap < st->retry_len + take)
+            cap = st->retry_len + take;
+        if (cap > st->retry_max)
+            cap = st->retry_max;
+        struct reading *p = realloc(st->retry, cap * sizeof(*p));
+        if (p) {
+            st->retry = p;
+            st->retry_cap = cap;
+        } else {
+            take = st->retry_cap - st->retry_len;
+        }
+    }
+    memcpy(st->retry + st->retry_len, rs, take * sizeof(*rs));
+    st->retry_len += take;
+    if (take < n) {
+        uint64_t all = __atomic_add_fetch(&st->retry_dropped, n - take, __ATOMIC_RELAXED);
+        log_limited(&st->drop_lim, STORE_LOG_EVERY_S, LOG_ERR,
+                    "store: retry buffer full (%zu readings, storage.retry_buffer_readings): "
+                    "%zu readings dropped (%llu since start)",
+                    st->retry_len, n - take, (unsigned long long)all);
+    }
+    if (st->retry_at_ms == 0) {
+        st->retry_delay_ms = STORE_RETRY_MIN_MS;
+        st->retry_at_ms = clock_mono_ms() + st->retry_delay_ms;
+    }
+    store_retry_publish(st);
+}
+
+/* Commits the held readings in order, a batch at a time; stops at the first
+ * failure and backs off (STORE_RETRY_MIN_MS doubling to STORE_RETRY_MAX_MS). */
+static void store_retry_flush(struct store *st)
+{
+    size_t done = 0;
+    while (done < st->retry_len) {
+        size_t n = st->retry_len - done;
+        if (n > STORE_BATCH_MAX)
+            n = STORE_BATCH_MAX;
+        if (store_write_batch(st, st->retry + done, n) != ENMON_OK)
+            break;
+        done += n;
+    }
+    if (done > 0) {
+        memmove(st->retry, st->retry + done, (st->retry_len - done) * sizeof(*st->retry));
+        st->retry_len -= done;
+        __atomic_add_fetch(&st->retry_committed, done, __ATOMIC_RELAXED);
+    }
+    if (st->retry_len == 0) {
+        log_info("store: commits work again; %zu held readings committed in order", done);
+        st->retry_at_ms = 0;
+        free(st->retry);
+        st->retry = NULL;
+        st->retry_cap = 0;
+    } else {
+        if (st->retry_delay_ms < STORE_RETRY_MAX_MS)
+            st->retry_delay_ms *= 2;
+        if (st->retry_delay_ms > STORE_RETRY_MAX_MS)
+            st->retry_delay_ms = STORE_RETRY_MAX_MS;
+        st->retry_at_ms = clock_mono_ms() + st->retry_delay_ms;
+    }
+    store_retry_publish(st);
+}
+
+/* Stopping with readings held: another writer's lock is waited out as at start
+ * (up to STORE_LOCKED_MAX_S; a reload or SIGTERM during an `enmon import` loses
+ * nothing), any other failure is retried for STORE_STOP_RETRY_MS. */
+static void store_retry_drain(struct store *st)
+{
+    int64_t now = clock_mono_ms();
+    int64_t locked_until = now + (int64_t)STORE_LOCKED_MAX_S * 1000;
+    int64_t other_until = now + STORE_STOP_RETRY_MS;
+    log_info("store: stopping with %zu readings held; retrying their commit", st->retry_len);
+    for (;;) {
+        store_retry_flush(st);
+        now = clock_mono_ms();
+        if (st->retry_len == 0 || now >= (st->failed_locked ? locked_until : other_until))
+            return;
+        int64_t wait = st->retry_at_ms - now;
+        if (wait > 0) {
+            struct timespec ts = {wait / 1000, (long)(wait % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+/* A batch from the queue: after what is held (order), else written at once. */
+static void store_take_batch(struct store *st, const struct reading *rs, size_t n)
+{
+    if (st->retry_len > 0 || store_write_batch(st, rs, n) != ENMON_OK)
+        store_retry_add(st, rs, n);
 }
 
 /* ---- the writer thread --------------------------------------------------- */
@@ -631,11 +755,22 @@ static void *store_writer(void *arg)
     for (;;) {
         size_t n = store_collect(st);
         if (n > 0)
-            store_write_batch(st, st->batch, n);
+            store_take_batch(st, st->batch, n);
+        if (st->retry_len > 0 && clock_mono_ms() >= st->retry_at_ms)
+            store_retry_flush(st);
         store_write_alerts(st);
         store_write_learned(st);
         if (n == 0 && store_queue_finished(st))
             break;
+    }
+    if (st->retry_len > 0) {
+        store_retry_drain(st);
+        if (st->retry_len > 0) {
+            log_err("store: %zu held readings could not be committed before stop", st->retry_len);
+            __atomic_add_fetch(&st->retry_dropped, st->retry_len, __ATOMIC_RELAXED);
+            st->retry_len = 0;
+            store_retry_publish(st);
+        }
     }
     return NULL;
 }
@@ -669,6 +804,9 @@ static int store_init_devs(struct store *st, const struct enmon_config *cfg)
     return ENMON_OK;
 }
 
+static int store_setup_db(struct store *st, const struct enmon_config *cfg, int64_t *ids, char *msg,
+                          size_t msglen);
+
 static int store_setup(struct store *st, const struct enmon_config *cfg, char *msg, size_t msglen)
 {
     int rc = store_init_devs(st, cfg);
@@ -678,12 +816,62 @@ static int store_setup(struct store *st, const struct enmon_config *cfg, char *m
         snprintf(msg, msglen, "%s", enmon_strerror(rc));
         return ENMON_ERR_DB;
     }
+    st->retry_max = cfg->storage.retry_buffer_readings > 0
+                        ? (size_t)cfg->storage.retry_buffer_readings
+                        : CFG_RETRY_BUFFER_DEFAULT;
     int64_t *ids = calloc(st->ndevs + 1, sizeof(*ids));
     if (!ids) {
         snprintf(msg, msglen, "%s", enmon_strerror(ENMON_ERR_NOMEM));
         return ENMON_ERR_DB;
     }
-    rc = store_schema_open(cfg->database, &st->db, msg, msglen);
+    rc = store_setup_db(st, cfg, ids, msg, msglen);
+    free(ids);
+    return rc;
+}
+
+/* True when the last failure was another writer's lock (SQLITE_BUSY after the busy timeout). */
+static int store_was_locked(const struct store *st, const char *msg)
+{
+    if (st->db && (sqlite3_errcode(st->db) & 0xff) == SQLITE_BUSY)
+        return 1;
+    return strstr(msg, sqlite3_errstr(SQLITE_BUSY)) != NULL;
+}
+
+static void store_close_db(struct store *st)
+{
+    for (int i = 0; i < SQL__COUNT; i++) {
+        sqlite3_finalize(st->stmt[i]);
+        st->stmt[i] = NULL;
+    }
+    sqlite3_close(st->db);
+    st->db = NULL;
+}
+
+static int store_setup_once(struct store *st, const struct enmon_config *cfg, int64_t *ids,
+                            char *msg, size_t msglen);
+
+/* Opens, migrates and syncs the database. Another writer's lock is waited out as
+ * the running store does (each try waits the busy timeout), for up to
+ * STORE_LOCKED_MAX_S, with a log line, instead of failing after one timeout. */
+static int store_setup_db(struct store *st, const struct enmon_config *cfg, int64_t *ids, char *msg,
+                          size_t msglen)
+{
+    int64_t give_up = clock_mono_ms() + (int64_t)STORE_LOCKED_MAX_S * 1000;
+    for (;;) {
+        int rc = store_setup_once(st, cfg, ids, msg, msglen);
+        if (rc == ENMON_OK || !store_was_locked(st, msg) || clock_mono_ms() >= give_up)
+            return rc;
+        log_limited(&st->lim, 60, LOG_WARNING,
+                    "store: %s is locked by another writer; start-up waits (up to %d s)",
+                    cfg->database, STORE_LOCKED_MAX_S);
+        store_close_db(st);
+    }
+}
+
+static int store_setup_once(struct store *st, const struct enmon_config *cfg, int64_t *ids,
+                            char *msg, size_t msglen)
+{
+    int rc = store_schema_open(cfg->database, &st->db, msg, msglen);
     if (rc == ENMON_OK)
         rc = store_schema_migrate(st->db, msg, msglen);
     if (rc == ENMON_OK)
@@ -694,7 +882,6 @@ static int store_setup(struct store *st, const struct enmon_config *cfg, char *m
         rc = store_schema_sync_daily(st->db, tz_min, msg, msglen);
     for (size_t i = 0; rc == ENMON_OK && i < st->ndevs; i++)
         st->devs[i].id = ids[i];
-    free(ids);
     if (rc == ENMON_OK)
         rc = store_prepare(st, msg, msglen);
     if (rc == ENMON_OK && store_load_counters(st) != ENMON_OK) {
@@ -716,6 +903,7 @@ static void store_free(struct store *st)
     free(st->devs);
     free(st->dirty);
     free(st->batch);
+    free(st->retry);
     store_agg_free(&st->agg);
     free(st);
 }
@@ -769,6 +957,8 @@ void store_get_stats(struct store *st, struct store_stats *out)
     out->batches = __atomic_load_n(&st->batches, __ATOMIC_RELAXED);
     out->errors = __atomic_load_n(&st->errors, __ATOMIC_RELAXED);
     out->depth = queue_depth(st->q);
+    out->retry_depth = (size_t)__atomic_load_n(&st->retry_depth, __ATOMIC_RELAXED);
+    out->retry_dropped = __atomic_load_n(&st->retry_dropped, __ATOMIC_RELAXED);
 }
 
 void store_close(struct store *st)

@@ -15,10 +15,16 @@ struct store_stats {
     uint64_t batches;   /* transactions committed */
     uint64_t errors;    /* failed statements or commits */
     size_t depth;       /* readings waiting */
+    size_t retry_depth; /* readings held in memory after a failed commit, to retry */
+    uint64_t retry_dropped; /* readings refused beyond storage.retry_buffer_readings */
 };
 
 /* Opens (creating or migrating) the database at cfg->database, syncs the
  * programs, sites and devices tables with cfg, and starts the writer thread.
+ * A database locked by another writer is waited for (up to 600 s, logged).
+ * A commit that fails (disk full, lock held beyond the busy timeout, I/O error)
+ * keeps its readings in memory, up to cfg->storage.retry_buffer_readings, and
+ * retries them with backoff, in order, before anything newer.
  * Returns ENMON_OK or ENMON_ERR_DB; msg gets a human readable reason. */
 int store_open(const struct enmon_config *cfg, struct store **out, char *msg, size_t msglen);
 

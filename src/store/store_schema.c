@@ -92,6 +92,11 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  PRIMARY KEY (device_id, rule)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS dr_events(id INTEGER PRIMARY KEY, site TEXT NOT NULL,"
     "  start_s INTEGER NOT NULL, end_s INTEGER NOT NULL, UNIQUE(site, start_s));",
+    /* 6 -> 7: a clear keeps the raise's value in alerts.value and records the value
+     * that cleared it apart, and why when no rule did ("device removed from
+     * configuration"); older clears had overwritten value: it stays as it was */
+    "ALTER TABLE alerts ADD COLUMN clear_value REAL;"
+    "ALTER TABLE alerts ADD COLUMN clear_cause TEXT;",
 };
 
 static int schema_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)

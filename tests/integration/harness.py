@@ -19,25 +19,28 @@ KST = datetime.timezone(datetime.timedelta(hours=9))
 
 
 class Timeline:
-    """One simulated clock (--time/--speed 1) for enmon-sim and every enmond run of a test or
-    bench, read without the machine's wall clock: args() gives a process started now the
-    instant the timeline has reached (rounded up to a whole second, the resolution of --time,
-    so a restarted enmond never stamps a reading earlier than its predecessor did), and
-    now_ms() is that instant advanced by time.monotonic() since. enmond's own clock lags
-    now_ms() by its start-up time (milliseconds): windows over readings' ts_ms allow for it."""
+    """One simulated clock (--time/--speed, speed 1 unless given) for enmon-sim and every
+    enmond run of a test or bench, read without the machine's wall clock: args() gives a
+    process started now the instant the timeline has reached (rounded up to a whole second,
+    the resolution of --time, so a restarted enmond never stamps a reading earlier than its
+    predecessor did), and now_ms() is that instant advanced by speed x time.monotonic() since.
+    enmond's own clock lags now_ms() by its start-up time (times the speed): windows over
+    readings' ts_ms allow for it."""
 
-    def __init__(self, start):
+    def __init__(self, start, speed=1):
         self.base_ms, self.base_mono = int(start.timestamp()) * 1000, None
+        self.speed = speed
 
     def now_ms(self):
         if self.base_mono is None:
             return self.base_ms
-        return self.base_ms + int((time.monotonic() - self.base_mono) * 1000)
+        return self.base_ms + int((time.monotonic() - self.base_mono) * 1000 * self.speed)
 
     def args(self):
         s = -(-self.now_ms() // 1000)
         self.base_ms, self.base_mono = s * 1000, time.monotonic()
-        return ["--time", datetime.datetime.fromtimestamp(s, KST).isoformat(), "--speed", "1"]
+        return ["--time", datetime.datetime.fromtimestamp(s, KST).isoformat(), "--speed",
+                "%g" % self.speed]
 
 
 def source_dir():

@@ -15,6 +15,9 @@ official JSON by peer_server.sunspec_model) to unit 1, and misbehaves by MODE:
               wrong register values with a wrong byte count
   chain-long  the SunSpec chain claims a model length that runs past 65535
   chain-endless  models of length 0 that never reach the end marker
+  silent      accepts connections and reads requests, never answers
+  slow        correct answers, each sent 1.5 s late (after any sane timeout)
+  half        correct answers to every other request; ignores the rest
 
 Prints "ready" when listening; stops on SIGTERM.
 """
@@ -62,11 +65,21 @@ class Device(asyncio.Protocol):
             self.answer(tid, unit, frame[7:])
 
     def reply(self, tid, unit, pdu):
-        self.transport.write(struct.pack(">HHHB", tid, 0, len(pdu) + 1, unit) + pdu)
+        frame = struct.pack(">HHHB", tid, 0, len(pdu) + 1, unit) + pdu
+        if self.mode == "slow":
+            asyncio.get_running_loop().call_later(1.5, self.write_late, frame)
+        else:
+            self.transport.write(frame)
+
+    def write_late(self, frame):
+        if not self.transport.is_closing():
+            self.transport.write(frame)
 
     def answer(self, tid, unit, pdu):
         fc, addr, count = struct.unpack(">BHH", pdu[:5])
         self.count += 1
+        if self.mode == "silent" or (self.mode == "half" and self.count % 2 == 0):
+            return None
         words = [self.regs.get(addr + i) for i in range(count)]
         if fc not in (3, 4) or None in words:
             return self.reply(tid, unit, bytes([fc | 0x80, 2]))

@@ -193,3 +193,52 @@ def test_cloudy_day_and_flapping(tmp_path, mosquitto, sim_factory):
     finally:
         d.stop()
         watch.close()
+
+
+def test_cloud_over_four_peers_with_short_after(tmp_path, mosquitto, sim_factory):
+    """The peers' median comes from their current readings: four 10 kW inverters of one
+    program under the same heavy cloud, every one at 375 W, with `after` far below the 10 s
+    a median used to be cached, raise nothing; a real fault on one of them still raises.
+
+    By hand: clear sky at noon on 21 June in Daejeon (zenith ~13.5 deg, Haurwitz GHI about
+    1.0 kW/m2) is about 10 kW x 1.0 x 0.86 = 8.6 kW (enmond: 8615 W), and 375 W is 4.4 % of
+    it, below clear_sky_ratio 5 %. A
+    median cached from the first reading alone (one inverter, no peers) sent every inverter
+    to that clear-sky test for 10 s: all four raised after 2 s. With the peers' current
+    readings each inverter's expectation is the median of the other three, 375 W: share 1.0.
+    Only the first round is judged against clear sky (the peers have not read yet): one hit,
+    reset 1 s later, shorter than `after`."""
+    port = harness.free_port()
+    sim = sim_factory("devices:\n  - {port: %d, unit: 1, count: 4, kind: inverter,"
+                      " capacity: 10000, fixed: {power_w: 375, state: 4}}\n" % port,
+                      args=NOON, seed=3)
+    programs = ("programs:\n  - id: solar\n    kind: solar\n    sites:\n"
+                "      - id: farm-{n}\n        count: 4\n        devices:\n"
+                "          - {id: 'inv-{n}', kind: inverter, link: 'tcp://127.0.0.1:%d',"
+                " unit: 1, capacity: 10000}\n" % port)
+    d = daemon.Enmond(tmp_path, mosquitto.port, programs, interval="1s",
+                      extra="alerts:\n  under_production: {after: 2s, clear_after: 2s}\n",
+                      args=NOON)
+    watch = Watch(mosquitto.port, topics=("enmon/alert/#",))
+    try:
+        d.start()
+        time.sleep(14)  # past the 10 s a cached median lived, 7 x after
+        # a passing cloud halves all four alike (187.5 W each): still nothing
+        sim.ctl("clouds", "0.5")
+        time.sleep(6)
+        sim.ctl("clear", "clouds")
+        time.sleep(3)
+        under = [t for t, p, _ in watch.messages if "under_production" in t and p]
+        assert under == [], (under, d.log_text())
+        assert rows(d.db, "SELECT count(*) FROM alerts") == [(0,)]
+        # inv-2 alone at 20 %: 75 W of the peers' median 375 W, share 0.2 < ratio 0.5
+        sim.ctl("output", "%d/2" % port, "0.2")
+        low = topic("solar", "farm-2", "inv-2", "under_production")
+        assert daemon.wait_for(lambda: watch.last(low), 10), d.log_text()
+        doc = json.loads(watch.last(low))
+        assert doc["cause"] == "output 75 W is 20% of the peers' median 375 W", doc
+        assert doc["value"] == 0.2, doc
+        assert [t for t, p, _ in watch.messages if "under_production" in t and p] == [low]
+    finally:
+        d.stop()
+        watch.close()

@@ -1,6 +1,7 @@
 """test_alerts.py -- alerts end to end: enmon-sim (fixed values) -> enmond's alert engine ->
 retained MQTT alert topics, SQLite history, `enmon alerts`; restart without re-firing."""
 import json
+import signal
 import sqlite3
 import time
 
@@ -119,6 +120,10 @@ def test_alerts_raise_persist_restore_and_clear(tmp_path, mosquitto, sim_factory
         hist = sqlite3.connect(d.db).execute(
             "SELECT count(*) FROM alerts WHERE cleared_ms IS NOT NULL").fetchone()[0]
         assert hist == 4
+        # the history keeps the 196.5 V that raised it and the healthy 230 V that cleared it
+        assert sqlite3.connect(d.db).execute(
+            "SELECT value, clear_value FROM alerts WHERE key = 'meter/voltage_band'"
+        ).fetchall() == [(196.5, 230.0)]
     finally:
         d.stop()
         watch.close()
@@ -142,4 +147,56 @@ def test_comm_loss_alert(tmp_path, mosquitto, sim_factory):
         assert daemon.wait_for(lambda: watch.last(topic) == b"", 30), d.log_text()
     finally:
         d.stop()
+        watch.close()
+
+
+def test_second_ack_refused_and_removed_device_cleared(tmp_path, mosquitto, sim_factory):
+    """The first acknowledgement stands; a device removed from the config by a SIGHUP
+    reload gets its active alert closed in SQLite and its retained MQTT alert cleared."""
+    port = harness.free_port()
+    noon = ["--time", "2026-06-21T12:00:00+09:00", "--speed", "1"]
+    sim_factory(sim_config(port, inverter_state=7), args=noon)
+    d = daemon.Enmond(tmp_path, mosquitto.port, programs(port), interval="1s", extra=ALERTS,
+                      args=noon)
+    watch = Watch(mosquitto.port, topics=("enmon/alert/#",))
+    fault_topic = "enmon/alert/solar/roof/inv/inverter_fault"
+    try:
+        d.start()
+        assert daemon.wait_for(lambda: watch.last(fault_topic), 5), d.log_text()
+        assert daemon.wait_for(lambda: active_rows(d.db), 5), d.log_text()
+        first = daemon.enmon("--db", d.db, "--tz", "+09:00", "alerts", "ack",
+                             "inv/inverter_fault", "--by", "kim")
+        assert first.stdout == "alert inv/inverter_fault acknowledged by kim\n", first
+        second = daemon.enmon("--db", d.db, "--tz", "+09:00", "alerts", "ack",
+                              "inv/inverter_fault", "--by", "lee", check=False)
+        assert second.returncode == 1, second
+        assert second.stderr.startswith(
+            "enmon: alert inv/inverter_fault was already acknowledged by kim at "), second
+        assert second.stderr.endswith("; not changed\n"), second
+        db = sqlite3.connect(d.db)
+        assert db.execute("SELECT acked_by FROM alerts").fetchall() == [("kim",)]
+        db.close()
+
+        # the inverter leaves the configuration (the meter stays): reload
+        meter_only = ("programs:\n  - id: ami\n    kind: ami\n    sites:\n"
+                      "      - id: house\n        devices:\n"
+                      "          - {id: meter, kind: meter, link: 'tcp://127.0.0.1:%d',"
+                      " unit: 2}\n" % port)
+        daemon.Enmond(tmp_path, mosquitto.port, meter_only, interval="1s", extra=ALERTS)
+        d.proc.send_signal(signal.SIGHUP)
+        assert daemon.wait_for(lambda: watch.last(fault_topic) == b"", 10), d.log_text()
+        assert active_rows(d.db) == []
+        db = sqlite3.connect(d.db)
+        assert db.execute("SELECT key, clear_cause, acked_by FROM alerts").fetchall() == \
+            [("inv/inverter_fault", "device removed from configuration", "kim")]
+        db.close()
+        assert ("alert cleared: inv/inverter_fault (device removed from configuration)"
+                in d.log_text())
+        listed = json.loads(daemon.enmon("--db", d.db, "alerts", "--all", "--format",
+                                         "json").stdout)
+        assert [(a["key"], a["state"], a["clear_cause"]) for a in listed] == \
+            [("inv/inverter_fault", "cleared", "device removed from configuration")]
+        assert d.proc.poll() is None
+    finally:
+        assert d.stop() == 0, d.log_text()
         watch.close()

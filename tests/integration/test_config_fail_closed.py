@@ -4,12 +4,15 @@ Every bad file of tests/data/config/bad-*.yaml is refused with FILE:LINE: field:
 exit 78, by `enmond --check-config` and by a starting enmond alike (one validation, in
 config_load); the register map, savings and enmon-sim files share the YAML rules
 (src/common/yaml_doc.c); a SIGHUP with a bad file keeps the running configuration polling;
+the savings.yaml beside the config is validated at check, start and SIGHUP alike; `enmon
+import` refuses rows with another UTC offset and devices with hourly and 15-minute rows;
 100 "online" announcements of Home Assistant cause one discovery round, not a hundred.
 """
 import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 
@@ -167,6 +170,162 @@ def test_sighup_with_bad_file_keeps_polling(tmp_path, mosquitto, sim_factory):
     finally:
         rc = d.stop()
     assert rc == 0
+
+
+# min_days 0 is out of baseline.min_days's range 1..3660 (src/config/savings_config.c)
+BAD_SAVINGS = "# savings parameters\nbaseline:\n  max_days: 365\n  min_days: 0\n"
+BAD_SAVINGS_AT = (4, "baseline.min_days", "0 is out of range (1..3660)")
+
+
+def doc_block(doc, after):
+    """The lines of the first ``` block of docs/DOC after the text `after`."""
+    with open(os.path.join(harness.source_dir(), "docs", doc), encoding="utf-8") as fh:
+        text = fh.read()
+    block = text.split(after, 1)[1].split("```", 2)[1]
+    return [ln.strip() for ln in block.splitlines() if ln.strip()]
+
+
+def one_device_config(tmp_path, port):
+    cfg = tmp_path / "enmond.yaml"
+    cfg.write_text("database: %s\nhttp:\n  port: 0\nprograms:\n  - id: p\n    kind: ami\n"
+                   "    sites:\n      - id: s\n        devices:\n"
+                   "          - {id: d, kind: meter, link: 'tcp://127.0.0.1:%d', unit: 1}\n"
+                   % (tmp_path / "enmon.db", port))
+    return str(cfg)
+
+
+def test_bad_savings_refused_by_check_and_start(tmp_path):
+    """savings.yaml next to the config (where the dashboard and `enmon savings` find it) is
+    validated like the config: --check-config and a start refuse a bad one with exit 78 and
+    FILE:LINE: field: reason, before the database is opened; a good one passes the check,
+    which names the file it checked."""
+    cfg = one_device_config(tmp_path, harness.free_port())
+    savings = tmp_path / "savings.yaml"
+    savings.write_text(BAD_SAVINGS)
+    pattern = located(str(savings), *BAD_SAVINGS_AT)
+    check = subprocess.run([daemon.bin_path("enmond"), "--check-config", "-c", cfg],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 78, check.stdout + check.stderr
+    assert "OK" not in check.stdout
+    # the example of docs/CONFIG.md "Fail closed", exactly
+    example = doc_block("CONFIG.md", "baseline: {min_days: 0}")
+    assert example == ["savings.yaml:4: baseline.min_days: 0 is out of range (1..3660)"]
+    assert check.stderr.strip() == "<3>%s/%s" % (tmp_path, example[0]), check.stderr
+    start = subprocess.run([daemon.bin_path("enmond"), "-c", cfg, "--time",
+                            "2026-06-21T12:00:00+09:00", "--speed", "0"],
+                           capture_output=True, text=True, timeout=30)
+    assert start.returncode == 78, start.stdout + start.stderr
+    assert re.search(pattern, start.stderr), start.stderr
+    assert not (tmp_path / "enmon.db").exists()
+    # `enmon savings` refuses the same file with the same message
+    res = daemon.enmon("-c", cfg, "savings", "--from", "2026-06-01", "--to", "2026-06-02",
+                       check=False)
+    assert res.returncode == 78 and re.search(pattern, res.stderr), res.stderr
+    # the demo city's parameters pass; without a file the defaults are used
+    with open(os.path.join(harness.source_dir(), "config", "savings.yaml"), encoding="utf-8") as fh:
+        savings.write_text(fh.read())
+    ok = subprocess.run([daemon.bin_path("enmond"), "--check-config", "-c", cfg],
+                        capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == "%s: OK: 1 programs, 1 sites, 1 devices on 1 links; savings %s\n" % (
+        cfg, savings), ok.stdout
+    savings.unlink()
+    ok = subprocess.run([daemon.bin_path("enmond"), "--check-config", "-c", cfg],
+                        capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0 and ok.stdout.endswith("; savings defaults\n"), ok.stdout
+
+
+def test_sighup_with_bad_savings_keeps_polling(tmp_path, mosquitto, sim_factory):
+    """A bad savings.yaml beside the config rejects the reload with its FILE:LINE message:
+    the running configuration (and the dashboard's savings parameters) stay, polling goes on;
+    once the file is fixed, the next SIGHUP reloads."""
+    port = harness.free_port()
+    devs = [("meter", "meter", port, 1, "")]
+    clock = Timeline()
+    sim_factory(sim_yaml(devs), args=clock.args())
+    d = daemon.Enmond(tmp_path, mosquitto.port, programs_yaml(devs), interval="500ms",
+                      args=clock.args())
+    savings = tmp_path / "savings.yaml"
+    try:
+        d.start()
+        assert daemon.wait_for(
+            lambda: os.path.exists(d.db) and len(db_rows(d.db)) == 1, 15), d.log_text()
+        savings.write_text(BAD_SAVINGS)
+        before = len(db_rows(d.db)["meter"])
+        d.proc.send_signal(signal.SIGHUP)
+        assert daemon.wait_for(lambda: "reload rejected" in d.log_text(), 10), d.log_text()
+        assert re.search(located(str(savings), *BAD_SAVINGS_AT), d.log_text()), d.log_text()
+        # 2 s at 500 ms: about 4 more rows; at least 2 with margin
+        time.sleep(2)
+        assert len(db_rows(d.db)["meter"]) >= before + 2, d.log_text()
+        assert d.proc.poll() is None
+        assert "configuration reloaded" not in d.log_text()
+        savings.write_text("baseline:\n  max_days: 365\n  min_days: 90\n")
+        d.proc.send_signal(signal.SIGHUP)
+        assert daemon.wait_for(lambda: "configuration reloaded" in d.log_text(), 10), \
+            d.log_text()
+        assert d.log_text().count("reload rejected") == 1
+    finally:
+        rc = d.stop()
+    assert rc == 0
+
+
+def test_import_refuses_other_offsets_and_mixed_steps(tmp_path, mosquitto):
+    """`enmon import intervals`: a row with a UTC offset other than the zone's (+09:30 in a
+    +09:00 city) used to land silently on the previous day, and a device with hourly and
+    15-minute rows put an hour's energy into one interval; both are now errors naming
+    FILE:LINE (exit 65) and nothing is written. With the file's zone given (--tz +09:30) the
+    row is converted exactly."""
+    d = daemon.Enmond(tmp_path, mosquitto.port,
+                      programs_yaml([("m1", "meter", harness.free_port(), 1, "")]))
+    try:
+        d.start()
+
+        def devices_written():
+            try:
+                with sqlite3.connect("file:%s?mode=ro" % d.db, uri=True) as db:
+                    return db.execute("SELECT COUNT(*) FROM devices").fetchone()[0] == 1
+            except sqlite3.Error:
+                return False
+        assert daemon.wait_for(devices_written, 20), d.log_text()
+    finally:
+        assert d.stop() == 0
+
+    def intervals():
+        with sqlite3.connect("file:%s?mode=ro" % d.db, uri=True) as db:
+            return db.execute("SELECT start_s, wh_import FROM intervals ORDER BY start_s"
+                              ).fetchall()
+    head = "device,start,wh_import,wh_export\n"
+    other = tmp_path / "other.csv"
+    other.write_text(head + "m1,2024-06-01T00:00:00+09:00,100,0\n"
+                     "m1,2024-06-01T00:15:00+09:30,100,0\n")
+    r = daemon.enmon("--db", d.db, "--tz", "+09:00", "import", "intervals", str(other),
+                     check=False)
+    assert r.returncode == 65, r.stdout + r.stderr
+    # the example of docs/SAVINGS.md, exactly (h.csv there)
+    example = doc_block("SAVINGS.md", "The message, checked by")
+    assert example[0].startswith("h.csv:3: start: '2024-06-01T00:15:00+09:30' has UTC offset "
+                                 "+09:30, not the zone's +09:00 (it would count as "
+                                 "2024-05-31T23:45+09:00)"), example
+    assert example[0].replace("h.csv", str(other), 1) + "\n" in r.stderr, r.stderr
+    assert intervals() == []
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(head + "".join("m1,2024-06-01T%s:00+09:00,%s,0\n" % row for row in (
+        ("15:00", 400), ("16:00", 400), ("17:00", 400), ("17:15", 100))))
+    r = daemon.enmon("--db", d.db, "--tz", "+09:00", "import", "intervals", str(mixed),
+                     check=False)
+    assert r.returncode == 65, r.stdout + r.stderr
+    example = doc_block("SAVINGS.md", "one hour gap, stays 15-minute")
+    assert example[0].startswith("h.csv:5: start: device m1 mixes hourly rows (lines 2, 3, 4 "
+                                 "are an hour apart) and 15-minute rows (line 5 is 15 minutes "
+                                 "after line 4)"), example
+    assert example[0].replace("h.csv", str(mixed), 1) + "\n" in r.stderr, r.stderr
+    assert intervals() == []
+    # the file's own zone given: 00:15+09:30 = 2024-05-31T14:45Z = 1717166700
+    only = tmp_path / "only.csv"
+    only.write_text(head + "m1,2024-06-01T00:15:00+09:30,100,0\n")
+    daemon.enmon("--db", d.db, "--tz", "+09:30", "import", "intervals", str(only))
+    assert intervals() == [(1717166700, 100.0)]
 
 
 def ha_configs(watch):

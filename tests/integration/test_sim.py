@@ -479,7 +479,8 @@ def test_demo_config_serves_the_city_slice(sim_factory):
     for line in sim.stdout_text().splitlines():
         addr, count = line.split()[1:]
         units[int(addr.rsplit(":", 1)[1])] = int(count.split("=")[1])
-    expected = {15020: 10, 15021: 20, 15022: 5, 15023: 30, 15024: 30, 15025: 20, 15026: 1}
+    expected = {15020: 10, 15021: 20, 15022: 5, 15023: 30, 15024: 30, 15025: 20,
+                15026: 2}  # city hall: the building meter and its ESS's meter
     assert units == {remap[p]: n for p, n in expected.items()}
     water = read_chain(remap[15022], 5)
     assert water[0].raw("Md") == "SIM-INV-90K"

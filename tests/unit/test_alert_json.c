@@ -71,8 +71,14 @@ static void test_event_exact(void **state)
     char again[1024];
     assert_int_equal(alert_event_json(&ev, &cfg, again, sizeof(again)), n);
     assert_string_equal(again, buf);
-    /* a clear; a value that is not a number */
+    /* a clear keeps the raise's value and adds the one that cleared it */
     ev.raised = 0;
+    ev.clear_value = 209.1;
+    assert_true(alert_event_json(&ev, &cfg, buf, sizeof(buf)) > 0);
+    assert_non_null(strstr(buf, "\"value\":196.4,"));
+    assert_non_null(strstr(buf, "\"state\":\"cleared\",\"clear_value\":209.1}"));
+    /* a clear no reading decided; a value that is not a number */
+    ev.clear_value = NAN;
     ev.value = NAN;
     assert_true(alert_event_json(&ev, &cfg, buf, sizeof(buf)) > 0);
     assert_non_null(strstr(buf, "\"value\":null,"));
@@ -133,7 +139,19 @@ static void test_record(void **state)
     assert_true(cJSON_GetObjectItem(o, "cleared_ms")->valuedouble == 1782010920000.0);
     assert_string_equal(cJSON_GetObjectItem(o, "acked_by")->valuestring, "kim");
     assert_true(cJSON_GetObjectItem(o, "acked_ms")->valuedouble == 1782010900000.0);
+    assert_null(cJSON_GetObjectItem(o, "clear_value"));
+    assert_null(cJSON_GetObjectItem(o, "clear_cause"));
     cJSON_Delete(o);
+    /* the value that cleared it, and why when no rule did */
+    r.has_clear_value = 1;
+    r.clear_value = 209.1;
+    snprintf(r.clear_cause, sizeof(r.clear_cause), "device removed from configuration");
+    alert_json_from_row(&r, &a);
+    assert_true(alert_json_write(&a, ALERT_JSON_RECORD, buf, sizeof(buf)) > 0);
+    assert_non_null(strstr(buf, "\"value\":196.4,"));
+    assert_non_null(strstr(buf, "\"cleared_ms\":1782010920000,\"clear_value\":209.1,"
+                                "\"clear_cause\":\"device removed from configuration\","
+                                "\"acked_by\":\"kim\""));
 }
 
 int main(void)

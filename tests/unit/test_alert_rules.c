@@ -171,6 +171,9 @@ static void test_comm_loss_polls_and_ticks(void **state)
     at(&g, 15 * S);
     assert_int_equal(g.raises, 1);
     assert_int_equal(g.last.since_ms, 0);
+    /* 3 failed polls (5, 10, 15 s) since the start at 0: 15 s without a valid reading */
+    assert_string_equal(g.last.cause, "no valid reading for 15 s (3 failed polls)");
+    assert_true(g.last.value == 15.0);
     g.r.quality = READING_OK;
     at(&g, 20 * S);
     assert_int_equal(g.clears, 1);
@@ -183,6 +186,18 @@ static void test_comm_loss_polls_and_ticks(void **state)
     assert_int_equal(alert_rule_step(ALERT_RULE_COMM_LOSS, &g.cfg, &g.st, &tick, out, 2), 1);
     assert_int_equal(out[0].action, ALERT_RAISE);
     assert_int_equal(out[0].since_ms, 20 * S);
+    /* raised by the timer: no poll came back at all since the valid one at 20 s, so no
+     * count of failed polls; silent 141 s - 20 s = 121 s */
+    assert_string_equal(out[0].cause, "no reading for 121 s");
+    assert_true(out[0].value == 121.0);
+    /* one failed poll, then the timer: the real count */
+    g.r.quality = READING_OK;
+    at(&g, 200 * S);
+    g.r.quality = READING_FAILED;
+    at(&g, 205 * S);
+    tick.now_ms = 200 * S + 120 * S;
+    assert_int_equal(alert_rule_step(ALERT_RULE_COMM_LOSS, &g.cfg, &g.st, &tick, out, 2), 1);
+    assert_string_equal(out[0].cause, "no valid reading for 120 s (1 failed poll)");
     /* other rules ignore ticks */
     assert_int_equal(alert_rule_step(ALERT_RULE_VOLTAGE_BAND, &g.cfg, &g.st, &tick, out, 2), 0);
 }

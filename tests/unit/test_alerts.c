@@ -273,6 +273,68 @@ static void test_engine_peers(void **state)
     config_free(cfg);
 }
 
+/* One reading of pv-1..pv-4 each (in that order) at t, power w[i] W; pv-5 never reads. */
+static void submit_round(struct alerts *a, const struct enmon_config *cfg, const double w[4],
+                         int64_t t)
+{
+    for (int i = 0; i < 4; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "pv-%d", i + 1);
+        struct reading r = reading_at((uint32_t)device_index(cfg, id), t);
+        reading_set(&r, MEAS_POWER_W, w[i]);
+        reading_set(&r, MEAS_STATE, 4);
+        assert_int_equal(alerts_submit(a, &r), ENMON_OK);
+    }
+}
+
+static void submit_rounds(struct alerts *a, const struct enmon_config *cfg, const double w[4],
+                          int64_t from, int64_t to)
+{
+    for (int64_t t = from; t < to; t += S)
+        submit_round(a, cfg, w, t);
+}
+
+/* The peers' median comes from their current readings: a cloud over the whole program, with
+ * `after` far below the 10 s a cached median lived, raises nothing; one inverter alone low does. */
+static void test_engine_peers_current_readings(void **state)
+{
+    (void)state;
+    struct enmon_config *cfg = load("alerts:\n  under_production: {after: 5s, clear_after: 5s}\n");
+    struct sink s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct alerts *a;
+    assert_int_equal(alerts_start(cfg, collect, &s, &a), ENMON_OK);
+    static const double sunny[4] = {2400, 2400, 2400, 2400};
+    static const double cloud[4] = {375, 375, 375, 375};
+    static const double pv1_low[4] = {375, 2400, 2400, 2400};
+    /* 10 min of sun, then 2 min of cloud over all four, one reading a second each: in the
+     * first cloudy round pv-1 compares 375 W with its peers' sunny 2400 W (a hit at 600 s),
+     * but by 601 s they read 375 W too: share 1.0, the run of hits ends after 1 s < 5 s */
+    submit_rounds(a, cfg, sunny, 0, 600 * S);
+    submit_rounds(a, cfg, cloud, 600 * S, 720 * S);
+    /* pv-1 stays at 375 W, the others are back at 2400 W. At 720 s pv-1 still sees its
+     * peers' 375 W of 719 s (share 1.0); from 721 s the median of pv-2..pv-4 is 2400 /
+     * 3000 = 0.8, expected 0.8 x 3000 = 2400 W, share 375 / 2400 = 0.15625 < 0.5: hits
+     * from 721 s, raised at 726 s (after 5 s). */
+    submit_rounds(a, cfg, pv1_low, 720 * S, 780 * S);
+    /* pv-1 recovers at 780 s: share 2400 / 2400 = 1.0 >= 0.7, cleared at 785 s */
+    submit_rounds(a, cfg, sunny, 780 * S, 800 * S);
+    alerts_stop(a);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.ev[0].id, "pv-1/under_production");
+    assert_int_equal(s.ev[0].raised, 1);
+    assert_int_equal(s.ev[0].first_seen_ms, NOON_WALL + 721 * S);
+    assert_int_equal(s.ev[0].last_seen_ms, NOON_WALL + 726 * S);
+    assert_true(s.ev[0].value == 0.15625);
+    assert_string_equal(s.ev[0].cause, "output 375 W is 16% of the peers' median 2400 W");
+    /* the clear keeps the value that raised it and carries the one that cleared it */
+    assert_string_equal(s.ev[1].id, "pv-1/under_production");
+    assert_int_equal(s.ev[1].raised, 0);
+    assert_int_equal(s.ev[1].last_seen_ms, NOON_WALL + 785 * S);
+    assert_true(s.ev[1].value == 0.15625);
+    assert_true(s.ev[1].clear_value == 1.0);
+    config_free(cfg);
+}
+
 static void test_event_json(void **state)
 {
     (void)state;
@@ -535,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_engine_raises_and_clears),
         cmocka_unit_test(test_engine_restore_does_not_refire),
         cmocka_unit_test(test_engine_peers),
+        cmocka_unit_test(test_engine_peers_current_readings),
         cmocka_unit_test(test_event_json),
         cmocka_unit_test(test_config_defaults_overrides_hook),
         cmocka_unit_test(test_config_errors_are_located),

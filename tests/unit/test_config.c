@@ -245,6 +245,25 @@ static void test_defaults(void **state)
     config_free(cfg);
 }
 
+/* storage.retry_buffer_readings (docs/CONFIG.md "storage"): default 250000, over
+ * 10 minutes of config/city (10,175 x 10 + 1,076 x 120 = 230,870 readings);
+ * 1..100000000, else FILE:LINE: field: reason. */
+static void test_storage_retry_buffer(void **state)
+{
+    (void)state;
+    struct enmon_config *cfg = load_ok(ONE_DEVICE_YAML);
+    assert_int_equal(cfg->storage.retry_buffer_readings, 250000);
+    assert_true(CFG_RETRY_BUFFER_DEFAULT >= 10175 * 10 + 1076 * 120);
+    config_free(cfg);
+    cfg = load_ok("storage: {retry_buffer_readings: 500000}\n" ONE_DEVICE_YAML); /* the doc's */
+    assert_int_equal(cfg->storage.retry_buffer_readings, 500000);
+    config_free(cfg);
+    expect_error("storage:\n  retry_buffer_readings: 0\n" ONE_DEVICE_YAML, 2,
+                 "storage.retry_buffer_readings", "");
+    expect_error("storage:\n  retry_buffer: 10\n" ONE_DEVICE_YAML, 2, "storage.retry_buffer",
+                 "unknown");
+}
+
 static void test_wide_count_and_offsets(void **state)
 {
     (void)state;
@@ -704,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_error_not_startable),
         cmocka_unit_test(test_error_missing_file),
         cmocka_unit_test(test_format_error_and_names),
+        cmocka_unit_test(test_storage_retry_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,12 +142,45 @@ static void test_wrap(void **state)
     inflight_free(f);
 }
 
+/* Message numbers for the live feed: a live message (seq 0) numbered k is
+ * acknowledged once k < consumed; a row matched to it is then pushed as a QoS 0
+ * entry and moves the mark in order behind what is still in flight. */
+static void test_live_numbers(void **state)
+{
+    (void)state;
+    struct inflight *f = inflight_new(0);
+    assert_non_null(f);
+    assert_int_equal(inflight_pushed(f), 0);
+    inflight_push(f, 7, 1, 0);  /* live message number 0 */
+    inflight_push(f, 8, 1, 41); /* an outbox row, number 1 */
+    inflight_push(f, 9, 1, 0);  /* live message number 2 */
+    assert_int_equal(inflight_pushed(f), 3);
+    assert_int_equal(inflight_consumed(f), 0);
+    inflight_ack(f, 9); /* number 2 first: nothing consumed, 0 and 1 are out */
+    inflight_advance(f);
+    assert_int_equal(inflight_consumed(f), 0);
+    inflight_ack(f, 7); /* number 0 acknowledged: 0 < consumed (1) */
+    inflight_advance(f);
+    assert_int_equal(inflight_consumed(f), 1);
+    /* the row of live message 0 (rowid 40) is matched: pushed as QoS 0 behind row 41 */
+    inflight_push(f, 0, 0, 40);
+    assert_int_equal(inflight_pushed(f), 4);
+    assert_int_equal(inflight_mark(f), 0); /* 41 is still out */
+    inflight_ack(f, 8);
+    inflight_advance(f); /* 1, 2 and the QoS 0 entry: consumed 4, mark 41 */
+    assert_int_equal(inflight_consumed(f), 4);
+    assert_int_equal(inflight_mark(f), 41);
+    assert_int_equal(inflight_len(f), 0);
+    inflight_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_out_of_order_acks), cmocka_unit_test(test_qos0_and_other_messages),
         cmocka_unit_test(test_set_mark_idle),     cmocka_unit_test(test_ring_full),
         cmocka_unit_test(test_wrap),
+        cmocka_unit_test(test_live_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

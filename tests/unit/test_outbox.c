@@ -127,6 +127,31 @@ static void test_fetch_in_order(void **state)
     outbox_close(o);
 }
 
+/* Keys only (rows already published live are matched, not read back), then a
+ * rewind to read the backlog from its first row whole. */
+static void test_fetch_keys_and_rewind(void **state)
+{
+    struct fixture *f = *state;
+    struct outbox *o = open_outbox(f, 1000);
+    struct outbox_item it[8];
+    assert_int_equal(outbox_fetch_keys(o, it, 8), NREAD);
+    for (int i = 0; i < NREAD; i++) {
+        assert_true(it[i].keys_only);
+        assert_int_equal(it[i].r.device, i % 2);
+        assert_int_equal(it[i].r.wall_ms, T0 + i * 60000LL);
+        assert_false(reading_has(&it[i].r, MEAS_POWER_W)); /* not read back */
+    }
+    assert_true(outbox_at_end(o));
+    outbox_rewind(o, it[2].seq - 1); /* the third row is the backlog's first */
+    assert_false(outbox_at_end(o));
+    assert_int_equal(outbox_fetch(o, it, 8), 3);
+    assert_false(it[0].keys_only);
+    assert_true(it[0].r.value[MEAS_POWER_W] == 102);
+    assert_true(it[2].r.value[MEAS_POWER_W] == 104);
+    assert_true(outbox_at_end(o));
+    outbox_close(o);
+}
+
 static void test_unacknowledged_come_back(void **state)
 {
     struct fixture *f = *state;
@@ -207,6 +232,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fetch_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_keys_and_rewind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unacknowledged_come_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mark_survives_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shed_beyond_bound, setup, teardown),

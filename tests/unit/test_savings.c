@@ -135,6 +135,56 @@ static void test_insufficient(void **state)
     assert_int_equal(savings_predict(&bl, 6, 0, &p), -1);
 }
 
+/* The baseline is the whole window before the retrofit, whatever the data: days before
+ * the first day with data, and days with an interval missing, are missing days. */
+static void test_baseline_whole_window(void **state)
+{
+    (void)state;
+    struct savings_day b[32];
+    struct savings_opts o;
+    struct savings_baseline bl;
+    size_t n = 0;
+    example_opts(&o); /* 20 days, >= 8 complete, <= 10% missing */
+    /* days -20..-15 each miss one interval (not valid), -14..-1 complete at 10 kWh */
+    for (int i = -20; i < -14; i++)
+        b[n++] = mk(i, 6, 0, 9.9, 0);
+    for (int i = -14; i < 0; i++)
+        b[n++] = mk(i, 6, 0, 10.0, 1);
+    savings_baseline_fit(b, n, END, &o, &bl);
+    /* before: period -14..-1 (14 days, none missing): "ok". Now 20 days, 14 complete,
+     * 6 missing = 30% > 10%: insufficient */
+    assert_true(bl.from_s == END - 20 * DAY);
+    assert_true(bl.to_s == END);
+    assert_int_equal(bl.days, 20);
+    assert_int_equal(bl.days_with_data, 14);
+    assert_false(bl.sufficient);
+    assert_string_equal(bl.reason, "6 of 20 baseline days missing (30.0%, max 10.0%)");
+    /* the same with no row at all for days -20..-15 */
+    savings_baseline_fit(b + 6, n - 6, END, &o, &bl);
+    assert_true(bl.from_s == END - 20 * DAY);
+    assert_false(bl.sufficient);
+    /* 2 of 20 missing (10.0% <= 10%): sufficient; 3 of 20 (15%): not */
+    savings_baseline_fit(b + 4, n - 4, END, &o, &bl);
+    assert_int_equal(bl.days_with_data, 14);
+    for (int i = 2; i < 6; i++)
+        b[i].valid = 1; /* days -18..-15 complete: 18 of 20 */
+    savings_baseline_fit(b, n, END, &o, &bl);
+    assert_int_equal(bl.days_with_data, 18);
+    assert_true(bl.sufficient);
+    b[2].valid = 0; /* 17 of 20 */
+    savings_baseline_fit(b, n, END, &o, &bl);
+    assert_false(bl.sufficient);
+    assert_string_equal(bl.reason, "3 of 20 baseline days missing (15.0%, max 10.0%)");
+    /* no data at all: the period is still the window, never inverted */
+    savings_baseline_fit(b, 0, END, &o, &bl);
+    assert_true(bl.from_s == END - 20 * DAY && bl.to_s == END);
+    assert_string_equal(bl.reason, "no complete day of data in the 20 days before");
+    /* the defaults: 365 days, at most 36 missing (36.5 = 10%): >= 329 complete days */
+    savings_opts_default(&o);
+    assert_int_equal(o.max_days, 365);
+    assert_float_equal(o.max_missing * o.max_days, 36.5, 1e-9);
+}
+
 static void test_deemed_and_peak(void **state)
 {
     (void)state;
@@ -173,9 +223,9 @@ static void test_subsidy(void **state)
     savings_subsidy_default(&s);
     assert_int_equal(s.years, 5);
     assert_float_equal(savings_subsidy_rate(&s, 450), 50.0, 1e-9);
-    s.bands[0] = (struct savings_band){10, 50};
-    s.bands[1] = (struct savings_band){100, 40};
-    s.bands[2] = (struct savings_band){0, 30};
+    s.bands[0] = (struct savings_band){.max_kw = 10, .rate_krw = 50};
+    s.bands[1] = (struct savings_band){.max_kw = 100, .rate_krw = 40};
+    s.bands[2] = (struct savings_band){.rate_krw = 30};
     s.nbands = 3;
     assert_float_equal(savings_subsidy_rate(&s, 3), 50.0, 1e-9);
     assert_float_equal(savings_subsidy_rate(&s, 10), 50.0, 1e-9);
@@ -183,6 +233,19 @@ static void test_subsidy(void **state)
     assert_float_equal(savings_subsidy_rate(&s, 450), 30.0, 1e-9);
     s.nbands = 1;
     assert_true(savings_subsidy_rate(&s, 20) < 0);
+    /* bounded bands (docs/SAVINGS.md): 3-50 kW at 50, 50-1000 kW at 40. The rate is the
+     * site's: a 60 kW site of two 30 kW inverters is in the second band (40), each 30 kW
+     * inverter alone would be in the first (50); a 2 kW site is below every band; 50 kW is in
+     * both and the first band listed wins. */
+    s.bands[0] = (struct savings_band){.min_kw = 3, .max_kw = 50, .rate_krw = 50};
+    s.bands[1] = (struct savings_band){.min_kw = 50, .max_kw = 1000, .rate_krw = 40};
+    s.nbands = 2;
+    assert_float_equal(savings_subsidy_rate(&s, 30 + 30), 40.0, 1e-9);
+    assert_float_equal(savings_subsidy_rate(&s, 30), 50.0, 1e-9);
+    assert_float_equal(savings_subsidy_rate(&s, 3), 50.0, 1e-9);
+    assert_float_equal(savings_subsidy_rate(&s, 50), 50.0, 1e-9);
+    assert_true(savings_subsidy_rate(&s, 2) < 0);
+    assert_true(savings_subsidy_rate(&s, 1000.5) < 0);
     /* 2017-06-01 KST + 5 years = 2022-06-01 KST */
     assert_true(kst(2017, 6, 1) == 1496242800);
     assert_true(savings_subsidy_end(kst(2017, 6, 1), 5, 540) == kst(2022, 6, 1));
@@ -196,9 +259,9 @@ static void test_subsidy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_baseline_fit), cmocka_unit_test(test_avoided),
-        cmocka_unit_test(test_insufficient), cmocka_unit_test(test_deemed_and_peak),
-        cmocka_unit_test(test_subsidy),
+        cmocka_unit_test(test_baseline_fit),    cmocka_unit_test(test_avoided),
+        cmocka_unit_test(test_insufficient),    cmocka_unit_test(test_baseline_whole_window),
+        cmocka_unit_test(test_deemed_and_peak), cmocka_unit_test(test_subsidy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

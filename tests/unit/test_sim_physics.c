@@ -1,4 +1,4 @@
-/* test_sim_physics.c -- enmon-sim physics: sun, irradiance, PV, household load, seeds. */
+/* test_sim_physics.c -- enmon-sim physics: sun, irradiance, PV, household load, seeds, ESS. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -219,6 +219,49 @@ static void test_grid_values_in_band(void **state)
     }
 }
 
+/* 500 kWh usable, 100 kW, 90% round trip (each way sqrt(0.9) = 0.948683): the cycle stores
+ * min(500, 100 x 8 h x 0.948683 = 758.9, 100 x 10 h / 0.948683 = 1054.1) = 500 kWh.
+ * Charge 23:00-07:00: 500 / 0.948683 / 8 = 65.881 kW from the grid (527.05 kWh);
+ * discharge 09:00-19:00: 500 x 0.948683 / 10 = 47.434 kW (474.34 kWh = 0.9 x 527.05).
+ * 2016-09-05 is a Monday; it serves the weekdays from 2016-09-01 on. */
+static void test_ess_schedule_and_soc(void **state)
+{
+    (void)state;
+    struct sim_ess e = {.usable_kwh = 500,
+                        .power_kw = 100,
+                        .efficiency = 0.9,
+                        .from_s = local_time(2016, 9, 1, 0, 0)};
+    assert_float_equal(sim_ess_cycle_kwh(&e), 500.0, 1e-9);
+    assert_float_equal(sim_ess_w(&e, local_time(2016, 9, 4, 23, 30)), 65881.0, 1.0); /* Sun */
+    assert_float_equal(sim_ess_w(&e, local_time(2016, 9, 5, 3, 0)), 65881.0, 1.0);
+    assert_float_equal(sim_ess_soc(&e, local_time(2016, 9, 5, 3, 0)), 0.5, 1e-9); /* 4 of 8 h */
+    assert_float_equal(sim_ess_w(&e, local_time(2016, 9, 5, 8, 0)), 0.0, 1e-9);
+    assert_float_equal(sim_ess_soc(&e, local_time(2016, 9, 5, 8, 0)), 0.9, 1e-9);
+    assert_float_equal(sim_ess_w(&e, local_time(2016, 9, 5, 14, 0)), -47434.0, 1.0);
+    assert_float_equal(sim_ess_soc(&e, local_time(2016, 9, 5, 14, 0)), 0.5, 1e-9); /* 5 of 10 */
+    assert_float_equal(sim_ess_w(&e, local_time(2016, 9, 5, 19, 0)), 0.0, 1e-9);
+    assert_float_equal(sim_ess_soc(&e, local_time(2016, 9, 5, 20, 0)), 0.1, 1e-9);
+    /* Friday night and the weekend idle; before the start idle */
+    assert_float_equal(sim_ess_w(&e, local_time(2016, 9, 9, 23, 30)), 0.0, 1e-9);
+    assert_float_equal(sim_ess_w(&e, local_time(2016, 9, 10, 14, 0)), 0.0, 1e-9);
+    assert_float_equal(sim_ess_w(&e, local_time(2016, 8, 31, 14, 0)), 0.0, 1e-9);
+    /* the first day served, Thursday 2016-09-01, charges from 23:00 the night before */
+    assert_float_equal(sim_ess_w(&e, local_time(2016, 8, 31, 22, 30)), 0.0, 1e-9);
+    assert_float_equal(sim_ess_w(&e, local_time(2016, 8, 31, 23, 30)), 65881.0, 1.0);
+    /* energy over a weekday cycle, 1-minute steps: in 527.05 kWh, out 474.34 kWh */
+    double in = 0.0, out = 0.0;
+    for (double t = local_time(2016, 9, 4, 23, 0); t < local_time(2016, 9, 5, 23, 0); t += 60) {
+        double w = sim_ess_w(&e, t + 30);
+        in += w > 0 ? w / 60000.0 : 0.0;
+        out += w < 0 ? -w / 60000.0 : 0.0;
+    }
+    assert_float_equal(in, 527.046, 0.01);
+    assert_float_equal(out, 474.342, 0.01);
+    assert_float_equal(out / in, 0.9, 1e-6);
+    struct sim_ess none = {0};
+    assert_float_equal(sim_ess_w(&none, local_time(2016, 9, 5, 14, 0)), 0.0, 1e-9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_led_retrofit_saves_in_the_evening),
         cmocka_unit_test(test_seeded_determinism),
         cmocka_unit_test(test_grid_values_in_band),
+        cmocka_unit_test(test_ess_schedule_and_soc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

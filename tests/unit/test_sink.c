@@ -203,14 +203,19 @@ static void test_registry_limits(void **state)
 static void test_adapter_stats_text(void **state)
 {
     struct sink_stats s = {0};
-    struct store_stats ss = {.written = 36000, .dropped = 2, .depth = 7, .errors = 1};
+    struct store_stats ss = {.written = 36000, .dropped = 2, .depth = 7, .errors = 1,
+                             .retry_depth = 11, .retry_dropped = 13};
     sink_adapter_store_stats(&ss, &s);
     assert_string_equal(s.line, "db written=36000 dropped=2");
     assert_string_equal(s.json, "\"db_written\":36000,\"db_dropped\":2");
     assert_int_equal(s.depth, 7);
-    assert_int_equal(s.nmetrics, 2);
+    assert_int_equal(s.nmetrics, 4);
     assert_string_equal(s.metric[1].name, "enmon_store_errors_total");
     assert_true(s.metric[1].value == 1.0);
+    assert_string_equal(s.metric[2].name, "enmon_store_retry_depth");
+    assert_true(s.metric[2].value == 11.0);
+    assert_string_equal(s.metric[3].name, "enmon_store_retry_dropped_total");
+    assert_true(s.metric[3].value == 13.0);
 
     memset(&s, 0, sizeof(s));
     struct mqtt_sink_stats ms = {

@@ -15,6 +15,8 @@
 #include "store.h"
 #include "store_schema.h"
 
+#include <pthread.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -492,6 +494,8 @@ static void make_v5_file(struct fixture *f, int dr_cli)
     assert_int_equal(sqlite3_open(f->cfg.database, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TABLE alert_learned; DROP TABLE dr_events;"
+                                  " ALTER TABLE alerts DROP COLUMN clear_value;"
+                                  " ALTER TABLE alerts DROP COLUMN clear_cause;"
                                   " PRAGMA user_version=5",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -518,7 +522,7 @@ static void test_store_migrates_5_to_6(void **state)
         assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_OK);
         store_close(st);
         sqlite3 *db = db_open(f);
-        assert_int_equal(q_int(db, "PRAGMA user_version"), 6);
+        assert_int_equal(q_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
         assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
                                    " ('alert_learned', 'dr_events')"),
                          2);
@@ -592,6 +596,233 @@ static void test_store_learned_round_trip(void **state)
     f->cfg.ndevices = 3;
 }
 
+static struct alert_event alert_ev(uint32_t dev, const char *id, int raised, double value,
+                                   double clear_value, int64_t t)
+{
+    struct alert_event ev = {.device = dev,
+                             .raised = raised,
+                             .value = value,
+                             .clear_value = clear_value,
+                             .first_seen_ms = T0,
+                             .last_seen_ms = t,
+                             .severity = ALERT_WARNING};
+    snprintf(ev.id, sizeof(ev.id), "%s", id);
+    snprintf(ev.rule, sizeof(ev.rule), "%s", strchr(id, '/') + 1);
+    snprintf(ev.cause, sizeof(ev.cause), "test");
+    return ev;
+}
+
+static void keep_row(void *ctx, const struct alert_row *row)
+{
+    *(struct alert_row *)ctx = *row;
+}
+
+/* The history keeps what raised an alert apart from what cleared it; the first
+ * acknowledgement stands; an alert of a device no longer configured is closed. */
+static void test_store_alert_history(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = NULL;
+    char msg[256] = "";
+    assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_OK);
+    /* meter-1: raised at 196.4 V, cleared by a reading of 209.1 V; meter-2: still silent */
+    struct alert_event ev = alert_ev(1, "meter-1/voltage_band", 1, 196.4, NAN, T0 + MIN_MS);
+    assert_int_equal(store_submit_alert(st, &ev), ENMON_OK);
+    ev = alert_ev(1, "meter-1/voltage_band", 0, 196.4, 209.1, T0 + 2 * MIN_MS);
+    assert_int_equal(store_submit_alert(st, &ev), ENMON_OK);
+    ev = alert_ev(2, "meter-2/comm_loss", 1, 121, NAN, T0 + MIN_MS);
+    assert_int_equal(store_submit_alert(st, &ev), ENMON_OK);
+    store_close(st);
+
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->cfg.database, &db), SQLITE_OK);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM alerts WHERE key = 'meter-1/voltage_band'"
+                               " AND value = 196.4 AND clear_value = 209.1"
+                               " AND cleared_ms = 1717200120000 AND clear_cause IS NULL"),
+                     1);
+    /* the first acknowledgement stands; a second is refused and shows the first */
+    struct alert_row first = {0};
+    assert_int_equal(alert_store_ack(db, "1", "kim", T0 + 3 * MIN_MS, &first), ENMON_OK);
+    assert_int_equal(alert_store_ack(db, "1", "lee", T0 + 4 * MIN_MS, &first), ENMON_ERR_INVALID);
+    assert_string_equal(first.acked_by, "kim");
+    assert_int_equal(first.acked_ms, T0 + 3 * MIN_MS);
+    assert_int_equal(alert_store_ack(db, "meter-2/comm_loss", "lee", T0 + 4 * MIN_MS, NULL),
+                     ENMON_OK);
+    assert_int_equal(alert_store_ack(db, "meter-2/comm_loss", "kim", T0, NULL), ENMON_ERR_INVALID);
+    assert_int_equal(alert_store_ack(db, "99", "kim", T0, NULL), ENMON_ERR_NOT_FOUND);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM alerts WHERE id = 1 AND acked_by = 'kim'"
+                               " AND acked_ms = 1717200180000"),
+                     1);
+
+    /* meter-2 leaves the configuration: its active alert is closed at T0 + 5 min */
+    struct alert_row closed = {0};
+    size_t n = 99;
+    f->cfg.ndevices = 2;
+    assert_int_equal(
+        alert_store_clear_removed(f->cfg.database, &f->cfg, T0 + 5 * MIN_MS, keep_row, &closed, &n),
+        ENMON_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(closed.key, "meter-2/comm_loss");
+    assert_string_equal(closed.program, "ami");
+    assert_string_equal(closed.site, "apt-101");
+    assert_string_equal(closed.clear_cause, "device removed from configuration");
+    assert_int_equal(q_int(db, "SELECT count(*) FROM alerts WHERE key = 'meter-2/comm_loss'"
+                               " AND cleared_ms = 1717200300000 AND value = 121"
+                               " AND clear_value IS NULL"
+                               " AND clear_cause = 'device removed from configuration'"),
+                     1);
+    /* nothing left to close */
+    assert_int_equal(alert_store_clear_removed(f->cfg.database, &f->cfg, T0, NULL, NULL, &n),
+                     ENMON_OK);
+    assert_int_equal(n, 0);
+    f->cfg.ndevices = 3;
+    sqlite3_close(db);
+}
+
+/* ---- the retry buffer and a locked database ------------------------------- */
+
+/* Another connection holding the write lock (BEGIN EXCLUSIVE), as another process would. */
+static sqlite3 *lock_db(struct fixture *f)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(f->cfg.database, &db, SQLITE_OPEN_READWRITE, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    return db;
+}
+
+static void unlock_db(sqlite3 *db)
+{
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static int wait_stats(struct store *st, struct store_stats *s, int (*ok)(const struct store_stats *),
+                      int ms)
+{
+    int64_t until = clock_mono_ms() + ms;
+    do {
+        store_get_stats(st, s);
+        if (ok(s))
+            return 1;
+        usleep(20000);
+    } while (clock_mono_ms() < until);
+    return 0;
+}
+
+static int commit_failed(const struct store_stats *s)
+{
+    return s->errors >= 1;
+}
+
+static int three_written(const struct store_stats *s)
+{
+    return s->written >= 3 && s->retry_depth == 0;
+}
+
+/* A commit that fails (here: another writer holds the lock beyond the 5 s busy
+ * timeout) keeps its readings in memory up to storage.retry_buffer_readings (3):
+ * of 5 readings the 3 oldest are held, the 2 newest counted as dropped; once the
+ * lock is gone the 3 are committed in poll order. */
+static void test_store_retry_buffer_bounded_in_order(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.storage.retry_buffer_readings = 3;
+    struct store *st = NULL;
+    char msg[256] = "";
+    assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_OK);
+    sqlite3 *lock = lock_db(f);
+    for (int k = 0; k < 5; k++) {
+        struct reading r = rd(0, T0 + k * 1000);
+        r.quality = READING_OK;
+        reading_set(&r, MEAS_POWER_W, 100 + k);
+        submit(st, &r);
+    }
+    struct store_stats s;
+    assert_true(wait_stats(st, &s, commit_failed, 15000));
+    assert_int_equal(s.written, 0);
+    assert_int_equal(s.retry_depth, 3);
+    assert_int_equal(s.retry_dropped, 2);
+    unlock_db(lock);
+    assert_true(wait_stats(st, &s, three_written, 15000));
+    assert_int_equal(s.written, 3);
+    assert_int_equal(s.retry_dropped, 2);
+    store_close(st);
+    sqlite3 *db = db_open(f);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings"), 3);
+    /* rowid order is poll order: power 100, 101, 102 at T0, T0 + 1 s, T0 + 2 s */
+    assert_int_equal(q_int(db, "SELECT group_concat(CAST(power_w AS INT), ',') = '100,101,102' "
+                               "AND group_concat(ts_ms - " "1717200000000" ", ',') = '0,1000,2000' "
+                               "FROM (SELECT * FROM readings ORDER BY rowid)"),
+                     1);
+    sqlite3_close(db);
+}
+
+struct unlocker {
+    sqlite3 *db;
+    int after_ms;
+};
+
+static void *unlock_later(void *arg)
+{
+    struct unlocker *u = arg;
+    usleep((useconds_t)u->after_ms * 1000);
+    sqlite3_exec(u->db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(u->db);
+    return NULL;
+}
+
+/* Start-up waits out another writer's lock (here 7 s, longer than the 5 s busy
+ * timeout that used to fail it) instead of failing. */
+static void test_store_open_waits_for_lock(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = NULL;
+    char msg[256] = "";
+    assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_OK);
+    store_close(st);
+    struct unlocker u = {lock_db(f), 7000};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, unlock_later, &u), 0);
+    int64_t t0 = clock_mono_ms();
+    int rc = store_open(&f->cfg, &st, msg, sizeof(msg));
+    int64_t waited = clock_mono_ms() - t0;
+    pthread_join(t, NULL);
+    if (rc != ENMON_OK)
+        fail_msg("store_open: %s", msg);
+    assert_true(waited >= 6500);
+    store_close(st);
+}
+
+/* store_close with readings held behind another writer's lock waits the lock
+ * out (as start-up does) instead of losing them: a reload or SIGTERM during an
+ * `enmon import` keeps every reading. */
+static void test_store_close_waits_out_lock(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = NULL;
+    char msg[256] = "";
+    assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_OK);
+    struct unlocker u = {lock_db(f), 0};
+    for (int k = 0; k < 4; k++) {
+        struct reading r = rd(1, T0 + k * 1000);
+        r.quality = READING_OK;
+        reading_set(&r, MEAS_POWER_W, 10 + k);
+        submit(st, &r);
+    }
+    struct store_stats s;
+    assert_true(wait_stats(st, &s, commit_failed, 15000));
+    assert_int_equal(s.retry_depth, 4);
+    u.after_ms = 3000; /* the lock goes 3 s into the close */
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, unlock_later, &u), 0);
+    store_close(st);
+    pthread_join(t, NULL);
+    sqlite3 *db = db_open(f);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings"), 4);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +833,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_refuses_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_migrates_5_to_6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_learned_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_alert_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_retry_buffer_bounded_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_open_waits_for_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_close_waits_out_lock, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
