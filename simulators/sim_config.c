@@ -35,6 +35,8 @@ static const char *const DEVICE_KEYS[] = {"port",
                                           "ess_kw",
                                           "ess_efficiency",
                                           "ess_from",
+                                          "feedback_saving",
+                                          "feedback_from",
                                           "fixed",
                                           "model",
                                           "sunspec_base",
@@ -202,6 +204,24 @@ static int parse_ess(struct ydoc *d, struct fy_node *node, const char *path,
     return 0;
 }
 
+/* feedback_saving (share of the load an AMI participant saves, 0..0.5) from feedback_from (date,
+ * KST; required with a saving): `enmon-sim history` only. */
+static int parse_feedback(struct ydoc *d, struct fy_node *node, const char *path,
+                          struct sim_device_cfg *dev)
+{
+    char field[160];
+    long long from = 0;
+    if (opt_double(d, node, path, "feedback_saving", 0, 0.5, &dev->feedback_saving) < 0 ||
+        ydoc_date(d, node, "feedback_from",
+                  join_field(field, sizeof field, path, "feedback_from"), 9 * 3600L, &from) < 0)
+        return -1;
+    dev->feedback_from_s = from;
+    if (dev->feedback_saving > 0.0 && !ydoc_child(node, "feedback_from"))
+        return ydoc_error(d, node, join_field(field, sizeof field, path, "feedback_from"),
+                          "required with feedback_saving (the date feedback starts)");
+    return 0;
+}
+
 static int parse_kind_specific(struct ydoc *d, struct fy_node *node, const char *path,
                                struct sim_device_cfg *dev)
 {
@@ -223,7 +243,7 @@ static int parse_kind_specific(struct ydoc *d, struct fy_node *node, const char 
     join_field(field, sizeof field, path, "led_retrofit");
     if (ydoc_bool(d, node, "led_retrofit", field, &dev->led_retrofit) < 0)
         return -1;
-    return parse_ess(d, node, path, dev);
+    return parse_ess(d, node, path, dev) || parse_feedback(d, node, path, dev) ? -1 : 0;
 }
 
 /* The device's bus: port (TCP) or rtu (one of the top-level rtu: paths), exactly one. */

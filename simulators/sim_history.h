@@ -4,6 +4,7 @@
 #define ENMON_SIM_HISTORY_H
 
 #include "sim_physics.h"
+#include "sim_weather.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +24,8 @@ struct sim_history_device {
     int building;         /* meter: office building load shape */
     int64_t retrofit_s;   /* LED retrofit from this instant (0: none) */
     struct sim_ess ess;   /* meter: a battery behind it (usable_kwh 0: none) */
+    double feedback_saving; /* AMI feedback: load x (1 - this) from feedback_s (0: none) */
+    int64_t feedback_s;
 };
 
 struct sim_history_event {
@@ -36,6 +39,15 @@ struct sim_history_spec {
     double dr_drop;
     const struct sim_history_event *events;
     size_t nevents;
+    /* NULL: loads follow the fixed seasonal factor sim_history_season() (the default); else
+     * they follow this temperature series: sim_hvac_w() added, no seasonal factor. */
+    const struct sim_weather *weather;
+};
+
+/* One device's energy in one interval: what its meter records, and the behind-the-meter PV. */
+struct sim_history_wh {
+    double wh_import, wh_export;
+    double wh_pv; /* PV production: an inverter's output, a meter's rooftop PV (0: none) */
 };
 
 /* Seasonal factor of household demand (winter heating, summer cooling), mean about 1. */
@@ -46,13 +58,26 @@ double sim_history_season(double utc_s);
 void sim_history_interval(const struct sim_history_device *d, const struct sim_history_spec *s,
                           int64_t start_s, double *wh_import, double *wh_export);
 
+/* The same interval with the programs switched off (no LED retrofit, no AMI feedback saving, no
+ * demand-response drop), same weather, same occupants and random draws: the true
+ * counterfactual. The ESS stays. */
+void sim_history_interval_ex(const struct sim_history_device *d, const struct sim_history_spec *s,
+                             int64_t start_s, int programs, struct sim_history_wh *out);
+
+/* Writes the truth file "device,date,kind,actual_kwh,counterfactual_kwh,avoided_kwh,solar_kwh":
+ * one line per device and local day of the spec (sums of the intervals' rounded Wh).
+ * 0, or -1 on a write error. */
+int sim_history_write_truth(FILE *out, const struct sim_history_device *devs, size_t n,
+                            const struct sim_history_spec *s);
+
 /* Writes "device,start,wh_import,wh_export" and one line per device and
  * interval (start in UTC+9 with its offset). 0, or -1 on a write error. */
 int sim_history_write(FILE *out, const struct sim_history_device *devs, size_t n,
                       const struct sim_history_spec *s);
 
 /* `enmon-sim history --config SIM.yaml --enmond ENMOND.yaml --from DATE --to DATE
- * [--seed N] [--savings SAVINGS.yaml] [--dr-drop SHARE] --out FILE.csv`
+ * [--seed N] [--savings SAVINGS.yaml] [--dr-drop SHARE] [--weather] [--weather-offset-summer C]
+ * [--weather-offset-winter C] [--weather-offset-from DATE] [--truth FILE.csv] --out FILE.csv`
  * (argv[0] is "history"; implemented in sim_history_cli.c). Returns an exit status. */
 int sim_history_main(int argc, char **argv);
 

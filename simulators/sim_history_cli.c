@@ -15,10 +15,12 @@
 #define HIST_TZ_MIN CALTIME_KST_MIN
 
 struct hist_opts {
-    const char *config, *enmond, *from, *to, *savings, *out;
+    const char *config, *enmond, *from, *to, *savings, *out, *truth, *offset_from;
     uint64_t seed;
     int has_seed;
     double dr_drop;
+    int weather; /* loads follow sim_weather's temperatures */
+    double summer_offset_c, winter_offset_c;
 };
 
 static int hist_usage(const char *why)
@@ -26,8 +28,9 @@ static int hist_usage(const char *why)
     fprintf(stderr,
             "enmon-sim history: %s\n"
             "usage: enmon-sim history --config SIM.yaml --enmond ENMOND.yaml --from YYYY-MM-DD\n"
-            "       --to YYYY-MM-DD [--seed N] [--savings SAVINGS.yaml] [--dr-drop 0.3] "
-            "--out FILE.csv\n",
+            "       --to YYYY-MM-DD [--seed N] [--savings SAVINGS.yaml] [--dr-drop 0.3]\n"
+            "       [--weather] [--weather-offset-summer C] [--weather-offset-winter C]\n"
+            "       [--weather-offset-from YYYY-MM-DD] [--truth TRUTH.csv] --out FILE.csv\n",
             why);
     return 64;
 }
@@ -43,6 +46,11 @@ static int hist_parse(struct hist_opts *o, int argc, char **argv)
         {"savings", required_argument, NULL, 'v'},
         {"out", required_argument, NULL, 'o'},
         {"dr-drop", required_argument, NULL, 'd'},
+        {"weather", no_argument, NULL, 'w'},
+        {"weather-offset-summer", required_argument, NULL, 'S'},
+        {"weather-offset-winter", required_argument, NULL, 'W'},
+        {"weather-offset-from", required_argument, NULL, 'F'},
+        {"truth", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -81,6 +89,25 @@ static int hist_parse(struct hist_opts *o, int argc, char **argv)
             o->dr_drop = strtod(optarg, &end);
             if (*end || o->dr_drop < 0 || o->dr_drop > 1)
                 return hist_usage("--dr-drop must be a share 0..1");
+            break;
+        case 'w':
+            o->weather = 1;
+            break;
+        case 'S':
+        case 'W': {
+            double c = strtod(optarg, &end);
+            if (!*optarg || *end || c < -20 || c > 20)
+                return hist_usage("--weather-offset-* must be degrees C in -20..20");
+            *(opt == 'S' ? &o->summer_offset_c : &o->winter_offset_c) = c;
+            o->weather = 1;
+            break;
+        }
+        case 'F':
+            o->offset_from = optarg;
+            o->weather = 1;
+            break;
+        case 'T':
+            o->truth = optarg;
             break;
         default:
             return hist_usage("bad option");
@@ -129,6 +156,8 @@ static size_t hist_devices(const struct enmon_config *cfg, const struct sim_conf
         h->building = s->phases == 3;
         h->retrofit_s = d->retrofit;
         h->ess = s->ess;
+        h->feedback_saving = s->feedback_saving;
+        h->feedback_s = s->feedback_from_s;
     }
     return n;
 }
@@ -159,6 +188,28 @@ static int hist_events(const char *path, struct savings_config *sc, struct sim_h
     return 0;
 }
 
+typedef int (*hist_writer)(FILE *, const struct sim_history_device *, size_t,
+                           const struct sim_history_spec *);
+
+static int hist_write_file(const char *path, hist_writer write,
+                           const struct sim_history_device *devs, size_t n,
+                           const struct sim_history_spec *spec)
+{
+    FILE *out = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    int rc = 1;
+    if (!out)
+        perror(path);
+    else if (write(out, devs, n, spec) != 0)
+        perror(path);
+    else
+        rc = 0;
+    if (out && out != stdout && fclose(out) != 0 && rc == 0) {
+        perror(path);
+        rc = 1;
+    }
+    return rc;
+}
+
 static int hist_run(const struct hist_opts *o, const struct enmon_config *cfg,
                     const struct sim_config *sim, const struct sim_history_spec *spec)
 {
@@ -166,18 +217,9 @@ static int hist_run(const struct hist_opts *o, const struct enmon_config *cfg,
     if (!devs)
         return 1;
     size_t n = hist_devices(cfg, sim, devs);
-    FILE *out = strcmp(o->out, "-") == 0 ? stdout : fopen(o->out, "w");
-    int rc = 1;
-    if (!out)
-        perror(o->out);
-    else if (sim_history_write(out, devs, n, spec) != 0)
-        perror(o->out);
-    else
-        rc = 0;
-    if (out && out != stdout && fclose(out) != 0 && rc == 0) {
-        perror(o->out);
-        rc = 1;
-    }
+    int rc = hist_write_file(o->out, sim_history_write, devs, n, spec);
+    if (rc == 0 && o->truth)
+        rc = hist_write_file(o->truth, sim_history_write_truth, devs, n, spec);
     if (rc == 0)
         fprintf(stderr, "enmon-sim history: %zu devices, %s .. %s written to %s\n", n, o->from,
                 o->to, o->out);
@@ -195,6 +237,11 @@ int sim_history_main(int argc, char **argv)
     if (caltime_parse_date(o.from, HIST_TZ_MIN, &spec.from_s) != ENMON_OK ||
         caltime_parse_date(o.to, HIST_TZ_MIN, &spec.to_s) != ENMON_OK)
         return hist_usage("--from and --to are dates YYYY-MM-DD");
+    struct sim_weather wx = {.summer_offset_c = o.summer_offset_c,
+                             .winter_offset_c = o.winter_offset_c};
+    if (o.offset_from &&
+        caltime_parse_date(o.offset_from, HIST_TZ_MIN, &wx.offset_from_s) != ENMON_OK)
+        return hist_usage("--weather-offset-from is a date YYYY-MM-DD");
     spec.to_s += CALTIME_DAY_S; /* --to inclusive */
     if (spec.to_s <= spec.from_s)
         return hist_usage("--from is after --to");
@@ -216,9 +263,16 @@ int sim_history_main(int argc, char **argv)
     } else {
         spec.seed = o.has_seed ? o.seed : sim.seed;
         spec.events = ev;
-        rc = hist_run(&o, cfg, &sim, &spec);
+        wx.seed = spec.seed; /* the series `enmon-sim weather --seed` gives for the same seed */
+        if (o.weather && sim_weather_tabulate(&wx, spec.from_s, spec.to_s) != 0) {
+            rc = 1;
+        } else {
+            spec.weather = o.weather ? &wx : NULL;
+            rc = hist_run(&o, cfg, &sim, &spec);
+        }
     }
     free(ev);
+    sim_weather_free(&wx);
     savings_config_free(&sc);
     config_free(cfg);
     sim_config_free(&sim);

@@ -6,6 +6,7 @@
 #include "sim_ctl.h"
 #include "sim_fleet.h"
 #include "sim_history.h"
+#include "sim_weather.h"
 #include "sim_server.h"
 
 #include <errno.h>
@@ -46,6 +47,7 @@ static void usage(FILE *out)
             "                 [--ctl SOCKET] [--verbose]\n"
             "       enmon-sim ctl SOCKET COMMAND [ARGS...]\n"
             "       enmon-sim history ...\n"
+            "       enmon-sim weather --from DATE --to DATE ... (KMA ASOS hourly CSV)\n"
             "  --config FILE   simulator configuration (YAML, see docs/SIMULATOR.md)\n"
             "  --seed N        seed of every random process (default: config seed, else 1)\n"
             "  --fixed         every device reports constant default values\n"
@@ -291,6 +293,8 @@ int main(int argc, char **argv)
     struct sim_config cfg;
     if (argc >= 2 && strcmp(argv[1], "history") == 0)
         return sim_history_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "weather") == 0)
+        return sim_weather_main(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
         return sim_ctl_main(argc - 1, argv + 1);
     int rc = parse_args(argc, argv, &o);

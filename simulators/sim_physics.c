@@ -247,6 +247,24 @@ double sim_household_w(const struct sim_household *h, double utc_s)
     return w;
 }
 
+double sim_household_mean_w(double kwh_month)
+{
+    return kwh_month * 1000.0 * 12.0 / (365.0 * 24.0);
+}
+
+double sim_hvac_w(double mean_w, int building, double temp_c, double local_hour, int weekend)
+{
+    double heat_b = building ? SIM_OFFICE_HEAT_BALANCE_C : SIM_HOME_HEAT_BALANCE_C;
+    double cool_b = building ? SIM_OFFICE_COOL_BALANCE_C : SIM_HOME_COOL_BALANCE_C;
+    double heat_k = building ? SIM_OFFICE_HEAT_PER_K : SIM_HOME_HEAT_PER_K;
+    double cool_k = building ? SIM_OFFICE_COOL_PER_K : SIM_HOME_COOL_PER_K;
+    if (building && (weekend || local_hour < 8.0 || local_hour >= 19.0))
+        return 0.0;
+    double hdd = temp_c < heat_b ? heat_b - temp_c : 0.0;
+    double cdd = temp_c > cool_b ? temp_c - cool_b : 0.0;
+    return mean_w * (heat_k * hdd + cool_k * cdd);
+}
+
 double sim_grid_voltage(uint64_t feeder_key, uint64_t device_key, double utc_s)
 {
     double feeder = sim_smooth_noise(feeder_key ^ 0xF0, utc_s, 1800.0) - 0.5;

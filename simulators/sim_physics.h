@@ -1,4 +1,5 @@
-/* sim_physics.h -- pure physics of the simulator: sun, sky, clouds, PV output, household load. */
+/* sim_physics.h -- pure physics of the simulator: sun, sky, clouds, PV output, household load,
+ * heating and cooling. */
 #ifndef ENMON_SIM_PHYSICS_H
 #define ENMON_SIM_PHYSICS_H
 
@@ -96,6 +97,28 @@ struct sim_household {
 double sim_load_shape(double local_hour, int weekend, int building);
 /* Household demand in W at a UTC instant. */
 double sim_household_w(const struct sim_household *h, double utc_s);
+
+/* Heating and cooling with the weather: kW proportional to the degrees below a heating balance
+ * point and above a cooling one, per device kind. Coefficients are shares of the device's mean
+ * load (kwh_month) per kelvin: a 310 kWh/month home (424.7 W mean) adds 0.015 * 424.7 = 6.4 W
+ * per K below 15 C (electric share of mostly gas floor heating: mats, heaters, pumps) and
+ * 0.09 * 424.7 = 38.2 W per K above 22 C (air conditioning). An office building heats and
+ * cools electrically (heat pumps) on weekdays 08:00-19:00 only, balance points 14 C and 20 C
+ * (internal gains), 0.04 and 0.06 of its mean load per K. */
+#define SIM_HOME_HEAT_BALANCE_C 15.0
+#define SIM_HOME_COOL_BALANCE_C 22.0
+#define SIM_HOME_HEAT_PER_K 0.015
+#define SIM_HOME_COOL_PER_K 0.09
+#define SIM_OFFICE_HEAT_BALANCE_C 14.0
+#define SIM_OFFICE_COOL_BALANCE_C 20.0
+#define SIM_OFFICE_HEAT_PER_K 0.04
+#define SIM_OFFICE_COOL_PER_K 0.06
+
+/* Mean load in W of a device using kwh_month in an average month (365/12 days). */
+double sim_household_mean_w(double kwh_month);
+/* Heating + cooling demand in W at an air temperature, a local hour (0..24) and day type:
+ * mean_w * (heat_per_k * (balance_heat - T)+ + cool_per_k * (T - balance_cool)+). */
+double sim_hvac_w(double mean_w, int building, double temp_c, double local_hour, int weekend);
 
 /* A battery energy storage system (ESS) shifting a building's load: on the night before
  * each weekday it charges 23:00-07:00 (light-load hours) and on the weekday it discharges

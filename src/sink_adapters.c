@@ -24,7 +24,13 @@ void sink_adapter_store_stats(const struct store_stats *s, struct sink_stats *ou
     out->metric[3] = (struct sink_metric){"enmon_store_retry_dropped_total", "counter",
                                           "readings dropped beyond storage.retry_buffer_readings",
                                           (double)s->retry_dropped};
-    out->nmetrics = 4;
+    out->metric[4] = (struct sink_metric){"enmon_store_pruned_total", "counter",
+                                          "readings deleted by retention (storage.readings_days)",
+                                          (double)s->pruned};
+    out->metric[5] = (struct sink_metric){"enmon_store_prune_max_ms", "gauge",
+                                          "longest writer stall caused by retention, ms",
+                                          s->prune_max_ms};
+    out->nmetrics = 6;
     snprintf(out->line, sizeof(out->line), "db written=%llu dropped=%llu",
              (unsigned long long)s->written, (unsigned long long)s->dropped);
     snprintf(out->json, sizeof(out->json), "\"db_written\":%llu,\"db_dropped\":%llu",

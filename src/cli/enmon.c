@@ -1,5 +1,6 @@
 /* enmon.c -- the enmon CLI: the global options parsed once, then a command from the table. */
 #include "alert_cli.h"
+#include "backup_cli.h"
 #include "cli.h"
 #include "cli_report.h"
 #include "cli_scan.h"
@@ -54,6 +55,8 @@ static const struct cli_command commands[] = {
     {"dr", "record and list demand-response events", NULL, run_savings, 0},
     {"scan", "probe the unit ids of a Modbus link for SunSpec devices", cli_scan_usage,
      cli_scan_main, CLI_OWN_OPTIONS},
+    {"backup", "a consistent copy of the database while enmond writes (online backup)",
+     backup_cli_usage, backup_cli_main, 0},
     {"top", "a terminal live view of the program summaries on MQTT", top_usage, run_top,
      CLI_OWN_OPTIONS},
 };

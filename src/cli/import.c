@@ -1,11 +1,16 @@
-/* import.c -- `enmon import intervals`: CSV interval data (15-minute or hourly) loaded into the
- * intervals table in one all-or-nothing transaction, idempotent on re-import. */
+/* import.c -- `enmon import intervals` and `enmon import weather`: CSV interval data (15-minute or
+ * hourly) and KMA hourly temperatures, each loaded in one all-or-nothing transaction, idempotent
+ * on re-import. */
 #include "import.h"
 #include "caltime.h"
 #include "db_open.h"
 #include "err.h"
+#include "kma_csv.h"
+#include "store_schema.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -556,4 +561,200 @@ int import_intervals(sqlite3 *db, FILE *in, const char *name, int offset_min, en
     imp_db_close(&w);
     imp_free(&f);
     return rc;
+}
+
+/* ---- weather: the KMA ASOS hourly CSV ------------------------------------------------------ */
+
+#define WEATHER_FILE_MAX (1024L * 1024 * 1024) /* 1 GiB: decades of every ASOS station */
+
+/* Reads all of in into a NUL-terminated buffer. ENMON_OK, ENMON_ERR_PARSE (too big), ENMON_ERR_IO
+ * or ENMON_ERR_NOMEM (msg). */
+static int wx_slurp(FILE *in, char **out, size_t *len, char *msg, size_t msglen, const char *name)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, in);
+        if (n < cap - 1)
+            break;
+        if (cap > (size_t)WEATHER_FILE_MAX) {
+            snprintf(msg, msglen, "%s: larger than %ld MiB", name, WEATHER_FILE_MAX >> 20);
+            free(buf);
+            return ENMON_ERR_PARSE;
+        }
+        char *p = realloc(buf, cap * 2);
+        if (!p)
+            free(buf);
+        buf = p;
+        cap *= 2;
+    }
+    if (!buf) {
+        snprintf(msg, msglen, "%s: out of memory", name);
+        return ENMON_ERR_NOMEM;
+    }
+    if (ferror(in)) {
+        snprintf(msg, msglen, "%s: read error", name);
+        free(buf);
+        return ENMON_ERR_IO;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return ENMON_OK;
+}
+
+/* CP949 -> UTF-8 with glibc's iconv. ENMON_OK, or ENMON_ERR_PARSE with "NAME:LINE: ..." in
+ * msg for a byte sequence CP949 does not have. */
+static int wx_from_cp949(const char *in, size_t len, char **out, size_t *outlen, const char *name,
+                         char *msg, size_t msglen)
+{
+    iconv_t cd = iconv_open("UTF-8", "CP949");
+    if (cd == (iconv_t)-1) {
+        snprintf(msg, msglen, "%s: iconv cannot convert CP949: %s", name, strerror(errno));
+        return ENMON_ERR_PARSE;
+    }
+    size_t cap = len / 2 * 3 + len % 2 + 16; /* 2 CP949 bytes -> at most 3 UTF-8 bytes */
+    char *buf = malloc(cap), *src = (char *)in, *dst = buf;
+    size_t left = len, room = cap - 1;
+    int rc = buf ? ENMON_OK : ENMON_ERR_NOMEM;
+    if (buf && iconv(cd, &src, &left, &dst, &room) == (size_t)-1) {
+        size_t line = 1;
+        for (const char *p = in; p < src; p++)
+            line += *p == '\n';
+        snprintf(msg, msglen, "%s:%zu: encoding: neither UTF-8 nor CP949 (byte 0x%02X)", name,
+                 line, (unsigned char)*src);
+        rc = ENMON_ERR_PARSE;
+    }
+    iconv_close(cd);
+    if (rc != ENMON_OK) {
+        free(buf);
+        return rc;
+    }
+    *dst = '\0';
+    *out = buf;
+    *outlen = (size_t)(dst - buf);
+    return ENMON_OK;
+}
+
+static int wx_stations(const struct kma_data *d, struct import_weather_result *res)
+{
+    res->stations = calloc(d->stations ? d->stations : 1, sizeof(*res->stations));
+    if (!res->stations)
+        return ENMON_ERR_NOMEM;
+    for (size_t i = 0; i < d->nrows; i++) {
+        const struct kma_row *r = &d->rows[i];
+        if (i == 0 || d->rows[i - 1].station != r->station)
+            res->stations[res->nstations++] =
+                (struct import_station){.station = r->station, .first_s = r->ts_s};
+        struct import_station *s = &res->stations[res->nstations - 1];
+        s->hours++;
+        s->last_s = r->ts_s;
+        if (r->line == 0)
+            s->gaps++;
+        else if (isnan(r->temp_c))
+            s->empty++;
+    }
+    return ENMON_OK;
+}
+
+static int wx_write(sqlite3 *db, const struct kma_data *d, char *msg, size_t msglen)
+{
+    /* the file's hours replace stored ones; a gap never erases a stored value */
+    static const char put[] = "INSERT INTO weather(station, ts_s, temp_c) VALUES(?1, ?2, ?3) "
+                              "ON CONFLICT(station, ts_s) DO UPDATE SET temp_c = excluded.temp_c";
+    static const char gap[] = "INSERT INTO weather(station, ts_s, temp_c) VALUES(?1, ?2, NULL) "
+                              "ON CONFLICT(station, ts_s) DO NOTHING";
+    sqlite3_stmt *st[2] = {NULL, NULL};
+    if (sqlite3_prepare_v2(db, put, -1, &st[0], NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, gap, -1, &st[1], NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = imp_fail(db, "weather", msg, msglen);
+        sqlite3_finalize(st[0]);
+        sqlite3_finalize(st[1]);
+        return rc;
+    }
+    int ok = 1;
+    for (size_t i = 0; ok && i < d->nrows; i++) {
+        const struct kma_row *r = &d->rows[i];
+        sqlite3_stmt *s = st[r->line == 0];
+        sqlite3_bind_int(s, 1, r->station);
+        sqlite3_bind_int64(s, 2, r->ts_s);
+        if (r->line != 0 && !isnan(r->temp_c))
+            sqlite3_bind_double(s, 3, r->temp_c);
+        else if (r->line != 0)
+            sqlite3_bind_null(s, 3);
+        ok = sqlite3_step(s) == SQLITE_DONE;
+        sqlite3_reset(s);
+    }
+    int rc = ENMON_OK;
+    if (!ok || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = imp_fail(db, "write weather", msg, msglen);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_finalize(st[0]);
+    sqlite3_finalize(st[1]);
+    return rc;
+}
+
+static int wx_parse(const char *text, size_t len, const char *name, FILE *errs,
+                    struct kma_data *d, char *msg, size_t msglen)
+{
+    if (kma_csv_parse(text, len, d) != 0) {
+        snprintf(msg, msglen, "%s: out of memory", name);
+        return ENMON_ERR_NOMEM;
+    }
+    for (size_t i = 0; errs && i < d->nerrors; i++)
+        fprintf(errs, "%s:%u: %s\n", name, (unsigned)d->errors[i].line, d->errors[i].why);
+    if (d->nbad == 0)
+        return ENMON_OK;
+    if (errs && d->nbad > d->nerrors)
+        fprintf(errs, "%s: ... and %zu more bad lines\n", name, d->nbad - d->nerrors);
+    snprintf(msg, msglen, "%s: %zu bad lines; nothing imported", name, d->nbad);
+    return ENMON_ERR_PARSE;
+}
+
+int import_weather(sqlite3 *db, FILE *in, const char *name, FILE *errs,
+                   struct import_weather_result *res, char *msg, size_t msglen)
+{
+    memset(res, 0, sizeof(*res));
+    msg[0] = '\0';
+    char *raw = NULL, *utf8 = NULL;
+    size_t len = 0, ulen = 0;
+    int rc = wx_slurp(in, &raw, &len, msg, msglen, name);
+    if (rc != ENMON_OK)
+        return rc;
+    enum kma_encoding enc = kma_csv_detect(raw, len);
+    res->encoding = kma_encoding_name(enc);
+    if (enc == KMA_ENC_CP949)
+        rc = wx_from_cp949(raw, len, &utf8, &ulen, name, msg, msglen);
+    struct kma_data d;
+    memset(&d, 0, sizeof(d));
+    if (rc == ENMON_OK)
+        rc = utf8 ? wx_parse(utf8, ulen, name, errs, &d, msg, msglen)
+                  : wx_parse(raw, len, name, errs, &d, msg, msglen);
+    res->lines = d.lines;
+    res->bad_lines = d.nbad;
+    if (rc == ENMON_OK)
+        rc = wx_stations(&d, res);
+    if (rc == ENMON_OK)
+        rc = store_schema_migrate(db, msg, msglen); /* the weather table is schema 8 */
+    if (rc == ENMON_OK)
+        rc = wx_write(db, &d, msg, msglen);
+    if (rc == ENMON_OK) {
+        res->hours = d.nrows;
+        res->missing = d.empty + d.gaps;
+    } else if (rc == ENMON_ERR_NOMEM && !msg[0]) {
+        snprintf(msg, msglen, "%s: out of memory", name);
+    }
+    kma_data_free(&d);
+    free(utf8);
+    free(raw);
+    return rc;
+}
+
+void import_weather_free(struct import_weather_result *res)
+{
+    free(res->stations);
+    res->stations = NULL;
+    res->nstations = 0;
 }

@@ -1,5 +1,6 @@
-/* import.h -- `enmon import intervals`: CSV interval data (15-minute or hourly) loaded into the
- * intervals table in one all-or-nothing transaction, idempotent on re-import. */
+/* import.h -- `enmon import intervals` and `enmon import weather`: CSV interval data (15-minute or
+ * hourly) and KMA hourly temperatures, each loaded in one all-or-nothing transaction, idempotent
+ * on re-import. */
 #ifndef ENMON_IMPORT_H
 #define ENMON_IMPORT_H
 
@@ -50,5 +51,34 @@ int import_open(const char *path, sqlite3 **out, char *msg, size_t msglen);
  * ENMON_ERR_PARSE (bad lines), ENMON_ERR_NOMEM or ENMON_ERR_DB (msg). */
 int import_intervals(sqlite3 *db, FILE *in, const char *name, int offset_min, enum import_step step,
                      FILE *errs, struct import_result *res, char *msg, size_t msglen);
+
+/* What `enmon import weather` stored for one station. */
+struct import_station {
+    int station;
+    size_t hours;            /* rows written: the file's hours and the gaps between them */
+    size_t empty, gaps;      /* missing hours: an empty 기온, a gap between lines */
+    int64_t first_s, last_s; /* first and last hour (UTC) */
+};
+
+struct import_weather_result {
+    const char *encoding; /* "UTF-8", "UTF-8 with BOM" or "CP949" */
+    size_t lines;         /* data lines read */
+    size_t hours;         /* station-hours written (missing ones as NULL) */
+    size_t missing;       /* of those, missing: empty + gaps */
+    size_t bad_lines;
+    struct import_station *stations; /* by station number; import_weather_free releases */
+    size_t nstations;
+};
+
+/* Reads a KMA ASOS hourly CSV (kma_csv.h; CP949 converted to UTF-8 with iconv) from in,
+ * named `name` in messages, brings the database to the current schema and writes every
+ * station-hour into the weather table in one transaction: any bad line (each reported to
+ * errs as "NAME:LINE: FIELD: reason") means nothing is written. The file's hours replace
+ * stored ones (an empty 기온 stores NULL); a gap between two lines of a station stores NULL
+ * only where no value was stored. ENMON_OK, ENMON_ERR_PARSE (bad lines or encoding),
+ * ENMON_ERR_NOMEM or ENMON_ERR_DB (msg). */
+int import_weather(sqlite3 *db, FILE *in, const char *name, FILE *errs,
+                   struct import_weather_result *res, char *msg, size_t msglen);
+void import_weather_free(struct import_weather_result *res);
 
 #endif

@@ -35,6 +35,10 @@ const char savings_cli_usage[] =
     "  import intervals FILE.csv [--step auto|15m|1h]\n"
     "      loads interval data (header device,start,wh_import,wh_export) in one transaction:\n"
     "      any bad line (reported with its line number) imports nothing (exit 65).\n"
+    "  import weather FILE.csv\n"
+    "      loads KMA ASOS hourly temperatures (columns 지점, 일시, 기온(°C); CP949 or UTF-8)\n"
+    "      per station and hour in one transaction; missing hours stored empty and counted;\n"
+    "      any bad line imports nothing (exit 65). See docs/SAVINGS.md, \"Weather data\".\n"
     "  dr add --site SITE --start TIME --end TIME   records a demand-response event\n"
     "  dr list [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|csv|json]\n";
 
@@ -192,9 +196,26 @@ static void sc_baseline(const struct sr_row *row, int offset_min, char *buf, siz
     snprintf(buf, len, "%s..%s", a, b);
 }
 
+/* AMI (difference-in-differences): the 90 % interval, the rate and the groups, or why none. */
+static void sc_ami_detail(const struct sr_row *row, char *buf, size_t len)
+{
+    if (!row->has_interval)
+        snprintf(buf, len, "%s", row->note);
+    else
+        snprintf(buf, len,
+                 "90%% interval %.1f..%.1f kWh; %.3f kWh per participant-day; %d participants vs "
+                 "%d matched of %d comparison households",
+                 row->saved_low_kwh, row->saved_high_kwh, row->kwh_per_day,
+                 row->devices - row->insufficient, row->comparison, row->comparison_usable);
+}
+
 static void sc_detail(const struct sr_row *row, char *buf, size_t len)
 {
     buf[0] = '\0';
+    if (row->kind == PROGRAM_AMI) {
+        sc_ami_detail(row, buf, len);
+        return;
+    }
     if (!sr_row_has_figures(row)) {
         return; /* no counted device: no deemed savings, peak or shares */
     } else if (row->kind == PROGRAM_LED_RETROFIT && row->deemed_kwh > 0.0) {
@@ -455,6 +476,15 @@ static cJSON *js_row(const struct sr_row *row, int offset_min)
         js_figure(o, "city_kwh", has, row->saved_kwh * (1 - row->operator_share));
         js_figure(o, "city_krw", has, row->krw * (1 - row->operator_share));
     }
+    if (row->kind == PROGRAM_AMI) {
+        js_figure(o, "saved_low_kwh", row->has_interval, row->saved_low_kwh);
+        js_figure(o, "saved_high_kwh", row->has_interval, row->saved_high_kwh);
+        js_figure(o, "kwh_saved_per_participant_day", row->has_interval, row->kwh_per_day);
+        cJSON_AddNumberToObject(o, "participants", row->devices - row->insufficient);
+        cJSON_AddNumberToObject(o, "comparison_matched", row->comparison);
+        cJSON_AddNumberToObject(o, "comparison_usable", row->comparison_usable);
+        cJSON_AddStringToObject(o, "reason", row->note);
+    }
     if (row->kind == PROGRAM_SOLAR) {
         cJSON_AddNumberToObject(o, "capacity_kw", row->capacity_kw);
         cJSON_AddNumberToObject(o, "yield_kwh_per_kwp",
@@ -581,6 +611,10 @@ static int sc_table(const struct sr_row *rows, size_t nrows, const struct sr_res
     if (tot.ess_kwh != 0.0)
         printf("  ESS storage losses (efficiency, in KRW above) %11.3f kWh\n", tot.ess_kwh);
     sc_print_methods(r, n, ctx->offset_min);
+    for (size_t i = 0; i < nrows; i++) /* AMI rows have no per-device results */
+        if (rows[i].kind == PROGRAM_AMI)
+            printf("  %s (ami): %s%s%s\n", rows[i].program, rows[i].method,
+                   rows[i].note[0] ? "; note: " : "", rows[i].note);
     if (nev > 0) {
         printf("\nDemand response: reduction = CBL - metered per event hour (headline: %s, "
                "CBL days %s)\n\n",
@@ -770,6 +804,8 @@ static int cmd_savings(const struct cli_ctx *ctx, const struct sc_opts *o)
     if ((rc = sc_open(ctx, &db)) == EX_OK) {
         if (sr_compute(db, &sc, &q, &run.res, &run.n, msg, sizeof(msg)) != ENMON_OK ||
             sr_rows(run.res, run.n, by, g, ctx->offset_min, &run.rows, &run.nrows) != ENMON_OK ||
+            (!o->explain && sr_ami_rows(db, &sc, &q, &run.rows, &run.nrows, msg, sizeof(msg)) !=
+                                ENMON_OK) ||
             (!o->explain &&
              sr_events(db, &sc, &q, &run.ev, &run.nev, msg, sizeof(msg)) != ENMON_OK)) {
             fprintf(stderr, "enmon: savings: %s\n", msg);
@@ -786,11 +822,47 @@ static int cmd_savings(const struct cli_ctx *ctx, const struct sc_opts *o)
     return rc;
 }
 
+static int cmd_import_weather(const struct cli_ctx *ctx, const char *path)
+{
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!in) {
+        perror(path);
+        return EX_NOINPUT;
+    }
+    sqlite3 *db = NULL;
+    char msg[768], a[32], b[32];
+    struct import_weather_result res;
+    int rc = import_open(ctx->db_path, &db, msg, sizeof(msg));
+    if (rc == ENMON_OK)
+        rc = import_weather(db, in, path, stderr, &res, msg, sizeof(msg));
+    if (in != stdin)
+        fclose(in);
+    sqlite3_close(db);
+    if (rc != ENMON_OK) {
+        fprintf(stderr, "enmon: import: %s\n", msg);
+        return rc == ENMON_ERR_PARSE ? EX_DATAERR : rc == ENMON_ERR_DB ? EX_NOINPUT : EX_FAIL;
+    }
+    printf("imported %zu lines (%s): %zu hours of %zu station(s), %zu hours missing\n", res.lines,
+           res.encoding, res.hours, res.nstations, res.missing);
+    for (size_t i = 0; i < res.nstations; i++) {
+        const struct import_station *s = &res.stations[i];
+        caltime_format_minute(s->first_s, CALTIME_KST_MIN, a, sizeof(a));
+        caltime_format_minute(s->last_s, CALTIME_KST_MIN, b, sizeof(b));
+        printf("station %d: %s .. %s KST, %zu hours, %zu missing (%zu empty, %zu in gaps)\n",
+               s->station, a, b, s->hours, s->empty + s->gaps, s->empty, s->gaps);
+    }
+    import_weather_free(&res);
+    return EX_OK;
+}
+
 static int cmd_import(const struct cli_ctx *ctx, const struct sc_opts *o)
 {
     enum import_step step = IMPORT_STEP_AUTO;
+    if (o->nargs == 2 && strcmp(o->args[0], "weather") == 0 && !o->step)
+        return cmd_import_weather(ctx, o->args[1]);
     if (o->nargs != 2 || strcmp(o->args[0], "intervals") != 0)
-        return sc_usage("usage: enmon import intervals FILE.csv [--step auto|15m|1h]");
+        return sc_usage("usage: enmon import intervals FILE.csv [--step auto|15m|1h] | "
+                        "enmon import weather FILE.csv");
     if (o->step && strcmp(o->step, "auto") != 0) {
         if (strcmp(o->step, "15m") == 0)
             step = IMPORT_STEP_15M;

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define SINK_MAX 8         /* sinks in one registry */
-#define SINK_METRICS_MAX 4 /* families of its own per sink */
+#define SINK_METRICS_MAX 6 /* families of its own per sink */
 #define SINK_TEXT_MAX 192
 
 /* One Prometheus family only this sink reports (one sample, no labels). */

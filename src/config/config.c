@@ -256,7 +256,7 @@ static int load_http(struct loader *L, struct fy_node *map)
                                        "token_file",      "web_root",
                                        "max_connections", "connections_per_address",
                                        "max_streams",     "allow_anonymous",
-                                       NULL};
+                                       "metrics_per_device", NULL};
     struct cfg_http *h = &L->cfg->http;
     struct ydoc *d = &L->doc;
     long v;
@@ -269,6 +269,8 @@ static int load_http(struct loader *L, struct fy_node *map)
                  sizeof(h->token_file)) < 0 ||
         ydoc_str(d, map, "web_root", "http.web_root", h->web_root, sizeof(h->web_root)) < 0 ||
         ydoc_bool(d, map, "allow_anonymous", "http.allow_anonymous", &h->allow_anonymous) < 0 ||
+        ydoc_bool(d, map, "metrics_per_device", "http.metrics_per_device",
+                  &h->metrics_per_device) < 0 ||
         load_http_limits(L, map) != 0)
         return -1;
     int rc = ydoc_int(d, map, "port", "http.port", 0, 65535, &v);
@@ -833,8 +835,11 @@ static void set_defaults(struct enmon_config *cfg, const char *path)
     cfg->http.max_connections = 1000;
     cfg->http.connections_per_address = 32;
     cfg->http.max_streams = 500;
+    cfg->http.metrics_per_device = 1;
     snprintf(cfg->database, sizeof(cfg->database), "/var/lib/enmond/enmon.db");
     cfg->storage.retry_buffer_readings = CFG_RETRY_BUFFER_DEFAULT;
+    cfg->storage.readings_days = CFG_READINGS_DAYS_DEFAULT;
+    cfg->storage.alerts_days = CFG_ALERTS_DAYS_DEFAULT;
     snprintf(cfg->timezone, sizeof(cfg->timezone), "Asia/Seoul");
     cfg->utc_offset_min = CALTIME_KST_MIN;
     cfg->workers = 4;
@@ -893,10 +898,24 @@ static int check_startable(struct loader *L, struct fy_node *root)
     return 0;
 }
 
+/* One storage.*_days key: 0 (keep everything) .. CFG_RETENTION_DAYS_MAX. */
+static int load_storage_days(struct loader *L, struct fy_node *map, const char *key, int *out)
+{
+    char field[64];
+    long v;
+    snprintf(field, sizeof(field), "storage.%s", key);
+    int rc = ydoc_int(&L->doc, map, key, field, 0, CFG_RETENTION_DAYS_MAX, &v);
+    if (rc > 0)
+        *out = (int)v;
+    return rc < 0 ? -1 : 0;
+}
+
 /* The storage: section. */
 static int load_storage(struct loader *L, struct fy_node *map)
 {
-    static const char *const keys[] = {"retry_buffer_readings", NULL};
+    static const char *const keys[] = {"retry_buffer_readings", "readings_days", "intervals_days",
+                                       "daily_days", "alerts_days", NULL};
+    struct cfg_storage *s = &L->cfg->storage;
     long v;
     if (!map)
         return 0;
@@ -905,8 +924,20 @@ static int load_storage(struct loader *L, struct fy_node *map)
     int rc = ydoc_int(&L->doc, map, "retry_buffer_readings", "storage.retry_buffer_readings", 1,
                       100000000L, &v);
     if (rc > 0)
-        L->cfg->storage.retry_buffer_readings = v;
-    return rc < 0 ? -1 : 0;
+        s->retry_buffer_readings = v;
+    if (rc < 0 || load_storage_days(L, map, "readings_days", &s->readings_days) != 0 ||
+        load_storage_days(L, map, "intervals_days", &s->intervals_days) != 0 ||
+        load_storage_days(L, map, "daily_days", &s->daily_days) != 0 ||
+        load_storage_days(L, map, "alerts_days", &s->alerts_days) != 0)
+        return -1;
+    /* intervals are summed from readings as they are written, never from old rows, and
+     * daily rollups are rebuilt from intervals (timezone change): a shorter window for
+     * the coarser table would only lose what the finer one still holds */
+    if (s->intervals_days > 0 && s->daily_days > 0 && s->daily_days < s->intervals_days)
+        return ydoc_error(&L->doc, ydoc_child(map, "daily_days"), "storage.daily_days",
+                          "shorter than storage.intervals_days: daily rollups would be pruned "
+                          "before the intervals they sum");
+    return 0;
 }
 
 static int load_root(struct loader *L, struct fy_node *root)

@@ -11,6 +11,9 @@
 /* storage.retry_buffer_readings default: over 10 minutes of config/city (10,175 devices at
  * 60 s and 1,076 at 5 s: 10,175 x 10 + 1,076 x 120 = 230,870 readings per 10 minutes). */
 #define CFG_RETRY_BUFFER_DEFAULT 250000
+#define CFG_READINGS_DAYS_DEFAULT 35
+#define CFG_ALERTS_DAYS_DEFAULT 365
+#define CFG_RETENTION_DAYS_MAX 36600 /* 100 years */
 
 enum program_kind {
     PROGRAM_SOLAR,
@@ -54,6 +57,11 @@ struct cfg_mqtt {
 /* The storage: section: how the store rides out a database it cannot write. */
 struct cfg_storage {
     long retry_buffer_readings; /* readings held in memory while commits fail, default 250000 */
+    /* Retention, in days before the store's (simulated) now; 0 keeps everything. */
+    int readings_days;  /* raw readings, default 35 */
+    int intervals_days; /* 15-minute intervals, default 0 (kept) */
+    int daily_days;     /* daily rollups, default 0 (kept) */
+    int alerts_days;    /* cleared alerts, by their clear time, default 365 */
 };
 
 /* The http: section: enmond's REST API, /metrics and the live dashboard. */
@@ -66,6 +74,7 @@ struct cfg_http {
     int connections_per_address;   /* per client address, default 32; 0 = no limit */
     int max_streams;               /* /api/live streams at once, default 500 */
     int allow_anonymous;           /* a non-loopback listen without token_file is allowed */
+    int metrics_per_device;        /* /metrics: series per device (default 1), else per program */
 };
 
 struct cfg_program {

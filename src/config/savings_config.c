@@ -3,6 +3,7 @@
 #include "savings_config.h"
 #include "caltime.h"
 #include "err.h"
+#include "kma_csv.h"
 #include "yaml_doc.h"
 
 #include <libfyaml.h>
@@ -49,8 +50,10 @@ void savings_config_defaults(struct savings_config *c)
 
 void savings_config_free(struct savings_config *c)
 {
-    for (size_t i = 0; i < c->nprograms; i++)
+    for (size_t i = 0; i < c->nprograms; i++) {
         free(c->programs[i].sites);
+        free(c->programs[i].comparison);
+    }
     free(c->programs);
     free(c->holidays);
     free(c->events);
@@ -349,10 +352,21 @@ static int load_fixtures(struct svc_loader *L, struct fy_node *map, const char *
     return 0;
 }
 
+/* weather_station: a KMA ASOS station number (133 is Daejeon), as `enmon import weather` stores. */
+static int load_weather_station(struct svc_loader *L, struct fy_node *m, const char *field,
+                                int *out)
+{
+    long v = 0;
+    int rc = ydoc_int(&L->doc, m, "weather_station", field, 1, KMA_STATION_MAX, &v);
+    if (rc == 1)
+        *out = (int)v;
+    return rc < 0 ? -1 : 0;
+}
+
 static int load_site_fixtures(struct svc_loader *L, struct fy_node *seq, const char *base,
                               struct svc_program *p)
 {
-    static const char *const keys[] = {"site", "fixtures", NULL};
+    static const char *const keys[] = {"site", "fixtures", "weather_station", NULL};
     char f[SVC_FIELD_MAX], g[SVC_FIELD_MAX];
     if (ydoc_expect_seq(&L->doc, seq, base))
         return -1;
@@ -367,9 +381,12 @@ static int load_site_fixtures(struct svc_loader *L, struct fy_node *seq, const c
         if (ydoc_expect_map(&L->doc, m, f) || ydoc_check_keys(&L->doc, m, f, keys))
             return -1;
         if (ydoc_str(&L->doc, m, "site", fld(g, "%s.site", f), s->site, sizeof(s->site)) != 1 ||
-            !ydoc_child(m, "fixtures"))
-            return ydoc_error(&L->doc, m, f, "site and fixtures are required");
-        if (load_fixtures(L, ydoc_child(m, "fixtures"), fld(g, "%s.fixtures", f), &s->fx))
+            (!ydoc_child(m, "fixtures") && !ydoc_child(m, "weather_station")))
+            return ydoc_error(&L->doc, m, f, "site and fixtures or weather_station are required");
+        if (ydoc_child(m, "fixtures") &&
+            load_fixtures(L, ydoc_child(m, "fixtures"), fld(g, "%s.fixtures", f), &s->fx))
+            return -1;
+        if (load_weather_station(L, m, fld(g, "%s.weather_station", f), &s->weather_station))
             return -1;
         p->nsites++;
     }
@@ -393,12 +410,80 @@ static int load_ess_meters(struct svc_loader *L, struct fy_node *seq, const char
     return 0;
 }
 
+static int load_comparison(struct svc_loader *L, struct fy_node *seq, const char *base,
+                           struct svc_program *p)
+{
+    char f[SVC_FIELD_MAX];
+    if (ydoc_expect_seq(&L->doc, seq, base))
+        return -1;
+    int n = ydoc_seq_len(seq);
+    if (n < 1)
+        return ydoc_error(&L->doc, seq, base, "list at least one site or device id");
+    p->comparison = calloc((size_t)n, sizeof(*p->comparison));
+    if (!p->comparison)
+        return ydoc_error(&L->doc, seq, base, "out of memory");
+    for (int i = 0; i < n; i++) {
+        if (svc_scalar(L, ydoc_seq_at(seq, i), fld(f, "%s[%d]", base, i), p->comparison[i],
+                       sizeof(p->comparison[i])))
+            return -1;
+        for (int j = 0; j < i; j++)
+            if (strcmp(p->comparison[j], p->comparison[i]) == 0)
+                return ydoc_error(&L->doc, ydoc_seq_at(seq, i), f, "'%s' is listed twice",
+                                  p->comparison[i]);
+        if (strcmp(p->comparison[i], p->id) == 0)
+            return ydoc_error(&L->doc, ydoc_seq_at(seq, i), f,
+                              "the program itself cannot be its comparison");
+        p->ncomparison++;
+    }
+    return 0;
+}
+
+/* AMI (difference-in-differences): program_start with comparison or comparison_program, and
+ * match_k. */
+static int load_ami(struct svc_loader *L, struct fy_node *m, const char *base,
+                    struct svc_program *p)
+{
+    char f[SVC_FIELD_MAX];
+    long long start = 0;
+    long k = 3;
+    if (ydoc_date(&L->doc, m, "program_start", fld(f, "%s.program_start", base),
+                  L->offset_min * 60L, &start) < 0 ||
+        ydoc_int(&L->doc, m, "match_k", fld(f, "%s.match_k", base), 1, 3, &k) < 0 ||
+        ydoc_str(&L->doc, m, "comparison_program", fld(f, "%s.comparison_program", base),
+                 p->comparison_program, sizeof(p->comparison_program)) < 0)
+        return -1;
+    p->program_start_s = start;
+    p->match_k = (int)k;
+    struct fy_node *cmp = ydoc_child(m, "comparison"), *cp = ydoc_child(m, "comparison_program");
+    if (cmp && cp)
+        return ydoc_error(&L->doc, cp, fld(f, "%s.comparison_program", base),
+                          "comparison and comparison_program exclude each other");
+    if (cp && strcmp(p->comparison_program, p->id) == 0)
+        return ydoc_error(&L->doc, cp, fld(f, "%s.comparison_program", base),
+                          "the program itself cannot be its comparison");
+    if (cmp && load_comparison(L, cmp, fld(f, "%s.comparison", base), p))
+        return -1;
+    if (start && !cmp && !cp)
+        return ydoc_error(&L->doc, ydoc_child(m, "program_start"),
+                          fld(f, "%s.program_start", base),
+                          "needs comparison or comparison_program (the non-participating "
+                          "households)");
+    if (!start && (cmp || cp || ydoc_child(m, "match_k")))
+        return ydoc_error(&L->doc, cmp ? cmp : cp ? cp : ydoc_child(m, "match_k"),
+                          fld(f, "%s.program_start", base),
+                          "required with comparison, comparison_program and match_k (when "
+                          "feedback started)");
+    return 0;
+}
+
 static int load_program(struct svc_loader *L, struct fy_node *m, const char *base,
                         struct svc_program *p)
 {
     static const char *const keys[] = {"id",      "tariff",     "fixtures",
                                        "sites",   "start",      "operator_share",
-                                       "subsidy", "ess_meters", NULL};
+                                       "subsidy", "ess_meters", "weather_station",
+                                       "program_start", "comparison", "comparison_program",
+                                       "match_k", NULL};
     char f[SVC_FIELD_MAX];
     p->operator_share = 0.7;
     if (ydoc_expect_map(&L->doc, m, base) || ydoc_check_keys(&L->doc, m, base, keys))
@@ -413,6 +498,8 @@ static int load_program(struct svc_loader *L, struct fy_node *m, const char *bas
     p->start_s = start;
     if (ydoc_double(&L->doc, m, "operator_share", fld(f, "%s.operator_share", base), 0, 1,
                     &p->operator_share) < 0)
+        return -1;
+    if (load_weather_station(L, m, fld(f, "%s.weather_station", base), &p->weather_station))
         return -1;
     struct fy_node *n;
     if ((n = ydoc_child(m, "fixtures")) &&
@@ -429,7 +516,7 @@ static int load_program(struct svc_loader *L, struct fy_node *m, const char *bas
         if (load_subsidy(L, n, fld(f, "%s.subsidy", base), &p->subsidy))
             return -1;
     }
-    return 0;
+    return load_ami(L, m, base, p);
 }
 
 static int svc_has_tariff(const struct savings_config *c, const char *name)
@@ -623,9 +710,17 @@ const struct tariff *savings_config_tariff(const struct savings_config *c, const
 const struct svc_fixtures *savings_config_fixtures(const struct svc_program *p, const char *site)
 {
     for (size_t i = 0; p && site && i < p->nsites; i++)
-        if (strcmp(p->sites[i].site, site) == 0)
+        if (strcmp(p->sites[i].site, site) == 0 && p->sites[i].fx.set)
             return &p->sites[i].fx;
     return p && p->fixtures.set ? &p->fixtures : NULL;
+}
+
+int savings_config_weather_station(const struct svc_program *p, const char *site)
+{
+    for (size_t i = 0; p && site && i < p->nsites; i++)
+        if (strcmp(p->sites[i].site, site) == 0 && p->sites[i].weather_station > 0)
+            return p->sites[i].weather_station;
+    return p ? p->weather_station : 0;
 }
 
 void savings_config_find(const char *config_path, char *out, size_t len)

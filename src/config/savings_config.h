@@ -23,6 +23,7 @@ struct svc_fixtures {
 struct svc_site_fixtures {
     char site[CFG_ID_MAX];
     struct svc_fixtures fx;
+    int weather_station; /* the site's KMA station; 0: the program's */
 };
 
 struct svc_tariff {
@@ -44,6 +45,14 @@ struct svc_program {
      * values the grid meter(s) of its own site */
     char ess_meters[SVC_ESS_METERS_MAX][CFG_ID_MAX];
     size_t ness_meters;
+    int weather_station; /* KMA ASOS station of its sites (the weather table); 0: none */
+    /* ami (difference-in-differences): when feedback started, the comparison households (site
+     * or device ids, or every device of comparison_program) and the neighbours per participant */
+    int64_t program_start_s; /* 0: not an evaluated AMI program */
+    char (*comparison)[CFG_ID_MAX];
+    size_t ncomparison;
+    char comparison_program[CFG_ID_MAX];
+    int match_k; /* 1..3 (default 3) */
 };
 
 /* A demand-response event of a site: [start_s, end_s), whole local hours of one day. */
@@ -97,6 +106,10 @@ const struct tariff *savings_config_tariff(const struct savings_config *c, const
 
 /* The fixtures of a site of a program: the site override, else the program's. */
 const struct svc_fixtures *savings_config_fixtures(const struct svc_program *p, const char *site);
+
+/* The KMA weather station of a site of a program: the site override, else the program's;
+ * 0 when neither names one. */
+int savings_config_weather_station(const struct svc_program *p, const char *site);
 
 /* Checks one event: whole hours, end after start, within one local day.
  * 0, or -1 with a static reason in *why. */

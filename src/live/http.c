@@ -4,6 +4,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "http_gzip.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -37,6 +38,7 @@
 #define HTTP_FD_RESERVE 64           /* descriptors kept for the database, MQTT, links, logs */
 #define HTTP_RETRY_AFTER "10"        /* seconds, with 503 when max_streams streams are open */
 #define HTTP_TOKEN_MAX 256
+#define HTTP_GZIP_MIN 1024 /* API replies this long or longer are gzipped when accepted */
 #define HOUSEKEEP_MS 500   /* header deadlines: closed 9.5..10 s after the connection opened */
 #define SSE_RESUME_MS 1000 /* suspended streams are resumed on a new frame and this often */
 #define SSE_PING_MS 15000
@@ -404,12 +406,27 @@ static enum MHD_Result serve_api(struct http_server *h, struct MHD_Connection *c
         return serve_static(h, c, url);
     if (!rep.body)
         return queue_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "error\n");
+    int gz = rep.len >= HTTP_GZIP_MIN &&
+             http_gzip_accepted(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
+    if (gz) { /* the plain body is freed at once: only the compressed one waits for the client */
+        char *z = NULL;
+        size_t zlen = 0;
+        gz = http_gzip(rep.body, rep.len, &z, &zlen) == ENMON_OK;
+        if (gz) {
+            free(rep.body);
+            rep.body = z;
+            rep.len = zlen;
+        }
+    }
     struct MHD_Response *r =
         MHD_create_response_from_buffer(rep.len, rep.body, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(rep.body);
         return MHD_NO;
     }
+    if (gz)
+        MHD_add_response_header(r, "Content-Encoding", "gzip");
+    MHD_add_response_header(r, "Vary", "Accept-Encoding");
     MHD_add_response_header(r, "Content-Type", rep.type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)rep.status, r);

@@ -404,12 +404,16 @@ static int get_status(const struct api_env *e, struct api_reply *out)
     return reply_json(out, 200, doc);
 }
 
+/* The size of the previous exposition: the next one starts in a buffer that fits it. */
+static _Atomic size_t metrics_size_hint;
+
 static int get_metrics(const struct api_env *e, struct api_reply *out)
 {
     struct stats s;
     struct live_dev *devs = calloc(e->cfg->ndevices ? e->cfg->ndevices : 1, sizeof(*devs));
-    FILE *f = devs ? open_memstream(&out->body, &out->len) : NULL;
-    if (!f) {
+    struct metrics_buf b = {.cap = metrics_size_hint + metrics_size_hint / 8};
+    b.data = devs && b.cap ? malloc(b.cap) : NULL;
+    if (!devs || (b.cap && !b.data)) {
         free(devs);
         return reply_error(out, 500, "out of memory");
     }
@@ -419,15 +423,21 @@ static int get_metrics(const struct api_env *e, struct api_reply *out)
     size_t nsinks = sink_count(e->sinks);
     for (size_t i = 0; i < nsinks; i++)
         sink_get_stats(e->sinks, i, &sinks[i]);
-    struct metrics_input in = {e->cfg, devs, e->poller ? &s.poller : NULL, sinks, nsinks};
-    int rc = metrics_write(f, &in);
-    fclose(f);
+    struct metrics_input in = {.cfg = e->cfg,
+                               .devs = devs,
+                               .poller = e->poller ? &s.poller : NULL,
+                               .sinks = sinks,
+                               .nsinks = nsinks,
+                               .per_program = !e->cfg->http.metrics_per_device};
+    int rc = metrics_render(&b, &in);
     free(devs);
     if (rc != 0) {
-        free(out->body);
-        out->body = NULL;
+        free(b.data);
         return reply_error(out, 500, "metrics failed");
     }
+    metrics_size_hint = b.len;
+    out->body = b.data;
+    out->len = b.len;
     out->status = 200;
     out->type = "text/plain; version=0.0.4; charset=utf-8";
     return 1;

@@ -2,10 +2,13 @@
 #include "metrics.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define LABELS_MAX (3 * 2 * CFG_ID_MAX + 128)
+#define METRICS_BUF_MIN (64 * 1024)
+#define DEVICE_KINDS 2 /* enum device_kind: inverter, meter */
 
 int metrics_escape(const char *s, char *buf, size_t len)
 {
@@ -27,134 +30,357 @@ int metrics_escape(const char *s, char *buf, size_t len)
     return (int)o;
 }
 
-static void family(FILE *out, const char *name, const char *type, const char *help)
+/* ---- the buffer ---------------------------------------------------------------------- */
+
+/* Room for n more bytes; 0, or -1 (b->failed) when memory ran out. */
+static int reserve(struct metrics_buf *b, size_t n)
 {
-    fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    if (b->failed)
+        return -1;
+    if (b->len + n <= b->cap)
+        return 0;
+    size_t cap = b->cap < METRICS_BUF_MIN ? METRICS_BUF_MIN : b->cap;
+    while (cap < b->len + n)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p) {
+        b->failed = 1;
+        return -1;
+    }
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+static void put(struct metrics_buf *b, const char *s, size_t n)
+{
+    if (reserve(b, n) == 0) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+    }
+}
+
+static void put_str(struct metrics_buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
+/* A label value, escaped as metrics_escape does. */
+static void put_escaped(struct metrics_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (reserve(b, 2 * n) != 0)
+        return;
+    char *o = b->data + b->len;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\\' || c == '"' || c == '\n') {
+            *o++ = '\\';
+            *o++ = c == '\n' ? 'n' : c;
+        } else {
+            *o++ = c;
+        }
+    }
+    b->len = (size_t)(o - b->data);
+}
+
+/* An integer in decimal, without snprintf. */
+static void put_int(struct metrics_buf *b, int64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--i] = '-';
+    put(b, tmp + i, sizeof(tmp) - i);
 }
 
 /* A value as Prometheus writes floats: integral ones without exponent, others %.17g. */
-static void sample(FILE *out, const char *name, const char *labels, double v)
+static void put_value(struct metrics_buf *b, double v)
 {
+    char tmp[40];
     if (isnan(v))
-        fprintf(out, "%s%s NaN\n", name, labels);
+        put_str(b, "NaN");
     else if (isinf(v))
-        fprintf(out, "%s%s %s\n", name, labels, v > 0 ? "+Inf" : "-Inf");
+        put_str(b, v > 0 ? "+Inf" : "-Inf");
     else if (v == floor(v) && fabs(v) < 1e15)
-        fprintf(out, "%s%s %.0f\n", name, labels, v);
+        put_int(b, (int64_t)v);
     else
-        fprintf(out, "%s%s %.17g\n", name, labels, v);
+        put(b, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%.17g", v));
 }
 
-static void device_labels(const struct enmon_config *cfg, size_t i, char *buf, size_t len)
+static void family(struct metrics_buf *b, const char *name, const char *type, const char *help)
+{
+    put_str(b, "# HELP ");
+    put_str(b, name);
+    put(b, " ", 1);
+    put_str(b, help);
+    put_str(b, "\n# TYPE ");
+    put_str(b, name);
+    put(b, " ", 1);
+    put_str(b, type);
+    put(b, "\n", 1);
+}
+
+/* name[labels] value: labels is "" or "{...}" already escaped. */
+static void sample(struct metrics_buf *b, const char *name, const char *labels, double v)
+{
+    put_str(b, name);
+    put_str(b, labels);
+    put(b, " ", 1);
+    put_value(b, v);
+    put(b, "\n", 1);
+}
+
+/* ---- device series ------------------------------------------------------------------- */
+
+static void device_sample(struct metrics_buf *b, const struct enmon_config *cfg, size_t i,
+                          const char *name, double v)
 {
     const struct cfg_device *d = &cfg->devices[i];
-    char dev[2 * CFG_ID_MAX], prog[2 * CFG_ID_MAX], site[2 * CFG_ID_MAX];
-    const char *p = d->program < cfg->nprograms ? cfg->programs[d->program].id : "";
-    const char *s = d->site < cfg->nsites ? cfg->sites[d->site].id : "";
-    if (metrics_escape(d->id, dev, sizeof(dev)) < 0 || metrics_escape(p, prog, sizeof(prog)) < 0 ||
-        metrics_escape(s, site, sizeof(site)) < 0) {
-        snprintf(buf, len, "{device=\"?\"}");
-        return;
-    }
-    snprintf(buf, len, "{device=\"%s\",program=\"%s\",site=\"%s\",kind=\"%s\"}", dev, prog, site,
-             config_device_kind_name(d->kind));
+    put_str(b, name);
+    put_str(b, "{device=\"");
+    put_escaped(b, d->id);
+    put_str(b, "\",program=\"");
+    put_escaped(b, d->program < cfg->nprograms ? cfg->programs[d->program].id : "");
+    put_str(b, "\",site=\"");
+    put_escaped(b, d->site < cfg->nsites ? cfg->sites[d->site].id : "");
+    put_str(b, "\",kind=\"");
+    put_str(b, config_device_kind_name(d->kind));
+    put_str(b, "\"} ");
+    put_value(b, v);
+    put(b, "\n", 1);
+}
+
+/* The value of measurement m in device d's last reading, if it has a finite one. */
+static int last_value(const struct live_dev *d, int m, double *v)
+{
+    if (!d->has_last || !reading_has(&d->last, (enum meas)m) || !isfinite(d->last.value[m]))
+        return 0;
+    *v = d->last.value[m];
+    return 1;
 }
 
 /* One device family: every device whose last reading carries m (m < 0: availability). */
-static void device_family(FILE *out, const struct metrics_input *in, const char *name,
+static void device_family(struct metrics_buf *b, const struct metrics_input *in, const char *name,
                           const char *type, const char *help, int m)
 {
-    char labels[LABELS_MAX];
-    family(out, name, type, help);
-    for (size_t i = 0; i < in->cfg->ndevices; i++) {
-        const struct live_dev *d = &in->devs[i];
-        if (m < 0) {
-            device_labels(in->cfg, i, labels, sizeof(labels));
-            sample(out, name, labels, d->online ? 1 : 0);
-            continue;
-        }
-        if (!d->has_last || !reading_has(&d->last, (enum meas)m) || !isfinite(d->last.value[m]))
-            continue;
-        device_labels(in->cfg, i, labels, sizeof(labels));
-        sample(out, name, labels, d->last.value[m]);
+    family(b, name, type, help);
+    for (size_t i = 0; i < in->cfg->ndevices && !b->failed; i++) {
+        double v = in->devs[i].online ? 1 : 0;
+        if (m < 0 || last_value(&in->devs[i], m, &v))
+            device_sample(b, in->cfg, i, name, v);
     }
 }
 
-static void devices(FILE *out, const struct metrics_input *in)
+static void devices(struct metrics_buf *b, const struct metrics_input *in)
 {
-    device_family(out, in, "enmon_device_up", "gauge",
+    device_family(b, in, "enmon_device_up", "gauge",
                   "1 when the device answered its latest polls, 0 when offline or never reached",
                   -1);
-    device_family(out, in, "enmon_device_power_watts", "gauge",
+    device_family(b, in, "enmon_device_power_watts", "gauge",
                   "AC power of the last good reading (inverters produce, meters import)",
                   MEAS_POWER_W);
-    device_family(out, in, "enmon_device_energy_import_wh_total", "counter",
+    device_family(b, in, "enmon_device_energy_import_wh_total", "counter",
                   "lifetime energy imported from the grid, Wh (device register)",
                   MEAS_ENERGY_IMPORT_WH);
-    device_family(out, in, "enmon_device_energy_export_wh_total", "counter",
+    device_family(b, in, "enmon_device_energy_export_wh_total", "counter",
                   "lifetime energy exported or produced, Wh (device register)",
                   MEAS_ENERGY_EXPORT_WH);
 }
 
-static void poller(FILE *out, const struct poller_stats *p)
+/* ---- per-program aggregates ---------------------------------------------------------- */
+
+/* One (program, device kind) group. */
+struct group {
+    double devices, online, failing, reporting, power_w, import_wh, export_wh;
+    int has_import, has_export; /* some device's last reading had the counter */
+};
+
+enum agg_field {
+    AGG_DEVICES,
+    AGG_ONLINE,
+    AGG_FAILING,
+    AGG_REPORTING,
+    AGG_POWER,
+    AGG_IMPORT,
+    AGG_EXPORT
+};
+
+/* Field f of g into *v; 0 for a sum no device contributed to (no series, never a 0). */
+static int group_field(const struct group *g, enum agg_field f, double *v)
 {
-    family(out, "enmon_polls_total", "counter", "device polls done since enmond started");
-    sample(out, "enmon_polls_total", "", (double)p->polls);
-    family(out, "enmon_poll_failures_total", "counter", "device polls that failed");
-    sample(out, "enmon_poll_failures_total", "", (double)p->failures);
-    family(out, "enmon_devices_online", "gauge", "devices online now");
-    sample(out, "enmon_devices_online", "", (double)p->online);
-    family(out, "enmon_poll_lateness_p99_seconds", "gauge",
-           "99th percentile poll start delay since the previous scrape or stats line");
-    sample(out, "enmon_poll_lateness_p99_seconds", "", (double)p->lateness_p99_ms / 1000.0);
-    family(out, "enmon_poll_lateness_max_seconds", "gauge",
-           "worst poll start delay since enmond started");
-    sample(out, "enmon_poll_lateness_max_seconds", "", (double)p->lateness_max_ms / 1000.0);
+    switch (f) {
+    case AGG_DEVICES:
+        *v = g->devices;
+        return 1;
+    case AGG_ONLINE:
+        *v = g->online;
+        return 1;
+    case AGG_FAILING:
+        *v = g->failing;
+        return 1;
+    case AGG_REPORTING:
+        *v = g->reporting;
+        return 1;
+    case AGG_POWER:
+        *v = g->power_w;
+        return g->reporting > 0;
+    case AGG_IMPORT:
+        *v = g->import_wh;
+        return g->has_import;
+    case AGG_EXPORT:
+        *v = g->export_wh;
+        return g->has_export;
+    }
+    return 0;
 }
 
-static void sink_label(const struct sink_stats *s, char *buf, size_t len)
+static void group_add(struct group *g, const struct live_dev *d)
 {
-    char name[2 * CFG_ID_MAX];
-    if (metrics_escape(s->name ? s->name : "", name, sizeof(name)) < 0)
-        snprintf(buf, len, "{sink=\"?\"}");
-    else
-        snprintf(buf, len, "{sink=\"%s\"}", name);
+    double v;
+    g->devices += 1;
+    g->online += d->online ? 1 : 0;
+    g->failing += d->polled && !d->online ? 1 : 0;
+    if (last_value(d, MEAS_POWER_W, &v)) {
+        g->reporting += 1;
+        g->power_w += v;
+    }
+    if (last_value(d, MEAS_ENERGY_IMPORT_WH, &v)) {
+        g->import_wh += v;
+        g->has_import = 1;
+    }
+    if (last_value(d, MEAS_ENERGY_EXPORT_WH, &v)) {
+        g->export_wh += v;
+        g->has_export = 1;
+    }
+}
+
+static void program_family(struct metrics_buf *b, const struct metrics_input *in,
+                           const struct group *g, const char *name, const char *type,
+                           const char *help, enum agg_field f)
+{
+    family(b, name, type, help);
+    for (size_t p = 0; p < in->cfg->nprograms; p++)
+        for (int k = 0; k < DEVICE_KINDS; k++) {
+            const struct group *x = &g[p * DEVICE_KINDS + (size_t)k];
+            double v;
+            if (x->devices == 0 || !group_field(x, f, &v))
+                continue;
+            put_str(b, name);
+            put_str(b, "{program=\"");
+            put_escaped(b, in->cfg->programs[p].id);
+            put_str(b, "\",kind=\"");
+            put_str(b, config_device_kind_name((enum device_kind)k));
+            put_str(b, "\"} ");
+            put_value(b, v);
+            put(b, "\n", 1);
+        }
+}
+
+static void programs(struct metrics_buf *b, const struct metrics_input *in)
+{
+    const struct enmon_config *cfg = in->cfg;
+    struct group *g = calloc(cfg->nprograms ? cfg->nprograms * DEVICE_KINDS : 1, sizeof(*g));
+    if (!g) {
+        b->failed = 1;
+        return;
+    }
+    for (size_t i = 0; i < cfg->ndevices; i++) {
+        const struct cfg_device *d = &cfg->devices[i];
+        if (d->program < cfg->nprograms && (int)d->kind >= 0 && (int)d->kind < DEVICE_KINDS)
+            group_add(&g[d->program * DEVICE_KINDS + (size_t)d->kind], &in->devs[i]);
+    }
+    program_family(b, in, g, "enmon_program_devices", "gauge",
+                   "devices of the program and kind in the configuration", AGG_DEVICES);
+    program_family(b, in, g, "enmon_program_devices_up", "gauge",
+                   "devices that answered their latest polls", AGG_ONLINE);
+    program_family(b, in, g, "enmon_program_devices_failing", "gauge",
+                   "devices polled whose latest polls failed (offline)", AGG_FAILING);
+    program_family(b, in, g, "enmon_program_devices_reporting", "gauge",
+                   "devices whose last good reading has a power value (the terms of the sum)",
+                   AGG_REPORTING);
+    program_family(b, in, g, "enmon_program_power_watts", "gauge",
+                   "sum of the devices' enmon_device_power_watts", AGG_POWER);
+    program_family(b, in, g, "enmon_program_energy_import_wh_total", "counter",
+                   "sum of the devices' enmon_device_energy_import_wh_total", AGG_IMPORT);
+    program_family(b, in, g, "enmon_program_energy_export_wh_total", "counter",
+                   "sum of the devices' enmon_device_energy_export_wh_total", AGG_EXPORT);
+    free(g);
+}
+
+/* ---- statistics ---------------------------------------------------------------------- */
+
+static void poller(struct metrics_buf *b, const struct poller_stats *p)
+{
+    family(b, "enmon_polls_total", "counter", "device polls done since enmond started");
+    sample(b, "enmon_polls_total", "", (double)p->polls);
+    family(b, "enmon_poll_failures_total", "counter", "device polls that failed");
+    sample(b, "enmon_poll_failures_total", "", (double)p->failures);
+    family(b, "enmon_devices_online", "gauge", "devices online now");
+    sample(b, "enmon_devices_online", "", (double)p->online);
+    family(b, "enmon_poll_lateness_p99_seconds", "gauge",
+           "99th percentile poll start delay since the previous scrape or stats line");
+    sample(b, "enmon_poll_lateness_p99_seconds", "", (double)p->lateness_p99_ms / 1000.0);
+    family(b, "enmon_poll_lateness_max_seconds", "gauge",
+           "worst poll start delay since enmond started");
+    sample(b, "enmon_poll_lateness_max_seconds", "", (double)p->lateness_max_ms / 1000.0);
+}
+
+static void sink_sample(struct metrics_buf *b, const char *name, const struct sink_stats *s,
+                        double v)
+{
+    put_str(b, name);
+    put_str(b, "{sink=\"");
+    put_escaped(b, s->name ? s->name : "");
+    put_str(b, "\"} ");
+    put_value(b, v);
+    put(b, "\n", 1);
 }
 
 /* The families every sink shares (labelled by sink), then each sink's own, in registry order. */
-static void sinks(FILE *out, const struct metrics_input *in)
+static void sinks(struct metrics_buf *b, const struct metrics_input *in)
 {
-    char labels[LABELS_MAX];
-    family(out, "enmon_queue_depth", "gauge", "readings waiting in a sink's queue");
-    for (size_t i = 0; i < in->nsinks; i++) {
-        if (!in->sinks[i].has_depth)
-            continue;
-        sink_label(&in->sinks[i], labels, sizeof(labels));
-        sample(out, "enmon_queue_depth", labels, (double)in->sinks[i].depth);
-    }
-    family(out, "enmon_readings_dropped_total", "counter",
-           "readings refused by a sink's full queue");
-    for (size_t i = 0; i < in->nsinks; i++) {
-        if (!in->sinks[i].has_dropped)
-            continue;
-        sink_label(&in->sinks[i], labels, sizeof(labels));
-        sample(out, "enmon_readings_dropped_total", labels, (double)in->sinks[i].dropped);
-    }
+    family(b, "enmon_queue_depth", "gauge", "readings waiting in a sink's queue");
+    for (size_t i = 0; i < in->nsinks; i++)
+        if (in->sinks[i].has_depth)
+            sink_sample(b, "enmon_queue_depth", &in->sinks[i], (double)in->sinks[i].depth);
+    family(b, "enmon_readings_dropped_total", "counter", "readings refused by a sink's full queue");
+    for (size_t i = 0; i < in->nsinks; i++)
+        if (in->sinks[i].has_dropped)
+            sink_sample(b, "enmon_readings_dropped_total", &in->sinks[i],
+                        (double)in->sinks[i].dropped);
     for (size_t i = 0; i < in->nsinks; i++) {
         for (size_t k = 0; k < in->sinks[i].nmetrics && k < SINK_METRICS_MAX; k++) {
             const struct sink_metric *m = &in->sinks[i].metric[k];
-            family(out, m->name, m->type, m->help);
-            sample(out, m->name, "", m->value);
+            family(b, m->name, m->type, m->help);
+            sample(b, m->name, "", m->value);
         }
     }
 }
 
+int metrics_render(struct metrics_buf *b, const struct metrics_input *in)
+{
+    if (in->devs && in->per_program)
+        programs(b, in);
+    else if (in->devs)
+        devices(b, in);
+    if (in->poller)
+        poller(b, in->poller);
+    sinks(b, in);
+    return b->failed ? -1 : 0;
+}
+
 int metrics_write(FILE *out, const struct metrics_input *in)
 {
-    if (in->devs)
-        devices(out, in);
-    if (in->poller)
-        poller(out, in->poller);
-    sinks(out, in);
-    return ferror(out) ? -1 : 0;
+    struct metrics_buf b = {0};
+    int rc = metrics_render(&b, in);
+    if (rc == 0 && b.len && fwrite(b.data, 1, b.len, out) != b.len)
+        rc = -1;
+    free(b.data);
+    return rc != 0 || ferror(out) ? -1 : 0;
 }

@@ -2,6 +2,7 @@
  * avoided energy, solar production and subsidy, demand-response events, and their grouping. */
 #include "savings_report.h"
 #include "caltime.h"
+#include "did.h"
 #include "err.h"
 #include "ess_bill.h"
 #include "solar.h"
@@ -1056,5 +1057,293 @@ int sr_events(sqlite3 *db, const struct savings_config *sc, const struct sr_quer
         qsort(want.ev, want.n, sizeof(*want.ev), sr_event_cmp);
     *out = want.ev;
     *n = want.n;
+    return ENMON_OK;
+}
+
+/* ---- weather ---------------------------------------------------------------------------- */
+
+int sr_weather_daily(sqlite3 *db, int station, int64_t from_s, size_t ndays, int offset_min,
+                     double *out, char *msg, size_t msglen)
+{
+    static const char sql[] = "SELECT ts_s, temp_c FROM weather WHERE station = ?1 AND "
+                              "ts_s >= ?2 AND ts_s < ?3 AND temp_c IS NOT NULL ORDER BY ts_s";
+    int64_t day0 = caltime_day_start(from_s, offset_min);
+    double *sum = calloc(ndays ? ndays : 1, sizeof(*sum));
+    int *hours = calloc(ndays ? ndays : 1, sizeof(*hours));
+    sqlite3_stmt *st = NULL;
+    int rc = ENMON_OK;
+    if (!sum || !hours) {
+        snprintf(msg, msglen, "weather: out of memory");
+        rc = ENMON_ERR_NOMEM;
+    } else if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        snprintf(msg, msglen, "weather: %s", sqlite3_errmsg(db));
+        rc = ENMON_ERR_DB;
+    } else {
+        sqlite3_bind_int(st, 1, station);
+        sqlite3_bind_int64(st, 2, day0);
+        sqlite3_bind_int64(st, 3, day0 + (int64_t)ndays * CALTIME_DAY_S);
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            /* days are 24 h long at a fixed offset: the index is plain division */
+            size_t k = (size_t)((sqlite3_column_int64(st, 0) - day0) / CALTIME_DAY_S);
+            sum[k] += sqlite3_column_double(st, 1);
+            hours[k]++;
+        }
+        if (step != SQLITE_DONE) {
+            snprintf(msg, msglen, "weather: %s", sqlite3_errmsg(db));
+            rc = ENMON_ERR_DB;
+        }
+    }
+    for (size_t k = 0; rc == ENMON_OK && k < ndays; k++)
+        out[k] = hours[k] >= SR_WEATHER_MIN_HOURS ? sum[k] / hours[k] : NAN;
+    sqlite3_finalize(st);
+    free(sum);
+    free(hours);
+    return rc;
+}
+
+/* ---- AMI feedback programs: difference-in-differences (did.h) -------------------------------- */
+
+static const char ami_part_sql[] =
+    "SELECT d.id FROM devices d JOIN programs p ON p.id = d.program_id "
+    "WHERE p.key = ?1 AND p.kind = 'ami' ORDER BY d.key";
+static const char ami_cmp_sql[] =
+    "SELECT d.id FROM devices d LEFT JOIN sites s ON s.id = d.site_id "
+    "LEFT JOIN programs p ON p.id = d.program_id "
+    "WHERE (?1 IS NOT NULL AND p.key = ?1) OR d.key = ?2 OR s.key = ?2 ORDER BY d.key";
+
+struct sr_ids {
+    int64_t *id;
+    size_t n, cap;
+};
+
+static int sr_ids_has(const struct sr_ids *l, int64_t id)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->id[i] == id)
+            return 1;
+    return 0;
+}
+
+/* Appends the devices selected by sql (?1 = a, ?2 = b) that are in neither l nor skip. */
+static int sr_ids_query(sqlite3 *db, const char *sql, const char *a, const char *b,
+                        const struct sr_ids *skip, struct sr_ids *l)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return ENMON_ERR_DB;
+    sr_bind_opt(st, 1, a);
+    sr_bind_opt(st, 2, b);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (sr_ids_has(l, id) || (skip && sr_ids_has(skip, id)))
+            continue;
+        if (l->n == l->cap) {
+            size_t cap = l->cap ? 2 * l->cap : 64;
+            int64_t *p = realloc(l->id, cap * sizeof(*p));
+            if (!p) {
+                sqlite3_finalize(st);
+                return ENMON_ERR_NOMEM;
+            }
+            l->id = p;
+            l->cap = cap;
+        }
+        l->id[l->n++] = id;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? ENMON_OK : ENMON_ERR_DB;
+}
+
+/* The pre-period [pre_from, start_day) and the post-period [post_from, to) of an AMI program. */
+struct sr_ami_span {
+    int64_t pre_from, start_day, post_from, to;
+};
+
+static int sr_ami_household(sqlite3 *db, int64_t dev, const struct sr_ami_span *sp, int offset_min,
+                            struct did_household *h)
+{
+    memset(h, 0, sizeof(*h));
+    for (int post = 0; post < 2; post++) {
+        struct savings_day *days = NULL;
+        size_t n = 0;
+        int rc = sr_daily(db, dev, post ? sp->post_from : sp->pre_from,
+                          post ? sp->to : sp->start_day, offset_min, 0, &days, NULL, &n);
+        for (size_t i = 0; rc == ENMON_OK && i < n; i++)
+            if (days[i].valid)
+                did_household_add(h, post, days[i].month, days[i].kwh);
+        free(days);
+        if (rc != ENMON_OK)
+            return rc;
+    }
+    return ENMON_OK;
+}
+
+/* A participant's post-period figures at d kWh/day saved: actual kWh, KRW (each month's saving
+ * billed at the margin, as sr_krw) and CO2 over its complete days. */
+static int sr_ami_value(sqlite3 *db, const struct savings_config *sc, const struct tariff *t,
+                        int64_t dev, double d, const struct sr_ami_span *sp, int offset_min,
+                        struct sr_row *row)
+{
+    struct savings_day *days = NULL;
+    size_t n = 0;
+    int rc = sr_daily(db, dev, sp->post_from, sp->to, offset_min, 0, &days, NULL, &n);
+    for (size_t a = 0, b; rc == ENMON_OK && a < n; a = b) {
+        struct caltime_tm ta, tb;
+        caltime_split(days[a].day_s, offset_min, &ta);
+        double actual = 0.0;
+        int counted = 0;
+        for (b = a; b < n; b++) {
+            caltime_split(days[b].day_s, offset_min, &tb);
+            if (tb.year != ta.year || tb.month != ta.month)
+                break;
+            if (!days[b].valid)
+                continue;
+            actual += days[b].kwh;
+            counted++;
+            row->co2_kg += tariff_co2_kg(&sc->co2, days[b].day_s, d);
+        }
+        if (!counted)
+            continue;
+        double share = (double)counted / caltime_days_in_month(ta.year, ta.month);
+        row->actual_kwh += actual;
+        row->krw += tariff_saved_krw(t, ta.month, actual, d * counted, share);
+    }
+    free(days);
+    return rc;
+}
+
+static void sr_ami_method(struct sr_row *row, const struct svc_program *p,
+                          const struct did_result *r, int max_days, const struct tariff *t)
+{
+    char tariff[96];
+    if (t->flat_krw > 0.0)
+        snprintf(tariff, sizeof(tariff), "KRW at flat %.1f/kWh (%s)", t->flat_krw,
+                 p->tariff[0] ? p->tariff : "residential");
+    else
+        snprintf(tariff, sizeof(tariff), "KRW by progressive tiers (%s)",
+                 p->tariff[0] ? p->tariff : "residential");
+    snprintf(row->method, sizeof(row->method),
+             "difference-in-differences vs %d matched comparison households (%d nearest of %d on "
+             "the pre-period monthly kWh/day profile, with replacement; bias-corrected, slope "
+             "%.4f); saved = participant post days x [(match post - pre) - (participant post - "
+             "pre)] kWh/day; 90%% interval: household-clustered standard error with the reuse "
+             "term, t(n - 1); pre-period: %d days before program_start; >= %d/%d complete days "
+             "before/after; %s",
+             r->n_cmp, r->k, r->n_cmp_usable, r->slope, max_days, DID_MIN_PRE_DAYS,
+             DID_MIN_POST_DAYS, tariff);
+}
+
+/* The program's households, its estimate and its row figures. */
+static int sr_ami_compute(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
+                          const struct svc_program *p, const struct sr_ami_span *sp,
+                          const struct sr_ids *part, const struct sr_ids *cmp, struct sr_row *row)
+{
+    struct did_household *hp = calloc(part->n ? part->n : 1, sizeof(*hp));
+    struct did_household *hc = calloc(cmp->n ? cmp->n : 1, sizeof(*hc));
+    double *d = calloc(part->n ? part->n : 1, sizeof(*d));
+    int rc = hp && hc && d ? ENMON_OK : ENMON_ERR_NOMEM;
+    for (size_t i = 0; rc == ENMON_OK && i < part->n; i++)
+        rc = sr_ami_household(db, part->id[i], sp, q->offset_min, &hp[i]);
+    for (size_t i = 0; rc == ENMON_OK && i < cmp->n; i++)
+        rc = sr_ami_household(db, cmp->id[i], sp, q->offset_min, &hc[i]);
+    struct did_result r;
+    const struct tariff *t = savings_config_tariff(sc, p->tariff);
+    if (rc == ENMON_OK) {
+        did_estimate(hp, part->n, hc, cmp->n, p->match_k, d, &r);
+        sr_ami_method(row, p, &r, sc->baseline.max_days, t);
+        row->comparison = r.n_cmp;
+        row->comparison_usable = r.n_cmp_usable;
+        row->insufficient = r.ok ? r.n_part_skipped : row->devices;
+        if (!r.ok)
+            snprintf(row->note, sizeof(row->note), "%s", r.reason);
+        else if (r.n_part_skipped)
+            snprintf(row->note, sizeof(row->note),
+                     "%d of %d participants without enough complete days before and after the "
+                     "program start: left out",
+                     r.n_part_skipped, row->devices);
+    }
+    for (size_t i = 0; rc == ENMON_OK && r.ok && i < part->n; i++)
+        if (!isnan(d[i]))
+            rc = sr_ami_value(db, sc, t, part->id[i], d[i], sp, q->offset_min, row);
+    if (rc == ENMON_OK && r.ok) {
+        row->saved_kwh = r.saved_kwh;
+        row->ref_kwh = row->actual_kwh + r.saved_kwh;
+        row->has_interval = 1;
+        row->saved_low_kwh = r.low_kwh;
+        row->saved_high_kwh = r.high_kwh;
+        row->kwh_per_day = r.per_day_kwh;
+    }
+    free(hp);
+    free(hc);
+    free(d);
+    return rc;
+}
+
+static int sr_ami_program(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
+                          const struct svc_program *p, struct sr_row *row)
+{
+    struct sr_ids part = {0}, cmp = {0};
+    int rc = sr_ids_query(db, ami_part_sql, p->id, NULL, NULL, &part);
+    if (rc == ENMON_OK && p->comparison_program[0])
+        rc = sr_ids_query(db, ami_cmp_sql, p->comparison_program, NULL, &part, &cmp);
+    for (size_t i = 0; rc == ENMON_OK && i < p->ncomparison; i++)
+        rc = sr_ids_query(db, ami_cmp_sql, NULL, p->comparison[i], &part, &cmp);
+    struct sr_ami_span sp = {.start_day = caltime_day_start(p->program_start_s, q->offset_min),
+                             .post_from = caltime_day_ceil(p->program_start_s, q->offset_min),
+                             .to = q->to_s};
+    sp.pre_from = sp.start_day - (int64_t)sc->baseline.max_days * CALTIME_DAY_S;
+    sp.post_from = sp.post_from > q->from_s ? sp.post_from : q->from_s;
+    memset(row, 0, sizeof(*row));
+    snprintf(row->key, sizeof(row->key), "%s", p->id);
+    snprintf(row->program, sizeof(row->program), "%s", p->id);
+    row->kind = PROGRAM_AMI;
+    row->devices = (int)part.n;
+    row->base_from = sp.pre_from;
+    row->base_to = sp.start_day;
+    row->last_device = -1;
+    if (rc == ENMON_OK && part.n == 0) {
+        row->insufficient = 0;
+        row->none = 0;
+        snprintf(row->note, sizeof(row->note), "no device of an ami program '%s' in the database",
+                 p->id);
+        snprintf(row->method, sizeof(row->method), "difference-in-differences (no participants)");
+    } else if (rc == ENMON_OK && sp.post_from >= sp.to) {
+        row->none = row->devices;
+        snprintf(row->note, sizeof(row->note), "no reporting day after program_start");
+        snprintf(row->method, sizeof(row->method), "difference-in-differences");
+    } else if (rc == ENMON_OK) {
+        rc = sr_ami_compute(db, sc, q, p, &sp, &part, &cmp, row);
+    }
+    free(part.id);
+    free(cmp.id);
+    return rc;
+}
+
+int sr_ami_rows(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
+                struct sr_row **rows, size_t *nrows, char *msg, size_t msglen)
+{
+    if (q->site || q->device)
+        return ENMON_OK;
+    for (size_t i = 0; i < sc->nprograms; i++) {
+        const struct svc_program *p = &sc->programs[i];
+        if (!p->program_start_s || (q->program && strcmp(q->program, p->id) != 0))
+            continue;
+        struct sr_row *r = realloc(*rows, (*nrows + 1) * sizeof(*r));
+        if (!r) {
+            snprintf(msg, msglen, "out of memory");
+            return ENMON_ERR_NOMEM;
+        }
+        *rows = r;
+        int rc = sr_ami_program(db, sc, q, p, &r[*nrows]);
+        if (rc != ENMON_OK) {
+            if (rc == ENMON_ERR_DB)
+                sr_fail(db, p->id, msg, msglen);
+            else
+                snprintf(msg, msglen, "out of memory");
+            return rc;
+        }
+        (*nrows)++;
+    }
     return ENMON_OK;
 }

@@ -87,11 +87,24 @@ struct sr_row {
     double capacity_kw, eligible_kwh, clear_kwh;
     double ess_kwh; /* the part of saved_kwh that is ESS losses (negative), not avoided use */
     int64_t last_device; /* internal: the last device counted */
+    /* ami (difference-in-differences): the 90 % interval of saved_kwh (has_interval 0: none),
+     * kWh per participant-day, comparison households matched and usable, why no figure */
+    int has_interval, comparison, comparison_usable;
+    double saved_low_kwh, saved_high_kwh, kwh_per_day;
+    char note[160];
 };
 
 /* Groups results into rows, ordered by entity then period. ENMON_OK or ENMON_ERR_NOMEM. */
 int sr_rows(const struct sr_result *r, size_t n, enum sr_by by, enum sr_group g, int offset_min,
             struct sr_row **rows, size_t *nrows);
+
+/* Appends one row per AMI program of sc evaluated by difference-in-differences (program_start
+ * with comparison or comparison_program; did.h): participants = the program's devices, the whole
+ * period [q->from_s, q->to_s) after program_start (period ""), pre-period = the
+ * sc->baseline.max_days days before program_start. Skipped when q names a site or device, or
+ * another program. ENMON_OK, ENMON_ERR_DB or ENMON_ERR_NOMEM (msg). */
+int sr_ami_rows(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
+                struct sr_row **rows, size_t *nrows, char *msg, size_t msglen);
 
 /* 1 when some device of the row has figures (status ok); 0 when every device is
  * insufficient or none: the row's REF, ACTUAL, SAVED, KRW and CO2 are then no
@@ -122,5 +135,14 @@ struct sr_event {
  * and the dr_events table), with CBL and reductions. ENMON_OK or ENMON_ERR_DB/NOMEM. */
 int sr_events(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
               struct sr_event **out, size_t *n, char *msg, size_t msglen);
+
+/* Weather for the baseline model: the mean air temperature of each of ndays local days (at
+ * offset_min) from the day holding from_s, at KMA station `station` (the weather table of
+ * `enmon import weather`). A day's mean is the mean of its valid hours (temp_c not NULL)
+ * when it has at least SR_WEATHER_MIN_HOURS of them, else NAN (also for days with no rows).
+ * out[ndays]. ENMON_OK or ENMON_ERR_DB (msg; a database without the weather table: schema 8). */
+#define SR_WEATHER_MIN_HOURS 20
+int sr_weather_daily(sqlite3 *db, int station, int64_t from_s, size_t ndays, int offset_min,
+                     double *out, char *msg, size_t msglen);
 
 #endif

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "log.h"
 #include "queue.h"
+#include "retention.h"
 #include "store_schema.h"
 
 #include <math.h>
@@ -31,7 +32,11 @@
 #define STORE_SPLIT_MAX (4 * 366 * 96)  /* longest gap attributed: about 4 years */
 #define STORE_MIN_WINDOW_H (5.0 / 60.0) /* max_delta never assumes less than 5 minutes */
 #define STORE_LOG_EVERY_S 300
-#define STORE_AGG_MIN 1024 /* initial slots of the per-batch interval table */
+#define STORE_AGG_MIN 1024         /* initial slots of the per-batch interval table */
+#define STORE_PRUNE_EVERY_MS 1000  /* a retention round starts at most once a second ... */
+#define STORE_PRUNE_WALL_MS 60000  /* ... and once the (simulated) clock moved a minute */
+#define STORE_PRUNE_GAP_MS 20      /* retention steps between two batches stop after this */
+#define STORE_PRUNE_MAX_DEPTH 8192 /* no retention while more readings than this wait */
 
 struct store_counter {
     int have;      /* a previous valid value is known */
@@ -138,6 +143,14 @@ struct store {
     int failed_locked; /* the last failed commit met another writer's lock */
     struct log_limit retry_lim, drop_lim;
     uint64_t retry_depth, retry_dropped, retry_committed; /* __atomic, for the stats */
+    /* Retention (retention.h): rounds of short steps between batches, timed. */
+    struct retention *ret;
+    int prune_running;
+    int64_t prune_next_ms; /* CLOCK_MONOTONIC: no round starts before */
+    int64_t prune_wall_ms; /* wall (simulated) time of the last round's start */
+    uint64_t prune_max_us; /* __atomic: longest time retention held the writer between batches */
+    uint64_t pruned;       /* __atomic: readings deleted by retention */
+    struct log_limit prune_lim;
 };
 
 /* Every statement binds all its parameters each time, so none is cleared. */
@@ -749,6 +762,60 @@ static void store_write_learned(struct store *st)
     }
 }
 
+/* ---- retention ------------------------------------------------------------ */
+
+static int64_t store_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Between two batches, while the queue is not backed up and nothing waits for a
+ * retry: retention steps (each one short transaction) for at most
+ * STORE_PRUNE_GAP_MS. That whole time is the writer's stall, measured. */
+static void store_prune(struct store *st)
+{
+    if (!st->ret || st->retry_len > 0 || queue_depth(st->q) > STORE_PRUNE_MAX_DEPTH)
+        return;
+    if (!st->prune_running) {
+        int64_t wall = clock_wall_ms();
+        if (clock_mono_ms() < st->prune_next_ms || wall - st->prune_wall_ms < STORE_PRUNE_WALL_MS)
+            return;
+        retention_begin(st->ret, wall);
+        st->prune_running = 1;
+        st->prune_wall_ms = wall;
+        st->prune_next_ms = clock_mono_ms() + STORE_PRUNE_EVERY_MS;
+    }
+    int64_t t0 = store_mono_us();
+    int more = 1, rc = ENMON_OK;
+    do
+        rc = retention_step(st->ret, &more);
+    while (rc == ENMON_OK && more && queue_depth(st->q) == 0 &&
+           store_mono_us() - t0 < STORE_PRUNE_GAP_MS * 1000);
+    uint64_t us = (uint64_t)(store_mono_us() - t0);
+    if (us > __atomic_load_n(&st->prune_max_us, __ATOMIC_RELAXED))
+        __atomic_store_n(&st->prune_max_us, us, __ATOMIC_RELAXED);
+    struct retention_stats rs;
+    retention_get_stats(st->ret, &rs);
+    __atomic_store_n(&st->pruned, rs.readings, __ATOMIC_RELAXED);
+    if (rc != ENMON_OK)
+        log_limited(&st->lim, STORE_LOG_EVERY_S, LOG_WARNING,
+                    "store: retention step failed (tried again next round): %s",
+                    sqlite3_errmsg(st->db));
+    if (!more || rc != ENMON_OK) {
+        st->prune_running = 0;
+        if (rc == ENMON_OK && rs.readings + rs.intervals + rs.daily + rs.alerts + rs.pages > 0)
+            log_limited(&st->prune_lim, STORE_LOG_EVERY_S, LOG_INFO,
+                        "store: retention deleted %llu readings, %llu intervals, %llu daily, "
+                        "%llu alerts and gave back %llu pages since start; longest stall %.1f ms",
+                        (unsigned long long)rs.readings, (unsigned long long)rs.intervals,
+                        (unsigned long long)rs.daily, (unsigned long long)rs.alerts,
+                        (unsigned long long)rs.pages,
+                        (double)__atomic_load_n(&st->prune_max_us, __ATOMIC_RELAXED) / 1000.0);
+    }
+}
+
 static void *store_writer(void *arg)
 {
     struct store *st = arg;
@@ -760,6 +827,7 @@ static void *store_writer(void *arg)
             store_retry_flush(st);
         store_write_alerts(st);
         store_write_learned(st);
+        store_prune(st);
         if (n == 0 && store_queue_finished(st))
             break;
     }
@@ -807,6 +875,26 @@ static int store_init_devs(struct store *st, const struct enmon_config *cfg)
 static int store_setup_db(struct store *st, const struct enmon_config *cfg, int64_t *ids, char *msg,
                           size_t msglen);
 
+static int store_setup_retention(struct store *st, const struct enmon_config *cfg, char *msg,
+                                 size_t msglen)
+{
+    struct retention_policy p = {.readings_days = cfg->storage.readings_days,
+                                 .intervals_days = cfg->storage.intervals_days,
+                                 .daily_days = cfg->storage.daily_days,
+                                 .alerts_days = cfg->storage.alerts_days};
+    int rc = retention_open(st->db, &p, &st->ret);
+    if (rc != ENMON_OK) {
+        snprintf(msg, msglen, "retention: %s",
+                 rc == ENMON_ERR_DB ? sqlite3_errmsg(st->db) : enmon_strerror(rc));
+        return ENMON_ERR_DB;
+    }
+    if (!retention_enabled(st->ret)) {
+        retention_close(st->ret);
+        st->ret = NULL;
+    }
+    return ENMON_OK;
+}
+
 static int store_setup(struct store *st, const struct enmon_config *cfg, char *msg, size_t msglen)
 {
     int rc = store_init_devs(st, cfg);
@@ -826,6 +914,8 @@ static int store_setup(struct store *st, const struct enmon_config *cfg, char *m
     }
     rc = store_setup_db(st, cfg, ids, msg, msglen);
     free(ids);
+    if (rc == ENMON_OK)
+        rc = store_setup_retention(st, cfg, msg, msglen);
     return rc;
 }
 
@@ -868,12 +958,56 @@ static int store_setup_db(struct store *st, const struct enmon_config *cfg, int6
     }
 }
 
+static int64_t store_query_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* Incremental auto-vacuum lets retention give free pages back (retention.c). A
+ * file created before it (or by another tool) is converted once with a VACUUM,
+ * logged. VACUUM may renumber the rowids of readings, which the MQTT outbox
+ * counts on: while readings wait above the published mark it is put off to a
+ * later start. A failed conversion only costs the vacuum (pages are still reused). */
+static void store_setup_autovacuum(struct store *st, const char *path)
+{
+    if (store_query_int(st->db, "PRAGMA auto_vacuum") == 2)
+        return;
+    int64_t mark = store_query_int(
+        st->db, "SELECT coalesce((SELECT value FROM meta WHERE key = 'mqtt_published_rowid'), 0)");
+    int64_t last = store_query_int(st->db, "SELECT coalesce(max(rowid), 0) FROM readings");
+    if (mark < last) {
+        log_warn("store: %s: incremental auto-vacuum needs a one-time VACUUM, put off while "
+                 "%lld readings wait for the MQTT broker",
+                 path, (long long)(last - mark));
+        return;
+    }
+    int64_t pages = store_query_int(st->db, "PRAGMA page_count");
+    int64_t size = store_query_int(st->db, "PRAGMA page_size");
+    log_info("store: %s: switching to incremental auto-vacuum (one-time VACUUM of %.1f MiB)", path,
+             (double)(pages * size) / 1048576.0);
+    /* everything was published: the mark follows the rowids, whatever VACUUM made of them */
+    if (sqlite3_exec(st->db,
+                     "PRAGMA auto_vacuum=INCREMENTAL; VACUUM; UPDATE meta SET value = "
+                     "(SELECT coalesce(max(rowid), 0) FROM readings) "
+                     "WHERE key = 'mqtt_published_rowid'",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        log_warn("store: %s: VACUUM failed (%s); free pages are reused but not given back", path,
+                 sqlite3_errmsg(st->db));
+}
+
 static int store_setup_once(struct store *st, const struct enmon_config *cfg, int64_t *ids,
                             char *msg, size_t msglen)
 {
     int rc = store_schema_open(cfg->database, &st->db, msg, msglen);
     if (rc == ENMON_OK)
         rc = store_schema_migrate(st->db, msg, msglen);
+    if (rc == ENMON_OK)
+        store_setup_autovacuum(st, cfg->database);
     if (rc == ENMON_OK)
         rc = store_schema_sync_config(st->db, cfg, ids, msg, msglen);
     int tz_min = config_utc_offset_min(cfg);
@@ -893,6 +1027,7 @@ static int store_setup_once(struct store *st, const struct enmon_config *cfg, in
 
 static void store_free(struct store *st)
 {
+    retention_close(st->ret);
     for (int i = 0; i < SQL__COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     if (st->db && sqlite3_close(st->db) != SQLITE_OK)
@@ -959,6 +1094,8 @@ void store_get_stats(struct store *st, struct store_stats *out)
     out->depth = queue_depth(st->q);
     out->retry_depth = (size_t)__atomic_load_n(&st->retry_depth, __ATOMIC_RELAXED);
     out->retry_dropped = __atomic_load_n(&st->retry_dropped, __ATOMIC_RELAXED);
+    out->pruned = __atomic_load_n(&st->pruned, __ATOMIC_RELAXED);
+    out->prune_max_ms = (double)__atomic_load_n(&st->prune_max_us, __ATOMIC_RELAXED) / 1000.0;
 }
 
 void store_close(struct store *st)

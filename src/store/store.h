@@ -17,6 +17,8 @@ struct store_stats {
     size_t depth;       /* readings waiting */
     size_t retry_depth; /* readings held in memory after a failed commit, to retry */
     uint64_t retry_dropped; /* readings refused beyond storage.retry_buffer_readings */
+    uint64_t pruned;        /* readings deleted by retention (storage.readings_days) */
+    double prune_max_ms;    /* longest time retention held the writer between two batches */
 };
 
 /* Opens (creating or migrating) the database at cfg->database, syncs the
@@ -25,6 +27,8 @@ struct store_stats {
  * A commit that fails (disk full, lock held beyond the busy timeout, I/O error)
  * keeps its readings in memory, up to cfg->storage.retry_buffer_readings, and
  * retries them with backoff, in order, before anything newer.
+ * Between batches the writer prunes what cfg->storage's retention lets go
+ * (retention.h), in short steps, and gives free pages back.
  * Returns ENMON_OK or ENMON_ERR_DB; msg gets a human readable reason. */
 int store_open(const struct enmon_config *cfg, struct store **out, char *msg, size_t msglen);
 

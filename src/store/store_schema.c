@@ -97,6 +97,11 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
      * configuration"); older clears had overwritten value: it stays as it was */
     "ALTER TABLE alerts ADD COLUMN clear_value REAL;"
     "ALTER TABLE alerts ADD COLUMN clear_cause TEXT;",
+    /* 7 -> 8: hourly air temperature per KMA station (`enmon import weather`): ts_s is the
+     * UTC instant of the hour's observation, temp_c NULL for a missing hour */
+    "CREATE TABLE weather("
+    "  station INTEGER NOT NULL, ts_s INTEGER NOT NULL, temp_c REAL,"
+    "  PRIMARY KEY (station, ts_s)) WITHOUT ROWID;",
 };
 
 static int schema_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)

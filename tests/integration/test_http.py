@@ -1,6 +1,7 @@
 """test_http.py -- enmond's HTTP server end to end: the REST API returns what the database
 holds, /metrics parses as Prometheus text, bearer tokens, /api/live events, MQTT program
 summaries and Home Assistant discovery, `enmon top`, and no external URL in the dashboard."""
+import gzip
 import json
 import os
 import re
@@ -335,3 +336,85 @@ def test_http_off_and_bad_listen(tmp_path, mosquitto, sim_factory):
     res = subprocess.run([daemon.bin_path("enmond"), "--check-config", "-c", d.config],
                          capture_output=True, text=True)
     assert res.returncode == 78 and "http.port" in res.stderr, res.stderr
+
+
+def _gzip_get(url, encoding="gzip"):
+    """(status, headers, raw body) of a GET sending Accept-Encoding (urllib sends none)."""
+    return dashlib.get(url, headers={"Accept-Encoding": encoding})
+
+
+def _stable(fams):
+    """The series of /metrics that cannot move between two scrapes of the fixed inverter:
+    its power and export counter and every device's up flag; plus every family's name."""
+    inv = (("device", "inv"), ("kind", "inverter"), ("program", "solar"), ("site", "roof"))
+    return (sorted(fams), fams["enmon_device_power_watts"]["samples"][inv],
+            fams["enmon_device_energy_export_wh_total"]["samples"][inv],
+            sorted(fams["enmon_device_up"]["samples"].items()))
+
+
+def test_metrics_gzip(city):
+    """Accept-Encoding: gzip gives the same exposition, compressed; q=0 or none: plain."""
+    status, headers, raw = _gzip_get(city.url("/metrics"), "deflate, gzip")
+    assert status == 200 and headers.get("Content-Encoding") == "gzip", headers
+    assert headers["Vary"] == "Accept-Encoding"
+    assert int(headers["Content-Length"]) == len(raw) and raw[:2] == b"\x1f\x8b"
+    zipped = gzip.decompress(raw).decode("utf-8")
+    status, headers, plain = dashlib.get(city.url("/metrics"))
+    assert status == 200 and "Content-Encoding" not in headers
+    plain = plain.decode("utf-8")
+    assert len(raw) < len(plain)
+    fz, fp = dashlib.parse_prometheus(zipped), dashlib.parse_prometheus(plain)
+    assert _stable(fz) == _stable(fp)
+    # the lines that do not depend on time (HELP, TYPE, the fixed inverter's) are identical
+    fixed = [l for l in plain.splitlines() if l.startswith("#") or 'device="inv"' in l]
+    assert [l for l in zipped.splitlines() if l in fixed] == fixed
+    status, headers, body = _gzip_get(city.url("/metrics"), "gzip;q=0, identity")
+    assert "Content-Encoding" not in headers and body.startswith(b"# HELP")
+    # the JSON API too, once a reply is worth compressing (>= 1 KiB)
+    status, headers, raw = _gzip_get(city.url("/api/programs"))
+    body = gzip.decompress(raw) if headers.get("Content-Encoding") == "gzip" else raw
+    assert len(body) >= 1024 or "Content-Encoding" not in headers
+    assert {p["id"] for p in json.loads(body)} == {"solar", "ami"}
+
+
+def test_metrics_per_program(tmp_path, mosquitto, sim_factory):
+    """http.metrics_per_device: false: enmon_program_* series per program and kind, none per
+    device; a value that is not a boolean is a config error naming the line."""
+    port = harness.free_port()
+    sim_factory(dashlib.sim_config(port), args=dashlib.clock())
+    d = dashlib.DashEnmond(tmp_path, mosquitto.port, dashlib.programs(port),
+                           http_extra="  metrics_per_device: false\n", args=dashlib.clock())
+    d.start()
+    try:
+        assert daemon.wait_for(lambda: _polled(d), 15), d.log_text()
+        status, _, body = dashlib.get(d.url("/metrics"))
+        assert status == 200
+        fams = dashlib.parse_prometheus(body.decode("utf-8"))
+        assert not [f for f in fams if f.startswith("enmon_device_")], sorted(fams)
+        assert "device=" not in body.decode("utf-8")
+        solar = (("kind", "inverter"), ("program", "solar"))
+        ami = (("kind", "meter"), ("program", "ami"))
+        samples = {f: fams[f]["samples"] for f in fams if f.startswith("enmon_program_")}
+        # one device per program: its sums are its own values (the fixed inverter: 1500 W,
+        # 120000 Wh exported); the meter has no inverter group and vice versa
+        assert samples["enmon_program_devices"] == {solar: 1, ami: 1}
+        assert samples["enmon_program_devices_up"] == {solar: 1, ami: 1}
+        assert samples["enmon_program_devices_failing"] == {solar: 0, ami: 0}
+        assert samples["enmon_program_devices_reporting"] == {solar: 1, ami: 1}
+        assert samples["enmon_program_power_watts"][solar] == 1500
+        assert samples["enmon_program_energy_export_wh_total"][solar] == 120000
+        assert solar not in samples["enmon_program_energy_import_wh_total"]  # absent, not 0
+        assert fams["enmon_program_power_watts"]["type"] == "gauge"
+        assert fams["enmon_program_energy_export_wh_total"]["type"] == "counter"
+        assert fams["enmon_polls_total"]["samples"][()] >= 2
+    finally:
+        assert d.stop() == 0, d.log_text()
+    with open(d.config, encoding="utf-8") as fh:
+        text = fh.read()
+    with open(d.config, "w", encoding="utf-8") as fh:
+        fh.write(text.replace("metrics_per_device: false", "metrics_per_device: maybe"))
+    res = subprocess.run([daemon.bin_path("enmond"), "--check-config", "-c", d.config],
+                         capture_output=True, text=True)
+    assert res.returncode == 78 and "http.metrics_per_device" in res.stderr, res.stderr
+    line = text.splitlines().index("  metrics_per_device: false") + 1
+    assert "%s:%d:" % (d.config, line) in res.stderr, res.stderr

@@ -1,6 +1,7 @@
 """test_savings.py -- imported history + live polling -> enmon savings, checked against
 independent sums of the same CSV computed here in Python (docs/SAVINGS.md)."""
 import calendar
+import csv
 import datetime
 import json
 import math
@@ -820,3 +821,128 @@ def test_demo_city_hall_ess_history_peak_falls(tmp_path, mosquitto):
         drop = m["peak_baseline_kw"] - m["peak_actual_kw"]
         assert 30.0 < drop <= 47.434 + 1e-3, m
         assert m["operator_krw"] == pytest.approx(m["krw"] * 0.7)
+
+
+AMI_SIZES = (200, 300, 400, 500)           # kWh a month, 10 participant households each
+AMI_CMP_SIZES = (190, 210, 290, 310, 390, 410, 490, 510)  # 5 comparison households each
+
+
+def ami_db(tmp_path, mosquitto, saving, seed=15):
+    """80 simulated households (never polled: only their device rows are written): 40 in the AMI
+    program with a feedback saving from 2016-06-01, 40 non-participating comparison households in
+    the program ami-control; `enmon-sim history` 2016-03-01..2016-08-31 imported, with its truth."""
+    port = harness.free_port()
+    entries = []
+    for group, sizes, fb in ((0, AMI_SIZES, saving), (40, AMI_CMP_SIZES, 0.0)):
+        each = 40 // len(sizes)
+        for k, size in enumerate(sizes):
+            e = {"port": port, "unit": group + each * k + 1, "count": each, "kind": "meter",
+                 "phases": 1, "kwh_month": size}
+            if fb:
+                e.update(feedback_saving=fb, feedback_from="2016-06-01")
+            entries.append(e)
+    (tmp_path / "sim.yaml").write_text(yaml.safe_dump({"seed": seed, "devices": entries}))
+    programs = "programs:\n"
+    for pid, site, unit in (("ami", "p", 1), ("ami-control", "c", 41)):
+        programs += ("  - id: %s\n    kind: ami\n    sites:\n      - id: %s-{n}\n        count: 40\n"
+                     "        devices:\n          - id: %s-{n}-meter\n            kind: meter\n"
+                     "            link: tcp://127.0.0.1:%d\n            unit: %d\n"
+                     % (pid, site, site, port, unit))
+    d = daemon.Enmond(tmp_path, mosquitto.port, programs, interval="1h").start()
+
+    def devices_written():
+        try:
+            with sqlite3.connect("file:%s?mode=ro" % d.db, uri=True) as db:
+                return db.execute("SELECT COUNT(*) FROM devices").fetchone()[0] == 80
+        except sqlite3.Error:
+            return False
+    ok = daemon.wait_for(devices_written, 30)
+    assert d.stop() == 0
+    assert ok, d.log_text()
+    csv_path, truth = str(tmp_path / "ami.csv"), str(tmp_path / "truth.csv")
+    subprocess.run([daemon.bin_path("enmon-sim"), "history", "--config", str(tmp_path / "sim.yaml"),
+                    "--enmond", d.config, "--from", "2016-03-01", "--to", "2016-08-31",
+                    "--truth", truth, "--out", csv_path],
+                   check=True, capture_output=True, timeout=300)
+    enmon(d, "import", "intervals", csv_path)
+    yml = [b for b in doc_blocks("## AMI autonomous saving") if b and b[0] == "yaml"][0]
+    (tmp_path / "savings.yaml").write_text("\n".join(yml[1:]) + "\n")
+    return d, truth
+
+
+def test_ami_feedback_difference_in_differences_truth(tmp_path, mosquitto):
+    """Issue 15 item 6: participants save 4 % of their load from 2016-06-01 (enmon-sim's
+    feedback_saving); the truth file's avoided kWh of the participants (0 for the comparison
+    households) lies inside the program's reported 90 % difference-in-differences interval.
+    The bound on the point estimate is the sample's: 40 + 40 households give a standard error
+    of about 5 % of a 4 % saving (a household's change from spring to summer scatters by about
+    0.03 kWh/day around the comparison group's line against a 0.5 kWh/day saving, and matching
+    reuses about 23 of the 40 comparison households), so 3 % is not guaranteed on this sample:
+    seeds 15 and 1..7 gave -4.5, +0.7, -1.9, +2.8, -2.7, +0.5, +0.2 and -1.0 %, every truth
+    inside its interval (docs/SAVINGS.md "AMI autonomous saving"). Asserted: error <= the
+    interval's half-width, the half-width under 12 % of the estimate, and the doc's figures
+    are this run's (seed 15)."""
+    d, truth_path = ami_db(tmp_path, mosquitto, 0.04)
+    true_kwh = cmp_kwh = 0.0
+    with open(truth_path, encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["date"] < "2016-06-01":
+                assert float(row["avoided_kwh"]) == 0.0, row
+            elif row["device"].startswith("p-"):
+                true_kwh += float(row["avoided_kwh"])
+            else:
+                cmp_kwh += float(row["avoided_kwh"])
+    assert cmp_kwh == 0.0
+    # 40 households of 350 kWh a month on average x 4 % x 3 months, about 1,700 kWh
+    assert 1200 < true_kwh < 2400, true_kwh
+    r = enmon(d, "savings", "--savings", str(tmp_path / "savings.yaml"), "--from", "2016-06-01",
+              "--to", "2016-08-31", "--format", "json")
+    rows = [x for x in json.loads(r.stdout)["rows"] if x["kind"] == "ami"]
+    assert len(rows) == 1, r.stdout
+    row = rows[0]
+    assert row["program"] == "ami" and row["data"] == "ok", row
+    assert row["method"].startswith("difference-in-differences vs %d matched comparison households"
+                                    % row["comparison_matched"]), row["method"]
+    assert row["participants"] == 40 and row["comparison_usable"] == 40
+    assert row["baseline_to"] == "2016-05-31"
+    assert row["saved_low_kwh"] <= true_kwh <= row["saved_high_kwh"], row
+    assert row["saved_low_kwh"] < row["kwh_saved"] < row["saved_high_kwh"]
+    half = (row["saved_high_kwh"] - row["saved_low_kwh"]) / 2
+    assert abs(row["kwh_saved"] - true_kwh) <= half
+    assert half < 0.12 * row["kwh_saved"], row
+    block = [b for b in doc_blocks("### A simulated program") if b and b[0] == "text"][0]
+    assert block[1] == ("truth %.1f kWh, reported %.1f kWh, 90%% interval %.1f..%.1f kWh"
+                        % (true_kwh, row["kwh_saved"], row["saved_low_kwh"],
+                           row["saved_high_kwh"]))
+    assert row["kwh_ref"] == pytest.approx(row["kwh_actual"] + row["kwh_saved"])
+    assert row["krw"] > 0
+    assert row["co2_kg"] == pytest.approx(row["kwh_saved"] * FACTOR, rel=1e-9)
+    # the table shows the interval in DETAIL; CSV the same cells
+    t = enmon(d, "savings", "--savings", str(tmp_path / "savings.yaml"), "--from", "2016-06-01",
+              "--to", "2016-08-31").stdout
+    assert "90%% interval %.1f..%.1f kWh" % (row["saved_low_kwh"], row["saved_high_kwh"]) in t
+    assert "ami (ami): difference-in-differences vs" in t
+    # the same households listed by site (c-01..c-20) and device (c-21-meter..c-40-meter)
+    ids = ["c-%02d" % n for n in range(1, 21)] + ["c-%02d-meter" % n for n in range(21, 41)]
+    listed = tmp_path / "listed.yaml"
+    listed.write_text("programs:\n  - id: ami\n    program_start: 2016-06-01\n"
+                      "    comparison: [%s]\n" % ", ".join(ids))
+    r = enmon(d, "savings", "--savings", str(listed), "--from", "2016-06-01", "--to", "2016-08-31",
+              "--format", "json")
+    same = [x for x in json.loads(r.stdout)["rows"] if x["kind"] == "ami"][0]
+    assert same["comparison_usable"] == 40
+    assert same["kwh_saved"] == pytest.approx(row["kwh_saved"], abs=1e-9)
+    assert same["saved_high_kwh"] == pytest.approx(row["saved_high_kwh"], abs=1e-9)
+    # configuration errors name the file, line and field (exit 78)
+    bad = tmp_path / "savings.yaml"
+    bad.write_text("programs:\n  - id: ami\n    program_start: 2016-06-01\n"
+                   "    comparison: [c-1]\n    comparison_program: ami-control\n")
+    r = enmon(d, "savings", "--savings", str(bad), check=False)
+    assert r.returncode == 78
+    assert ("%s:5: programs[0].comparison_program: comparison and comparison_program exclude "
+            "each other" % bad) in r.stderr, r.stderr
+    bad.write_text("programs:\n  - id: ami\n    program_start: 2016-06-01\n")
+    r = enmon(d, "savings", "--savings", str(bad), check=False)
+    assert r.returncode == 78
+    assert "%s:3: programs[0].program_start: needs comparison" % bad in r.stderr, r.stderr
+

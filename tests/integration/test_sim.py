@@ -487,3 +487,65 @@ def test_demo_config_serves_the_city_slice(sim_factory):
     assert water[1].value("W") > 0
     assert read_chain(remap[15026], 1)[1].id == 203
     assert read_chain(remap[15025], 20)[1].id == 201
+
+
+# ---- weather series and the history's truth file (docs/SIMULATOR.md) --------------------
+
+def test_weather_csv_is_kma_hourly_and_history_truth_matches(tmp_path):
+    import csv
+    import io
+    res = run_sim("weather", "--from", "2024-02-28", "--to", "2024-03-01", "--seed", "4")
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.reader(io.StringIO(res.stdout)))
+    assert rows[0] == ["지점", "지점명", "일시", "기온(°C)"]  # KMA ASOS hourly columns
+    body = rows[1:]
+    days = {}
+    for station, name, when, temp in body:
+        assert (station, name) == ("133", "대전")
+        day, hour = when.split(" ")
+        days.setdefault(day, []).append(hour)
+        assert -25.0 < float(temp) < 20.0, when  # late winter in Daejeon
+    # 3 days (the leap day included), 24 rows each, 00:00 .. 23:00 local time
+    assert sorted(days) == ["2024-02-28", "2024-02-29", "2024-03-01"]
+    for hours in days.values():
+        assert hours == ["%02d:00" % h for h in range(24)]
+    # the example in docs/SIMULATOR.md
+    assert res.stdout.startswith("지점,지점명,일시,기온(°C)\n133,대전,2024-02-28 00:00,5.6\n"
+                                 "133,대전,2024-02-28 01:00,4.7\n133,대전,2024-02-28 02:00,3.9\n")
+    again = run_sim("weather", "--from", "2024-02-28", "--to", "2024-03-01", "--seed", "4")
+    assert again.stdout == res.stdout  # seeded: the same series
+    other = run_sim("weather", "--from", "2024-02-28", "--to", "2024-03-01", "--seed", "5")
+    assert other.stdout != res.stdout
+    bad = run_sim("weather", "--from", "2024-02-30", "--to", "2024-03-01")
+    assert bad.returncode == 64 and "dates" in bad.stderr
+
+    # the history with weather-driven loads and its truth file: the actual kWh per device and
+    # day is the interval CSV's sum, avoided = counterfactual - actual, LED homes save
+    src = harness.source_dir()
+    hist, truth = tmp_path / "h.csv", tmp_path / "truth.csv"
+    res = run_sim("history", "--config", os.path.join(src, "config", "sim-demo.yaml"),
+                  "--enmond", os.path.join(src, "config", "enmond.yaml"),
+                  "--from", "2016-10-03", "--to", "2016-10-04", "--weather",
+                  "--weather-offset-winter", "-2", "--truth", str(truth), "--out", str(hist))
+    assert res.returncode == 0, res.stderr
+    sums = {}
+    with open(hist, encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            key = (r["device"], r["start"][:10])
+            sums[key] = sums.get(key, Decimal(0)) + Decimal(r["wh_import"]) + \
+                (Decimal(r["wh_export"]) if "-pv" in r["device"] else 0)
+    with open(truth, encoding="utf-8") as fh:
+        trows = list(csv.DictReader(fh))
+    assert len(trows) == len(sums) and len(trows) > 0
+    saving = 0
+    for r in trows:
+        actual, cf = Decimal(r["actual_kwh"]), Decimal(r["counterfactual_kwh"])
+        assert Decimal(r["avoided_kwh"]) == cf - actual
+        if r["kind"] == "inverter":
+            assert Decimal(r["solar_kwh"]) == actual and actual == cf
+        else:
+            assert actual * 1000 == sums[(r["device"], r["date"])], r
+        saving += Decimal(r["avoided_kwh"]) > 0
+    assert saving > 0  # the demo's retrofitted homes
+    assert "led-01-meter,2016-10-03,meter,9.7197,10.0681,0.3484,0.0000\n" in \
+        truth.read_text(encoding="utf-8")  # the example in docs/SIMULATOR.md

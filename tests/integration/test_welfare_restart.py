@@ -108,6 +108,7 @@ def test_welfare_alert_fires_on_time_after_restart(tmp_path, mosquitto, sim_fact
         # enmond 5 left it), `enmon dr add` applies the missing migration and records
         db = sqlite3.connect(fresh.db)
         db.executescript("DROP TABLE alert_learned; DROP TABLE dr_events;"
+                         " DROP TABLE weather;"
                          " ALTER TABLE alerts DROP COLUMN clear_value;"
                          " ALTER TABLE alerts DROP COLUMN clear_cause;"
                          " PRAGMA user_version=5;")
@@ -117,7 +118,7 @@ def test_welfare_alert_fires_on_time_after_restart(tmp_path, mosquitto, sim_fact
         assert r.stdout.startswith("event recorded: senior"), r
         db = sqlite3.connect(fresh.db)
         try:
-            assert db.execute("PRAGMA user_version").fetchone()[0] == 7
+            assert db.execute("PRAGMA user_version").fetchone()[0] == 8
             assert db.execute("SELECT site, end_s - start_s FROM dr_events").fetchall() == \
                 [("senior", 7200)]
         finally:

@@ -264,6 +264,39 @@ static void test_storage_retry_buffer(void **state)
                  "unknown");
 }
 
+/* storage retention (docs/CONFIG.md "storage"): readings 35 days, intervals and daily
+ * rollups kept (0), cleared alerts 365 days; 0..36600 each; daily rollups never
+ * shorter than the intervals they sum; errors name FILE:LINE: field. */
+static void test_storage_retention(void **state)
+{
+    (void)state;
+    struct enmon_config *cfg = load_ok(ONE_DEVICE_YAML);
+    assert_int_equal(cfg->storage.readings_days, 35);
+    assert_int_equal(cfg->storage.intervals_days, 0);
+    assert_int_equal(cfg->storage.daily_days, 0);
+    assert_int_equal(cfg->storage.alerts_days, 365);
+    config_free(cfg);
+    /* the doc's example */
+    cfg = load_ok("storage: {readings_days: 14, intervals_days: 400, daily_days: 3650, "
+                  "alerts_days: 90}\n" ONE_DEVICE_YAML);
+    assert_int_equal(cfg->storage.readings_days, 14);
+    assert_int_equal(cfg->storage.intervals_days, 400);
+    assert_int_equal(cfg->storage.daily_days, 3650);
+    assert_int_equal(cfg->storage.alerts_days, 90);
+    config_free(cfg);
+    cfg = load_ok("storage: {readings_days: 0, alerts_days: 0}\n" ONE_DEVICE_YAML); /* keep all */
+    assert_int_equal(cfg->storage.readings_days, 0);
+    assert_int_equal(cfg->storage.alerts_days, 0);
+    config_free(cfg);
+    expect_error("storage:\n  readings_days: -1\n" ONE_DEVICE_YAML, 2, "storage.readings_days",
+                 "");
+    expect_error("storage:\n  retry_buffer_readings: 10\n  intervals_days: 36601\n"
+                 ONE_DEVICE_YAML, 3, "storage.intervals_days", "");
+    expect_error("storage:\n  alerts_days: soon\n" ONE_DEVICE_YAML, 2, "storage.alerts_days", "");
+    expect_error("storage:\n  intervals_days: 60\n  daily_days: 30\n" ONE_DEVICE_YAML, 3,
+                 "storage.daily_days", "shorter than storage.intervals_days");
+}
+
 static void test_wide_count_and_offsets(void **state)
 {
     (void)state;
@@ -724,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_error_missing_file),
         cmocka_unit_test(test_format_error_and_names),
         cmocka_unit_test(test_storage_retry_buffer),
+        cmocka_unit_test(test_storage_retention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

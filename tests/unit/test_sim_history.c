@@ -1,14 +1,15 @@
 /* test_sim_history.c -- enmon-sim history: deterministic intervals, LED retrofit effect, solar
- * seasons and nights, demand-response load drop, the CSV writer. */
+ * seasons and nights, demand-response load drop, the CSV writer, weather loads, the truth file. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-/* The simulator's sources are not in enmon_core; both files are pure (libm only). */
+/* The simulator's sources are not in enmon_core; these files are pure (libm only). */
 #include "../../simulators/sim_history.c"
 #include "../../simulators/sim_physics.c"
+#include "../../simulators/sim_weather.c"
 
 #include <stdlib.h>
 
@@ -120,6 +121,105 @@ static void test_csv(void **state)
     free(buf);
 }
 
+static void test_colder_weather_heats(void **state)
+{
+    (void)state;
+    struct sim_weather mild = {.seed = 5};
+    struct sim_weather cold = {.seed = 5, .winter_offset_c = -5.0};
+    struct sim_history_spec a = {.seed = 5, .weather = &mild};
+    struct sim_history_spec b = {.seed = 5, .weather = &cold};
+    int64_t t = kst(2016, 1, 15, 3);
+    for (int k = 0; k < 5; k++) /* below the 15 C heating balance point on both days */
+        assert_true(sim_weather_temp_c(&mild, (double)t + 90 + 180 * k) < 15.0);
+    double wa, wb, e;
+    sim_history_interval(&home, &a, t, &wa, &e);
+    sim_history_interval(&home, &b, t, &wb, &e);
+    /* 315 kWh/month: mean 315000 * 12 / 8760 = 431.507 W; heating 0.015 * 431.507 = 6.4726 W/K;
+     * 5 K colder for 0.25 h: 6.4726 * 5 * 0.25 = 8.09 Wh more (each value rounded to 0.1 Wh) */
+    assert_float_equal(wb - wa, 8.0908, 0.1);
+    /* no weather option: the old seasonal factor, unchanged */
+    struct sim_history_spec plain = {.seed = 5};
+    double w0;
+    sim_history_interval(&home, &plain, t, &w0, &e);
+    struct sim_household h = {
+        .kwh_month = 315,
+        .key = hist_key(5, home.key),
+        .shift_s = (sim_hash_unit(sim_hash2(hist_key(5, home.key), 0x5F1F7)) - 0.5) * 3600.0};
+    double expect = 0.0;
+    for (int k = 0; k < 5; k++) {
+        double u = (double)t + 90 + 180 * k;
+        expect += sim_household_w(&h, u) * sim_history_season(u) * 0.05;
+    }
+    assert_float_equal(w0, round(expect * 10) / 10, 1e-9);
+}
+
+/* Finds "key,date," in a truth CSV and reads the numbers after the kind. */
+static void truth_row(const char *buf, const char *key, const char *date, double v[4])
+{
+    char pat[128];
+    snprintf(pat, sizeof(pat), "\n%s,%s,", key, date);
+    const char *p = strstr(buf, pat);
+    assert_non_null(p);
+    p = strchr(p + strlen(pat), ',');
+    assert_non_null(p);
+    assert_int_equal(sscanf(p + 1, "%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3]), 4);
+}
+
+static void test_truth_file(void **state)
+{
+    (void)state;
+    struct sim_weather wx = {.seed = 9};
+    struct sim_history_device led = home;
+    led.retrofit_s = kst(2016, 9, 1, 0);
+    snprintf(led.key, sizeof(led.key), "led-2-meter");
+    struct sim_history_device devs[3] = {home, led, pv};
+    struct sim_history_spec s = {
+        .seed = 9, .from_s = kst(2016, 10, 3, 0), .to_s = kst(2016, 10, 5, 0), .weather = &wx};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_int_equal(sim_history_write_truth(out, devs, 3, &s), 0);
+    fclose(out);
+    const char *head = "device,date,kind,actual_kwh,counterfactual_kwh,avoided_kwh,solar_kwh\n";
+    assert_true(strncmp(buf, head, strlen(head)) == 0);
+    int lines = 0;
+    for (char *p = buf; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 1 + 3 * 2);
+    double v[4];
+    /* no program: the counterfactual is the actual */
+    truth_row(buf, "led-1-meter", "2016-10-03", v);
+    assert_float_equal(v[0], v[1], 1e-9);
+    assert_float_equal(v[2], 0.0, 1e-9);
+    /* the actual is what the interval CSV records that day */
+    assert_float_equal(v[0], energy(&home, &s, kst(2016, 10, 3, 0), 1, 0, 24, 0) / 1000, 1e-6);
+    /* the retrofit: the avoided energy is 9% of the lighting-hours load (18-23 on the home's
+     * shifted clock), the weather term untouched, worked out from the physics directly */
+    truth_row(buf, "led-2-meter", "2016-10-04", v);
+    uint64_t key = hist_key(9, led.key);
+    struct sim_household h = {.kwh_month = 315,
+                              .key = key,
+                              .shift_s = (sim_hash_unit(sim_hash2(key, 0x5F1F7)) - 0.5) * 3600.0};
+    double effect = 0.0;
+    for (int64_t t = kst(2016, 10, 4, 0); t < kst(2016, 10, 5, 0); t += 900)
+        for (int k = 0; k < 5; k++) {
+            double u = (double)t + 90 + 180 * k;
+            double hour = fmod(u + 9 * 3600 - h.shift_s, 86400.0) / 3600.0;
+            if (hour >= 18.0 && hour < 23.0)
+                effect += (1.0 - SIM_LED_EVENING_FACTOR) * sim_household_w(&h, u) * 0.05;
+        }
+    print_message("LED effect 2016-10-04: truth %.4f kWh, hand %.4f kWh\n", v[2], effect / 1000);
+    assert_float_equal(v[1] - v[0], v[2], 1e-4);
+    assert_float_equal(v[2], effect / 1000, 0.005); /* per-interval 0.1 Wh rounding */
+    assert_true(v[2] > 0.1);
+    /* solar: the production, no program */
+    truth_row(buf, "pv-1", "2016-10-03", v);
+    assert_true(v[3] > 1.0);
+    assert_float_equal(v[0], v[3], 1e-9);
+    assert_float_equal(v[2], 0.0, 1e-9);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +228,8 @@ int main(void)
         cmocka_unit_test(test_solar_seasons_and_night),
         cmocka_unit_test(test_dr_event_drop),
         cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_colder_weather_heats),
+        cmocka_unit_test(test_truth_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

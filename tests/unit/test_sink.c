@@ -204,18 +204,23 @@ static void test_adapter_stats_text(void **state)
 {
     struct sink_stats s = {0};
     struct store_stats ss = {.written = 36000, .dropped = 2, .depth = 7, .errors = 1,
-                             .retry_depth = 11, .retry_dropped = 13};
+                             .retry_depth = 11, .retry_dropped = 13, .pruned = 17,
+                             .prune_max_ms = 4.5};
     sink_adapter_store_stats(&ss, &s);
     assert_string_equal(s.line, "db written=36000 dropped=2");
     assert_string_equal(s.json, "\"db_written\":36000,\"db_dropped\":2");
     assert_int_equal(s.depth, 7);
-    assert_int_equal(s.nmetrics, 4);
+    assert_int_equal(s.nmetrics, 6);
     assert_string_equal(s.metric[1].name, "enmon_store_errors_total");
     assert_true(s.metric[1].value == 1.0);
     assert_string_equal(s.metric[2].name, "enmon_store_retry_depth");
     assert_true(s.metric[2].value == 11.0);
     assert_string_equal(s.metric[3].name, "enmon_store_retry_dropped_total");
     assert_true(s.metric[3].value == 13.0);
+    assert_string_equal(s.metric[4].name, "enmon_store_pruned_total");
+    assert_true(s.metric[4].value == 17.0);
+    assert_string_equal(s.metric[5].name, "enmon_store_prune_max_ms");
+    assert_true(s.metric[5].value == 4.5);
 
     memset(&s, 0, sizeof(s));
     struct mqtt_sink_stats ms = {

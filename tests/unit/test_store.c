@@ -12,6 +12,7 @@
 #include "config.h"
 #include "err.h"
 #include "reading.h"
+#include "retention.h"
 #include "store.h"
 #include "store_schema.h"
 
@@ -494,6 +495,7 @@ static void make_v5_file(struct fixture *f, int dr_cli)
     assert_int_equal(sqlite3_open(f->cfg.database, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TABLE alert_learned; DROP TABLE dr_events;"
+                                  " DROP TABLE weather;"
                                   " ALTER TABLE alerts DROP COLUMN clear_value;"
                                   " ALTER TABLE alerts DROP COLUMN clear_cause;"
                                   " PRAGMA user_version=5",
@@ -823,6 +825,159 @@ static void test_store_close_waits_out_lock(void **state)
     sqlite3_close(db);
 }
 
+/* ---- retention (retention.h) ------------------------------------------------------ */
+
+#define RET_N 1000 /* readings per device, one a minute from T0 */
+#define DAY_MS 86400000LL
+
+/* Runs one retention step; the readings it deleted must be at most chunk. */
+static int ret_step(struct retention *r, sqlite3 *db, int chunk, int *more)
+{
+    int64_t before = q_int(db, "SELECT count(*) FROM readings");
+    assert_int_equal(retention_step(r, more), ENMON_OK);
+    int64_t gone = before - q_int(db, "SELECT count(*) FROM readings");
+    assert_true(gone >= 0 && gone <= chunk);
+    return (int)gone;
+}
+
+static void ret_exec(sqlite3 *db, const char *sql)
+{
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* Three devices, RET_N readings each (power only, so intervals get samples), in
+ * device order: rowids 1..1000 inv-1, 1001..2000 meter-1, 2001..3000 meter-2. */
+static sqlite3 *ret_fill(struct fixture *f)
+{
+    struct store *st = NULL;
+    char msg[256] = "";
+    assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_OK);
+    for (uint32_t dev = 0; dev < 3; dev++)
+        for (int i = 0; i < RET_N; i++) {
+            struct reading r = rd(dev, T0 + i * MIN_MS);
+            reading_set(&r, MEAS_POWER_W, 100 + i);
+            submit(st, &r);
+        }
+    store_close(st);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(f->cfg.database, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings"), 3 * RET_N);
+    assert_int_equal(q_int(db, "SELECT max(r.rowid) FROM readings r JOIN devices d "
+                               "ON d.id = r.device_id WHERE d.key = 'inv-1'"),
+                     RET_N);
+    assert_int_equal(q_int(db, "SELECT min(r.rowid) FROM readings r JOIN devices d "
+                               "ON d.id = r.device_id WHERE d.key = 'meter-2'"),
+                     2 * RET_N + 1);
+    return db;
+}
+
+/* A step deletes at most chunk rows; readings above the MQTT published mark (the
+ * outbox) stay however old; intervals and cleared alerts go by their own windows,
+ * active alerts and daily rollups (daily_days 0) stay; free pages are given back. */
+static void test_store_retention_prune_step(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3 *db = ret_fill(f);
+    /* a new file is created with incremental auto-vacuum (store_setup_autovacuum) */
+    assert_int_equal(q_int(db, "PRAGMA auto_vacuum"), 2);
+    /* published up to rowid 2300: meter-2's rows 2301.. wait for the broker */
+    ret_exec(db, "UPDATE meta SET value = 2300 WHERE key = 'mqtt_published_rowid'");
+    /* alerts: (1) cleared 9 days before T0, (2) active since 10 days before, (3) cleared
+     * one hour before now: with alerts_days 1 only (1) goes */
+    char sql[512];
+    int64_t now = T0 + 500 * MIN_MS + DAY_MS; /* cutoffs: T0 + 500 min (readings, intervals) */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO alerts(key, device_id, rule, cause, severity, first_seen_ms, "
+             "raised_ms, cleared_ms) VALUES "
+             "('a1', 1, 'comm_loss', 'x', 'warning', %lld, %lld, %lld),"
+             "('a2', 1, 'comm_loss', 'x', 'warning', %lld, %lld, NULL),"
+             "('a3', 2, 'comm_loss', 'x', 'warning', %lld, %lld, %lld)",
+             T0 - 10 * DAY_MS, T0 - 10 * DAY_MS, T0 - 9 * DAY_MS, T0 - 10 * DAY_MS,
+             T0 - 10 * DAY_MS, T0 - 10 * DAY_MS, T0 - 10 * DAY_MS, now - 3600000LL);
+    ret_exec(db, sql);
+    int64_t daily = q_int(db, "SELECT count(*) FROM daily");
+    /* 1000 minutes: intervals k = 0..66 per device (66 x 15 = 990) */
+    assert_int_equal(q_int(db, "SELECT count(*) FROM intervals"), 3 * 67);
+
+    struct retention_policy p = {.readings_days = 1,
+                                 .intervals_days = 1,
+                                 .alerts_days = 1,
+                                 .chunk = 100,
+                                 .vacuum_slack = -1};
+    struct retention *r = NULL;
+    assert_int_equal(retention_open(db, &p, &r), ENMON_OK);
+    assert_true(retention_enabled(r));
+    int more = 0;
+    assert_int_equal(retention_step(r, &more), ENMON_OK); /* no round begun: nothing */
+    assert_int_equal(more, 0);
+    retention_begin(r, now);
+    /* the first step: exactly one chunk, inv-1's oldest 100 */
+    assert_int_equal(ret_step(r, db, 100, &more), 100);
+    assert_int_equal(more, 1);
+    assert_int_equal(q_int(db, "SELECT min(ts_ms) FROM readings WHERE rowid <= 1000"),
+                     T0 + 100 * MIN_MS);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings WHERE rowid > 1000"), 2 * RET_N);
+    int steps = 1;
+    while (more) {
+        ret_step(r, db, 100, &more);
+        assert_true(++steps < 100);
+    }
+    /* readings older than T0 + 500 min: 500 of inv-1, 500 of meter-1, and meter-2's
+     * rowids 2001..2300 (300): 1300 gone in at least 13 steps of 100 */
+    assert_true(steps >= 13);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings"), 3 * RET_N - 1300);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings WHERE rowid > 2300"), 700);
+    assert_int_equal(q_int(db, "SELECT min(rowid) FROM readings WHERE rowid > 2000"), 2301);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings WHERE ts_ms < "
+                               "1717200000000 + 500 * 60000 AND rowid <= 2300"),
+                     0);
+    /* intervals before T0 + 30000 s: k = 0..33 (33 x 900 = 29700), 34 per device */
+    assert_int_equal(q_int(db, "SELECT count(*) FROM intervals"), 3 * (67 - 34));
+    assert_int_equal(q_int(db, "SELECT min(start_s) FROM intervals"), T0S + 34 * 900);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM alerts WHERE key IN ('a2', 'a3')"), 2);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM alerts"), 2);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM daily"), daily);
+    /* the vacuum phase gave every free page back (slack none) */
+    assert_int_equal(q_int(db, "PRAGMA freelist_count"), 0);
+    struct retention_stats rs;
+    retention_get_stats(r, &rs);
+    assert_int_equal(rs.readings, 1300);
+    assert_int_equal(rs.intervals, 3 * 34);
+    assert_int_equal(rs.daily, 0);
+    assert_int_equal(rs.alerts, 1);
+    assert_true(rs.pages > 0);
+    assert_int_equal(rs.rounds, 1);
+
+    /* everything published and old: all but the newest row go, so the next rowid
+     * stays above the mark */
+    ret_exec(db, "UPDATE meta SET value = 3000 WHERE key = 'mqtt_published_rowid'");
+    retention_begin(r, T0 + 10 * DAY_MS);
+    do
+        ret_step(r, db, 100, &more);
+    while (more);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings"), 1);
+    assert_int_equal(q_int(db, "SELECT max(rowid) FROM readings"), 3000);
+    retention_close(r);
+    sqlite3_close(db);
+}
+
+/* storage.readings_days 0 and nothing else: no round does anything. */
+static void test_store_retention_keep_all(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3 *db = ret_fill(f);
+    struct retention_policy p = {0};
+    struct retention *r = NULL;
+    assert_int_equal(retention_open(db, &p, &r), ENMON_OK);
+    assert_false(retention_enabled(r));
+    retention_begin(r, T0 + 100 * DAY_MS);
+    int more = 1;
+    assert_int_equal(retention_step(r, &more), ENMON_OK);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings"), 3 * RET_N);
+    retention_close(r);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -837,6 +992,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_retry_buffer_bounded_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_open_waits_for_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_close_waits_out_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_retention_prune_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_retention_keep_all, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
