@@ -72,7 +72,73 @@ struct pipeline {
     struct hold hold;  /* readings waiting while a reload replaces the sinks */
     struct feed feed[2]; /* the emit context of the poller's configuration, and the next */
     int reloading;     /* pipeline_start/stop leave the poller alone */
+    int watchdog;      /* systemd's watchdog is on: WATCHDOG=1 every wd_every_ms */
+    int64_t wd_every_ms;
 };
+
+/* While a reload waits (a sink stopping on a locked database may wait minutes), polling goes
+ * on; this thread keeps telling systemd so, on the same condition as run(): the poller's
+ * progress. Without it the main thread, blocked in reload(), would miss its pings and
+ * systemd would kill a daemon that is polling fine. */
+struct wd_keeper {
+    struct poller *poller;
+    int64_t every_ms, stuck_ms;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int stop;
+    pthread_t thread;
+};
+
+static void *wd_keeper_main(void *arg)
+{
+    struct wd_keeper *k = arg;
+    pthread_mutex_lock(&k->lock);
+    while (!k->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        int64_t ns = until.tv_nsec + (k->every_ms % 1000) * 1000000;
+        until.tv_sec += k->every_ms / 1000 + ns / 1000000000;
+        until.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&k->cond, &k->lock, &until);
+        if (!k->stop && poller_healthy(k->poller, k->stuck_ms))
+            sd_notify(0, "WATCHDOG=1");
+    }
+    pthread_mutex_unlock(&k->lock);
+    return NULL;
+}
+
+/* Starts the keeper when systemd's watchdog is on; 1 when it runs. */
+static int wd_keeper_start(struct wd_keeper *k, const struct pipeline *pl, int64_t stuck_ms)
+{
+    if (!pl->watchdog)
+        return 0;
+    *k = (struct wd_keeper){.poller = pl->poller, .every_ms = pl->wd_every_ms,
+                            .stuck_ms = stuck_ms};
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&k->lock, NULL);
+    pthread_cond_init(&k->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&k->thread, NULL, wd_keeper_main, k) != 0) {
+        log_warn("reload: cannot start the watchdog keeper; pings pause during the reload");
+        pthread_cond_destroy(&k->cond);
+        pthread_mutex_destroy(&k->lock);
+        return 0;
+    }
+    return 1;
+}
+
+static void wd_keeper_stop(struct wd_keeper *k)
+{
+    pthread_mutex_lock(&k->lock);
+    k->stop = 1;
+    pthread_cond_signal(&k->cond);
+    pthread_mutex_unlock(&k->lock);
+    pthread_join(k->thread, NULL);
+    pthread_cond_destroy(&k->cond);
+    pthread_mutex_destroy(&k->lock);
+}
 
 static void pipeline_ident(void *ctx, uint32_t device, const struct sunspec_common *c)
 {
@@ -472,6 +538,8 @@ static void reload(struct pipeline *pl, const char *path)
      * to the new configuration without stopping (poller_reload). */
     struct poller *poller = pl->poller;
     struct enmon_config *prev = pl->cfg;
+    struct wd_keeper keeper;
+    int keeping = wd_keeper_start(&keeper, pl, stuck_limit_ms(prev));
     struct feed *feed = pl->feed[0].cfg == prev ? &pl->feed[1] : &pl->feed[0];
     *feed = (struct feed){pl, next};
     hold_begin(pl);
@@ -497,12 +565,16 @@ static void reload(struct pipeline *pl, const char *path)
         if (pipeline_start(pl, NULL) != 0) {
             log_err("cannot restart the previous configuration");
             pl->reloading = 0;
+            if (keeping)
+                wd_keeper_stop(&keeper);
             poller_stop(poller, NULL); /* nothing to hand readings to: run() exits */
             config_free(next);
             return;
         }
     }
     hold_release(pl);
+    if (keeping)
+        wd_keeper_stop(&keeper);
     pl->reloading = 0;
     pl->poller = poller;
     dash_start(pl->dash, pl->store, pl->mqtt, pl->engine.alerts, pl->poller, pl->sinks); /* dash */
@@ -521,6 +593,8 @@ static int run(struct pipeline *pl, const char *path)
     uint64_t wd_usec = 0;
     int watchdog = sd_watchdog_enabled(0, &wd_usec) > 0;
     int64_t wd_every = watchdog ? (int64_t)(wd_usec / 2000) : 1000;
+    pl->watchdog = watchdog;
+    pl->wd_every_ms = wd_every > 0 ? wd_every : 1;
     int64_t next_stats = clock_mono_ms() + STATS_EVERY_MS;
     int64_t next_learned = clock_mono_ms() + LEARNED_SAVE_EVERY_MS;
     sd_notifyf(0, "READY=1\nSTATUS=polling %zu devices", pl->cfg->ndevices);

@@ -33,10 +33,11 @@ class Enmond:
         self.args = list(args)
         self.proc = None
 
-    def start(self):
+    def start(self, env=None):
+        """env: the process environment (default: the test's), e.g. with NOTIFY_SOCKET."""
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([bin_path("enmond"), "-c", self.config] + self.args,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
         return self
 
     def stop(self, timeout=15):

@@ -7,9 +7,11 @@ is enmond's (simulated, --time/--speed) clock, never the machine's wall clock.
 """
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import daemon
@@ -103,10 +105,44 @@ con.execute("COMMIT")
 """
 
 
+class NotifyListener:
+    """A sd_notify socket (NOTIFY_SOCKET) read by a thread: every message with the monotonic
+    time it arrived."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.2)
+        self.messages, self.running = [], True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            try:
+                msg = self.sock.recv(4096).decode()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.messages.append((time.monotonic(), msg))
+
+    def times(self, line):
+        return [t for t, m in list(self.messages) if line in m.split("\n")]
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
 def test_reload_while_database_locked_keeps_polling(tmp_path, mosquitto, sim_factory):
     """Another process holds an exclusive lock on the database for 10 s; a SIGHUP meanwhile
     (same configuration plus one device) never stops polling the unchanged devices, and the
-    added one polls after the reload."""
+    added one polls after the reload. systemd's watchdog (WATCHDOG_USEC 2 s: a ping every
+    1 s while polling progresses) keeps being pinged while the reload waits on the lock:
+    no gap between two WATCHDOG=1 over 2 s, or systemd would kill a daemon that polls."""
     clock = Timeline()
     devs = [("keep-%d" % i, "inverter", harness.free_port(), 1, "") for i in range(3)]
     added = ("added", "meter", harness.free_port(), 1, "")
@@ -114,8 +150,9 @@ def test_reload_while_database_locked_keeps_polling(tmp_path, mosquitto, sim_fac
     d = daemon.Enmond(tmp_path, mosquitto.port, programs_yaml(devs), interval="1s",
                       args=clock.args())
     locker = None
+    notify = NotifyListener(str(tmp_path / "notify.sock"))
     try:
-        d.start()
+        d.start(env=dict(os.environ, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC="2000000"))
         assert daemon.wait_for(lambda: len(polled(d.db)) == 3, 15), d.log_text()
         time.sleep(3)
         locker = subprocess.Popen([PYTHON, "-c", LOCKER, d.db, "10"], stdout=subprocess.PIPE,
@@ -141,7 +178,15 @@ def test_reload_while_database_locked_keeps_polling(tmp_path, mosquitto, sim_fac
         print("\nreload under a 10 s database lock: longest gaps of unchanged devices %s ms"
               % worst)
         assert all(g <= INTERVAL_MS + MARGIN_MS for g in worst.values()), worst
+        pings = notify.times("WATCHDOG=1")
+        reloaded = notify.times("READY=1")
+        assert len(reloaded) >= 2, notify.messages  # at start, and after the reload
+        ping_gap = max(b - a for a, b in zip(pings, pings[1:]))
+        print("reload took %.1f s; longest gap between watchdog pings %.2f s"
+              % (reloaded[-1] - notify.times("RELOADING=1")[0], ping_gap))
+        assert ping_gap <= 2.0, pings
     finally:
+        notify.close()
         if locker and locker.poll() is None:
             locker.kill()
             locker.wait()
