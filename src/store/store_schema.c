@@ -211,6 +211,11 @@ int store_schema_migrate(sqlite3 *db, char *msg, size_t msglen)
                  STORE_SCHEMA_VERSION);
         return ENMON_ERR_DB;
     }
+    /* A new file gets incremental auto-vacuum before its first table (retention gives
+     * pages back with it); an older file is converted once by the store at open. */
+    if (version == 0 && sqlite3_exec(db, "PRAGMA auto_vacuum=INCREMENTAL", NULL, NULL, NULL) !=
+                            SQLITE_OK)
+        return schema_fail(db, "auto_vacuum", msg, msglen);
     for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
         int rc = schema_apply(db, v, msg, msglen);
         if (rc != ENMON_OK)
