@@ -354,9 +354,12 @@ static int rule_applies(const struct cfg_device *dev, enum alert_rule_id rule,
     return 1;
 }
 
-/* A meter may export when its site has an inverter or its program is solar. */
+/* A meter may export when it measures a battery (storage: true), its site has an inverter or
+ * its program is solar. */
 static int export_expected(const struct enmon_config *cfg, const struct cfg_device *dev)
 {
+    if (dev->storage)
+        return 1;
     if (cfg->programs && dev->program < cfg->nprograms &&
         cfg->programs[dev->program].kind == PROGRAM_SOLAR)
         return 1;

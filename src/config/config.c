@@ -633,6 +633,7 @@ static int load_device_options(struct loader *L, struct fy_node *map, const char
     if (ydoc_double(d, map, "capacity", join_field(f, base, "capacity"), 0, 1e9, &dev->capacity_w) <
             0 ||
         ydoc_bool(d, map, "welfare", join_field(f, base, "welfare"), &dev->welfare) < 0 ||
+        ydoc_bool(d, map, "storage", join_field(f, base, "storage"), &dev->storage) < 0 ||
         load_timing(L, map, base, &dev->interval_ms, &dev->timeout_ms, &dev->retries) != 0)
         return -1;
     rc = ydoc_int(d, map, "sunspec_base", join_field(f, base, "sunspec_base"), 0, 50000, &v);
@@ -664,7 +665,8 @@ static int load_device(struct loader *L, struct fy_node *map, const char *base,
     static const char *const keys[] = {
         "id",      "name",    "kind",         "link",    "unit",         "capacity", "interval",
         "timeout", "retries", "sunspec_base", "welfare", "commissioned", "retrofit", "map",
-        "max_regs", "max_gap", "pause", "connect_pause", "sunspec_device", "pf_percent", NULL};
+        "max_regs", "max_gap", "pause", "connect_pause", "sunspec_device", "pf_percent",
+        "storage",  NULL};
     struct enmon_config *cfg = L->cfg;
     struct cfg_device dev = {
         .site = c->site,

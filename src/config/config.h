@@ -26,6 +26,7 @@ enum program_kind {
 enum device_kind {
     DEVICE_INVERTER, /* SunSpec inverter (models 101-103, 111-113) */
     DEVICE_METER,    /* SunSpec meter (models 201-204, 211-214) */
+    DEVICE_SENSOR,   /* pole sensor: leakage current, temperature, tilt, door (a map only) */
 };
 
 enum link_kind {
@@ -121,6 +122,7 @@ struct cfg_device {
     int max_gap;         /* unused registers a merged read may span (default 8) */
     int pause_ms;        /* pause between two requests to this device (default 0) */
     int welfare;         /* household flagged for welfare inactivity alerts */
+    int storage;         /* meter of a battery (ESS): it exports while discharging */
     int64_t commissioned; /* UTC epoch seconds, 0 = unknown */
     int64_t retrofit;     /* UTC epoch seconds of an LED retrofit, 0 = none */
     int line;            /* line of the device entry in the config file */

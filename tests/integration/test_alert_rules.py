@@ -25,7 +25,7 @@ ALERTS = """alerts:
   welfare_inactivity: {after: 5s, learn: 48s, night_start: 0, night_end: 0}
   abnormal_load: {after: 3s, clear_after: 2s, learn: 4s}
 """
-N_INV, N_AMI = 6, 8  # meters: AMI units 21-28, the welfare household unit 30
+N_INV, N_AMI = 6, 8  # meters: AMI units 21-28, the battery unit 29, the welfare household 30
 
 
 def fleet(port):
@@ -45,7 +45,10 @@ def fleet(port):
         "  - id: care\n    kind: ami\n    sites:\n"
         "      - id: senior\n        devices:\n"
         "          - {id: elder, kind: meter, link: 'tcp://127.0.0.1:%d', unit: 30,"
-        " welfare: true}\n" % (N_INV, port, N_AMI, port, port))
+        " welfare: true}\n"
+        "      - id: city-hall\n        devices:\n"
+        "          - {id: battery, kind: meter, link: 'tcp://127.0.0.1:%d', unit: 29,"
+        " storage: true}\n" % (N_INV, port, N_AMI, port, port, port))
     return sim, programs
 
 
@@ -117,6 +120,8 @@ def test_every_rule_raises_and_clears(tmp_path, mosquitto, sim_factory):
         t0 = time.monotonic()
         for name, (inject, _, _, _) in all_cases.items():
             sim.ctl(*inject)
+        # a battery's meter (storage: true) exports while discharging: never unexpected
+        sim.ctl("export", "%d/29" % port, 800)
         raised = {}
         deadline = time.monotonic() + 20
         while len(raised) < len(all_cases) and time.monotonic() < deadline:
@@ -137,6 +142,10 @@ def test_every_rule_raises_and_clears(tmp_path, mosquitto, sim_factory):
             return all(any(k.startswith(c[2].split("/")[4] + "/" + n) for k in stored)
                        for n, c in all_cases.items())
         assert daemon.wait_for(all_stored, 3), rows(d.db, "SELECT key FROM alerts")
+        # by now m-3's identical export has raised: the battery's has not
+        battery = [t for t, p, _ in watch.messages if "/battery/" in t]
+        assert battery == [], battery
+        assert rows(d.db, "SELECT key FROM alerts WHERE key LIKE 'battery/%'") == []
 
         # clear every fault: every alert clears (an empty retained message)
         t1 = time.monotonic()
