@@ -1,4 +1,7 @@
 /* queue.c -- bounded FIFO of fixed-size items between threads: never blocks a producer. */
+/* The ring is allocated for QUEUE_FIRST_ALLOC items and doubles while a backlog needs it, up
+ * to the capacity; it halves again once the backlog has drained below a quarter. A city-sized
+ * queue (tens of thousands of readings) thus costs memory only while it is deep. */
 #include "queue.h"
 
 #include "err.h"
@@ -9,11 +12,13 @@
 #include <string.h>
 #include <time.h>
 
+#define QUEUE_FIRST_ALLOC 256 /* items allocated at first (fewer when the capacity is smaller) */
+
 struct queue {
     pthread_mutex_t lock;
     pthread_cond_t nonempty; /* on CLOCK_MONOTONIC */
-    unsigned char *items;    /* ring of cap items */
-    size_t item_size, cap, head, len;
+    unsigned char *items;    /* ring of alloc items (alloc <= cap) */
+    size_t item_size, cap, alloc, head, len;
     uint64_t dropped;
     int closed;
 };
@@ -26,7 +31,8 @@ int queue_new(size_t item_size, size_t capacity, struct queue **out)
         return ENMON_ERR_NOMEM;
     q->item_size = item_size ? item_size : 1;
     q->cap = capacity ? capacity : 1;
-    q->items = calloc(q->cap, q->item_size);
+    q->alloc = q->cap < QUEUE_FIRST_ALLOC ? q->cap : QUEUE_FIRST_ALLOC;
+    q->items = calloc(q->alloc, q->item_size);
     if (!q->items) {
         free(q);
         return ENMON_ERR_NOMEM;
@@ -53,7 +59,33 @@ void queue_free(struct queue *q)
 
 static unsigned char *slot(struct queue *q, size_t i)
 {
-    return q->items + ((q->head + i) % q->cap) * q->item_size;
+    return q->items + ((q->head + i) % q->alloc) * q->item_size;
+}
+
+/* Moves the ring into n slots (n >= len), oldest first at 0. 0, or -1 when out of memory (the
+ * ring is then unchanged). */
+static int resize(struct queue *q, size_t n)
+{
+    unsigned char *items = malloc(n * q->item_size);
+    if (!items)
+        return -1;
+    size_t first = q->alloc - q->head; /* items from head to the end of the old ring */
+    if (first > q->len)
+        first = q->len;
+    memcpy(items, q->items + q->head * q->item_size, first * q->item_size);
+    memcpy(items + first * q->item_size, q->items, (q->len - first) * q->item_size);
+    free(q->items);
+    q->items = items;
+    q->alloc = n;
+    q->head = 0;
+    return 0;
+}
+
+/* After a pop: gives memory back once the backlog is below a quarter of the ring. */
+static void maybe_shrink(struct queue *q)
+{
+    if (q->alloc > QUEUE_FIRST_ALLOC && q->len < q->alloc / 4)
+        (void)resize(q, q->alloc / 2 > QUEUE_FIRST_ALLOC ? q->alloc / 2 : QUEUE_FIRST_ALLOC);
 }
 
 int queue_push(struct queue *q, const void *item)
@@ -62,8 +94,9 @@ int queue_push(struct queue *q, const void *item)
     pthread_mutex_lock(&q->lock);
     if (q->closed) {
         rc = ENMON_ERR_CLOSED;
-    } else if (q->len == q->cap) {
-        q->dropped++;
+    } else if (q->len == q->cap ||
+               (q->len == q->alloc && resize(q, q->alloc * 2 < q->cap ? q->alloc * 2 : q->cap))) {
+        q->dropped++; /* full, or the ring could not grow: refused, never waited for */
         rc = ENMON_ERR_FULL;
     } else {
         memcpy(slot(q, q->len), item, q->item_size);
@@ -101,9 +134,10 @@ size_t queue_pop_batch(struct queue *q, void *out, size_t max, int timeout_ms)
     size_t n = 0;
     for (; n < max && q->len > 0; n++) {
         memcpy(dst + n * q->item_size, slot(q, 0), q->item_size);
-        q->head = (q->head + 1) % q->cap;
+        q->head = (q->head + 1) % q->alloc;
         q->len--;
     }
+    maybe_shrink(q);
     pthread_mutex_unlock(&q->lock);
     return n;
 }
@@ -122,8 +156,9 @@ void queue_drop_head(struct queue *q)
 {
     pthread_mutex_lock(&q->lock);
     if (q->len > 0) {
-        q->head = (q->head + 1) % q->cap;
+        q->head = (q->head + 1) % q->alloc;
         q->len--;
+        maybe_shrink(q);
     }
     pthread_mutex_unlock(&q->lock);
 }
@@ -147,6 +182,14 @@ int queue_drained(struct queue *q)
 size_t queue_capacity(const struct queue *q)
 {
     return q->cap;
+}
+
+size_t queue_allocated(struct queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    size_t n = q->alloc;
+    pthread_mutex_unlock(&q->lock);
+    return n;
 }
 
 size_t queue_depth(struct queue *q)

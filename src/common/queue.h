@@ -7,7 +7,9 @@
 
 struct queue;
 
-/* A queue of capacity items of item_size bytes each (capacity 0 is taken as 1).
+/* A queue of capacity items of item_size bytes each (capacity 0 is taken as 1). Memory for
+ * 256 items is allocated at first; the ring doubles while a backlog needs it (a push that
+ * cannot grow it is refused as full) and halves once the backlog is below a quarter.
  * ENMON_OK or ENMON_ERR_NOMEM (*out is then NULL). */
 int queue_new(size_t item_size, size_t capacity, struct queue **out);
 
@@ -37,6 +39,7 @@ int queue_drained(struct queue *q);
 
 size_t queue_capacity(const struct queue *q);
 size_t queue_depth(struct queue *q);     /* items waiting */
+size_t queue_allocated(struct queue *q); /* items the ring has memory for (<= capacity) */
 uint64_t queue_dropped(struct queue *q); /* pushes refused because the queue was full */
 
 #endif

@@ -43,6 +43,40 @@ static void test_fifo_order(void **state)
     queue_free(q);
 }
 
+/* The ring grows while a backlog needs it, keeps FIFO order across a wrapped ring while it
+ * grows, never beyond the capacity, and gives the memory back once drained. */
+static void test_grows_and_shrinks(void **state)
+{
+    struct queue *q;
+    assert_int_equal(queue_new(sizeof(int), 5000, &q), ENMON_OK);
+    assert_int_equal(queue_allocated(q), 256); /* QUEUE_FIRST_ALLOC */
+    int v, out[64];
+    /* wrap the ring first: head at 200 of 256 */
+    for (v = 0; v < 200; v++)
+        assert_int_equal(queue_push(q, &v), ENMON_OK);
+    for (int i = 0; i < 200; i += 50)
+        assert_int_equal(queue_pop_batch(q, out, 50, 0), 50);
+    assert_int_equal(out[49], 199);
+    /* 5000 items: 256 -> 512 -> ... -> 4096 -> 5000 (the capacity) */
+    for (v = 0; v < 5000; v++)
+        assert_int_equal(queue_push(q, &v), ENMON_OK);
+    assert_int_equal(queue_allocated(q), 5000);
+    v = 5000;
+    assert_int_equal(queue_push(q, &v), ENMON_ERR_FULL);
+    assert_int_equal(queue_dropped(q), 1);
+    int next = 0, ok = 1;
+    while (queue_depth(q) > 0) {
+        size_t n = queue_pop_batch(q, out, 64, 0);
+        for (size_t i = 0; i < n; i++)
+            ok &= out[i] == next++;
+    }
+    assert_true(ok);
+    assert_int_equal(next, 5000);
+    /* drained: halved step by step back to the first allocation */
+    assert_int_equal(queue_allocated(q), 256);
+    queue_free(q);
+}
+
 static void test_full_counts_drops(void **state)
 {
     struct queue *q;
@@ -189,6 +223,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifo_order),           cmocka_unit_test(test_full_counts_drops),
+        cmocka_unit_test(test_grows_and_shrinks),
         cmocka_unit_test(test_peek_and_drop_head),   cmocka_unit_test(test_pop_timeout),
         cmocka_unit_test(test_close_wakes_consumer), cmocka_unit_test(test_producers_consumer),
     };
