@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,18 +67,22 @@ static void bench_city_free(struct bench_city *b)
     free(b->cfg.devices);
 }
 
-/* A single-phase household meter's reading k: every value a SunSpec 201 meter gives. */
+/* A single-phase household meter's reading k: every value a SunSpec 201 meter gives,
+ * as decode.c makes them from registers (the current in 0.01 A: raw / 100), polled
+ * every minute with a few milliseconds of jitter. */
 static void bench_reading(struct reading *r, uint32_t dev, long k)
 {
     double load = 300.0 + (double)((dev * 37u + (unsigned)k * 11u) % 900u);
-    *r = (struct reading){.device = dev, .wall_ms = BENCH_T0_MS + k * BENCH_STEP_MS, .online = 1};
+    int64_t jitter = (int64_t)((dev + (unsigned)k) % 5u) * 3;
+    *r = (struct reading){
+        .device = dev, .wall_ms = BENCH_T0_MS + k * BENCH_STEP_MS + jitter, .online = 1};
     r->mono_ms = r->wall_ms;
     r->wrap_wh[0] = r->wrap_wh[1] = BENCH_WRAP32;
     reading_set(r, MEAS_POWER_W, load);
     reading_set(r, MEAS_ENERGY_IMPORT_WH, 2500000.0 + dev * 1000.0 + (double)k * 8.0);
     reading_set(r, MEAS_ENERGY_EXPORT_WH, 1000.0 + dev);
     reading_set(r, MEAS_VOLTAGE_V, 220.0 + (double)(k % 50) / 10.0);
-    reading_set(r, MEAS_CURRENT_A, load / 220.0);
+    reading_set(r, MEAS_CURRENT_A, round(load / 220.0 * 100.0) / 100.0);
     reading_set(r, MEAS_FREQUENCY_HZ, 60.0 + (double)(k % 5) / 100.0);
     reading_set(r, MEAS_POWER_FACTOR, 0.96);
     reading_set(r, MEAS_EVENTS, 0);
@@ -108,15 +114,99 @@ static long long file_bytes(const char *db)
 
 struct bench_result {
     double seconds;
+    long long bytes_used;                  /* pages in use (not free) x page size, after the run */
+    long long block_bytes, interval_bytes; /* dbstat: reading_blocks and intervals, on disk */
+    long long blocks, intervals;
     unsigned long long readings;
     unsigned long long full_waits; /* submits retried because the queue was full */
     long long bytes;
     struct store_stats stats;
 };
 
+/* Plays the MQTT sink acknowledging every committed reading: the published mark
+ * goes to the last rowid, so the store's archive may move them. */
+static int bench_publish_all(const char *db)
+{
+    sqlite3 *h = NULL;
+    int rc = sqlite3_open(db, &h);
+    if (rc == SQLITE_OK)
+        sqlite3_busy_timeout(h, 5000);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(h,
+                          "INSERT OR REPLACE INTO meta(key, value) SELECT "
+                          "'mqtt_published_rowid', coalesce(max(rowid), 0) FROM readings",
+                          NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "store_bench: %s: %s\n", db, sqlite3_errmsg(h));
+    sqlite3_close(h);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static long long bench_query(sqlite3 *h, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    long long v = -1;
+    if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* Pages in use, and what reading_blocks and intervals take on disk (dbstat). */
+static void bench_measure(const char *db, struct bench_result *res)
+{
+    sqlite3 *h = NULL;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        res->bytes_used =
+            (bench_query(h, "PRAGMA page_count") - bench_query(h, "PRAGMA freelist_count")) *
+            bench_query(h, "PRAGMA page_size");
+        res->block_bytes =
+            bench_query(h, "SELECT sum(pgsize) FROM dbstat WHERE name = 'reading_blocks'");
+        res->interval_bytes =
+            bench_query(h, "SELECT sum(pgsize) FROM dbstat WHERE name = 'intervals'");
+        res->blocks = bench_query(h, "SELECT count(*) FROM reading_blocks");
+        res->intervals = bench_query(h, "SELECT count(*) FROM intervals");
+    }
+    sqlite3_close(h);
+}
+
+/* Waits until the writer committed everything submitted (*stats final). */
+static void bench_wait_written(struct store *st, const struct bench_result *res,
+                               struct store_stats *stats)
+{
+    struct timespec pause = {0, 200000};
+    do {
+        nanosleep(&pause, NULL);
+        store_get_stats(st, stats);
+    } while (stats->written < res->readings && stats->errors == 0);
+}
+
+/* After each simulated hour (publish_hourly): everything published, then wait (up to
+ * 60 s) until the store's archive moved all but each meter's newest reading. */
+static int bench_hour_done(struct store *st, const char *db, size_t meters,
+                           struct bench_result *res)
+{
+    bench_wait_written(st, res, &res->stats);
+    if (bench_publish_all(db) != 0)
+        return -1;
+    struct timespec pause = {0, 20000000};
+    for (int i = 0; i < 3000; i++) {
+        store_get_stats(st, &res->stats);
+        if (res->stats.archived + meters >= res->readings)
+            return 0;
+        nanosleep(&pause, NULL);
+    }
+    fprintf(stderr, "store_bench: the archive did not catch up (%llu of %llu moved)\n",
+            (unsigned long long)res->stats.archived, res->readings);
+    return -1;
+}
+
 /* Writes `rounds` readings of each of `meters` meters (round robin, 60 s apart)
- * through store_submit, then store_close; times the whole. */
-static int bench_run(const char *db, size_t meters, long rounds, struct bench_result *res)
+ * through store_submit, then store_close; times the whole. With publish_hourly,
+ * every simulated hour is published and archived before the next (bench_hour_done),
+ * as a running enmond with an MQTT broker does. */
+static int bench_run(const char *db, size_t meters, long rounds, int publish_hourly,
+                     struct bench_result *res)
 {
     struct bench_city b;
     memset(res, 0, sizeof(*res));
@@ -142,15 +232,18 @@ static int bench_run(const char *db, size_t meters, long rounds, struct bench_re
             }
             res->readings++;
         }
+        if (publish_hourly && (k + 1) % 60 == 0 && bench_hour_done(st, db, meters, res) != 0) {
+            store_close(st);
+            bench_city_free(&b);
+            return -1;
+        }
     }
     /* let the writer commit everything, so the stats are final before close */
-    do {
-        nanosleep(&pause, NULL);
-        store_get_stats(st, &res->stats);
-    } while (res->stats.written < res->readings && res->stats.errors == 0);
+    bench_wait_written(st, res, &res->stats);
     store_close(st);
     res->seconds = (double)(clock_mono_ms() - t0) / 1000.0;
     res->bytes = file_bytes(db);
+    bench_measure(db, res);
     bench_city_free(&b);
     return 0;
 }
@@ -239,9 +332,9 @@ int main(int argc, char **argv)
     snprintf(db, sizeof(db), "%s/store-bench.db", dir);
 
     struct bench_result tput, day;
-    if (bench_run(db, (size_t)meters, rounds, &tput) != 0)
+    if (bench_run(db, (size_t)meters, rounds, 0, &tput) != 0)
         return 1;
-    if (bench_run(db, (size_t)day_meters, 1440, &day) != 0)
+    if (bench_run(db, (size_t)day_meters, 1440, 1, &day) != 0)
         return 1;
     unlink_db(db);
 
@@ -256,10 +349,16 @@ int main(int argc, char **argv)
     printf("%-44s %14llu\n", "  transactions", (unsigned long long)tput.stats.batches);
     printf("%-44s %14llu\n", "  submits retried (queue full)", tput.full_waits);
     printf("%-44s %14llu\n", "  batch errors", (unsigned long long)tput.stats.errors);
-    printf("%-44s %14lld\n", "database bytes per meter per day",
-           day.bytes / (day_meters > 0 ? day_meters : 1));
-    printf("%-44s %14.0f\n", "  (one-day run: readings per second)",
-           (double)day.readings / day.seconds);
+    long long dm = day_meters > 0 ? day_meters : 1;
+    printf("%-44s %14lld\n", "database bytes per meter per day (file)", day.bytes / dm);
+    printf("%-44s %14lld\n", "  in use (pages not free)", day.bytes_used / dm);
+    printf("%-44s %14lld\n", "  archive (reading_blocks)", day.block_bytes / dm);
+    printf("%-44s %14.1f\n", "    bytes per archived reading",
+           day.stats.archived ? (double)day.block_bytes / (double)day.stats.archived : 0.0);
+    printf("%-44s %14.1f\n", "  longest archive step stall, ms", day.stats.prune_max_ms);
+    printf("%-44s %14lld\n", "  intervals", day.interval_bytes / dm);
+    printf("%-44s %14.1f\n", "    bytes per interval",
+           day.intervals > 0 ? (double)day.interval_bytes / (double)day.intervals : 0.0);
     printf("%-44s %14.1f\n", "  10,000 meters, MB per day",
            (double)day.bytes / (double)day_meters * 10000.0 / 1e6);
     return tput.stats.written == tput.readings && day.stats.written == day.readings ? 0 : 1;

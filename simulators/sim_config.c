@@ -58,7 +58,7 @@ static const char *const FIXED_KEYS[] = {"power_w",
                                          "state",
                                          "events",
                                          NULL};
-static const char *const KIND_NAMES[] = {"inverter", "meter", NULL};
+static const char *const KIND_NAMES[] = {"inverter", "meter", "sensor", NULL};
 
 /* "path.key" into out (cut to fit: fields are only for messages). */
 static const char *join_field(char *out, size_t len, const char *path, const char *key)
@@ -374,7 +374,7 @@ static int parse_entry(struct ydoc *d, struct fy_node *node, const char *path,
     join_field(field, sizeof field, path, "kind");
     int rc = ydoc_enum(d, node, "kind", field, KIND_NAMES, &kind);
     if (rc == 0)
-        return ydoc_error(d, node, field, "missing (required: inverter or meter)");
+        return ydoc_error(d, node, field, "missing (required: inverter, meter or sensor)");
     if (rc < 0 || parse_bus(d, node, path, cfg, &port, &rtu) < 0 ||
         required_long(d, node, path, "unit", 1, SIM_UNIT_MAX, &unit) < 0 ||
         opt_long(d, node, path, "count", 1, SIM_UNIT_MAX, &count) < 0)
@@ -404,6 +404,14 @@ static int parse_entry(struct ydoc *d, struct fy_node *node, const char *path,
         ydoc_str(d, node, "serial", field, e->serial_tpl, sizeof e->serial_tpl) < 0 ||
         parse_layout(d, node, path, cfg, dev) < 0 || parse_answer(d, node, path, dev) < 0)
         return -1;
+    if (kind == SIM_SENSOR && !dev->map) { /* no SunSpec model describes a pole sensor */
+        join_field(field, sizeof field, path, "map");
+        return ydoc_error(d, node, field, "missing (a sensor is served through a register map)");
+    }
+    if (kind == SIM_SENSOR && ydoc_child(node, "fixed")) {
+        join_field(field, sizeof field, path, "fixed");
+        return ydoc_error(d, ydoc_child(node, "fixed"), field, "a sensor has no fixed mode");
+    }
     struct fy_node *fixed = ydoc_child(node, "fixed");
     if (fixed) {
         join_field(field, sizeof field, path, "fixed");

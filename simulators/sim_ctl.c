@@ -104,7 +104,9 @@ static int kind_is(struct cmd *c, enum sim_kind kind)
     if (c->t.dev->cfg.kind == kind)
         return 0;
     return fail(c, "%s: %s is %s", c->name, c->t.label,
-                kind == SIM_INVERTER ? "not an inverter" : "not a meter");
+                kind == SIM_INVERTER ? "not an inverter"
+                : kind == SIM_SENSOR ? "not a sensor"
+                                     : "not a meter");
 }
 
 static int cmd_state(struct cmd *c)
@@ -267,6 +269,39 @@ static int cmd_export(struct cmd *c)
     return done(c);
 }
 
+/* leakage ADDR step MA | ramp MA_PER_H [FROM_MA] | arc MA | off: a pole sensor's leakage. */
+static int cmd_leakage(struct cmd *c)
+{
+    struct sim_fault *f = &c->t.dev->fault;
+    const char *mode = c->argv[0];
+    double ma = 0.0, rate = 0.0;
+    if (kind_is(c, SIM_SENSOR) < 0)
+        return -1;
+    if (strcmp(mode, "off") == 0) {
+        sim_fault_clear(f, SIM_FAULT_LEAKAGE);
+        return done(c);
+    }
+    if (strcmp(mode, "ramp") == 0) {
+        if (number_arg(c, 1, 0.0, 1e6, &rate) < 0 ||
+            (c->argc > 2 && number_arg(c, 2, 0.0, 1e6, &ma) < 0))
+            return -1;
+        f->leak_mode = SIM_LEAK_RAMP;
+    } else if (strcmp(mode, "step") == 0 || strcmp(mode, "arc") == 0) {
+        if (c->argc > 2)
+            return fail(c, "leakage %s: expected one number (mA)", mode);
+        if (number_arg(c, 1, 0.0, 1e6, &ma) < 0)
+            return -1;
+        f->leak_mode = mode[0] == 's' ? SIM_LEAK_STEP : SIM_LEAK_ARC;
+    } else {
+        return fail(c, "leakage: expected step MA, ramp MA_PER_H [FROM_MA], arc MA or off");
+    }
+    f->leak_ma = ma;
+    f->leak_rate_ma_h = rate;
+    f->leak_from_s = c->now;
+    f->active |= SIM_FAULT_LEAKAGE;
+    return done(c);
+}
+
 /* Device commands: NAME ADDR ARGS (min..max arguments after the address). */
 static const struct device_cmd {
     const char *name;
@@ -281,7 +316,7 @@ static const struct device_cmd {
     {"backwards", 1, 1, cmd_backwards}, {"voltage", 1, 1, cmd_voltage},
     {"frequency", 1, 1, cmd_frequency}, {"zero", 0, 0, cmd_zero},
     {"output", 1, 1, cmd_output},       {"household", 1, 2, cmd_household},
-    {"export", 1, 1, cmd_export},
+    {"export", 1, 1, cmd_export},       {"leakage", 1, 3, cmd_leakage},
 };
 
 static void label_unit(const struct sim_port *p, int unit, const struct sim_device *d, char *buf,

@@ -2,6 +2,7 @@
 #include "sim_device.h"
 
 #include "sim_map.h"
+#include "sim_pole.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -26,9 +27,12 @@ static void make_nameplate(struct sim_device *dev)
     const struct sim_device_cfg *c = &dev->cfg;
     struct sim_nameplate *np = &dev->np;
     int inv = c->kind == SIM_INVERTER;
+    const char *prefix = inv ? "INV" : c->kind == SIM_SENSOR ? "POLE" : "MTR";
     memset(np, 0, sizeof *np);
     snprintf(np->mn, sizeof np->mn, "enmon-sim");
-    if (!inv)
+    if (c->kind == SIM_SENSOR)
+        snprintf(np->md, sizeof np->md, "SIM-POLE");
+    else if (!inv)
         snprintf(np->md, sizeof np->md, "SIM-MTR-%dP", c->phases);
     else if (c->capacity_w >= 1000.0)
         snprintf(np->md, sizeof np->md, "SIM-INV-%gK", c->capacity_w / 1000.0);
@@ -38,9 +42,9 @@ static void make_nameplate(struct sim_device *dev)
     if (c->serial[0])
         snprintf(np->sn, sizeof np->sn, "%s", c->serial);
     else if (c->rtu >= 0)
-        snprintf(np->sn, sizeof np->sn, "%sRTU%d-%03d", inv ? "INV" : "MTR", c->rtu + 1, c->unit);
+        snprintf(np->sn, sizeof np->sn, "%sRTU%d-%03d", prefix, c->rtu + 1, c->unit);
     else
-        snprintf(np->sn, sizeof np->sn, "%s%d-%03d", inv ? "INV" : "MTR", c->port, c->unit);
+        snprintf(np->sn, sizeof np->sn, "%s%d-%03d", prefix, c->port, c->unit);
     if (c->behind > 1) {
         size_t used = strlen(np->sn);
         size_t room = sizeof np->sn - 1 - used;
@@ -117,6 +121,8 @@ static void initial_counters(struct sim_device *dev)
             dev->dc_wh[i] = floor(pv_wh / 0.965 / SIM_N_MPPT);
         return;
     }
+    if (c->kind == SIM_SENSOR)
+        return; /* no energy counters */
     dev->wh_imp = floor(c->kwh_month * 12.0 * (years + 1.0) * 1000.0);
     dev->wh_exp = floor(c->pv_capacity_w / 1000.0 * PV_KWH_PER_KWP_YEAR * years * 400.0);
 }
@@ -291,6 +297,22 @@ static void meter_values(const struct sim_device *dev, double t, struct sim_valu
     v->a = fabs(v->w) / (v->v * HOUSEHOLD_PF);
 }
 
+/* A pole sensor: leakage, phase currents, enclosure temperature, tilt (sim_pole); its
+ * status bits (door, tilt ...) come from the events fault. Never fixed. */
+static void sensor_values(const struct sim_device *dev, double t, struct sim_values *v)
+{
+    struct sim_pole p;
+    sim_pole_values(dev->key, dev->weather_key, dev->feeder_key, t, &dev->fault, &p);
+    v->leak_ma = p.leak_ma;
+    for (int i = 0; i < 3; i++)
+        v->phase_a[i] = p.phase_a[i];
+    v->tmp_c = p.tmp_c;
+    v->tilt_deg = p.tilt_deg;
+    v->v = sim_grid_voltage(dev->feeder_key, dev->key, t);
+    v->hz = sim_grid_frequency(dev->weather_key, t);
+    sim_fault_grid(&dev->fault, v);
+}
+
 void sim_device_values(const struct sim_device *dev, double t, struct sim_values *v)
 {
     memset(v, 0, sizeof *v);
@@ -298,7 +320,9 @@ void sim_device_values(const struct sim_device *dev, double t, struct sim_values
     v->phases = dev->cfg.phases;
     v->wh_imp = dev->wh_imp;
     v->wh_exp = dev->wh_exp;
-    if (dev->cfg.fixed) {
+    if (dev->cfg.kind == SIM_SENSOR) {
+        sensor_values(dev, t, v);
+    } else if (dev->cfg.fixed) {
         fixed_values(dev, v);
     } else {
         v->v = sim_grid_voltage(dev->feeder_key, dev->key, t);
@@ -317,6 +341,8 @@ void sim_device_values(const struct sim_device *dev, double t, struct sim_values
 static void integrate_step(struct sim_device *dev, double t_mid, double h)
 {
     double hours = h / 3600.0;
+    if (dev->cfg.kind == SIM_SENSOR)
+        return;
     if (dev->cfg.kind == SIM_INVERTER) {
         struct sim_pv_out out = sim_pv_output(&dev->pv, t_mid);
         double k = pv_factor(dev);
@@ -406,7 +432,7 @@ void sim_device_counter(struct sim_device *dev, enum sim_counter_op op, double w
 static int timed(const struct sim_device *dev)
 {
     for (const struct sim_device *d = dev; d; d = d->next_behind) {
-        if (!d->cfg.fixed || sim_fault_timed(&d->fault))
+        if (!d->cfg.fixed || d->cfg.kind == SIM_SENSOR || sim_fault_timed(&d->fault))
             return 1;
     }
     return 0;

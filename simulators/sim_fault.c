@@ -110,7 +110,7 @@ static const struct {
     {"backwards", SIM_FAULT_COUNTER},   {"voltage", SIM_FAULT_VOLTAGE},
     {"frequency", SIM_FAULT_FREQUENCY}, {"zero", SIM_FAULT_ZERO},
     {"output", SIM_FAULT_OUTPUT},       {"household", SIM_FAULT_HOUSEHOLD},
-    {"export", SIM_FAULT_EXPORT},
+    {"export", SIM_FAULT_EXPORT},       {"leakage", SIM_FAULT_LEAKAGE},
 };
 
 unsigned sim_fault_bit_of(const char *name)
@@ -164,6 +164,11 @@ static void describe_values(const struct sim_fault *f, char *buf, size_t n, int 
         add(buf, n, len, "household %s %.15g", modes[f->household], f->household_w);
     if (f->active & SIM_FAULT_EXPORT)
         add(buf, n, len, "export %.15g", f->export_w);
+    if ((f->active & SIM_FAULT_LEAKAGE) && f->leak_mode == SIM_LEAK_RAMP)
+        add(buf, n, len, "leakage ramp %.15g %.15g", f->leak_rate_ma_h, f->leak_ma);
+    else if (f->active & SIM_FAULT_LEAKAGE)
+        add(buf, n, len, "leakage %s %.15g", f->leak_mode == SIM_LEAK_ARC ? "arc" : "step",
+            f->leak_ma);
 }
 
 int sim_fault_describe(const struct sim_fault *f, char *buf, size_t n)

@@ -27,7 +27,11 @@ enum sim_fault_bit {
     SIM_FAULT_OUTPUT = 1u << 12,    /* inverter output scaled */
     SIM_FAULT_HOUSEHOLD = 1u << 13, /* meter household idle or overloaded */
     SIM_FAULT_EXPORT = 1u << 14,    /* meter exports this much */
+    SIM_FAULT_LEAKAGE = 1u << 15,   /* pole sensor: leakage step, ramp or intermittent arcing */
 };
+
+/* Leakage faults of a pole sensor (sim_pole_fault_ma). */
+enum sim_leak_mode { SIM_LEAK_STEP, SIM_LEAK_RAMP, SIM_LEAK_ARC };
 
 enum sim_household_mode { SIM_HOUSEHOLD_NORMAL, SIM_HOUSEHOLD_IDLE, SIM_HOUSEHOLD_OVERLOAD };
 
@@ -50,6 +54,10 @@ struct sim_fault {
     enum sim_household_mode household;
     double household_w; /* idle: the base load; overload: the extra load */
     double export_w;
+    enum sim_leak_mode leak_mode;
+    double leak_ma;        /* step: added mA; ramp: mA at its start; arc: burst size */
+    double leak_rate_ma_h; /* ramp: mA added per simulated hour */
+    double leak_from_s;    /* simulated instant the leakage fault began */
 };
 
 /* Counters of a device (Wh), changed by sim_fault_counter. */

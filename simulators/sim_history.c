@@ -4,10 +4,12 @@
 #include "sim_physics.h"
 
 #include "caltime.h"
+#include "ess_bill.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define HIST_STEP_S CALTIME_INTERVAL_S
@@ -88,8 +90,9 @@ static double hist_pv_w(const struct sim_history_device *d, const struct sim_his
 }
 
 void sim_history_interval_ex(const struct sim_history_device *d, const struct sim_history_spec *s,
-                             int64_t start_s, int programs, struct sim_history_wh *out)
+                             int64_t start_s, int flags, struct sim_history_wh *out)
 {
+    int programs = flags & SIM_HISTORY_PROGRAMS;
     double imp = 0.0, exp_w = 0.0, pv_w = 0.0;
     for (int k = 0; k < HIST_SAMPLES; k++) {
         double t = (double)start_s + HIST_STEP_S * (k + 0.5) / HIST_SAMPLES;
@@ -99,7 +102,9 @@ void sim_history_interval_ex(const struct sim_history_device *d, const struct si
             pv_w += p;
             continue;
         }
-        double net = hist_load_w(d, s, t, programs) + sim_ess_w(&d->ess, t);
+        double net = hist_load_w(d, s, t, programs);
+        if (!(flags & SIM_HISTORY_NO_ESS))
+            net += sim_ess_w(&d->ess, t);
         if (d->pv_capacity_w > 0.0) {
             double p = hist_pv_w(d, s, d->pv_capacity_w, t);
             net -= p;
@@ -120,7 +125,7 @@ void sim_history_interval(const struct sim_history_device *d, const struct sim_h
                           int64_t start_s, double *wh_import, double *wh_export)
 {
     struct sim_history_wh r;
-    sim_history_interval_ex(d, s, start_s, 1, &r);
+    sim_history_interval_ex(d, s, start_s, SIM_HISTORY_PROGRAMS, &r);
     *wh_import = r.wh_import;
     *wh_export = r.wh_export;
 }
@@ -151,19 +156,28 @@ int sim_history_write(FILE *out, const struct sim_history_device *devs, size_t n
     return fflush(out) == 0 ? 0 : -1;
 }
 
-/* One device's local day: actual and counterfactual energy (what the meter counts: import for
- * a meter, export for an inverter) and the PV production, in Wh. */
-static void hist_truth_day(const struct sim_history_device *d, const struct sim_history_spec *s,
-                           int64_t day0, int64_t day1, double *actual, double *cf, double *pv)
+static int hist_has_ess(const struct sim_history_device *d)
 {
-    *actual = *cf = *pv = 0.0;
+    return !d->inverter && d->ess.usable_kwh > 0.0;
+}
+
+/* One device's local day: actual and counterfactual energy (what the meter counts: import for
+ * a meter, export for an inverter), the PV production and the import without the battery, in
+ * Wh. */
+static void hist_truth_day(const struct sim_history_device *d, const struct sim_history_spec *s,
+                           int64_t day0, int64_t day1, double wh[4])
+{
+    wh[0] = wh[1] = wh[2] = wh[3] = 0.0;
     for (int64_t t = day0; t < day1; t += HIST_STEP_S) {
-        struct sim_history_wh a, c;
-        sim_history_interval_ex(d, s, t, 1, &a);
+        struct sim_history_wh a, c, x = {0.0, 0.0, 0.0};
+        sim_history_interval_ex(d, s, t, SIM_HISTORY_PROGRAMS, &a);
         sim_history_interval_ex(d, s, t, 0, &c);
-        *actual += d->inverter ? a.wh_export : a.wh_import;
-        *cf += d->inverter ? c.wh_export : c.wh_import;
-        *pv += a.wh_pv;
+        wh[0] += d->inverter ? a.wh_export : a.wh_import;
+        wh[1] += d->inverter ? c.wh_export : c.wh_import;
+        wh[2] += a.wh_pv;
+        if (hist_has_ess(d))
+            sim_history_interval_ex(d, s, t, SIM_HISTORY_PROGRAMS | SIM_HISTORY_NO_ESS, &x);
+        wh[3] += hist_has_ess(d) ? x.wh_import : d->inverter ? 0.0 : a.wh_import;
     }
 }
 
@@ -171,19 +185,111 @@ int sim_history_write_truth(FILE *out, const struct sim_history_device *devs, si
                             const struct sim_history_spec *s)
 {
     char date[16];
-    if (fputs("device,date,kind,actual_kwh,counterfactual_kwh,avoided_kwh,solar_kwh\n", out) == EOF)
+    if (fputs("device,date,kind,actual_kwh,counterfactual_kwh,avoided_kwh,solar_kwh,no_ess_kwh\n",
+              out) == EOF)
         return -1;
     for (size_t i = 0; i < n; i++) {
         for (int64_t day = s->from_s; day < s->to_s; day += CALTIME_DAY_S) {
             int64_t end = day + CALTIME_DAY_S < s->to_s ? day + CALTIME_DAY_S : s->to_s;
-            double actual, cf, pv;
-            hist_truth_day(&devs[i], s, day, end, &actual, &cf, &pv);
+            double wh[4];
+            hist_truth_day(&devs[i], s, day, end, wh);
             caltime_format_date(day, SIM_TZ_S / CALTIME_MINUTE_S, date, sizeof(date));
-            if (fprintf(out, "%s,%s,%s,%.4f,%.4f,%.4f,%.4f\n", devs[i].key, date,
-                        devs[i].inverter ? "inverter" : "meter", actual / 1000.0, cf / 1000.0,
-                        (cf - actual) / 1000.0, pv / 1000.0) < 0)
+            if (fprintf(out, "%s,%s,%s,%.4f,%.4f,%.4f,%.4f,%.4f\n", devs[i].key, date,
+                        devs[i].inverter ? "inverter" : "meter", wh[0] / 1000.0, wh[1] / 1000.0,
+                        (wh[1] - wh[0]) / 1000.0, wh[2] / 1000.0, wh[3] / 1000.0) < 0)
                 return -1;
         }
     }
     return fflush(out) == 0 ? 0 : -1;
+}
+
+static int hist_is_holiday(const struct sim_history_spec *s, int64_t day_s)
+{
+    for (size_t i = 0; i < s->nholidays; i++)
+        if (s->holidays[i] == day_s)
+            return 1;
+    return 0;
+}
+
+/* The intervals of one local month [m0, m1) of the spec: grid import with and without the
+ * battery. Returns the number of intervals and the days. */
+static size_t hist_bill_ivs(const struct sim_history_device *d, const struct sim_history_spec *s,
+                            int64_t m0, int64_t m1, struct ess_interval *with,
+                            struct ess_interval *without, int *days)
+{
+    const int off = SIM_TZ_S / CALTIME_MINUTE_S;
+    size_t k = 0;
+    *days = 0;
+    for (int64_t day = m0; day < m1; day += CALTIME_DAY_S) {
+        int wd = caltime_weekday(day, off);
+        enum tariff_day type = wd == 0 || hist_is_holiday(s, day) ? TARIFF_HOLIDAY
+                               : wd == 6                          ? TARIFF_SATURDAY
+                                                                  : TARIFF_WEEKDAY;
+        (*days)++;
+        for (int64_t t = day; t < day + CALTIME_DAY_S; t += HIST_STEP_S, k++) {
+            struct sim_history_wh a, x;
+            struct caltime_tm tm;
+            caltime_split(t, off, &tm);
+            sim_history_interval_ex(d, s, t, SIM_HISTORY_PROGRAMS, &a);
+            sim_history_interval_ex(d, s, t, SIM_HISTORY_PROGRAMS | SIM_HISTORY_NO_ESS, &x);
+            with[k] = (struct ess_interval){tm.month, tm.hour, type, a.wh_import / 1000.0};
+            without[k] = (struct ess_interval){tm.month, tm.hour, type, x.wh_import / 1000.0};
+        }
+    }
+    return k;
+}
+
+/* One device's months: bills with and without the battery, the ratchet over the months before. */
+static int hist_write_device_bills(FILE *out, const struct sim_history_device *d,
+                                   const struct sim_history_spec *s, struct ess_interval *with,
+                                   struct ess_interval *without)
+{
+    enum { HIST_MONTHS_MAX = 1200 };
+    int months[HIST_MONTHS_MAX];
+    double kw[2][HIST_MONTHS_MAX];
+    const int off = SIM_TZ_S / CALTIME_MINUTE_S;
+    size_t h = 0;
+    for (int64_t m0 = s->from_s; m0 < s->to_s && h < HIST_MONTHS_MAX; h++) {
+        struct caltime_tm tm;
+        caltime_split(m0, off, &tm);
+        int dim = caltime_days_in_month(tm.year, tm.month);
+        int64_t m1 = m0 + (int64_t)(dim - tm.mday + 1) * CALTIME_DAY_S;
+        if (m1 > s->to_s)
+            m1 = s->to_s;
+        int days;
+        size_t k = hist_bill_ivs(d, s, m0, m1, with, without, &days);
+        struct ess_bill b[2];
+        months[h] = tm.month;
+        for (int w = 0; w < 2; w++) {
+            ess_bill_month(d->tariff, w ? without : with, k, 0.0, (double)days / dim, &b[w]);
+            kw[w][h] = b[w].demand_kw;
+            ess_bill_month(d->tariff, w ? without : with, k, ess_ratchet_kw(months, kw[w], h),
+                           (double)days / dim, &b[w]);
+        }
+        if (fprintf(out, "%s,%04d-%02d,%d,%.4f,%.4f,%.4f,%.4f,%.2f,%.2f\n", d->key, tm.year,
+                    tm.month, days, b[0].kwh, b[1].kwh, b[0].demand_kw, b[1].demand_kw,
+                    b[0].total_krw, b[1].total_krw) < 0)
+            return -1;
+        m0 = m1;
+    }
+    return 0;
+}
+
+int sim_history_write_bills(FILE *out, const struct sim_history_device *devs, size_t n,
+                            const struct sim_history_spec *s)
+{
+    struct ess_interval *with = calloc(31 * 96, sizeof(*with));
+    struct ess_interval *without = calloc(31 * 96, sizeof(*without));
+    int rc = with && without ? 0 : -1;
+    if (rc == 0 && fputs("device,month,days,kwh,no_ess_kwh,demand_kw,no_ess_demand_kw,bill_krw,"
+                         "no_ess_bill_krw\n",
+                         out) == EOF)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (hist_has_ess(&devs[i]) && devs[i].kwh_month > 0.0 && devs[i].tariff &&
+            devs[i].tariff->tou.set)
+            rc = hist_write_device_bills(out, &devs[i], s, with, without);
+    free(with);
+    free(without);
+    return rc == 0 && fflush(out) == 0 ? 0 : -1;
 }

@@ -5,6 +5,7 @@
 
 #include "sim_physics.h"
 #include "sim_weather.h"
+#include "tariff.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,13 +20,14 @@ struct sim_history_device {
     int inverter;      /* 1: PV inverter (export), 0: meter (import, export of rooftop PV) */
     double capacity_w; /* inverter AC rating */
     double tilt_deg, azimuth_deg;
-    double kwh_month;     /* meter: consumption of an average month */
-    double pv_capacity_w; /* meter: rooftop PV behind it */
-    int building;         /* meter: office building load shape */
-    int64_t retrofit_s;   /* LED retrofit from this instant (0: none) */
-    struct sim_ess ess;   /* meter: a battery behind it (usable_kwh 0: none) */
+    double kwh_month;       /* meter: consumption of an average month */
+    double pv_capacity_w;   /* meter: rooftop PV behind it */
+    int building;           /* meter: office building load shape */
+    int64_t retrofit_s;     /* LED retrofit from this instant (0: none) */
+    struct sim_ess ess;     /* meter: a battery behind it (usable_kwh 0: none) */
     double feedback_saving; /* AMI feedback: load x (1 - this) from feedback_s (0: none) */
     int64_t feedback_s;
+    const struct tariff *tariff; /* the ESS bills' time-of-use tariff (NULL: no bill) */
 };
 
 struct sim_history_event {
@@ -42,7 +44,14 @@ struct sim_history_spec {
     /* NULL: loads follow the fixed seasonal factor sim_history_season() (the default); else
      * they follow this temperature series: sim_hvac_w() added, no seasonal factor. */
     const struct sim_weather *weather;
+    const int64_t *holidays; /* local midnights billed as Sundays (the ESS bills) */
+    size_t nholidays;
 };
+
+/* sim_history_interval_ex() flags: the programs on (LED retrofit, AMI feedback, DR drop);
+ * the battery taken out (the meter without its ESS). */
+#define SIM_HISTORY_PROGRAMS 1
+#define SIM_HISTORY_NO_ESS 2
 
 /* One device's energy in one interval: what its meter records, and the behind-the-meter PV. */
 struct sim_history_wh {
@@ -58,16 +67,27 @@ double sim_history_season(double utc_s);
 void sim_history_interval(const struct sim_history_device *d, const struct sim_history_spec *s,
                           int64_t start_s, double *wh_import, double *wh_export);
 
-/* The same interval with the programs switched off (no LED retrofit, no AMI feedback saving, no
- * demand-response drop), same weather, same occupants and random draws: the true
- * counterfactual. The ESS stays. */
+/* The interval with the flags: SIM_HISTORY_PROGRAMS what the meter records; 0 the programs
+ * switched off (no LED retrofit, no AMI feedback saving, no demand-response drop), same weather,
+ * same occupants and random draws: the true counterfactual (the ESS stays); with
+ * SIM_HISTORY_NO_ESS the battery is taken out. */
 void sim_history_interval_ex(const struct sim_history_device *d, const struct sim_history_spec *s,
-                             int64_t start_s, int programs, struct sim_history_wh *out);
+                             int64_t start_s, int flags, struct sim_history_wh *out);
 
-/* Writes the truth file "device,date,kind,actual_kwh,counterfactual_kwh,avoided_kwh,solar_kwh":
+/* Writes the truth file
+ * "device,date,kind,actual_kwh,counterfactual_kwh,avoided_kwh,solar_kwh,no_ess_kwh":
  * one line per device and local day of the spec (sums of the intervals' rounded Wh).
  * 0, or -1 on a write error. */
 int sim_history_write_truth(FILE *out, const struct sim_history_device *devs, size_t n,
+                            const struct sim_history_spec *s);
+
+/* Writes the ESS bill truth "device,month,days,kwh,no_ess_kwh,demand_kw,no_ess_demand_kw,
+ * bill_krw,no_ess_bill_krw": per meter with a battery behind it (ess.usable_kwh > 0, kwh_month
+ * > 0) and a time-of-use tariff, and per calendar month of the spec: the month's time-of-use
+ * bill (ess_bill_month(), KEPCO's ratchet over the spec's months, the basic charge pro-rated
+ * by the days of the month in the spec) of its import with the battery and without it.
+ * 0, or -1 on a write error or no memory. */
+int sim_history_write_bills(FILE *out, const struct sim_history_device *devs, size_t n,
                             const struct sim_history_spec *s);
 
 /* Writes "device,start,wh_import,wh_export" and one line per device and
@@ -77,7 +97,8 @@ int sim_history_write(FILE *out, const struct sim_history_device *devs, size_t n
 
 /* `enmon-sim history --config SIM.yaml --enmond ENMOND.yaml --from DATE --to DATE
  * [--seed N] [--savings SAVINGS.yaml] [--dr-drop SHARE] [--weather] [--weather-offset-summer C]
- * [--weather-offset-winter C] [--weather-offset-from DATE] [--truth FILE.csv] --out FILE.csv`
+ * [--weather-offset-winter C] [--weather-offset-from DATE] [--truth FILE.csv]
+ * [--truth-bills FILE.csv] --out FILE.csv`
  * (argv[0] is "history"; implemented in sim_history_cli.c). Returns an exit status. */
 int sim_history_main(int argc, char **argv);
 

@@ -15,7 +15,7 @@
 #define HIST_TZ_MIN CALTIME_KST_MIN
 
 struct hist_opts {
-    const char *config, *enmond, *from, *to, *savings, *out, *truth, *offset_from;
+    const char *config, *enmond, *from, *to, *savings, *out, *truth, *bills, *offset_from;
     uint64_t seed;
     int has_seed;
     double dr_drop;
@@ -30,7 +30,8 @@ static int hist_usage(const char *why)
             "usage: enmon-sim history --config SIM.yaml --enmond ENMOND.yaml --from YYYY-MM-DD\n"
             "       --to YYYY-MM-DD [--seed N] [--savings SAVINGS.yaml] [--dr-drop 0.3]\n"
             "       [--weather] [--weather-offset-summer C] [--weather-offset-winter C]\n"
-            "       [--weather-offset-from YYYY-MM-DD] [--truth TRUTH.csv] --out FILE.csv\n",
+            "       [--weather-offset-from YYYY-MM-DD] [--truth TRUTH.csv]\n"
+            "       [--truth-bills BILLS.csv] --out FILE.csv\n",
             why);
     return 64;
 }
@@ -51,6 +52,7 @@ static int hist_parse(struct hist_opts *o, int argc, char **argv)
         {"weather-offset-winter", required_argument, NULL, 'W'},
         {"weather-offset-from", required_argument, NULL, 'F'},
         {"truth", required_argument, NULL, 'T'},
+        {"truth-bills", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -109,12 +111,17 @@ static int hist_parse(struct hist_opts *o, int argc, char **argv)
         case 'T':
             o->truth = optarg;
             break;
+        case 'B':
+            o->bills = optarg;
+            break;
         default:
             return hist_usage("bad option");
         }
     }
     if (!o->config || !o->enmond || !o->from || !o->to || !o->out)
         return hist_usage("--config, --enmond, --from, --to and --out are required");
+    if (o->bills && !o->savings)
+        return hist_usage("--truth-bills needs --savings (the ESS program's tariff)");
     return 0;
 }
 
@@ -126,9 +133,22 @@ static const struct sim_device_cfg *hist_find(const struct sim_config *sim, int 
     return NULL;
 }
 
+/* The time-of-use tariff of a device's program in savings.yaml (NULL: none). */
+static const struct tariff *hist_tariff(const struct enmon_config *cfg, const struct cfg_device *d,
+                                        const struct savings_config *sc)
+{
+    const char *program = cfg->programs[d->program].id;
+    for (size_t i = 0; i < sc->nprograms; i++)
+        if (strcmp(sc->programs[i].id, program) == 0) {
+            const struct tariff *t = savings_config_tariff(sc, sc->programs[i].tariff);
+            return t->tou.set ? t : NULL;
+        }
+    return NULL;
+}
+
 /* Joins enmond devices to simulated ones; devices without a match are skipped. */
 static size_t hist_devices(const struct enmon_config *cfg, const struct sim_config *sim,
-                           struct sim_history_device *out)
+                           const struct savings_config *sc, struct sim_history_device *out)
 {
     size_t n = 0;
     for (size_t i = 0; i < cfg->ndevices; i++) {
@@ -143,6 +163,8 @@ static size_t hist_devices(const struct enmon_config *cfg, const struct sim_conf
                     d->id, l->port, d->unit);
             continue;
         }
+        if (s->kind == SIM_SENSOR)
+            continue; /* a pole sensor has no energy intervals */
         struct sim_history_device *h = &out[n++];
         memset(h, 0, sizeof(*h));
         snprintf(h->key, sizeof(h->key), "%s", d->id);
@@ -158,6 +180,7 @@ static size_t hist_devices(const struct enmon_config *cfg, const struct sim_conf
         h->ess = s->ess;
         h->feedback_saving = s->feedback_saving;
         h->feedback_s = s->feedback_from_s;
+        h->tariff = hist_tariff(cfg, d, sc);
     }
     return n;
 }
@@ -211,15 +234,18 @@ static int hist_write_file(const char *path, hist_writer write,
 }
 
 static int hist_run(const struct hist_opts *o, const struct enmon_config *cfg,
-                    const struct sim_config *sim, const struct sim_history_spec *spec)
+                    const struct sim_config *sim, const struct savings_config *sc,
+                    const struct sim_history_spec *spec)
 {
     struct sim_history_device *devs = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*devs));
     if (!devs)
         return 1;
-    size_t n = hist_devices(cfg, sim, devs);
+    size_t n = hist_devices(cfg, sim, sc, devs);
     int rc = hist_write_file(o->out, sim_history_write, devs, n, spec);
     if (rc == 0 && o->truth)
         rc = hist_write_file(o->truth, sim_history_write_truth, devs, n, spec);
+    if (rc == 0 && o->bills)
+        rc = hist_write_file(o->bills, sim_history_write_bills, devs, n, spec);
     if (rc == 0)
         fprintf(stderr, "enmon-sim history: %zu devices, %s .. %s written to %s\n", n, o->from,
                 o->to, o->out);
@@ -263,12 +289,14 @@ int sim_history_main(int argc, char **argv)
     } else {
         spec.seed = o.has_seed ? o.seed : sim.seed;
         spec.events = ev;
+        spec.holidays = sc.holidays;
+        spec.nholidays = sc.nholidays;
         wx.seed = spec.seed; /* the series `enmon-sim weather --seed` gives for the same seed */
         if (o.weather && sim_weather_tabulate(&wx, spec.from_s, spec.to_s) != 0) {
             rc = 1;
         } else {
             spec.weather = o.weather ? &wx : NULL;
-            rc = hist_run(&o, cfg, &sim, &spec);
+            rc = hist_run(&o, cfg, &sim, &sc, &spec);
         }
     }
     free(ev);

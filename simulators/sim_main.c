@@ -44,7 +44,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: enmon-sim --config FILE [--seed N] [--fixed] [--time ISO8601] [--speed X]\n"
-            "                 [--ctl SOCKET] [--verbose]\n"
+            "                 [--ctl SOCKET] [--verbose] [--version]\n"
             "       enmon-sim ctl SOCKET COMMAND [ARGS...]\n"
             "       enmon-sim history ...\n"
             "       enmon-sim weather --from DATE --to DATE ... (KMA ASOS hourly CSV)\n"
@@ -55,7 +55,8 @@ static void usage(FILE *out)
             "                  (default: now)\n"
             "  --speed X       simulated seconds per real second (default 1, 0 freezes time)\n"
             "  --ctl SOCKET    accept fault injection commands on this Unix socket (mode 0600)\n"
-            "  --verbose       log connections and requests\n");
+            "  --verbose       log connections and requests\n"
+            "  --version       print the version and exit\n");
 }
 
 static int parse_number(const char *s, double lo, double hi, double *out)
@@ -81,6 +82,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"speed", required_argument, NULL, 'x'},
         {"ctl", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     double num;
@@ -123,6 +125,9 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case 'h':
             usage(stdout);
+            return -1;
+        case 'V':
+            printf("enmon-sim " ENMON_VERSION "\n");
             return -1;
         default:
             usage(stderr);

@@ -53,6 +53,14 @@ double sim_map_meas_value(const struct sim_values *val, int meas)
         return val->st;
     case MEAS_EVENTS:
         return val->evt;
+    case MEAS_LEAKAGE_MA:
+        return val->leak_ma;
+    case MEAS_CURRENT_L1_A:
+    case MEAS_CURRENT_L2_A:
+    case MEAS_CURRENT_L3_A:
+        return val->phase_a[meas - MEAS_CURRENT_L1_A];
+    case MEAS_TILT_DEG:
+        return val->tilt_deg;
     default:
         return 0.0;
     }

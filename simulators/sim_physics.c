@@ -242,8 +242,11 @@ double sim_household_w(const struct sim_household *h, double utc_s)
     double fast = sim_smooth_noise(h->key ^ 0xFA, utc_s, 120.0) - 0.5;
     double amp = h->building ? OFFICE.noise : HOME.noise;
     w *= 1.0 + amp * (slow + fast);
-    if (h->led_retrofit && hour >= 18.0 && hour < 23.0)
+    int weekend = dow == 0 || dow == 6;
+    if (h->led_retrofit && !h->building && hour >= 18.0 && hour < 23.0)
         w *= SIM_LED_EVENING_FACTOR;
+    if (h->led_retrofit && h->building && !weekend && hour >= 8.0 && hour < 19.0)
+        w *= SIM_LED_OFFICE_FACTOR;
     return w;
 }
 

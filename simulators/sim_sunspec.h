@@ -17,6 +17,7 @@
 enum sim_kind {
     SIM_INVERTER, /* models 1, 101-103 or 111-113, 160, end */
     SIM_METER,    /* models 1, 201-204 or 211-213, end */
+    SIM_SENSOR,   /* pole sensor (sim_pole), served through a register map only */
 };
 
 /* The registers a device serves: base .. base + len - 1 (regs holds cap words). */
@@ -63,6 +64,9 @@ struct sim_values {
     double dc_w[SIM_MPPT_MAX];
     double dc_wh[SIM_MPPT_MAX];
     uint32_t dc_evt[SIM_MPPT_MAX]; /* model 160 module DCEvt bits (model Evt: their OR) */
+    double leak_ma;                /* pole sensor: leakage current mA */
+    double phase_a[3];             /* pole sensor: phase currents A */
+    double tilt_deg;               /* pole sensor: tilt from vertical */
 };
 
 /* Scale factors (powers of ten) used to encode each quantity. */

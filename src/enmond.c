@@ -3,11 +3,13 @@
 #include "alert_learned.h"
 #include "alert_store.h"
 #include "alerts.h"
+#include "webhook.h"
 #include "clock.h"
 #include "config.h"
 #include "dash.h" /* dash: live table, HTTP, summaries */
 #include "err.h"
 #include "exitcode.h"
+#include "historian.h"
 #include "log.h"
 #include "mqtt_sink.h"
 #include "payload.h"
@@ -242,6 +244,7 @@ static void pipeline_alert(void *ctx, const struct alert_event *ev)
                             sizeof(topic)) >= 0)
         mqtt_sink_publish(pl->mqtt, topic, ev->raised ? json : "", 1);
     alert_hook_submit(pl->engine.hook, json);
+    webhook_submit(pl->engine.webhook, ev); /* queued: stored, then POSTed by its thread */
 }
 
 /* An active alert of a device the configuration no longer has: its row was
@@ -293,15 +296,18 @@ static void pipeline_save_learned(struct pipeline *pl)
 {
     if (!pl->engine.alerts || !pl->store)
         return;
-    size_t max = 2 * pl->cfg->ndevices + 1, dropped = 0;
-    struct alert_learned *l = malloc(max * sizeof(*l));
+    enum { CHUNK = 16 * ALERT_RULE__COUNT }; /* a chunk at a time: ~160 KB, not the city's */
+    size_t dropped = 0;
+    struct alert_learned *l = malloc(CHUNK * sizeof(*l));
     if (!l) {
         log_err("alerts: learned state not saved: %s", enmon_strerror(ENMON_ERR_NOMEM));
         return;
     }
-    size_t n = alerts_learned(pl->engine.alerts, l, max);
-    for (size_t i = 0; i < n && i < max; i++)
-        dropped += store_submit_learned(pl->store, &l[i]) != ENMON_OK;
+    for (uint32_t next = 0; next < pl->cfg->ndevices;) {
+        size_t n = alerts_learned(pl->engine.alerts, &next, l, CHUNK);
+        for (size_t i = 0; i < n; i++)
+            dropped += store_submit_learned(pl->store, &l[i]) != ENMON_OK;
+    }
     if (dropped)
         log_err("alerts: learned state of %zu rules not saved: store queue full", dropped);
     free(l);
@@ -312,13 +318,23 @@ static int pipeline_start_alerts(struct pipeline *pl)
     static struct alert_hook_cfg no_hook;
     const struct alert_hook_cfg *h = pl->cfg->alerts ? &pl->cfg->alerts->hook : &no_hook;
     struct sink s;
+    char msg[256] = "";
     int rc = alert_hook_start(h, &pl->engine.hook);
+    if (rc == ENMON_OK &&
+        webhook_start(pl->cfg, &pl->engine.webhook, msg, sizeof(msg)) != ENMON_OK) {
+        log_err("alerts: webhooks: %s", msg);
+        alert_hook_stop(pl->engine.hook);
+        pl->engine.hook = NULL;
+        return -1;
+    }
     if (rc == ENMON_OK)
         rc = alerts_start(pl->cfg, pipeline_alert, pl, &pl->engine.alerts);
     if (rc != ENMON_OK) {
         log_err("alerts: %s", enmon_strerror(rc));
         alert_hook_stop(pl->engine.hook);
+        webhook_stop(pl->engine.webhook);
         pl->engine.hook = NULL;
+        pl->engine.webhook = NULL;
         return -1;
     }
     sink_adapter_alerts(&pl->engine, &s);
@@ -379,6 +395,17 @@ static int pipeline_start(struct pipeline *pl, struct poller_links *kept)
     }
     sink_adapter_store(pl->store, &s);
     sink_register(pl->sinks, &s);
+    struct historian *hist = NULL; /* historian: forwards the committed file, off the poll path */
+    if (historian_start(pl->cfg, &hist, msg, sizeof(msg)) != ENMON_OK) {
+        log_err("historian: %s", msg);
+        poller_links_free(kept);
+        pipeline_stop(pl, 0, NULL);
+        return -1;
+    }
+    if (hist) {
+        historian_sink(hist, &s);
+        sink_register(pl->sinks, &s);
+    }
     if (mqtt_sink_start_durable(pl->cfg, &pl->mqtt, msg, sizeof(msg)) != ENMON_OK) {
         log_err("mqtt %s:%d: %s", pl->cfg->mqtt.host, pl->cfg->mqtt.port, msg);
         poller_links_free(kept);
@@ -638,7 +665,8 @@ static void usage(FILE *out)
                  "  --time T            simulated start instant, e.g. 2026-06-21T12:00:00+09:00\n"
                  "                      (default: now; no zone: Korea time)\n"
                  "  --speed X           simulated seconds per real second (default 1, 0 freezes)\n"
-                 "  -v, --verbose       log debug messages\n");
+                 "  -v, --verbose       log debug messages\n"
+                 "  --version           print the version and exit\n");
 }
 
 int main(int argc, char **argv)
@@ -678,7 +706,7 @@ int main(int argc, char **argv)
             log_set_level(LOG_DEBUG);
             break;
         case 'V':
-            printf("enmond 0.1.0\n");
+            printf("enmond " ENMON_VERSION "\n");
             return EX_OK;
         case 'h':
             usage(stdout);

@@ -121,6 +121,22 @@ void sink_adapter_alerts_stats(const struct alerts_stats *s, struct sink_stats *
     out->nmetrics = 2;
 }
 
+void sink_adapter_webhook_stats(const struct webhook_stats *s, struct sink_stats *out)
+{
+    const struct sink_metric m[] = {
+        {"enmon_webhook_backlog", "gauge", "webhook notices waiting in the outbox",
+         (double)s->backlog},
+        {"enmon_webhook_delivered_total", "counter", "webhook notices delivered since start",
+         (double)s->delivered},
+        {"enmon_webhook_failed_total", "counter", "failed webhook attempts since start",
+         (double)s->failed},
+        {"enmon_webhook_dropped_total", "counter", "webhook notices lost before the outbox",
+         (double)s->dropped},
+    };
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]) && out->nmetrics < SINK_METRICS_MAX; i++)
+        out->metric[out->nmetrics++] = m[i];
+}
+
 static int alerts_submit_cb(void *self, const struct reading *r)
 {
     struct sink_adapter_alerts *a = self;
@@ -133,6 +149,11 @@ static void alerts_stats_cb(void *self, struct sink_stats *out)
     struct alerts_stats s;
     alerts_get_stats(a->alerts, &s);
     sink_adapter_alerts_stats(&s, out);
+    if (a->webhook) {
+        struct webhook_stats w;
+        webhook_get_stats(a->webhook, &w);
+        sink_adapter_webhook_stats(&w, out);
+    }
 }
 
 static void alerts_stop_cb(void *self)
@@ -140,8 +161,10 @@ static void alerts_stop_cb(void *self)
     struct sink_adapter_alerts *a = self;
     alerts_stop(a->alerts);
     alert_hook_stop(a->hook);
+    webhook_stop(a->webhook);
     a->alerts = NULL;
     a->hook = NULL;
+    a->webhook = NULL;
 }
 
 void sink_adapter_alerts(struct sink_adapter_alerts *a, struct sink *out)

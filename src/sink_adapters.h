@@ -8,6 +8,7 @@
 #include "mqtt_sink.h"
 #include "sink.h"
 #include "store.h"
+#include "webhook.h"
 
 /* Shutdown order (sink.stop_rank): the alert engine first (its last events still reach
  * the store and MQTT), then the store, which commits everything queued, then the MQTT
@@ -24,6 +25,7 @@ enum sink_adapter_rank {
 struct sink_adapter_alerts {
     struct alerts *alerts;
     struct alert_hook *hook;
+    struct webhook *webhook; /* alert webhooks (webhook.h), stopped after the hook */
 };
 
 void sink_adapter_store(struct store *st, struct sink *out);
@@ -38,6 +40,8 @@ void sink_adapter_live(struct dash *d, struct sink *out);
 void sink_adapter_store_stats(const struct store_stats *s, struct sink_stats *out);
 void sink_adapter_mqtt_stats(const struct mqtt_sink_stats *s, struct sink_stats *out);
 void sink_adapter_alerts_stats(const struct alerts_stats *s, struct sink_stats *out);
+/* Appends the webhook families (backlog, delivered, failed, dropped) to the alerts sink's. */
+void sink_adapter_webhook_stats(const struct webhook_stats *s, struct sink_stats *out);
 struct live_stats;
 void sink_adapter_live_stats(const struct live_stats *s, struct sink_stats *out);
 

@@ -17,13 +17,21 @@ more facility 90 kW = 450 kW), 50 bus stops (1 kW), the 5 MW citizen plant
 (50 x 100 kW), the 100 kW cooperative plant, the 1 MW bike-road plant
 (10 x 100 kW), LED-retrofit households in 5 apartment complexes, 22
 demand-response sites of 9 institutions (3-phase meters) and the city hall
-ESS building meter. Meters are polled every 60 s, inverters every 5 s.
+ESS building meter, the welfare programs (10 senior centres with 3 kW PV and an LED-retrofit
+meter each, 130 mini-PV homes of 256 W, the common-area meters of 2 rental complexes) and a
+feeder of 30 pole leakage sensors (config/maps/pole-leakage-sensor.yaml). Meters and sensors
+are polled every 60 s, inverters every 5 s.
 """
 import argparse
 import os
 import sys
 
 UNITS_MAX = 247
+WELFARE_SENIOR_CENTRES = 10
+WELFARE_MINI_PV_HOMES = 130
+WELFARE_RENTAL_COMPLEXES = 2
+POLES = 30
+MAP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config", "maps")
 
 AMI_CONCENTRATORS = [244] * 40 + [240]
 AMI_WELFARE_PER_CONCENTRATOR = 8
@@ -205,11 +213,61 @@ def add_meters(city, iv):
     sim_entry(port, unit, 1, "meter", "CITYHALL-{n}", phases=3, kwh_month=250000)
 
 
-def build_city(meter_iv, inverter_iv):
+def add_welfare(city, meter_iv, inverter_iv):
+    """Welfare solar and LED (PROGRAMS.md): the same devices as the solar and LED rows."""
+    port = city.port("welfare senior centres: %d x 3 kW PV, %d LED-retrofit meters"
+                     % (WELFARE_SENIOR_CENTRES, WELFARE_SENIOR_CENTRES))
+    n = WELFARE_SENIOR_CENTRES
+    unit = port.take(n)
+    city.program("welfare-senior-pv", "Welfare solar, senior centres (rooftop PV)", "solar").append(
+        site("senior-pv-{n}", "Senior centre {n} PV", n,
+             [device("senior-{n}-pv", "inverter", port, unit, 3000, inverter_iv,
+                     commissioned="2017-04-01")]))
+    sim_entry(port, unit, n, "inverter", "SENIOR-PV-{n}", capacity=3000, tilt=30, azimuth=180)
+    unit = port.take(n)
+    city.program("welfare-senior-led", "Welfare LED, senior centres", "led-retrofit").append(
+        site("senior-led-{n}", "Senior centre {n} LED", n,
+             [device("senior-{n}-meter", "meter", port, unit, 11000, meter_iv,
+                     retrofit="2017-04-01")]))
+    sim_entry(port, unit, n, "meter", "SENIOR-LED-{n}", phases=1, kwh_month=450,
+              led_retrofit=True)
+    n = WELFARE_RENTAL_COMPLEXES
+    unit = port.take(n)
+    city.program("welfare-rental-led", "Welfare LED, rental-housing complexes (common areas)",
+                 "led-retrofit").append(
+        site("rental-complex-{n}", "Rental-housing complex {n}", n,
+             [device("rental-complex-{n}-meter", "meter", port, unit, 100000, meter_iv,
+                     retrofit="2017-03-01")]))
+    sim_entry(port, unit, n, "meter", "RENTAL-{n}", phases=3, kwh_month=6000, led_retrofit=True)
+    port = city.port("welfare mini-PV homes: %d x 256 W" % WELFARE_MINI_PV_HOMES)
+    n = WELFARE_MINI_PV_HOMES
+    unit = port.take(n)
+    city.program("welfare-mini-pv", "Welfare solar, mini-PV homes (near-poverty households)",
+                 "solar").append(
+        site("welfare-home-{n}", "Welfare mini-PV home {n}", n,
+             [device("welfare-home-{n}-pv", "inverter", port, unit, 256, inverter_iv,
+                     commissioned="2017-07-01")]))
+    sim_entry(port, unit, n, "inverter", "WMP-{n}", capacity=256, tilt=70, azimuth=180)
+
+
+def add_poles(city, iv, outdir):
+    """A feeder of pole leakage sensors (device kind sensor, read through a register map)."""
+    port = city.port("pole leakage sensors, feeder D-1: %d poles" % POLES)
+    unit = port.take(POLES)
+    path = os.path.relpath(os.path.join(MAP_DIR, "pole-leakage-sensor.yaml"), outdir)
+    city.program("pole-sensors", "Pole leakage sensors (feeder D-1)", "grid-safety").append(
+        site("pole-{n}", "Pole {n}", POLES,
+             [device("leak-{n}", "sensor", port, unit, None, iv, map=path)]))
+    sim_entry(port, unit, POLES, "sensor", "POLE-{n}", map=path)
+
+
+def build_city(meter_iv, inverter_iv, outdir):
     city = City()
     add_ami(city, meter_iv)
     add_solar(city, inverter_iv)
     add_meters(city, meter_iv)
+    add_welfare(city, meter_iv, inverter_iv)
+    add_poles(city, meter_iv, outdir)
     return city
 
 
@@ -252,10 +310,11 @@ def enmond_yaml(city, args):
                 out += ["          - id: %s" % d["id"],
                         "            kind: %s" % d["kind"],
                         "            link: tcp://127.0.0.1:%d" % (args.port_base + d["port"].index),
-                        "            unit: %d" % d["unit"],
-                        "            capacity: %d" % d["capacity"],
-                        "            interval: %s" % d["interval"]]
-                for key in ("welfare", "commissioned", "retrofit"):
+                        "            unit: %d" % d["unit"]]
+                if d["capacity"] is not None:  # a sensor has none
+                    out.append("            capacity: %d" % d["capacity"])
+                out.append("            interval: %s" % d["interval"])
+                for key in ("welfare", "commissioned", "retrofit", "map"):
                     if key in d:
                         out.append("            %s: %s" % (key, fmt_value(d[key])))
         out.append("")
@@ -299,7 +358,7 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
-    city = build_city(args.meter_interval, args.inverter_interval)
+    city = build_city(args.meter_interval, args.inverter_interval, args.outdir)
     os.makedirs(args.outdir, exist_ok=True)
     with open(os.path.join(args.outdir, "enmond.yaml"), "w", encoding="utf-8") as fh:
         fh.write(enmond_yaml(city, args))

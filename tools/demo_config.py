@@ -4,7 +4,7 @@
 Usage: demo_config.py OUTDIR SIM_PORT_BASE MQTT_PORT
 Rewrites config/enmond.yaml and config/sim-demo.yaml: the simulator ports
 15020..15029 become SIM_PORT_BASE..SIM_PORT_BASE+9, the MQTT port and the
-database path point at OUTDIR, and the dashboard listens on SIM_PORT_BASE+9. Prints nothing; exits non-zero on error.
+database path point at OUTDIR, register maps (maps/...) become absolute paths, and the dashboard listens on SIM_PORT_BASE+9. Prints nothing; exits non-zero on error.
 """
 import os
 import re
@@ -20,6 +20,9 @@ def main():
     with open(os.path.join(src, "enmond.yaml"), encoding="utf-8") as fh:
         daemon = re.sub(r"\b150([2-9]\d)\b", shift, fh.read())
     daemon = re.sub(r"(?m)^(  port: )1883$", r"\g<1>%d" % mqtt_port, daemon)
+    # register maps (pole sensors) stay where they are: absolute paths in the copies
+    maps = "map: %s/" % os.path.abspath(os.path.join(src, "maps"))
+    sim, daemon = sim.replace("map: maps/", maps), daemon.replace("map: maps/", maps)
     daemon = re.sub(r"(?m)^database: .*$", "database: %s" % os.path.join(outdir, "enmon.db"), daemon)
     # the dashboard on the last port of the range, serving the source tree's web/
     daemon += "\nhttp:\n  port: %d\n  web_root: %s\n" % (

@@ -111,7 +111,8 @@ function showDevices(frame) {
     tr.appendChild(el("td", {}, d.program));
     tr.appendChild(el("td", {}, d.kind));
     tr.appendChild(el("td", {}, d.availability));
-    tr.appendChild(el("td", {class: "num"}, d.power_w === undefined ? "–" : String(Math.round(d.power_w))));
+    tr.appendChild(el("td", {class: "num"}, d.leakage_ma !== undefined ? d.leakage_ma.toFixed(1) + " mA leakage"
+                                            : d.power_w === undefined ? "–" : String(Math.round(d.power_w))));
     tr.appendChild(el("td", {}, ago(d.last_seen_ms)));
     tbody.appendChild(tr);
   }
@@ -161,8 +162,14 @@ async function savings(id, from, to) {
     const r = await fetch(url("api/savings", {from: from, to: to}), {headers: auth});
     if (!r.ok) throw new Error(r.status);
     const doc = await r.json();
-    document.getElementById(id).textContent =
-      doc.total.saved_kwh.toFixed(1) + " kWh · " + Math.round(doc.total.krw).toLocaleString() + " KRW";
+    // the 90 % interval of the weather-normalized savings (GET /api/savings), when every
+    // program with figures has one
+    const t = doc.total;
+    const pm = t.has_interval ? " ±" + ((t.saved_high_kwh - t.saved_low_kwh) / 2).toFixed(1) : "";
+    const el = document.getElementById(id);
+    el.textContent = t.saved_kwh.toFixed(1) + pm + " kWh · " + Math.round(t.krw).toLocaleString() + " KRW";
+    el.title = t.has_interval ? "90 % interval " + t.saved_low_kwh.toFixed(1) + " .. " +
+                                t.saved_high_kwh.toFixed(1) + " kWh" : "";
   } catch (e) {
     document.getElementById(id).textContent = "n/a";
   }

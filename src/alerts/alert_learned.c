@@ -37,12 +37,12 @@ int alert_learned_get(enum alert_rule_id rule, const struct alert_rule_cfg *cfg,
     if (rule != ALERT_RULE_WELFARE_INACTIVITY)
         return 0;
     for (int i = 0; i < ALERT_WELFARE_SLOTS; i++) {
-        if (st->u.welfare.n[i] == 0)
+        if (st->series->n[i] == 0)
             continue;
         struct alert_learned_slot *s = &out->slots[out->nslots++];
-        s->slot = st->u.welfare.hour[i];
-        s->sum = st->u.welfare.sum[i];
-        s->n = st->u.welfare.n[i];
+        s->slot = st->series->key[i];
+        s->sum = st->series->sum[i];
+        s->n = st->series->n[i];
     }
     out->learned_ms = out->nslots * learned_slot_ms(cfg);
     return out->nslots > 0;
@@ -70,9 +70,9 @@ int alert_learned_put(enum alert_rule_id rule, const struct alert_rule_cfg *cfg,
         const struct alert_learned_slot *s = &in->slots[i];
         int at =
             (int)(((s->slot % ALERT_WELFARE_SLOTS) + ALERT_WELFARE_SLOTS) % ALERT_WELFARE_SLOTS);
-        st->u.welfare.hour[at] = s->slot;
-        st->u.welfare.sum[at] = s->sum;
-        st->u.welfare.n[at] = s->n;
+        st->series->key[at] = s->slot;
+        st->series->sum[at] = s->sum;
+        st->series->n[at] = s->n;
     }
     st->u.welfare.have_prev = 0;
     st->u.welfare.inactive_ms = 0;

@@ -17,6 +17,8 @@
 #define COUNTER_WINDOW_MIN_MS (15 * MIN_MS) /* counter jumps: judged over at least this */
 #define LOAD_TAU_MS (24 * HOUR_MS)          /* abnormal_load: rolling mean time constant */
 #define PEERS_DARK_SHARE 0.02 /* under_production: peers below this share: too dark to judge */
+#define DAY_MS (24 * HOUR_MS)
+#define TREND_DAYS_MIN 3 /* leakage_trend: completed days with readings needed for a fit */
 
 /* SunSpec model 103 (data/sunspec/model_103.json) point Evt1, symbols by bit. */
 static const char *const inverter_evt1_names[ALERT_EVENT_BITS] = {
@@ -36,16 +38,21 @@ static const char *const meter_evt_names[ALERT_EVENT_BITS] = {
     [30] = "OEM15",
 };
 
+/* config/maps/pole-leakage-sensor.yaml register 6, status bits. */
+static const char *const sensor_status_names[ALERT_EVENT_BITS] = {"DOOR_OPEN", "TILT",
+                                                                  "LEAKAGE_ALARM", "SENSOR_FAULT"};
+
 #define P(x) (1u << ALERT_P_##x)
 #define COMMON (P(ENABLED) | P(SEVERITY))
 #define DEBOUNCED (COMMON | P(POLLS) | P(AFTER) | P(CLEAR_POLLS) | P(CLEAR_AFTER))
 #define BOTH ((1u << DEVICE_INVERTER) | (1u << DEVICE_METER))
 #define INV (1u << DEVICE_INVERTER)
 #define MET (1u << DEVICE_METER)
+#define SEN (1u << DEVICE_SENSOR)
 
 const struct alert_rule_info alert_rule_infos[ALERT_RULE__COUNT] = {
     [ALERT_RULE_COMM_LOSS] = {"comm_loss",
-                              BOTH,
+                              BOTH | SEN,
                               DEBOUNCED,
                               NULL,
                               {.enabled = 1,
@@ -175,6 +182,49 @@ const struct alert_rule_info alert_rule_infos[ALERT_RULE__COUNT] = {
                                    .ratio = 3.0,
                                    .min_w = 3000.0,
                                    .learn_ms = 6 * HOUR_MS}},
+    /* 30 mA: the rated residual operating current of RCDs for the additional protection of
+     * persons (IEC 60364-4-41 411.3.3, 415.1.1; KEC 211), docs/ALERTS.md. */
+    [ALERT_RULE_LEAKAGE_CURRENT] = {"leakage_current",
+                                    SEN,
+                                    DEBOUNCED | P(HIGH) | P(MARGIN),
+                                    NULL,
+                                    {.enabled = 1,
+                                     .severity = ALERT_CRITICAL,
+                                     .polls = 3,
+                                     .after_ms = MIN_MS,
+                                     .clear_polls = 3,
+                                     .clear_after_ms = 5 * MIN_MS,
+                                     .high = 30.0,
+                                     .margin = 5.0}},
+    [ALERT_RULE_LEAKAGE_TREND] = {"leakage_trend",
+                                  SEN,
+                                  DEBOUNCED | P(HIGH) | P(MARGIN) | P(LEARN),
+                                  NULL,
+                                  {.enabled = 1,
+                                   .severity = ALERT_WARNING,
+                                   .polls = 1,
+                                   .clear_polls = 1,
+                                   .high = 1.0,
+                                   .margin = 5.0,
+                                   .learn_ms = 7 * DAY_MS}},
+    [ALERT_RULE_SENSOR_TEMPERATURE] = {"sensor_temperature",
+                                       SEN,
+                                       DEBOUNCED | P(HIGH) | P(MARGIN),
+                                       NULL,
+                                       {.enabled = 1,
+                                        .severity = ALERT_WARNING,
+                                        .polls = 3,
+                                        .after_ms = 5 * MIN_MS,
+                                        .clear_polls = 3,
+                                        .clear_after_ms = 10 * MIN_MS,
+                                        .high = 70.0,
+                                        .margin = 5.0}},
+    [ALERT_RULE_SENSOR_EVENT] =
+        {"sensor_event",
+         SEN,
+         DEBOUNCED | P(EVENTS),
+         sensor_status_names,
+         {.enabled = 1, .severity = ALERT_WARNING, .polls = 1, .clear_polls = 2, .events = 0x0Fu}},
 };
 
 static const char *const param_names[ALERT_P__COUNT] = {
@@ -232,9 +282,18 @@ int alert_event_bit(enum alert_rule_id rule, const char *name)
 void alert_rule_state_init(struct alert_rule_state *st, int64_t now_ms)
 {
     struct alert_debounce *bits = st->bits;
+    struct alert_series *series = st->series;
     memset(st, 0, sizeof(*st));
     st->bits = bits;
-    st->u.comm.last_valid_ms = now_ms;
+    st->series = series;
+    if (series)
+        memset(series, 0, sizeof(*series));
+    st->last_valid_ms = now_ms;
+}
+
+int alert_rule_needs_series(enum alert_rule_id rule)
+{
+    return rule == ALERT_RULE_WELFARE_INACTIVITY || rule == ALERT_RULE_LEAKAGE_TREND;
 }
 
 double alert_median_without(const double *sorted, size_t n, size_t skip)
@@ -342,16 +401,16 @@ static void comm_loss(const struct alert_rule_cfg *cfg, struct alert_rule_state 
 {
     if (in->r && reading_ok(in->r)) {
         st->u.comm.fails = 0;
-        st->u.comm.last_valid_ms = in->now_ms;
+        st->last_valid_ms = in->now_ms;
         v->c = COND_CLEAR;
         return;
     }
     if (in->r && st->u.comm.fails < UINT32_MAX)
         st->u.comm.fails++;
-    double silent_s = (double)(in->now_ms - st->u.comm.last_valid_ms) / 1000.0;
+    double silent_s = (double)(in->now_ms - st->last_valid_ms) / 1000.0;
     v->c = COND_HOLD;
     if ((int64_t)st->u.comm.fails < (cfg->polls < 1 ? 1 : cfg->polls) &&
-        in->now_ms - st->u.comm.last_valid_ms < cfg->after_ms)
+        in->now_ms - st->last_valid_ms < cfg->after_ms)
         return;
     if (st->u.comm.fails == 0) /* raised by the timer: no poll answered or failed at all */
         raise_because(v, silent_s, "no reading for %.0f s", silent_s);
@@ -501,10 +560,10 @@ static double welfare_base(const struct alert_rule_state *st, int64_t hour)
 {
     double base = NAN;
     for (int i = 0; i < ALERT_WELFARE_SLOTS; i++) {
-        int64_t h = st->u.welfare.hour[i];
-        if (st->u.welfare.n[i] == 0 || h >= hour || hour - h >= ALERT_WELFARE_SLOTS)
+        int64_t h = st->series->key[i];
+        if (st->series->n[i] == 0 || h >= hour || hour - h >= ALERT_WELFARE_SLOTS)
             continue;
-        double mean = st->u.welfare.sum[i] / st->u.welfare.n[i];
+        double mean = st->series->sum[i] / st->series->n[i];
         if (isnan(base) || mean < base)
             base = mean;
     }
@@ -514,13 +573,13 @@ static double welfare_base(const struct alert_rule_state *st, int64_t hour)
 static void welfare_add(struct alert_rule_state *st, int64_t hour, double p)
 {
     int slot = (int)(((hour % ALERT_WELFARE_SLOTS) + ALERT_WELFARE_SLOTS) % ALERT_WELFARE_SLOTS);
-    if (st->u.welfare.hour[slot] != hour || st->u.welfare.n[slot] == 0) {
-        st->u.welfare.hour[slot] = hour;
-        st->u.welfare.sum[slot] = 0.0;
-        st->u.welfare.n[slot] = 0;
+    if (st->series->key[slot] != hour || st->series->n[slot] == 0) {
+        st->series->key[slot] = hour;
+        st->series->sum[slot] = 0.0;
+        st->series->n[slot] = 0;
     }
-    st->u.welfare.sum[slot] += p;
-    st->u.welfare.n[slot]++;
+    st->series->sum[slot] += p;
+    st->series->n[slot]++;
 }
 
 static int night_hour(const struct alert_rule_cfg *cfg, double hour)
@@ -593,6 +652,85 @@ static void abnormal_load(const struct alert_rule_cfg *cfg, struct alert_rule_st
     st->u.load.have_prev = 1;
 }
 
+/* Raise above cfg->high, clear at or below high - margin (pole sensors' leakage, temperature). */
+static void over_limit(const char *what, const char *unit, const struct alert_rule_cfg *cfg,
+                       const struct alert_input *in, enum meas m, struct verdict *v)
+{
+    if (!reading_ok(in->r) || !reading_has(in->r, m) || !isfinite(in->r->value[m]))
+        return;
+    double x = in->r->value[m];
+    if (x > cfg->high)
+        raise_because(v, x, "%s %.1f %s above %.1f %s", what, x, unit, cfg->high, unit);
+    else
+        v->c = x <= cfg->high - cfg->margin ? COND_CLEAR : COND_HOLD;
+    v->value = x;
+}
+
+static void trend_add(struct alert_rule_state *st, int64_t day, double x)
+{
+    int slot = (int)(((day % ALERT_TREND_DAYS) + ALERT_TREND_DAYS) % ALERT_TREND_DAYS);
+    if (st->series->key[slot] != day || st->series->n[slot] == 0) {
+        st->series->key[slot] = day;
+        st->series->sum[slot] = 0.0;
+        st->series->n[slot] = 0;
+    }
+    st->series->sum[slot] += x;
+    st->series->n[slot]++;
+}
+
+/* Least-squares line through the daily means of the `days` completed days before `today`
+ * (days without readings left out): its slope in mA/day, and the rise it gives from the
+ * first to the last day fitted. 0 when fewer than TREND_DAYS_MIN days have readings. */
+static int trend_fit(const struct alert_rule_state *st, int64_t today, int days, double *slope,
+                     double *rise, double *first_mean, double *last_mean)
+{
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    int n = 0;
+    int64_t lo = 0, hi = 0;
+    for (int i = 0; i < ALERT_TREND_DAYS; i++) {
+        int64_t d = st->series->key[i];
+        if (st->series->n[i] == 0 || d >= today || today - d > days)
+            continue;
+        double x = (double)(d - today), y = st->series->sum[i] / st->series->n[i];
+        sx += x, sy += y, sxx += x * x, sxy += x * y;
+        if (n == 0 || d < lo)
+            lo = d, *first_mean = y;
+        if (n == 0 || d > hi)
+            hi = d, *last_mean = y;
+        n++;
+    }
+    double den = n * sxx - sx * sx;
+    if (n < TREND_DAYS_MIN || den <= 0.0)
+        return 0;
+    *slope = (n * sxy - sx * sy) / den;
+    *rise = *slope * (double)(hi - lo);
+    return 1;
+}
+
+static void leakage_trend(const struct alert_rule_cfg *cfg, struct alert_rule_state *st,
+                          const struct alert_input *in, struct verdict *v)
+{
+    const struct reading *r = in->r;
+    if (!reading_ok(r) || !reading_has(r, MEAS_LEAKAGE_MA) || !isfinite(r->value[MEAS_LEAKAGE_MA]))
+        return;
+    int64_t today = r->wall_ms / DAY_MS;
+    int days = (int)(cfg->learn_ms / DAY_MS);
+    double slope, rise, first = 0, last = 0;
+    trend_add(st, today, r->value[MEAS_LEAKAGE_MA]);
+    if (days > ALERT_TREND_DAYS - 1)
+        days = ALERT_TREND_DAYS - 1;
+    if (!trend_fit(st, today, days, &slope, &rise, &first, &last)) {
+        v->c = COND_HOLD; /* too few days yet (or after a restart) */
+        return;
+    }
+    v->value = slope;
+    if (slope >= cfg->high && rise >= cfg->margin)
+        raise_because(v, slope, "daily mean leakage rising %.2f mA/day (%.1f -> %.1f mA)", slope,
+                      first, last);
+    else
+        v->c = COND_CLEAR;
+}
+
 /* ---- stepping ------------------------------------------------------------------------------ */
 
 static int step_events(enum alert_rule_id rule, const struct alert_rule_cfg *cfg,
@@ -636,6 +774,7 @@ int alert_rule_step(enum alert_rule_id rule, const struct alert_rule_cfg *cfg,
     switch (rule) {
     case ALERT_RULE_INVERTER_EVENT:
     case ALERT_RULE_METER_EVENT:
+    case ALERT_RULE_SENSOR_EVENT:
         return step_events(rule, cfg, st, in, out, max);
     case ALERT_RULE_COMM_LOSS:
         comm_loss(cfg, st, in, &v);
@@ -671,12 +810,21 @@ int alert_rule_step(enum alert_rule_id rule, const struct alert_rule_cfg *cfg,
     case ALERT_RULE_ABNORMAL_LOAD:
         abnormal_load(cfg, st, in, &v);
         break;
+    case ALERT_RULE_LEAKAGE_CURRENT:
+        over_limit("leakage", "mA", cfg, in, MEAS_LEAKAGE_MA, &v);
+        break;
+    case ALERT_RULE_LEAKAGE_TREND:
+        leakage_trend(cfg, st, in, &v);
+        break;
+    case ALERT_RULE_SENSOR_TEMPERATURE:
+        over_limit("enclosure temperature", "C", cfg, in, MEAS_TEMPERATURE_C, &v);
+        break;
     default:
         return 0;
     }
     int n = emit_verdict(&st->db, &v, -1, at, &t, out, max);
     if (n && out->action == ALERT_RAISE && rule == ALERT_RULE_COMM_LOSS)
-        out->since_ms = st->u.comm.last_valid_ms;
+        out->since_ms = st->last_valid_ms;
     if (n && out->action == ALERT_RAISE && rule == ALERT_RULE_WELFARE_INACTIVITY)
         out->since_ms = at - st->u.welfare.inactive_ms;
     return n;

@@ -20,6 +20,10 @@ enum alert_rule_id {
     ALERT_RULE_COUNTER_ANOMALY,
     ALERT_RULE_WELFARE_INACTIVITY,
     ALERT_RULE_ABNORMAL_LOAD,
+    ALERT_RULE_LEAKAGE_CURRENT,    /* pole sensors: leakage above the limit, sustained */
+    ALERT_RULE_LEAKAGE_TREND,      /* pole sensors: daily mean leakage rising over days */
+    ALERT_RULE_SENSOR_TEMPERATURE, /* pole sensors: enclosure over-temperature */
+    ALERT_RULE_SENSOR_EVENT,       /* pole sensors: door, tilt and the sensor's own alarms */
     ALERT_RULE__COUNT
 };
 
@@ -38,8 +42,10 @@ struct alert_rule_cfg {
     int64_t after_ms;           /* ... and for at least this long */
     int clear_polls;            /* readings in a row without it before clearing */
     int64_t clear_after_ms;     /* ... and for at least this long */
-    double low, high;           /* band rules: raise outside [low, high] */
+    double low, high;           /* band rules: raise outside [low, high];
+                                   leakage_trend: high is the least-squares rise in mA/day */
     double margin;              /* band rules: clear inside [low+margin, high-margin];
+                                   leakage_trend: least rise in mA over the days fitted;
                                    welfare_inactivity: W above the base load that count as use */
     double ratio;               /* under_production: of the peers' median (or clear sky);
                                    abnormal_load: times the rolling mean */
@@ -53,7 +59,8 @@ struct alert_rule_cfg {
     double jump_factor; /* counter_anomaly: plausible increase = factor x capacity x hours */
     uint32_t events;    /* event rules: the bits that raise */
     int64_t learn_ms;   /* welfare_inactivity: history the base load is learned from (24
-                           slots of learn/24); abnormal_load: history needed before judging */
+                           slots of learn/24); abnormal_load: history needed before judging;
+                           leakage_trend: the days fitted (whole days, 3..ALERT_TREND_DAYS) */
 };
 
 /* Parameters a rule may have (bits of alert_rule_info.params). */
@@ -114,16 +121,32 @@ struct alert_debounce {
 };
 
 #define ALERT_WELFARE_SLOTS 24
+#define ALERT_TREND_DAYS 16 /* leakage_trend: daily means kept (learn: at most this many days) */
+
+/* Sums per slot of a rule that keeps a short history: welfare_inactivity's last 24 local hours
+ * (key: epoch hour), leakage_trend's last days (key: epoch day). Kept apart from
+ * alert_rule_state so that the other rules' state (most of a city's) stays small. */
+#define ALERT_SERIES_SLOTS 24
+_Static_assert(ALERT_WELFARE_SLOTS <= ALERT_SERIES_SLOTS && ALERT_TREND_DAYS <= ALERT_SERIES_SLOTS,
+               "one series fits both rules");
+struct alert_series {
+    double sum[ALERT_SERIES_SLOTS];
+    uint32_t n[ALERT_SERIES_SLOTS];
+    int64_t key[ALERT_SERIES_SLOTS]; /* which hour or day a slot holds */
+};
 
 /* What a rule remembers between readings. Event rules need `bits`: an array of
- * ALERT_EVENT_BITS debouncers owned by the caller (one alert per bit). */
+ * ALERT_EVENT_BITS debouncers owned by the caller (one alert per bit); rules for which
+ * alert_rule_needs_series() is 1 need `series`, also owned by the caller. */
 struct alert_rule_state {
     struct alert_debounce db;
     struct alert_debounce *bits;
+    struct alert_series *series;
+    int64_t last_valid_ms; /* comm_loss: monotonic ms of the last valid reading (or start); set
+                              by init for every rule, hence outside the union */
     union {
         struct {
-            uint32_t fails;        /* failed polls in a row */
-            int64_t last_valid_ms; /* monotonic ms of the last valid reading (or start) */
+            uint32_t fails; /* failed polls in a row */
         } comm;
         struct {
             double prev[2]; /* energy_import_wh, energy_export_wh */
@@ -135,11 +158,8 @@ struct alert_rule_state {
             uint8_t have;
         } exp;
         struct {
-            double sum[ALERT_WELFARE_SLOTS]; /* power sums of the last 24 local hours */
-            uint32_t n[ALERT_WELFARE_SLOTS];
-            int64_t hour[ALERT_WELFARE_SLOTS]; /* which hour (epoch hours) a slot holds */
-            int64_t prev_ms;                   /* monotonic ms of the previous reading */
-            int64_t inactive_ms;               /* daytime without use so far */
+            int64_t prev_ms;     /* monotonic ms of the previous reading */
+            int64_t inactive_ms; /* daytime without use so far */
             uint8_t have_prev;
         } welfare;
         struct {
@@ -181,6 +201,8 @@ struct alert_transition {
 
 /* Sets the state for a rule whose first input comes at now_ms (before any step). */
 void alert_rule_state_init(struct alert_rule_state *st, int64_t now_ms);
+/* 1 when the rule keeps an alert_series (st->series must then point to one before init). */
+int alert_rule_needs_series(enum alert_rule_id rule);
 
 /* Steps `rule` with one input. Writes up to max transitions into out (event
  * rules may raise and clear several bits at once) and returns how many. A

@@ -37,10 +37,18 @@ struct peer_set {
     double *scratch;     /* the fresh peers' ratios of one evaluation */
 };
 
+/* The resolved rule settings of a device: shared by every device that resolves to the same
+ * ones (a city has a handful of distinct sets for thousands of devices). */
+struct rule_set {
+    struct alert_rule_cfg r[ALERT_RULE__COUNT];
+    uint64_t hash;
+};
+
 struct dev_state {
-    struct alert_rule_cfg rules[ALERT_RULE__COUNT];
+    const struct alert_rule_cfg *rules;             /* rule_set.r, ALERT_RULE__COUNT of them */
     struct alert_rule_state *st[ALERT_RULE__COUNT]; /* NULL: rule off for this device */
-    struct alert_debounce bits[ALERT_EVENT_BITS];   /* of its event rule */
+    struct alert_debounce *bits;                    /* of its event rule (NULL: none) */
+    struct alert_series *series;                    /* of its rules that keep one */
     struct alert_event *active;
     size_t nactive, cap;
     int64_t rx_clock_ms;          /* clock_mono_ms() when its last reading was stepped */
@@ -60,6 +68,8 @@ struct alerts {
     struct alert_event *out; /* raises and clears to emit once the lock is released */
     size_t nout, outcap;
     struct dev_state *devs;
+    struct rule_set **sets; /* distinct resolved settings (devs[].rules point into them) */
+    size_t nsets, capsets;
     struct peer_set *peers; /* per program */
     struct alerts_stats stats;
 };
@@ -369,11 +379,48 @@ static int export_expected(const struct enmon_config *cfg, const struct cfg_devi
     return 0;
 }
 
+/* FNV-1a over the resolved settings (only ever compared with sets built the same way). */
+static uint64_t rule_set_hash(const struct alert_rule_cfg *r)
+{
+    const unsigned char *p = (const unsigned char *)r;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < sizeof(struct alert_rule_cfg) * ALERT_RULE__COUNT; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The shared copy of settings equal to tmp (added when new); NULL when out of memory. */
+static const struct alert_rule_cfg *rule_set_intern(struct alerts *a, const struct rule_set *tmp)
+{
+    for (size_t k = 0; k < a->nsets; k++)
+        if (a->sets[k]->hash == tmp->hash && memcmp(a->sets[k]->r, tmp->r, sizeof(tmp->r)) == 0)
+            return a->sets[k]->r;
+    if (a->nsets == a->capsets) {
+        size_t cap = a->capsets ? 2 * a->capsets : 8;
+        struct rule_set **v = realloc(a->sets, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        a->sets = v;
+        a->capsets = cap;
+    }
+    struct rule_set *set = malloc(sizeof(*set));
+    if (!set)
+        return NULL;
+    *set = *tmp;
+    a->sets[a->nsets++] = set;
+    return set->r;
+}
+
 static int setup_device(struct alerts *a, uint32_t i, int64_t now)
 {
     const struct cfg_device *dev = &a->cfg->devices[i];
     struct dev_state *d = &a->devs[i];
-    alert_config_resolve(a->ac, dev->program, dev->site, i, d->rules);
+    struct rule_set tmp;
+    memset(&tmp, 0, sizeof(tmp)); /* padding too: sets are compared byte for byte */
+    alert_config_resolve(a->ac, dev->program, dev->site, i, tmp.r);
+    tmp.hash = rule_set_hash(tmp.r);
+    if (!(d->rules = rule_set_intern(a, &tmp)))
+        return ENMON_ERR_NOMEM;
     d->rx_clock_ms = now;
     d->last_mono = now;
     d->last_wall = clock_wall_ms();
@@ -383,8 +430,14 @@ static int setup_device(struct alerts *a, uint32_t i, int64_t now)
             continue;
         if (!(d->st[r] = calloc(1, sizeof(*d->st[r]))))
             return ENMON_ERR_NOMEM;
-        if (alert_rule_infos[r].bit_names)
+        if (alert_rule_infos[r].bit_names) {
+            if (!d->bits && !(d->bits = calloc(ALERT_EVENT_BITS, sizeof(*d->bits))))
+                return ENMON_ERR_NOMEM;
             d->st[r]->bits = d->bits;
+        }
+        if (alert_rule_needs_series((enum alert_rule_id)r) &&
+            !(d->st[r]->series = calloc(1, sizeof(*d->st[r]->series))))
+            return ENMON_ERR_NOMEM;
         alert_rule_state_init(d->st[r], now);
     }
     return ENMON_OK;
@@ -418,11 +471,18 @@ static void free_engine(struct alerts *a)
     if (!a)
         return;
     for (size_t i = 0; a->devs && i < a->cfg->ndevices; i++) {
-        for (int r = 0; r < ALERT_RULE__COUNT; r++)
+        for (int r = 0; r < ALERT_RULE__COUNT; r++) {
+            if (a->devs[i].st[r])
+                free(a->devs[i].st[r]->series);
             free(a->devs[i].st[r]);
+        }
+        free(a->devs[i].bits);
         free(a->devs[i].active);
     }
     free(a->devs);
+    for (size_t k = 0; k < a->nsets; k++)
+        free(a->sets[k]);
+    free(a->sets);
     for (size_t p = 0; a->peers && p < (a->cfg->nprograms ? a->cfg->nprograms : 1); p++) {
         free(a->peers[p].sorted);
         free(a->peers[p].scratch);
@@ -584,12 +644,13 @@ size_t alerts_restore(struct alerts *a, const struct alert_event *active, size_t
 
 /* ---- learned state (saved across restarts) ----------------------------------------------- */
 
-size_t alerts_learned(struct alerts *a, struct alert_learned *out, size_t max)
+size_t alerts_learned(struct alerts *a, uint32_t *next, struct alert_learned *out, size_t max)
 {
     size_t total = 0;
     int64_t now = clock_wall_ms();
     pthread_mutex_lock(&a->lock);
-    for (uint32_t i = 0; i < a->cfg->ndevices; i++) {
+    uint32_t i = *next;
+    for (; i < a->cfg->ndevices && max - total >= ALERT_RULE__COUNT; i++) {
         struct dev_state *d = &a->devs[i];
         for (int r = 0; r < ALERT_RULE__COUNT; r++) {
             struct alert_learned l;
@@ -598,11 +659,10 @@ size_t alerts_learned(struct alerts *a, struct alert_learned *out, size_t max)
                 continue;
             l.device = i;
             l.saved_ms = now;
-            if (total < max)
-                out[total] = l;
-            total++;
+            out[total++] = l;
         }
     }
+    *next = i;
     pthread_mutex_unlock(&a->lock);
     return total;
 }

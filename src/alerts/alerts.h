@@ -57,10 +57,13 @@ size_t alerts_restore(struct alerts *a, const struct alert_event *active, size_t
 
 struct alert_learned;
 
-/* Copies up to max learned rule figures (welfare_inactivity base loads,
- * abnormal_load means; alert_learned.h) into out, stamped with the wall time;
- * returns how many there are. For saving them across a restart. */
-size_t alerts_learned(struct alerts *a, struct alert_learned *out, size_t max);
+/* Copies the learned rule figures (welfare_inactivity base loads, abnormal_load means;
+ * alert_learned.h) of the devices from *next on into out, stamped with the wall time, whole
+ * devices only, while out has room for one more device (max >= ALERT_RULE__COUNT); returns how
+ * many were copied and sets *next to the first device not copied (the device count when done).
+ * For saving them across a restart a chunk at a time: memory and the engine's lock are held
+ * for one chunk, not the city. */
+size_t alerts_learned(struct alerts *a, uint32_t *next, struct alert_learned *out, size_t max);
 
 /* Puts figures saved by an earlier run back into the rules, before readings
  * arrive. Figures of devices or rules now off, or saved under another `learn`,

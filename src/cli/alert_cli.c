@@ -96,7 +96,8 @@ static int cmd_ack(const struct cli_ctx *ctx, int argc, char **argv)
         if (strcmp(argv[i], "--by") == 0)
             who = argv[i + 1];
     if (argc < 3 || !who || argv[2][0] == '-') {
-        fprintf(stderr, "usage:\n%s", alert_cli_usage);
+        fprintf(stderr, "enmon: alerts ack: an alert ID and --by NAME are needed\nusage:\n%s",
+                alert_cli_usage);
         return EX_USAGE;
     }
     sqlite3 *db;
@@ -187,7 +188,7 @@ int alert_cli_main(const struct cli_ctx *ctx, int argc, char **argv)
     struct alert_filter f = {0};
     struct list_out o = {.offset_min = ctx->offset_min};
     if (parse_list(ctx, argc, argv, &f, &o.json) != 0) {
-        fprintf(stderr, "usage:\n%s", alert_cli_usage);
+        fprintf(stderr, "enmon: alerts: bad option or value\nusage:\n%s", alert_cli_usage);
         return EX_USAGE;
     }
     sqlite3 *db;

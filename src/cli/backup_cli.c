@@ -53,8 +53,9 @@ static int backup_parse(int argc, char **argv, struct backup_opts *o)
                                        BACKUP_PAGES_MAX);
             o->pages = (int)n;
         } else {
-            return cli_usage_error("backup: bad option (usage: enmon backup FILE [--pages N] "
-                                   "[--force])");
+            return cli_usage_error("backup: bad option '%s' (usage: enmon backup FILE "
+                                   "[--pages N] [--force])",
+                                   argv[optind - 1]);
         }
     }
     if (optind + 1 != argc)
@@ -71,11 +72,11 @@ static int backup_check_target(const char *db_path, const struct backup_opts *o)
         return EX_OK;
     if (stat(db_path, &sdb) == 0 && sdb.st_dev == sfile.st_dev && sdb.st_ino == sfile.st_ino) {
         fprintf(stderr, "enmon: backup: %s is the database itself\n", o->file);
-        return EX_FAIL;
+        return EX_USAGE;
     }
     if (!o->force) {
         fprintf(stderr, "enmon: backup: %s exists (--force replaces it)\n", o->file);
-        return EX_FAIL;
+        return EX_CANTCREAT;
     }
     return EX_OK;
 }
@@ -90,7 +91,7 @@ static int backup_create_tmp(const char *tmp)
         snprintf(path, sizeof(path), "%s%s", tmp, sidecars[i]);
         if (unlink(path) != 0 && errno != ENOENT) {
             fprintf(stderr, "enmon: backup: cannot remove %s: %s\n", path, strerror(errno));
-            return EX_FAIL;
+            return EX_CANTCREAT;
         }
     }
     int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
@@ -98,7 +99,7 @@ static int backup_create_tmp(const char *tmp)
         fprintf(stderr, "enmon: backup: cannot create %s: %s\n", tmp, strerror(errno));
         if (fd >= 0)
             close(fd);
-        return EX_FAIL;
+        return EX_CANTCREAT;
     }
     close(fd);
     return EX_OK;
@@ -142,7 +143,7 @@ static int backup_copy(sqlite3 *src, sqlite3 *dst, int pages)
     sqlite3_exec(src, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_DONE) {
         fprintf(stderr, "enmon: backup: %s\n", sqlite3_errstr(rc));
-        return EX_FAIL;
+        return EX_IOERR;
     }
     return EX_OK;
 }
@@ -207,12 +208,12 @@ static int backup_commit(const char *tmp, const char *file, int force)
 {
     if (backup_fsync_path(tmp, O_RDONLY) != 0) {
         fprintf(stderr, "enmon: backup: fsync %s: %s\n", tmp, strerror(errno));
-        return EX_FAIL;
+        return EX_IOERR;
     }
     int rc = force ? rename(tmp, file) : link(tmp, file);
     if (rc != 0) {
         fprintf(stderr, "enmon: backup: cannot write %s: %s\n", file, strerror(errno));
-        return EX_FAIL;
+        return EX_CANTCREAT;
     }
     if (!force)
         unlink(tmp);
@@ -220,7 +221,7 @@ static int backup_commit(const char *tmp, const char *file, int force)
     snprintf(dir, sizeof(dir), "%s", file);
     if (backup_fsync_path(dirname(dir), O_RDONLY | O_DIRECTORY) != 0) {
         fprintf(stderr, "enmon: backup: fsync of %s's directory: %s\n", file, strerror(errno));
-        return EX_FAIL;
+        return EX_IOERR;
     }
     return EX_OK;
 }

@@ -12,8 +12,8 @@
 
 struct enmon_config;
 
-/* The global options as given (enmon.c parses them once, before the command), and what
- * cli_setup resolves from them. */
+/* The global options as given (enmon.c takes them from before and after the command), and
+ * what cli_setup resolves from them. */
 struct cli_ctx {
     const char *config_opt; /* -c: NULL = default (only read when --db is absent) */
     const char *db_opt;     /* --db */
@@ -35,17 +35,17 @@ int cli_setup(struct cli_ctx *ctx);
 /* Frees what cli_setup loaded. */
 void cli_cleanup(struct cli_ctx *ctx);
 
-#define CLI_HELP (-1)      /* what run returns for --help: enmon prints its usage and exits 0 */
-#define CLI_OWN_OPTIONS 1u /* takes no global option: the command reads what it needs itself */
+#define CLI_HELP (-1) /* what run returns for --help: enmon prints its usage and exits 0 */
 
 /* One enmon command. run gets argv[0] == name, calls cli_setup when it needs the database or
  * the zone, and returns an exit status (exitcode.h) or CLI_HELP. */
 struct cli_command {
     const char *name;
     const char *help;  /* one line for enmon --help */
-    const char *usage; /* its options for enmon --help, or NULL (told with another command's) */
+    const char *usage; /* its options for enmon --help: entries "  name ..." (a text may
+                          hold several commands' entries; enmon CMD --help prints CMD's) */
     int (*run)(struct cli_ctx *ctx, int argc, char **argv);
-    unsigned flags; /* CLI_OWN_OPTIONS */
+    unsigned flags; /* none yet: 0 */
 };
 
 /* Prints "enmon: <message>" and the pointer to --help on stderr; returns EX_USAGE. */

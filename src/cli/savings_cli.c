@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +26,13 @@
 const char savings_cli_usage[] =
     "  savings [--program P] [--site S] [--device D] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
     "          [--by program|site|device] [--group day|month|year] [--format table|csv|json]\n"
-    "          [--savings FILE] [--explain DEVICE]\n"
+    "          [--savings FILE] [--explain DEVICE] [--method weather|day-type-month]\n"
     "      savings per program kind (led-retrofit, efficiency: avoided kWh against a metered\n"
     "      baseline; solar: production, clear-sky reference, subsidy), KRW and avoided CO2,\n"
     "      each with its method, baseline period and data sufficiency; demand-response events\n"
     "      with their CBL reduction. Defaults: the last 365 days to today, --by program.\n"
+    "      --method: the led-retrofit/efficiency baseline (default savings.yaml baseline.method,\n"
+    "      else weather where a weather_station has data, else day-type-month).\n"
     "      --savings: parameters (default savings.yaml next to the config, else\n"
     "      " SC_DEFAULT_SAVINGS ", else built-in defaults). See docs/SAVINGS.md.\n"
     "  import intervals FILE.csv [--step auto|15m|1h]\n"
@@ -57,7 +60,7 @@ static int sc_usage(const char *fmt, ...)
 
 struct sc_opts {
     const char *program, *site, *device, *from, *to, *by, *group, *format, *savings, *explain;
-    const char *step, *start, *end;
+    const char *step, *start, *end, *method;
     const char *args[4];
     int nargs;
 };
@@ -75,15 +78,16 @@ enum {
     O_EXPLAIN,
     O_STEP,
     O_START,
-    O_END
+    O_END,
+    O_METHOD
 };
 
 static const char **sc_slot(struct sc_opts *o, int opt)
 {
     const char **slots[] = {&o->program, &o->site,  &o->device, &o->from,    &o->to,
                             &o->by,      &o->group, &o->format, &o->savings, &o->explain,
-                            &o->step,    &o->start, &o->end};
-    return opt >= O_PROGRAM && opt <= O_END ? slots[opt - O_PROGRAM] : NULL;
+                            &o->step,    &o->start, &o->end,    &o->method};
+    return opt >= O_PROGRAM && opt <= O_METHOD ? slots[opt - O_PROGRAM] : NULL;
 }
 
 static int sc_parse(struct sc_opts *o, int argc, char **argv)
@@ -102,6 +106,7 @@ static int sc_parse(struct sc_opts *o, int argc, char **argv)
         {"step", required_argument, NULL, O_STEP},
         {"start", required_argument, NULL, O_START},
         {"end", required_argument, NULL, O_END},
+        {"method", required_argument, NULL, O_METHOD},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -237,9 +242,10 @@ static void sc_detail(const struct sr_row *row, char *buf, size_t len)
 
 #define SC_NUM(n) {.name = n, .align = TABLE_RIGHT, .flags = TABLE_NUMBER}
 static const struct table_col savings_cols[] = {
-    {.name = "PERIOD"},    {.name = "KEY"},        {.name = "PROGRAM"},   {.name = "KIND"},
-    SC_NUM("DEVICES"),     {.name = "DATA"},       {.name = "BASELINE"},  SC_NUM("kWh_REF"),
-    SC_NUM("kWh_ACTUAL"),  SC_NUM("kWh_SAVED"),    SC_NUM("KRW"),         SC_NUM("CO2_kg"),
+    {.name = "PERIOD"},   {.name = "KEY"},      {.name = "PROGRAM"}, {.name = "KIND"},
+    SC_NUM("DEVICES"),    {.name = "DATA"},     {.name = "METHOD"},  {.name = "BASELINE"},
+    SC_NUM("kWh_REF"),    SC_NUM("kWh_ACTUAL"), SC_NUM("kWh_SAVED"), SC_NUM("kWh_LOW90"),
+    SC_NUM("kWh_HIGH90"), SC_NUM("KRW"),        SC_NUM("CO2_kg"),    {.name = "FIT"},
     {.name = "DETAIL"}};
 #define SAVINGS_NCOLS (sizeof(savings_cols) / sizeof(savings_cols[0]))
 
@@ -253,10 +259,28 @@ static void sc_figure(char *buf, size_t len, int has, enum table_format fmt, int
         snprintf(buf, len, "%s", fmt == TABLE_CSV ? "" : "-");
 }
 
+/* Weather fits: one device's model and G14 statistics, or how many devices fail G14. */
+static void sc_fit(const struct sr_row *row, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (row->has_fit) {
+        char bp[32] = "";
+        if (!isnan(row->heat_bp) && !isnan(row->cool_bp))
+            snprintf(bp, sizeof(bp), "(%.0f,%.0f)", row->heat_bp, row->cool_bp);
+        else if (!isnan(row->heat_bp) || !isnan(row->cool_bp))
+            snprintf(bp, sizeof(bp), "(%.0f)", isnan(row->heat_bp) ? row->cool_bp : row->heat_bp);
+        snprintf(buf, len, "%s%s CV %.1f%% NMBE %.1f%% R2 %.2f G14 %s", bm_kind_name(row->model),
+                 bp, row->cvrmse * 100.0, row->nmbe * 100.0, row->r2, row->g14_ok ? "ok" : "FAIL");
+    } else if (row->weather_devices) {
+        snprintf(buf, len, "G14 fail %d of %d", row->g14_fail, row->weather_devices);
+    }
+}
+
 static int sc_row_cells(struct table *t, const struct sr_row *row, int offset_min,
                         enum table_format fmt)
 {
     char dev[16], data[48], base[40], ref[32], act[32], sav[32], krw[32], co2[32], detail[200];
+    char low[32], high[32], fit[96];
     int has = sr_row_has_figures(row);
     snprintf(dev, sizeof(dev), "%d", row->devices);
     sr_row_data(row, data, sizeof(data));
@@ -264,12 +288,17 @@ static int sc_row_cells(struct table *t, const struct sr_row *row, int offset_mi
     sc_figure(ref, sizeof(ref), has, fmt, 3, row->ref_kwh);
     sc_figure(act, sizeof(act), has, fmt, 3, row->actual_kwh);
     sc_figure(sav, sizeof(sav), has, fmt, 3, row->saved_kwh);
+    sc_figure(low, sizeof(low), row->has_interval, fmt, 3, row->saved_low_kwh);
+    sc_figure(high, sizeof(high), row->has_interval, fmt, 3, row->saved_high_kwh);
     sc_figure(krw, sizeof(krw), has, fmt, 0, row->krw);
     sc_figure(co2, sizeof(co2), has, fmt, 1, row->co2_kg);
+    sc_fit(row, fit, sizeof(fit));
     sc_detail(row, detail, sizeof(detail));
     const char *kind = config_program_kind_name(row->kind);
-    const char *cells[13] = {row->period, row->key, row->program, kind, dev, data,  base,
-                             ref,         act,      sav,          krw,  co2, detail};
+    const char *cells[17] = {
+        row->period, row->key, row->program, kind, dev, data, sr_row_method_name(row),
+        base,        ref,      act,          sav,  low, high, krw,
+        co2,         fit,      detail};
     return table_add(t, cells);
 }
 
@@ -290,13 +319,35 @@ static void sc_sum(const struct sr_row *rows, size_t n, struct sc_totals *tot)
     }
 }
 
+/* The metered baselines of the program of r[a..): devices per method, the first reason for
+ * day-type-month under auto. */
+static void sc_print_program_methods(const struct sr_result *r, size_t n, size_t a)
+{
+    int w = 0, d = 0, fail = 0;
+    const char *why = "";
+    for (size_t i = a; i < n && strcmp(r[i].dev.program, r[a].dev.program) == 0; i++) {
+        w += r[i].method_used == SVC_METHOD_WEATHER;
+        d += r[i].method_used == SVC_METHOD_DAYTYPE;
+        fail +=
+            r[i].method_used == SVC_METHOD_WEATHER && r[i].model.sufficient && !r[i].model.g14_ok;
+        if (!why[0] && r[i].method_reason[0])
+            why = r[i].method_reason;
+    }
+    if (w + d == 0)
+        return;
+    printf("    baseline: weather %d device(s) (%d failing G14), day-type-month %d%s%s%s\n", w,
+           fail, d, why[0] ? " (" : "", why, why[0] ? ")" : "");
+}
+
 static void sc_print_methods(const struct sr_result *r, size_t n, int offset_min)
 {
     printf("\nMethods\n");
     for (size_t i = 0; i < n; i++)
-        if (i == 0 || strcmp(r[i].dev.program, r[i - 1].dev.program) != 0)
+        if (i == 0 || strcmp(r[i].dev.program, r[i - 1].dev.program) != 0) {
             printf("  %s (%s): %s\n", r[i].dev.program,
                    config_program_kind_name(r[i].dev.program_kind), r[i].method);
+            sc_print_program_methods(r, n, i);
+        }
     int header = 0;
     for (size_t i = 0; i < n; i++) {
         if (!r[i].reason[0])
@@ -444,6 +495,26 @@ static void js_figure(cJSON *o, const char *key, int has, double v)
         cJSON_AddNullToObject(o, key);
 }
 
+/* Metered baselines: the fit of a one-device weather row (else null), G14 failures. */
+static void js_fit(cJSON *o, const struct sr_row *row)
+{
+    int f = row->has_fit;
+    js_figure(o, "cvrmse", f, row->cvrmse);
+    js_figure(o, "nmbe", f, row->nmbe);
+    js_figure(o, "r2", f, row->r2);
+    if (f) {
+        cJSON_AddBoolToObject(o, "g14_ok", row->g14_ok);
+        cJSON_AddStringToObject(o, "model", bm_kind_name(row->model));
+    } else {
+        cJSON_AddNullToObject(o, "g14_ok");
+        cJSON_AddNullToObject(o, "model");
+    }
+    js_figure(o, "heat_balance_c", f && !isnan(row->heat_bp), row->heat_bp);
+    js_figure(o, "cool_balance_c", f && !isnan(row->cool_bp), row->cool_bp);
+    cJSON_AddNumberToObject(o, "weather_devices", row->weather_devices);
+    cJSON_AddNumberToObject(o, "g14_fail_devices", row->g14_fail);
+}
+
 static cJSON *js_row(const struct sr_row *row, int offset_min)
 {
     cJSON *o = cJSON_CreateObject();
@@ -456,7 +527,8 @@ static cJSON *js_row(const struct sr_row *row, int offset_min)
     cJSON_AddNumberToObject(o, "devices", row->devices);
     cJSON_AddStringToObject(o, "data", data);
     cJSON_AddNumberToObject(o, "insufficient_devices", row->insufficient);
-    cJSON_AddStringToObject(o, "method", row->method);
+    cJSON_AddStringToObject(o, "method", sr_row_method_name(row));
+    cJSON_AddStringToObject(o, "method_text", row->method);
     js_date(o, "baseline_from", row->base_from, offset_min);
     js_date(o, "baseline_to", row->base_to ? row->base_to - CALTIME_DAY_S : 0, offset_min);
     int has = sr_row_has_figures(row);
@@ -465,6 +537,16 @@ static cJSON *js_row(const struct sr_row *row, int offset_min)
     js_figure(o, "kwh_saved", has, row->saved_kwh);
     js_figure(o, "krw", has, row->krw);
     js_figure(o, "co2_kg", has, row->co2_kg);
+    js_figure(o, "saved_kwh", has, row->saved_kwh); /* = kwh_saved: the interval's centre */
+    cJSON_AddBoolToObject(o, "has_interval", row->has_interval);
+    if (row->kind != PROGRAM_AMI) { /* ami rows: below */
+        js_figure(o, "saved_low_kwh", row->has_interval, row->saved_low_kwh);
+        js_figure(o, "saved_high_kwh", row->has_interval, row->saved_high_kwh);
+    }
+    if (row->method_name[0]) {
+        js_fit(o, row);
+        cJSON_AddStringToObject(o, "method_reason", row->method_reason);
+    }
     if (row->kind == PROGRAM_LED_RETROFIT)
         js_figure(o, "deemed_kwh", has, row->deemed_kwh);
     if (row->kind == PROGRAM_EFFICIENCY) {
@@ -652,14 +734,71 @@ static void sc_explain_baseline(const struct sr_result *r, int offset_min)
     }
 }
 
+static void sc_coef(const char *name, double v, const char *unit, double p)
+{
+    if (isnan(p))
+        printf("  %-3s = %10.4f %s\n", name, v, unit);
+    else
+        printf("  %-3s = %10.4f %s  (p = %.4g, needs < %.1f)\n", name, v, unit, p, BM_P_MAX);
+}
+
+/* The weather model of a device: equation, coefficients, fit against G14, the interval. */
+static void sc_explain_weather(const struct sr_result *r, int offset_min)
+{
+    const struct bm_model *m = &r->model;
+    const struct bm_savings *s = &r->bms;
+    char a[16], z[16];
+    sc_date(r->base_from, offset_min, a, sizeof(a));
+    sc_date(r->base_to ? r->base_to - CALTIME_DAY_S : 0, offset_min, z, sizeof(z));
+    printf("Baseline method: weather, KMA station %d; baseline period %s .. %s\n", r->station, a,
+           z);
+    if (!m->sufficient)
+        return;
+    printf("Model %s: kWh/day = a%s%s%s", bm_kind_name(m->kind), m->has_weekend ? " + w W" : "",
+           isnan(m->heat_bp) ? "" : " + bh HDD(Th)", isnan(m->cool_bp) ? "" : " + bc CDD(Tc)");
+    if (!isnan(m->heat_bp))
+        printf(", Th = %.0f C", m->heat_bp);
+    if (!isnan(m->cool_bp))
+        printf(", Tc = %.0f C", m->cool_bp);
+    printf("\n  (W = 1 on weekends and holidays; HDD = max(0, Th - Tmean), CDD = max(0, Tmean - "
+           "Tc), Tmean the day's mean temperature)\n");
+    sc_coef("a", m->intercept, "kWh/day", NAN);
+    if (m->has_weekend)
+        sc_coef("w", m->weekend, "kWh/day on weekends", NAN);
+    if (!isnan(m->heat_bp))
+        sc_coef("bh", m->beta_hdd, "kWh per HDD", m->p_hdd);
+    if (!isnan(m->cool_bp))
+        sc_coef("bc", m->beta_cdd, "kWh per CDD", m->p_cdd);
+    printf("Fit on %d of %d baseline days, %d parameters: R2 %.3f (adjusted %.3f); "
+           "CV(RMSE) %.1f%% (G14: <= %.0f%%); NMBE %.2f%% (G14: within +-%.0f%%): G14 %s\n",
+           m->n, m->period_days, m->p, m->r2, m->adj_r2, m->cvrmse * 100.0, BM_G14_CVRMSE * 100,
+           m->nmbe * 100.0, BM_G14_NMBE * 100, m->g14_ok ? "ok" : "FAIL");
+    if (!s->days)
+        return;
+    printf("Savings over %d reporting days (%d missing): counterfactual %.3f kWh - actual %.3f "
+           "kWh = %.3f kWh\n",
+           s->days, s->missing, s->counterfactual_kwh, s->actual_kwh, s->savings_kwh);
+    if (r->has_interval)
+        printf("90%% interval %.3f .. %.3f kWh (+-%.3f; FSU %.1f%%): 1.26 x t(0.95, n' - p = "
+               "%.1f) %.3f x CV(RMSE) x counterfactual x sqrt((n/n')(1 + 2/n')/m), lag-1 "
+               "autocorrelation rho %.3f, n' = %.1f\n",
+               s->savings_kwh - s->half_kwh, s->savings_kwh + s->half_kwh, s->half_kwh,
+               s->fsu * 100.0, s->n_eff - m->p, s->t90, m->rho, s->n_eff);
+    else
+        printf("No 90%% interval: n' - p = %.1f < 1 (rho %.3f)\n", s->n_eff - m->p, m->rho);
+}
+
 static void sc_explain_days(const struct sr_result *r, int offset_min)
 {
     int solar = r->dev.program_kind == PROGRAM_SOLAR;
+    int weather = r->method_used == SVC_METHOD_WEATHER;
     double cum = 0.0;
-    printf("\n%s\n", solar ? "DATE        INTERVALS  CLEAR_SKY_kWh  PRODUCED_kWh  SUBSIDY_kWh  "
-                             "SUBSIDY_KRW  CO2_kg"
-                           : "DATE        TYPE     PREDICTED  NOTE      ACTUAL     AVOIDED  "
-                             "CUMULATIVE       KRW  CO2_kg");
+    printf("\n%s\n", solar     ? "DATE        INTERVALS  CLEAR_SKY_kWh  PRODUCED_kWh  SUBSIDY_kWh  "
+                                 "SUBSIDY_KRW  CO2_kg"
+                     : weather ? "DATE        TYPE     TEMP_C  PREDICTED  NOTE      ACTUAL     "
+                                 "AVOIDED  CUMULATIVE       KRW  CO2_kg"
+                               : "DATE        TYPE     PREDICTED  NOTE      ACTUAL     AVOIDED  "
+                                 "CUMULATIVE       KRW  CO2_kg");
     for (size_t i = 0; i < r->nvals; i++) {
         const struct sr_dayval *v = &r->vals[i];
         char d[16];
@@ -672,6 +811,15 @@ static void sc_explain_days(const struct sr_result *r, int offset_min)
         }
         cum += v->saved_kwh;
         const char *note = !v->counted ? "not used" : v->fallback ? "all-month" : "";
+        if (weather) {
+            char tc[16] = "-";
+            if (!isnan(v->temp_c))
+                snprintf(tc, sizeof(tc), "%.1f", v->temp_c);
+            printf("%s  %-7s  %6s  %9.3f  %-9s %7.3f  %9.3f  %10.3f  %8.0f  %6.2f\n", d,
+                   wd == 0 || wd == 6 ? "weekend" : "weekday", tc, v->ref_kwh, note, v->actual_kwh,
+                   v->saved_kwh, cum, v->krw, v->co2_kg);
+            continue;
+        }
         printf("%s  %-7s  %9.3f  %-9s %7.3f  %9.3f  %10.3f  %8.0f  %6.2f\n", d,
                wd == 0 || wd == 6 ? "weekend" : "weekday", v->ref_kwh, note, v->actual_kwh,
                v->saved_kwh, cum, v->krw, v->co2_kg);
@@ -690,9 +838,13 @@ static int sc_explain(const struct sr_result *r, size_t n, const struct cli_ctx 
     printf("Method: %s\n", r->method);
     if (r->reason[0])
         printf("Data: %s\n", r->reason);
-    if (r->dev.program_kind != PROGRAM_SOLAR)
+    if (r->method_used == SVC_METHOD_WEATHER)
+        sc_explain_weather(r, ctx->offset_min);
+    else if (r->dev.program_kind != PROGRAM_SOLAR) {
+        if (r->method_reason[0])
+            printf("Baseline method: day-type-month (%s)\n", r->method_reason);
         sc_explain_baseline(r, ctx->offset_min);
-    else {
+    } else {
         char c[16], e[16];
         sc_date(r->dev.commissioned, ctx->offset_min, c, sizeof(c));
         sc_date(r->subsidy_end, ctx->offset_min, e, sizeof(e));
@@ -790,6 +942,9 @@ static int cmd_savings(const struct cli_ctx *ctx, const struct sc_opts *o)
         return sc_usage("--by must be program, site or device, not '%s'", o->by);
     if (sc_parse_group(o->group, &g) != 0)
         return sc_usage("--group must be day, month or year, not '%s'", o->group);
+    enum svc_method method = SVC_METHOD_AUTO;
+    if (o->method && savings_config_method_parse(o->method, &method) != 0)
+        return sc_usage("--method must be weather or day-type-month, not '%s'", o->method);
     char from[16], to[16], msg[512];
     struct sr_query q = {.program = o->program,
                          .site = o->site,
@@ -799,6 +954,8 @@ static int cmd_savings(const struct cli_ctx *ctx, const struct sc_opts *o)
     struct savings_config sc;
     if (rc != EX_OK || (rc = sc_load_savings(ctx, o->savings, &sc)) != EX_OK)
         return rc;
+    if (o->method)
+        sc.method = method; /* overrides baseline.method */
     sqlite3 *db = NULL;
     struct sc_run run = {0};
     if ((rc = sc_open(ctx, &db)) == EX_OK) {

@@ -1,7 +1,7 @@
 /* reading.c -- names of the measurements a reading carries. */
 #include "reading.h"
 
-static const char *const meas_names[MEAS__COUNT] = {
+static const char *const meas_names[MEAS__ALL] = {
     [MEAS_POWER_W] = "power_w",
     [MEAS_ENERGY_IMPORT_WH] = "energy_import_wh",
     [MEAS_ENERGY_EXPORT_WH] = "energy_export_wh",
@@ -13,11 +13,16 @@ static const char *const meas_names[MEAS__COUNT] = {
     [MEAS_TEMPERATURE_C] = "temperature_c",
     [MEAS_STATE] = "state",
     [MEAS_EVENTS] = "events",
+    [MEAS_LEAKAGE_MA] = "leakage_ma",
+    [MEAS_CURRENT_L1_A] = "current_l1_a",
+    [MEAS_CURRENT_L2_A] = "current_l2_a",
+    [MEAS_CURRENT_L3_A] = "current_l3_a",
+    [MEAS_TILT_DEG] = "tilt_deg",
 };
 
 const char *reading_meas_name(enum meas m)
 {
-    if ((unsigned)m >= MEAS__COUNT)
+    if ((unsigned)m >= MEAS__ALL)
         return "unknown";
     return meas_names[m];
 }

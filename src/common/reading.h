@@ -19,8 +19,15 @@ enum meas {
     MEAS_DC_POWER_W,
     MEAS_TEMPERATURE_C,
     MEAS_STATE,  /* SunSpec operating state (enum, 1..8 for inverters) */
-    MEAS_EVENTS, /* event bitfield (inverter Evt1, meter Evt) */
-    MEAS__COUNT
+    MEAS_EVENTS, /* event bitfield (inverter Evt1, meter Evt, sensor door/tilt bits) */
+    MEAS__COUNT, /* the measurements above have a readings column (store, outbox follow them) */
+    /* Pole sensors (device kind sensor): carried, published and alerted on, not stored yet. */
+    MEAS_LEAKAGE_MA = MEAS__COUNT, /* residual (leakage) current, mA */
+    MEAS_CURRENT_L1_A,             /* phase currents, A */
+    MEAS_CURRENT_L2_A,
+    MEAS_CURRENT_L3_A,
+    MEAS_TILT_DEG, /* pole tilt from vertical, degrees */
+    MEAS__ALL      /* every measurement: the size of struct reading.value */
 };
 
 enum reading_quality {
@@ -47,7 +54,7 @@ struct reading {
     uint8_t online;   /* device availability after this poll (1 online, 0 offline) */
     int16_t err;      /* enum enmon_err when quality == READING_FAILED */
     uint32_t valid;   /* bit (1u << meas) set when value[meas] holds a valid number */
-    double value[MEAS__COUNT];
+    double value[MEAS__ALL];
     /* Counter modulus in Wh for energy_import_wh [0] and energy_export_wh [1]:
      * 2^32 * 10^sf for SunSpec acc32, 0 when the counter does not wrap. */
     double wrap_wh[2];

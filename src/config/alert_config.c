@@ -5,6 +5,7 @@
 #include "caltime.h"
 #include "cfg_error.h"
 #include "err.h"
+#include "webhook_config.h"
 #include "yaml_doc.h"
 
 #include <libfyaml.h>
@@ -48,6 +49,9 @@ void alert_config_release(struct alert_config *ac)
 {
     free(ac->overrides);
     ac->overrides = NULL;
+    free(ac->webhooks); /* webhooks */
+    ac->webhooks = NULL;
+    ac->nwebhooks = 0;
     ac->noverrides = 0;
 }
 
@@ -182,6 +186,11 @@ static int check_rule(struct aparse *P, struct fy_node *at, int rule, const char
     if ((params & (1u << ALERT_P_LOW)) && c->low + c->margin > c->high - c->margin)
         return ydoc_error(P->d, at, base, "low + margin (%g) must not exceed high - margin (%g)",
                           c->low + c->margin, c->high - c->margin);
+    if (rule == ALERT_RULE_LEAKAGE_TREND &&
+        (c->learn_ms % 86400000 || c->learn_ms < 3 * 86400000LL ||
+         c->learn_ms > (ALERT_TREND_DAYS - 1) * 86400000LL))
+        return ydoc_error(P->d, at, base, "learn must be whole days, 3d..%dd (leakage_trend)",
+                          ALERT_TREND_DAYS - 1);
     if ((params & (1u << ALERT_P_CLEAR_RATIO)) && c->clear_ratio < c->ratio)
         return ydoc_error(P->d, at, base, "clear_ratio (%g) must not be below ratio (%g)",
                           c->clear_ratio, c->ratio);
@@ -437,15 +446,17 @@ static int parse_location(struct aparse *P, struct fy_node *map, struct alert_co
 
 static int parse_alerts(struct aparse *P, struct fy_node *map, struct alert_config *ac)
 {
-    const char *keys[ALERT_RULE__COUNT + 4];
+    const char *keys[ALERT_RULE__COUNT + 5];
     char f[FIELD_MAX];
+    int nomem = 0;
 
     for (int i = 0; i < ALERT_RULE__COUNT; i++)
         keys[i] = alert_rule_infos[i].name;
     keys[ALERT_RULE__COUNT] = "overrides";
     keys[ALERT_RULE__COUNT + 1] = "hook";
     keys[ALERT_RULE__COUNT + 2] = "location";
-    keys[ALERT_RULE__COUNT + 3] = NULL;
+    keys[ALERT_RULE__COUNT + 3] = "webhooks";
+    keys[ALERT_RULE__COUNT + 4] = NULL;
     if (ydoc_expect_map(P->d, map, "alerts") || ydoc_check_keys(P->d, map, "alerts", keys))
         return -1;
     for (int i = 0; i < ALERT_RULE__COUNT; i++) {
@@ -459,6 +470,11 @@ static int parse_alerts(struct aparse *P, struct fy_node *map, struct alert_conf
     if (parse_location(P, ydoc_child(map, "location"), ac) ||
         parse_hook(P, ydoc_child(map, "hook"), &ac->hook))
         return -1;
+    if (webhook_config_parse(P->d, ydoc_child(map, "webhooks"), P->find, P->find_arg, ac,
+                             &nomem)) {
+        P->rc = nomem ? ENMON_ERR_NOMEM : P->rc;
+        return -1;
+    }
     return parse_overrides(P, ydoc_child(map, "overrides"), ac);
 }
 

@@ -4,6 +4,7 @@
 #define ENMON_ALERT_CONFIG_H
 
 #include "alert_rules.h"
+#include "cfg_error.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,47 @@ struct alert_hook_cfg {
     int64_t rate_period_ms;
 };
 
+#define ALERT_WEBHOOKS_MAX 16
+#define ALERT_WEBHOOK_URL_MAX 512
+#define ALERT_WEBHOOK_SECRET_MAX 256
+#define ALERT_WEBHOOK_FIELDS_MAX 8
+#define ALERT_WEBHOOK_FIELD_MAX 256
+#define ALERT_ROUTE_PROGRAMS_MAX 16
+
+/* The message a webhook body carries besides the alert JSON. */
+enum alert_template {
+    ALERT_TEMPLATE_NONE, /* the alert JSON only */
+    ALERT_TEMPLATE_KO,   /* plus "message": "[경보] <site> <device> <rule>: <cause>" in Korean */
+};
+
+/* One HTTPS endpoint that alerts are POSTed to (webhook.h), with the route that picks them.
+ * TLS uses the option names and meaning of the mqtt: section (cafile, certfile, keyfile,
+ * tls_insecure): one hardened client setup. */
+struct alert_webhook_cfg {
+    char id[CFG_ID_MAX];                   /* names the endpoint in the outbox, logs, metrics */
+    char url[ALERT_WEBHOOK_URL_MAX];       /* https://host[:port]/path */
+    char secret[ALERT_WEBHOOK_SECRET_MAX]; /* HMAC-SHA256 key (secret, or read from secret_file) */
+    char cafile[CFG_PATH_MAX];   /* CA certificate(s) the endpoint must chain to ("" system) */
+    char certfile[CFG_PATH_MAX]; /* optional TLS client certificate (PEM) */
+    char keyfile[CFG_PATH_MAX];  /* its private key (PEM) */
+    int tls_insecure;            /* skip the host name check (never the chain), default 0 */
+    int64_t connect_timeout_ms;  /* default 5 s */
+    int64_t timeout_ms;          /* whole request, default 15 s */
+    int64_t retry_min_ms, retry_max_ms; /* backoff while it is down: doubles from min to max,
+                                           defaults 5 s and 5 min */
+    enum alert_template tmpl;
+    int nfields; /* fields: constant members added to every body */
+    char field_key[ALERT_WEBHOOK_FIELDS_MAX][CFG_ID_MAX];
+    char field_value[ALERT_WEBHOOK_FIELDS_MAX][ALERT_WEBHOOK_FIELD_MAX];
+    /* route: an alert goes here when every given list names it (an empty list matches all) */
+    int nprograms;
+    int programs[ALERT_ROUTE_PROGRAMS_MAX]; /* program indices */
+    uint64_t rules;                         /* bit per enum alert_rule_id; 0 = any */
+    uint32_t kinds;                         /* bit per enum device_kind; 0 = any */
+    enum alert_severity min_severity;       /* default info */
+    int line;
+};
+
 /* Parameters set for devices matching program, site and device (indices into
  * the configuration's lists, -1 = any). */
 struct alert_override {
@@ -39,6 +81,8 @@ struct alert_config {
     struct alert_override *overrides;
     size_t noverrides;
     struct alert_hook_cfg hook;
+    struct alert_webhook_cfg *webhooks; /* webhooks: endpoints and their routes */
+    size_t nwebhooks;
     double latitude_deg, longitude_deg; /* where the sun is computed (default Daejeon) */
     long tz_offset_s;                   /* from the top-level timezone: local hours */
 };

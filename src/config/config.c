@@ -4,11 +4,13 @@
 #include "alert_config.h"
 
 #include "caltime.h"
+#include "copy_text.h"
 #include "err.h"
 #include "link_uri.h"
 #include "yaml_doc.h"
 
 #include <arpa/inet.h>
+#include <libfyaml.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -590,6 +592,8 @@ static int load_device_modbus(struct loader *L, struct fy_node *map, const char 
         return -1;
     if (rc > 0 && !(dev->map = find_or_load_map(L, map, f, name)))
         return -1;
+    if (rc == 0 && dev->kind == DEVICE_SENSOR) /* no SunSpec model describes a pole sensor */
+        return ydoc_error(d, map, f, "missing (a sensor is read through a register map)");
     rc = ydoc_int(d, map, "sunspec_device", join_field(f, base, "sunspec_device"), 1, 32, &v);
     if (rc < 0)
         return -1;
@@ -842,6 +846,8 @@ static void set_defaults(struct enmon_config *cfg, const char *path)
     cfg->storage.retry_buffer_readings = CFG_RETRY_BUFFER_DEFAULT;
     cfg->storage.readings_days = CFG_READINGS_DAYS_DEFAULT;
     cfg->storage.alerts_days = CFG_ALERTS_DAYS_DEFAULT;
+    snprintf(cfg->historian.sslmode, sizeof(cfg->historian.sslmode), "verify-full");
+    cfg->historian.interval_ms = 5000;
     snprintf(cfg->timezone, sizeof(cfg->timezone), "Asia/Seoul");
     cfg->utc_offset_min = CALTIME_KST_MIN;
     cfg->workers = 4;
@@ -942,10 +948,84 @@ static int load_storage(struct loader *L, struct fy_node *map)
     return 0;
 }
 
+/* historian.url: a postgresql:// URL without a password (password_file holds it, so it is
+ * never in the configuration, the logs or the process list). */
+static int check_historian_url(struct loader *L, struct fy_node *at)
+{
+    const char *u = L->cfg->historian.url;
+    if (strncmp(u, "postgresql://", 13) != 0 && strncmp(u, "postgres://", 11) != 0)
+        return ydoc_error(&L->doc, at, "historian.url", "not a postgresql:// URL");
+    if (copy_url_has_password(u))
+        return ydoc_error(&L->doc, at, "historian.url",
+                          "has a password: put it in historian.password_file");
+    return 0;
+}
+
+/* historian: a postgresql:// URL, or a mapping with url, sslmode, cafile, password_file,
+ * and interval (docs/SCALING.md). */
+static int load_historian(struct loader *L, struct fy_node *node)
+{
+    static const char *const keys[] = {"url",           "sslmode",  "cafile",
+                                       "password_file", "interval", NULL};
+    static const char *const modes[] = {"disable", "require", "verify-ca", "verify-full", NULL};
+    struct cfg_historian *h = &L->cfg->historian;
+    struct ydoc *d = &L->doc;
+    long v;
+    int mode = 3;
+    if (!node)
+        return 0;
+    if (fy_node_is_scalar(node)) {
+        size_t n;
+        const char *s = fy_node_get_scalar(node, &n);
+        if (n >= sizeof(h->url))
+            return ydoc_error(d, node, "historian", "URL too long");
+        memcpy(h->url, s, n);
+        h->url[n] = '\0';
+        /* the short form carries its TLS settings in the URL, checked as the mapping's */
+        if (check_historian_url(L, node) != 0)
+            return -1;
+        if (copy_url_param(h->url, "sslmode", h->sslmode, sizeof(h->sslmode)) < 0 ||
+            copy_url_param(h->url, "sslrootcert", h->cafile, sizeof(h->cafile)) < 0)
+            return ydoc_error(d, node, "historian", "sslmode or sslrootcert too long");
+        for (mode = 0; modes[mode] && strcmp(modes[mode], h->sslmode) != 0; mode++)
+            ;
+        if (!modes[mode])
+            return ydoc_error(d, node, "historian", "sslmode=%s: expected one of disable, "
+                              "require, verify-ca, verify-full", h->sslmode);
+        if (mode >= 2 && !h->cafile[0])
+            return ydoc_error(d, node, "historian", "sslmode=%s needs sslrootcert=FILE in the "
+                              "URL (or the mapping form with cafile)", h->sslmode);
+        return 0;
+    }
+    if (ydoc_expect_map(d, node, "historian") || ydoc_check_keys(d, node, "historian", keys))
+        return -1;
+    int rc = ydoc_str(d, node, "url", "historian.url", h->url, sizeof(h->url));
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return missing(L, node, "historian", "url");
+    if (check_historian_url(L, ydoc_child(node, "url")) != 0 ||
+        ydoc_enum(d, node, "sslmode", "historian.sslmode", modes, &mode) < 0 ||
+        ydoc_str(d, node, "cafile", "historian.cafile", h->cafile, sizeof(h->cafile)) < 0 ||
+        ydoc_str(d, node, "password_file", "historian.password_file", h->password_file,
+                 sizeof(h->password_file)) < 0)
+        return -1;
+    snprintf(h->sslmode, sizeof(h->sslmode), "%s", modes[mode]);
+    if (mode >= 2 && !h->cafile[0])
+        return ydoc_error(d, ydoc_child(node, "sslmode") ? ydoc_child(node, "sslmode") : node,
+                          "historian.cafile", "sslmode %s needs cafile", h->sslmode);
+    if ((rc = ydoc_duration_ms(d, node, "interval", "historian.interval", 100, 3600000L, &v)) < 0)
+        return -1;
+    if (rc > 0)
+        h->interval_ms = (int)v;
+    return 0;
+}
+
 static int load_root(struct loader *L, struct fy_node *root)
 {
     static const char *const keys[] = {"mqtt",     "database", "timezone", "polling",
-                                       "programs", "alerts",   "http",     "storage", NULL};
+                                       "programs", "alerts",   "http",     "storage",
+                                       "historian", NULL};
     struct enmon_config *cfg = L->cfg;
 
     L->tz_offset_s = CALTIME_KST_MIN * (long)CALTIME_MINUTE_S;
@@ -957,7 +1037,8 @@ static int load_root(struct loader *L, struct fy_node *root)
         ydoc_str(&L->doc, root, "database", "database", cfg->database, sizeof(cfg->database)) < 0 ||
         load_timezone(L, root) != 0 || load_polling(L, ydoc_child(root, "polling")) != 0 ||
         load_http(L, ydoc_child(root, "http")) != 0 ||
-        load_storage(L, ydoc_child(root, "storage")) != 0)
+        load_storage(L, ydoc_child(root, "storage")) != 0 ||
+        load_historian(L, ydoc_child(root, "historian")) != 0)
         return -1;
     if (load_programs(L, ydoc_child(root, "programs")) != 0)
         return -1;

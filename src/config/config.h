@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 #define CFG_NAME_MAX 128
-/* storage.retry_buffer_readings default: over 10 minutes of config/city (10,175 devices at
- * 60 s and 1,076 at 5 s: 10,175 x 10 + 1,076 x 120 = 230,870 readings per 10 minutes). */
+/* storage.retry_buffer_readings default: over 10 minutes of config/city (10,217 devices at
+ * 60 s and 1,216 at 5 s: 10,217 x 10 + 1,216 x 120 = 248,090 readings per 10 minutes). */
 #define CFG_RETRY_BUFFER_DEFAULT 250000
 #define CFG_READINGS_DAYS_DEFAULT 35
 #define CFG_ALERTS_DAYS_DEFAULT 365
@@ -21,6 +21,7 @@ enum program_kind {
     PROGRAM_LED_RETROFIT,
     PROGRAM_EFFICIENCY,
     PROGRAM_DEMAND_RESPONSE,
+    PROGRAM_GRID_SAFETY, /* pole leakage sensors: alerts only, no savings figures */
 };
 
 enum device_kind {
@@ -63,6 +64,15 @@ struct cfg_storage {
     int intervals_days; /* 15-minute intervals, default 0 (kept) */
     int daily_days;     /* daily rollups, default 0 (kept) */
     int alerts_days;    /* cleared alerts, by their clear time, default 365 */
+};
+
+/* The historian: section: the collector's SQLite file forwarded to PostgreSQL (docs/SCALING.md). */
+struct cfg_historian {
+    char url[512];                    /* postgresql://user@host:port/db; "" = no historian */
+    char sslmode[16];                 /* default "verify-full"; disable, require, verify-ca */
+    char cafile[CFG_PATH_MAX];        /* CA the server's certificate must chain to (verify-*) */
+    char password_file[CFG_PATH_MAX]; /* optional: password read from this file */
+    int interval_ms;                  /* pause between two forwarding passes, default 5000 */
 };
 
 /* The http: section: enmond's REST API, /metrics and the live dashboard. */
@@ -133,6 +143,7 @@ struct enmon_config {
     struct cfg_mqtt mqtt;
     struct cfg_http http;
     struct cfg_storage storage;
+    struct cfg_historian historian;
     char database[CFG_PATH_MAX]; /* default "/var/lib/enmond/enmon.db" */
     char timezone[64];           /* default "Asia/Seoul" */
     int utc_offset_min;          /* the timezone resolved at load: minutes east of UTC */

@@ -5,8 +5,8 @@
 #include <string.h>
 
 const char *const config_program_kind_names[] = {
-    "solar", "ami", "led-retrofit", "efficiency", "demand-response", NULL};
-const char *const config_device_kind_names[] = {"inverter", "meter", NULL};
+    "solar", "ami", "led-retrofit", "efficiency", "demand-response", "grid-safety", NULL};
+const char *const config_device_kind_names[] = {"inverter", "meter", "sensor", NULL};
 
 const char *config_program_kind_name(enum program_kind kind)
 {

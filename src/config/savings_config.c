@@ -48,6 +48,24 @@ void savings_config_defaults(struct savings_config *c)
     c->dr_selection = CBL_SEL_HOURLY;
 }
 
+const char *savings_config_method_name(enum svc_method m)
+{
+    return m == SVC_METHOD_WEATHER   ? "weather"
+           : m == SVC_METHOD_DAYTYPE ? "day-type-month"
+                                     : "auto";
+}
+
+int savings_config_method_parse(const char *s, enum svc_method *m)
+{
+    if (s && strcmp(s, "weather") == 0)
+        *m = SVC_METHOD_WEATHER;
+    else if (s && strcmp(s, "day-type-month") == 0)
+        *m = SVC_METHOD_DAYTYPE;
+    else
+        return -1;
+    return 0;
+}
+
 void savings_config_free(struct savings_config *c)
 {
     for (size_t i = 0; i < c->nprograms; i++) {
@@ -80,13 +98,20 @@ static int svc_scalar(struct svc_loader *L, struct fy_node *n, const char *field
 
 static int load_baseline(struct svc_loader *L, struct fy_node *map)
 {
-    static const char *const keys[] = {"max_days", "min_days", "max_missing", "min_month_days",
-                                       NULL};
+    static const char *const keys[] = {"max_days",       "min_days", "max_missing",
+                                       "min_month_days", "method",   NULL};
+    static const char *const methods[] = {"auto", "weather", "day-type-month", NULL};
     struct savings_opts *o = &L->c->baseline;
     long v;
+    int method;
     if (ydoc_expect_map(&L->doc, map, "baseline") ||
         ydoc_check_keys(&L->doc, map, "baseline", keys))
         return -1;
+    int rc = ydoc_enum(&L->doc, map, "method", "baseline.method", methods, &method);
+    if (rc < 0)
+        return -1;
+    if (rc == 1)
+        L->c->method = (enum svc_method)method;
     if (ydoc_int(&L->doc, map, "max_days", "baseline.max_days", 1, 3660, &v) < 0)
         return -1;
     o->max_days = ydoc_child(map, "max_days") ? (int)v : o->max_days;

@@ -61,9 +61,23 @@ struct svc_event {
     int64_t start_s, end_s;
 };
 
+/* baseline.method: how led-retrofit and efficiency (metered) baselines are computed. */
+enum svc_method {
+    SVC_METHOD_AUTO,    /* weather when the site/program names a station with data, else
+                           day-type-month (why: sr_result.method_reason) */
+    SVC_METHOD_WEATHER, /* CalTRACK daily model on the station's temperatures (baseline_model.h) */
+    SVC_METHOD_DAYTYPE, /* mean kWh per day type and month (savings.h) */
+};
+
+/* "auto", "weather", "day-type-month". */
+const char *savings_config_method_name(enum svc_method m);
+/* 0 and *m set, or -1 for another name ("auto" included). */
+int savings_config_method_parse(const char *s, enum svc_method *m);
+
 struct savings_config {
     char path[CFG_PATH_MAX]; /* "" when built from defaults */
     struct savings_opts baseline;
+    enum svc_method method;                     /* baseline.method (default auto) */
     struct svc_tariff tariffs[SVC_TARIFFS_MAX]; /* [0] is always "residential" */
     size_t ntariffs;
     struct co2_table co2;

@@ -48,6 +48,9 @@ struct dash {
     struct sunspec_common *ident;
     uint8_t *ident_dirty;
     int ident_pending;
+    /* per device, the measurements its readings have carried (bits 1u << meas): which Home
+     * Assistant sensors a SunSpec device implements; a new bit publishes its configs again */
+    _Atomic uint32_t *seen;
     pthread_t thread;
     int running;
     atomic_int stop;
@@ -84,9 +87,11 @@ int dash_open(const struct enmon_config *cfg, struct dash **out)
     pthread_mutex_init(&d->ident_lock, NULL);
     d->ident = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*d->ident));
     d->ident_dirty = calloc(cfg->ndevices ? cfg->ndevices : 1, 1);
-    if (!d->ident || !d->ident_dirty || live_open(cfg, &d->live) != ENMON_OK) {
+    d->seen = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*d->seen));
+    if (!d->ident || !d->ident_dirty || !d->seen || live_open(cfg, &d->live) != ENMON_OK) {
         free(d->ident);
         free(d->ident_dirty);
+        free((void *)d->seen);
         pthread_mutex_destroy(&d->ident_lock);
         free(d);
         return ENMON_ERR_NOMEM;
@@ -120,7 +125,7 @@ static void ha_publish_idents(struct dash *d)
     for (; d->ident_pending && i < d->cfg->ndevices && sent < DASH_HA_PER_TICK; i++) {
         if (!d->ident_dirty[i])
             continue;
-        if (!ha_publish_device(d->cfg, d->env.mqtt, i, &d->ident[i])) {
+        if (!ha_publish_device(d->cfg, d->env.mqtt, i, &d->ident[i], atomic_load(&d->seen[i]))) {
             full = 1; /* the sink's queue is full: this device again next tick */
             break;
         }
@@ -132,10 +137,28 @@ static void ha_publish_idents(struct dash *d)
     pthread_mutex_unlock(&d->ident_lock);
 }
 
+/* A SunSpec device's reading with a measurement none of its readings had: its Home Assistant
+ * configs are published again with that sensor. */
+static void note_seen(struct dash *d, const struct reading *r)
+{
+    if (r->device >= d->cfg->ndevices || d->cfg->devices[r->device].map ||
+        (r->quality != READING_OK && r->quality != READING_PARTIAL))
+        return;
+    uint32_t old = atomic_fetch_or(&d->seen[r->device], r->valid);
+    if ((old | r->valid) == old)
+        return;
+    pthread_mutex_lock(&d->ident_lock);
+    d->ident_dirty[r->device] = 1;
+    d->ident_pending = 1;
+    pthread_mutex_unlock(&d->ident_lock);
+}
+
 void dash_reading(struct dash *d, const struct reading *r)
 {
-    if (d)
-        live_reading(d->live, r);
+    if (!d)
+        return;
+    note_seen(d, r);
+    live_reading(d->live, r);
 }
 
 void dash_live_stats(struct dash *d, struct live_stats *out)
@@ -207,7 +230,7 @@ static void ha_step(struct dash *d, int64_t now)
     if (!ms.connected)
         return;
     pthread_mutex_lock(&d->ident_lock);
-    ha_publish_some(d->cfg, d->env.mqtt, &d->ha_pub, d->ident, DASH_HA_PER_TICK);
+    ha_publish_some(d->cfg, d->env.mqtt, &d->ha_pub, d->ident, d->seen, DASH_HA_PER_TICK);
     pthread_mutex_unlock(&d->ident_lock);
     ha_publish_idents(d);
 }
@@ -296,6 +319,7 @@ void dash_free(struct dash *d)
     live_free(d->live);
     free(d->ident);
     free(d->ident_dirty);
+    free((void *)d->seen);
     pthread_mutex_destroy(&d->ident_lock);
     free(d);
 }

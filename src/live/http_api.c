@@ -294,6 +294,18 @@ static cJSON *savings_row(const struct sr_row *r)
         else
             cJSON_AddNullToObject(o, keys[i]);
     }
+    /* the same method and 90 % interval as `enmon savings` (sr_rows): null when none */
+    cJSON_AddStringToObject(o, "method", sr_row_method_name(r));
+    cJSON_AddBoolToObject(o, "has_interval", r->has_interval);
+    if (r->has_interval) {
+        cJSON_AddNumberToObject(o, "saved_low_kwh", r->saved_low_kwh);
+        cJSON_AddNumberToObject(o, "saved_high_kwh", r->saved_high_kwh);
+    } else {
+        cJSON_AddNullToObject(o, "saved_low_kwh");
+        cJSON_AddNullToObject(o, "saved_high_kwh");
+    }
+    if (r->weather_devices)
+        cJSON_AddNumberToObject(o, "g14_fail_devices", r->g14_fail);
     return o;
 }
 
@@ -301,7 +313,8 @@ static int savings_doc(const struct sr_row *rows, size_t n, int64_t from_s, int6
                        const struct api_env *e, struct api_reply *out)
 {
     char d[16];
-    double kwh = 0, krw = 0, co2 = 0;
+    double kwh = 0, krw = 0, co2 = 0, half2 = 0;
+    int intervals = 0, figures = 0;
     cJSON *doc = cJSON_CreateObject();
     caltime_format_date(from_s, e->offset_min, d, sizeof(d));
     cJSON_AddStringToObject(doc, "from", d);
@@ -313,9 +326,23 @@ static int savings_doc(const struct sr_row *rows, size_t n, int64_t from_s, int6
         kwh += rows[i].saved_kwh;
         krw += rows[i].krw;
         co2 += rows[i].co2_kg;
+        figures += sr_row_has_figures(&rows[i]);
+        if (rows[i].has_interval) { /* programs independent: half-widths add in quadrature */
+            double h = (rows[i].saved_high_kwh - rows[i].saved_low_kwh) / 2;
+            half2 += h * h;
+            intervals++;
+        }
     }
     cJSON *tot = cJSON_AddObjectToObject(doc, "total");
     cJSON_AddNumberToObject(tot, "saved_kwh", kwh);
+    cJSON_AddBoolToObject(tot, "has_interval", figures > 0 && intervals == figures);
+    if (figures > 0 && intervals == figures) {
+        cJSON_AddNumberToObject(tot, "saved_low_kwh", kwh - sqrt(half2));
+        cJSON_AddNumberToObject(tot, "saved_high_kwh", kwh + sqrt(half2));
+    } else {
+        cJSON_AddNullToObject(tot, "saved_low_kwh");
+        cJSON_AddNullToObject(tot, "saved_high_kwh");
+    }
     cJSON_AddNumberToObject(tot, "krw", krw);
     cJSON_AddNumberToObject(tot, "co2_kg", co2);
     return reply_json(out, 200, doc);
@@ -466,6 +493,8 @@ static void frame_devices(const struct api_env *e, const struct live_dev *devs, 
             cJSON_AddNumberToObject(o, "last_seen_ms", (double)d->last_seen_ms);
         if (d->has_last && reading_has(&d->last, MEAS_POWER_W))
             add_opt(o, "power_w", 1, d->last.value[MEAS_POWER_W]);
+        if (d->has_last && reading_has(&d->last, MEAS_LEAKAGE_MA)) /* pole sensors */
+            add_opt(o, "leakage_ma", 1, d->last.value[MEAS_LEAKAGE_MA]);
         cJSON_AddItemToArray(arr, o);
     }
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define METRICS_BUF_MIN (64 * 1024)
-#define DEVICE_KINDS 2 /* enum device_kind: inverter, meter */
+#define DEVICE_KINDS 3 /* enum device_kind: inverter, meter, sensor */
 
 int metrics_escape(const char *s, char *buf, size_t len)
 {
@@ -191,6 +191,9 @@ static void devices(struct metrics_buf *b, const struct metrics_input *in)
     device_family(b, in, "enmon_device_energy_export_wh_total", "counter",
                   "lifetime energy exported or produced, Wh (device register)",
                   MEAS_ENERGY_EXPORT_WH);
+    device_family(b, in, "enmon_device_leakage_milliamperes", "gauge",
+                  "residual (leakage) current of the last good reading, mA (pole sensors)",
+                  MEAS_LEAKAGE_MA);
 }
 
 /* ---- per-program aggregates ---------------------------------------------------------- */

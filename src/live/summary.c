@@ -16,6 +16,8 @@ static void add_device(struct summary *s, const struct cfg_device *c, const stru
     else
         s->offline++;
     s->alerts_active += alerts;
+    if (c->kind == DEVICE_SENSOR)
+        return; /* a pole sensor measures no power or energy */
     int inverter = c->kind == DEVICE_INVERTER;
     if (inverter)
         s->produced_today_wh += d->today_export_wh;

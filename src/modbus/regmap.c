@@ -35,7 +35,7 @@ const char *regmap_kind_name(enum regmap_kind kind)
 struct map_loader {
     struct ydoc doc;
     struct regmap *map;
-    const char *meas_names[MEAS__COUNT + 1];
+    const char *meas_names[MEAS__ALL + 1];
 };
 
 static const char *join_field(char *buf, size_t len, const char *base, const char *key)
@@ -343,7 +343,7 @@ int regmap_load(const char *path, struct regmap **out, struct cfg_error *err)
 
     *out = NULL;
     memset(&L, 0, sizeof(L));
-    for (int i = 0; i < MEAS__COUNT; i++)
+    for (int i = 0; i < MEAS__ALL; i++)
         L.meas_names[i] = reading_meas_name((enum meas)i);
     int rc = ydoc_load(&L.doc, path, err);
     if (rc != ENMON_OK)
@@ -516,7 +516,7 @@ int regmap_decode(const struct regmap *m, const struct regmap_block *blocks, siz
     for (size_t i = 0; i < m->npoints; i++) {
         const struct regmap_point *p = &m->points[i];
         double v;
-        if (p->meas < 0 || p->meas >= MEAS__COUNT)
+        if (p->meas < 0 || p->meas >= MEAS__ALL)
             continue;
         r->valid &= ~(1u << p->meas);
         if (p->meas == MEAS_ENERGY_IMPORT_WH || p->meas == MEAS_ENERGY_EXPORT_WH)

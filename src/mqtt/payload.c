@@ -244,7 +244,7 @@ static void out_field_number(struct out *o, const char *key, double v, int integ
 
 static void out_measurements(struct out *o, const struct reading *r)
 {
-    for (int m = 0; m < MEAS__COUNT; m++) {
+    for (int m = 0; m < MEAS__ALL; m++) {
         if (!reading_has(r, (enum meas)m) || !isfinite(r->value[m]))
             continue;
         int integer = m == MEAS_STATE || m == MEAS_EVENTS;

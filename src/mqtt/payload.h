@@ -13,7 +13,7 @@
 
 /* Room for any state message of a configured device (ids escaped at worst x6). */
 #define PAYLOAD_STATE_MAX \
-    (6 * 4 * CFG_ID_MAX + 64 * MEAS__COUNT + 256 * READING_MODULES_MAX + 256)
+    (6 * 4 * CFG_ID_MAX + 64 * MEAS__ALL + 256 * READING_MODULES_MAX + 256)
 
 /* Retained payloads of the availability and status topics. */
 #define PAYLOAD_ONLINE "online"

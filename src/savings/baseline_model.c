@@ -10,8 +10,12 @@
  *   in total. http://docs.caltrack.org/ and https://eemeter.readthedocs.io/caltrack_compliance.html
  *   enmon's additions: balance points in C (heating 10..20, cooling 18..28, 1 C steps, heating <=
  *   cooling) and a weekday/weekend indicator term in every candidate.
- * - Degree days from the daily mean temperature: HDD = max(0, Tb - Tmean), CDD = max(0, Tmean - Tb)
- *   (CalTRACK's daily method); hourly temperatures only give the mean when it is not given.
+ * - Degree days from the day's hours when known (>= 12 of 24): HDD = mean over the hours of
+ *   max(0, Tb - Th), CDD = mean of max(0, Th - Tb), i.e. degree-hours / 24 (OpenEEmeter's
+ *   `degree_day_method="hourly"`); else from the daily mean, HDD = max(0, Tb - Tmean) (CalTRACK's
+ *   daily default). Loads that heat and cool hour by hour above and below a balance point respond
+ *   to degree-hours: daily-mean degree days understate a hotter summer's cooling (docs/SAVINGS.md
+ *   "Why hourly degree days").
  * - ASHRAE Guideline 14-2014 (fit statistics with n - p degrees of freedom):
  *     CV(RMSE) = sqrt(sum (y - yhat)^2 / (n - p)) / ybar,   NMBE = sum (y - yhat) / ((n - p) ybar).
  *   G14's calibration criteria are CV(RMSE) <= 15 %, |NMBE| <= 5 % for monthly data and
@@ -80,6 +84,36 @@ double bm_hdd(double temp_c, double bp)
 double bm_cdd(double temp_c, double bp)
 {
     return temp_c > bp ? temp_c - bp : 0.0;
+}
+
+/* Degree days of a day: from its hours when at least half are known (the mean over the known
+ * hours of the hourly degrees: degree-hours / 24), else from its mean temperature. */
+static double day_dd(const struct bm_day *d, double bp, int cooling)
+{
+    if (d->hourly_c) {
+        double sum = 0;
+        int known = 0;
+        for (int h = 0; h < BM_HOURS; h++)
+            if (!isnan(d->hourly_c[h])) {
+                sum += cooling ? bm_cdd(d->hourly_c[h], bp) : bm_hdd(d->hourly_c[h], bp);
+                known++;
+            }
+        if (known * 2 >= BM_HOURS)
+            return sum / known;
+    }
+    double t = bm_day_temp(d);
+    if (isnan(t))
+        return NAN;
+    return cooling ? bm_cdd(t, bp) : bm_hdd(t, bp);
+}
+
+double bm_day_hdd(const struct bm_day *d, double bp)
+{
+    return day_dd(d, bp, 0);
+}
+double bm_day_cdd(const struct bm_day *d, double bp)
+{
+    return day_dd(d, bp, 1);
 }
 
 /* ln Gamma(x), x > 0: Lanczos approximation (g = 7, 9 terms), reflection below 0.5. */
@@ -232,7 +266,7 @@ static void gram_dd(const struct bm_day *days, size_t n, struct gram *g, int coo
     int nz = 0;
     for (size_t i = 0; i < n; i++)
         if (day_used(&days[i], &t)) {
-            double x = cooling ? bm_cdd(t, bp) : bm_hdd(t, bp);
+            double x = cooling ? bm_day_cdd(&days[i], bp) : bm_day_hdd(&days[i], bp);
             double w = days[i].weekend ? 1.0 : 0.0;
             s += x;
             ss += x * x;
@@ -245,6 +279,20 @@ static void gram_dd(const struct bm_day *days, size_t n, struct gram *g, int coo
     } else {
         g->sh = s, g->shh = ss, g->shw = sw, g->shy = sy, g->nz_h = nz;
     }
+}
+
+/* Sum over the used days of HDD(hb) x CDD(cb): 0 from daily means when hb <= cb (a mean is not
+ * both below hb and above cb), but a day's hours can hold heating and cooling both. */
+static double cross_dd(const struct bm_day *days, size_t n, double hb, double cb)
+{
+    double s = 0, t;
+    for (size_t i = 0; i < n; i++)
+        if (days[i].hourly_c && day_used(&days[i], &t)) {
+            double h = bm_day_hdd(&days[i], hb);
+            if (h > 0)
+                s += h * bm_day_cdd(&days[i], cb);
+        }
+    return s;
 }
 
 /* Inverts the p x p matrix a (row-major, p <= 4) in place by Gauss-Jordan with partial pivoting.
@@ -360,6 +408,18 @@ double bm_predict(const struct bm_model *m, int weekend, double temp_c)
     return y;
 }
 
+double bm_predict_day(const struct bm_model *m, const struct bm_day *d)
+{
+    if (isnan(bm_day_temp(d)))
+        return NAN;
+    double y = m->intercept + (d->weekend ? m->weekend : 0.0);
+    if (m->kind == BM_HDD || m->kind == BM_HDD_CDD)
+        y += m->beta_hdd * bm_day_hdd(d, m->heat_bp);
+    if (m->kind == BM_CDD || m->kind == BM_HDD_CDD)
+        y += m->beta_cdd * bm_day_cdd(d, m->cool_bp);
+    return y;
+}
+
 /* Fit statistics straight from the residuals of the used days (G14 definitions, n - p). */
 static void direct_stats(const struct bm_day *days, size_t n, struct bm_model *m, double sst)
 {
@@ -370,7 +430,7 @@ static void direct_stats(const struct bm_day *days, size_t n, struct bm_model *m
             prev_used = 0;
             continue;
         }
-        double e = days[i].kwh - bm_predict(m, days[i].weekend, t);
+        double e = days[i].kwh - bm_predict_day(m, &days[i]);
         sse += e * e;
         sum_e += e;
         if (prev_used)
@@ -406,11 +466,11 @@ enum enmon_err bm_fit_candidate(const struct bm_day *days, size_t n, const struc
         gram_dd(days, n, &g, 0, heat_bp);
     if (use_c)
         gram_dd(days, n, &g, 1, cool_bp);
-    if (use_h && use_c) { /* H C is non-zero only when heating bp > cooling bp */
+    if (use_h && use_c) { /* H C: heating bp > cooling bp, or days with hours of both */
         double t;
         for (size_t i = 0; i < n; i++)
             if (day_used(&days[i], &t))
-                g.shc += bm_hdd(t, heat_bp) * bm_cdd(t, cool_bp);
+                g.shc += bm_day_hdd(&days[i], heat_bp) * bm_day_cdd(&days[i], cool_bp);
     }
     struct fit f;
     if (solve(&g, o, kind, &f) < 0)
@@ -502,7 +562,9 @@ enum enmon_err bm_fit(const struct bm_day *days, size_t n, const struct bm_opts 
                 double hb = BM_HEAT_MIN + i, cb = BM_COOL_MIN + j;
                 if (kind == BM_HDD_CDD && hb > cb)
                     continue;
-                struct gram g = base; /* H C = 0 since hb <= cb */
+                struct gram g = base;
+                if (kind == BM_HDD_CDD)
+                    g.shc = cross_dd(days, n, hb, cb);
                 if (kind == BM_HDD || kind == BM_HDD_CDD) {
                     g.sh = heat[i].sh, g.shh = heat[i].shh, g.shw = heat[i].shw;
                     g.shy = heat[i].shy, g.nz_h = heat[i].nz_h;
@@ -572,7 +634,7 @@ enum enmon_err bm_savings(const struct bm_model *m, const struct bm_day *days, s
             continue;
         }
         out->days++;
-        out->counterfactual_kwh += bm_predict(m, days[i].weekend, t);
+        out->counterfactual_kwh += bm_predict_day(m, &days[i]);
         out->actual_kwh += days[i].kwh;
     }
     if (out->days == 0)

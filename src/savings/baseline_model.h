@@ -82,10 +82,17 @@ void bm_opts_default(struct bm_opts *o);
 const char *bm_kind_name(enum bm_kind k); /* "intercept", "hdd", "cdd", "hdd+cdd" */
 
 /* The day's mean temperature: temp_c, else the mean of its known hourly temperatures when at
- * least 12 of 24 are known (CalTRACK 2.2.2.3), else NAN. Degree days use this daily mean. */
+ * least 12 of 24 are known (CalTRACK 2.2.2.3), else NAN. Degree days: bm_day_hdd/bm_day_cdd. */
 double bm_day_temp(const struct bm_day *d);
 double bm_hdd(double temp_c, double bp); /* max(0, bp - temp) */
 double bm_cdd(double temp_c, double bp); /* max(0, temp - bp) */
+/* A day's degree days (C-days) at balance point bp: with hourly_c holding at least 12 known
+ * hours, the mean over those hours of bm_hdd/bm_cdd of each hour (degree-hours / 24: a day
+ * that is 30 C in the afternoon and 18 C at night has cooling degree days at 24 C although
+ * its mean is 24 C or less); else bm_hdd/bm_cdd of the day's mean; NAN without temperature.
+ * Every fit and prediction uses these. */
+double bm_day_hdd(const struct bm_day *d, double bp);
+double bm_day_cdd(const struct bm_day *d, double bp);
 
 /* Regularized incomplete beta I_x(a, b) (continued fraction); NAN for bad arguments. */
 double bm_betai(double a, double b, double x);
@@ -114,6 +121,9 @@ enum enmon_err bm_fit(const struct bm_day *days, size_t n, const struct bm_opts 
 
 /* The model's kWh for a day of the given type and mean temperature (NAN when temp is NAN). */
 double bm_predict(const struct bm_model *m, int weekend, double temp_c);
+/* The model's kWh for a day, its degree days from bm_day_hdd/bm_day_cdd (NAN: no temperature).
+ * Equal to bm_predict(m, d->weekend, mean) for a day without hourly temperatures. */
+double bm_predict_day(const struct bm_model *m, const struct bm_day *d);
 
 /* The G14-2014 fractional savings uncertainty at 90 % confidence:
  *   FSU = 1.26 * t(0.95, n' - p) * (cv / f) * sqrt((n / n') * (1 + 2 / n') * (1 / m)),

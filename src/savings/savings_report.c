@@ -162,7 +162,8 @@ static void sr_method_baseline(struct sr_result *r, const struct savings_config 
         snprintf(tariff, sizeof(tariff), "KRW by progressive tiers (%s)",
                  tariff_name[0] ? tariff_name : "residential");
     snprintf(r->method, sizeof(r->method),
-             "avoided = baseline - actual per day; baseline = mean daily kWh of the same day type "
+             "day-type-month: avoided = baseline - actual per day; baseline = mean daily kWh of "
+             "the same day type "
              "and month over the %d days before %s (>= %d complete days, <= %.0f%% missing; "
              "< %d days in a month: all months of the day type%s); %s",
              o->max_days,
@@ -208,16 +209,198 @@ static int64_t sr_baseline_end(const struct sr_result *r, const struct svc_progr
     return r->dev.program_kind == PROGRAM_EFFICIENCY ? r->dev.commissioned : 0;
 }
 
+static int sr_is_holiday(const struct savings_config *sc, int64_t day_s);
+
+static void sr_method_weather(struct sr_result *r, const struct savings_config *sc,
+                              const char *tariff_name, const struct tariff *t)
+{
+    char tariff[96], station[16] = "(none)";
+    if (r->station)
+        snprintf(station, sizeof(station), "%d", r->station);
+    if (t->flat_krw > 0.0)
+        snprintf(tariff, sizeof(tariff), "KRW at flat %.1f/kWh (%s)", t->flat_krw,
+                 tariff_name[0] ? tariff_name : "residential");
+    else
+        snprintf(tariff, sizeof(tariff), "KRW by progressive tiers (%s)",
+                 tariff_name[0] ? tariff_name : "residential");
+    snprintf(r->method, sizeof(r->method),
+             "weather: avoided = counterfactual - actual per day; counterfactual = kWh/day = a + "
+             "w W + bh HDD(Th) + bc CDD(Tc) fitted on the %d days before %s, degree-hours / 24 of "
+             "KMA station %s (CalTRACK 2.0 daily, Th %d..%d C, Tc %d..%d C, p < %.1f, best "
+             "adjusted R2); G14 fit: CV(RMSE) <= %.0f%%, |NMBE| <= %.0f%%; 90%% interval: G14 "
+             "FSU with autocorrelation; %s",
+             sc->baseline.max_days,
+             r->dev.program_kind == PROGRAM_EFFICIENCY ? "the contract start" : "the retrofit",
+             station, BM_HEAT_MIN, BM_HEAT_MAX, BM_COOL_MIN, BM_COOL_MAX, BM_P_MAX,
+             BM_G14_CVRMSE * 100.0, BM_G14_NMBE * 100.0, tariff);
+}
+
+/* bm_days of days with the station's daily mean and hourly temperatures (NAN: none); the hours
+ * live in the same allocation, after the n days (one free). */
+static int sr_bm_days(sqlite3 *db, const struct savings_config *sc, int station,
+                      const struct savings_day *days, size_t n, int offset_min, struct bm_day **out,
+                      char *why, size_t whylen)
+{
+    double *temp = calloc(n ? n : 1, sizeof(*temp));
+    *out = calloc(1, (n ? n : 1) * (sizeof(**out) + BM_HOURS * sizeof(double)));
+    double *hourly = *out ? (double *)(void *)(*out + (n ? n : 1)) : NULL;
+    char msg[256];
+    int rc = temp && *out ? ENMON_OK : ENMON_ERR_NOMEM;
+    if (rc == ENMON_OK && n > 0 &&
+        sr_weather_daily(db, station, days[0].day_s, n, offset_min, temp, hourly, msg,
+                         sizeof(msg)) != ENMON_OK) {
+        /* a file without the weather table (schema < 8): no weather, not a failure */
+        snprintf(why, whylen, "no weather data (%.120s)", msg);
+        rc = ENMON_ERR_RANGE;
+    }
+    for (size_t i = 0; rc == ENMON_OK && i < n; i++)
+        (*out)[i] = (struct bm_day){
+            .weekend = days[i].weekend || sr_is_holiday(sc, days[i].day_s),
+            .kwh = days[i].valid ? days[i].kwh : NAN,
+            .temp_c = temp[i],
+            .hourly_c = isnan(temp[i]) ? NULL : hourly + i * BM_HOURS, /* degree-hours */
+        };
+    free(temp);
+    return rc;
+}
+
+/* The weather method of a device: ENMON_OK with r->model and r->bms set, ENMON_ERR_RANGE with
+ * why (no station, no data, an insufficient model, no reporting day with temperature), or
+ * ENMON_ERR_NOMEM. bdays/rdays: the baseline and reporting days. */
+static int sr_weather_model(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
+                            const struct svc_program *p, struct sr_result *r,
+                            const struct savings_day *bdays, size_t nb,
+                            const struct savings_day *rdays, size_t nr, struct bm_day **rbm,
+                            char *why, size_t whylen)
+{
+    struct bm_day *bbm = NULL;
+    *rbm = NULL;
+    r->station = savings_config_weather_station(p, r->dev.site);
+    if (!r->station) {
+        snprintf(why, whylen, "no weather_station for site %.40s or program %.40s (savings.yaml)",
+                 r->dev.site, r->dev.program);
+        return ENMON_ERR_RANGE;
+    }
+    int rc = sr_bm_days(db, sc, r->station, bdays, nb, q->offset_min, &bbm, why, whylen);
+    if (rc == ENMON_OK)
+        rc = sr_bm_days(db, sc, r->station, rdays, nr, q->offset_min, rbm, why, whylen);
+    if (rc == ENMON_OK && bm_fit(bbm, nb, NULL, &r->model) != ENMON_OK) {
+        snprintf(why, whylen, "weather model: no baseline day");
+        rc = ENMON_ERR_RANGE;
+    }
+    if (rc == ENMON_OK && !r->model.sufficient) {
+        snprintf(why, whylen, "weather model (station %d): %.100s", r->station, r->model.reason);
+        rc = ENMON_ERR_RANGE;
+    }
+    if (rc == ENMON_OK && nr > 0 && bm_savings(&r->model, *rbm, nr, &r->bms) != ENMON_OK) {
+        snprintf(why, whylen, "no reporting day with kWh and temperature at station %d",
+                 r->station);
+        rc = ENMON_ERR_RANGE;
+    }
+    r->has_interval = rc == ENMON_OK && nr > 0 && isfinite(r->bms.half_kwh);
+    free(bbm);
+    if (rc != ENMON_OK) {
+        free(*rbm);
+        *rbm = NULL;
+    }
+    return rc;
+}
+
+/* Per-day figures of the weather method: counterfactual on each day's temperature. */
+static void sr_weather_days(struct sr_result *r, const struct savings_config *sc,
+                            const struct savings_day *rdays, const struct bm_day *rbm, size_t nr)
+{
+    memset(&r->tot, 0, sizeof(r->tot));
+    for (size_t i = 0; i < nr; i++) {
+        struct sr_dayval *v = &r->vals[i];
+        double t = bm_day_temp(&rbm[i]);
+        v->day_s = rdays[i].day_s;
+        v->actual_kwh = rdays[i].kwh;
+        v->temp_c = t;
+        v->counted = rdays[i].valid && !isnan(t);
+        v->ref_kwh = v->counted ? bm_predict_day(&r->model, &rbm[i]) : 0.0;
+        v->saved_kwh = v->counted ? v->ref_kwh - v->actual_kwh : 0.0;
+        v->co2_kg = tariff_co2_kg(&sc->co2, v->day_s, v->saved_kwh);
+        r->tot.days++;
+        r->tot.days_counted += v->counted;
+        r->tot.days_missing += !v->counted;
+        if (v->counted) {
+            r->tot.baseline_kwh += v->ref_kwh;
+            r->tot.actual_kwh += v->actual_kwh;
+            r->tot.avoided_kwh += v->saved_kwh;
+        }
+    }
+}
+
+/* Per-day figures of the day-type x month method. */
+static int sr_daytype_days(struct sr_result *r, const struct savings_config *sc,
+                           const struct savings_day *rdays, size_t nr)
+{
+    struct savings_day_result *dr = calloc(nr ? nr : 1, sizeof(*dr));
+    if (!dr)
+        return ENMON_ERR_NOMEM;
+    savings_avoided(&r->base, rdays, nr, dr, &r->tot);
+    for (size_t i = 0; i < nr; i++) {
+        struct sr_dayval *v = &r->vals[i];
+        v->day_s = rdays[i].day_s;
+        v->actual_kwh = rdays[i].kwh;
+        v->counted = dr[i].counted && r->base.sufficient;
+        v->fallback = dr[i].fallback;
+        v->ref_kwh = v->counted ? dr[i].baseline_kwh : 0.0;
+        v->saved_kwh = v->counted ? dr[i].avoided_kwh : 0.0;
+        v->co2_kg = tariff_co2_kg(&sc->co2, v->day_s, v->saved_kwh);
+    }
+    free(dr);
+    return ENMON_OK;
+}
+
+/* Chooses the method (sc->method), fills r->vals; *sufficient: the chosen baseline is usable
+ * (else r->reason says why). */
+static int sr_metered_days(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
+                           const struct svc_program *p, struct sr_result *r,
+                           const struct savings_day *bdays, size_t nb,
+                           const struct savings_day *rdays, size_t nr, int *sufficient)
+{
+    char why[160] = "";
+    struct bm_day *rbm = NULL;
+    int rc = ENMON_ERR_RANGE;
+    r->method_used = SVC_METHOD_DAYTYPE;
+    if (sc->method != SVC_METHOD_DAYTYPE)
+        rc = sr_weather_model(db, sc, q, p, r, bdays, nb, rdays, nr, &rbm, why, sizeof(why));
+    if (rc == ENMON_ERR_NOMEM)
+        return rc;
+    if (rc == ENMON_OK) {
+        r->method_used = SVC_METHOD_WEATHER;
+        sr_weather_days(r, sc, rdays, rbm, nr);
+        free(rbm);
+        *sufficient = 1;
+        return ENMON_OK;
+    }
+    if (sc->method == SVC_METHOD_WEATHER) { /* asked for: no fallback */
+        r->method_used = SVC_METHOD_WEATHER;
+        snprintf(r->reason, sizeof(r->reason), "%s", why);
+        *sufficient = 0;
+        return ENMON_OK;
+    }
+    if (sc->method == SVC_METHOD_AUTO)
+        snprintf(r->method_reason, sizeof(r->method_reason), "%s", why);
+    *sufficient = r->base.sufficient;
+    if (!*sufficient)
+        snprintf(r->reason, sizeof(r->reason), "%s", r->base.reason);
+    return sr_daytype_days(r, sc, rdays, nr);
+}
+
 static int sr_metered(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
                       struct sr_result *r)
 {
     const struct svc_program *p = savings_config_program(sc, r->dev.program);
     const char *tname = p ? p->tariff : "";
     const struct tariff *t = savings_config_tariff(sc, tname);
-    int led = r->dev.program_kind == PROGRAM_LED_RETROFIT;
+    int led = r->dev.program_kind == PROGRAM_LED_RETROFIT, sufficient = 0;
     r->start_s = sr_baseline_end(r, p);
     r->deemed_kwh = -1.0;
     r->operator_share = p ? p->operator_share : 0.7;
+    r->method_used = sc->method == SVC_METHOD_WEATHER ? SVC_METHOD_WEATHER : SVC_METHOD_DAYTYPE;
     if (!r->start_s) {
         r->status = SR_INSUFFICIENT;
         snprintf(r->reason, sizeof(r->reason), "no %s date (device or savings config)",
@@ -243,41 +426,31 @@ static int sr_metered(sqlite3 *db, const struct savings_config *sc, const struct
     }
     if (rc == ENMON_OK) {
         r->nvals = nr;
-        struct savings_day_result *dr = calloc(nr ? nr : 1, sizeof(*dr));
-        if (!dr) {
-            rc = ENMON_ERR_NOMEM;
-        } else {
-            savings_avoided(&r->base, rdays, nr, dr, &r->tot);
-            for (size_t i = 0; i < nr; i++) {
-                struct sr_dayval *v = &r->vals[i];
-                v->day_s = rdays[i].day_s;
-                v->actual_kwh = rdays[i].kwh;
-                v->counted = dr[i].counted && r->base.sufficient;
-                v->fallback = dr[i].fallback;
-                v->ref_kwh = v->counted ? dr[i].baseline_kwh : 0.0;
-                v->saved_kwh = v->counted ? dr[i].avoided_kwh : 0.0;
-                v->co2_kg = tariff_co2_kg(&sc->co2, v->day_s, v->saved_kwh);
-            }
-            free(dr);
-            if (r->base.sufficient)
-                sr_krw(r, t, q->offset_min);
-            savings_peak(&r->base, rdays, nr, &r->peak_base_kw, &r->peak_actual_kw);
-            const struct svc_fixtures *fx = led ? savings_config_fixtures(p, r->dev.site) : NULL;
-            if (fx)
-                r->deemed_kwh = savings_deemed_kwh(fx->count, fx->old_w, fx->new_w,
-                                                   fx->hours_per_day, r->tot.days_counted);
-        }
+        rc = sr_metered_days(db, sc, q, p, r, bdays, nb, rdays, nr, &sufficient);
     }
     if (rc == ENMON_OK) {
+        for (size_t i = 0; i < nr && !sufficient; i++) {
+            r->vals[i].counted = 0;
+            r->vals[i].ref_kwh = r->vals[i].saved_kwh = r->vals[i].co2_kg = 0.0;
+        }
+        if (sufficient)
+            sr_krw(r, t, q->offset_min);
+        savings_peak(&r->base, rdays, nr, &r->peak_base_kw, &r->peak_actual_kw);
+        const struct svc_fixtures *fx = led ? savings_config_fixtures(p, r->dev.site) : NULL;
+        if (fx)
+            r->deemed_kwh = savings_deemed_kwh(fx->count, fx->old_w, fx->new_w, fx->hours_per_day,
+                                               r->tot.days_counted);
         if (nr == 0) {
             r->status = SR_NONE;
             snprintf(r->reason, sizeof(r->reason), "no reporting day after the %s",
                      led ? "retrofit" : "contract start");
-        } else if (!r->base.sufficient) {
+        } else if (!sufficient) {
             r->status = SR_INSUFFICIENT;
-            snprintf(r->reason, sizeof(r->reason), "%s", r->base.reason);
         }
-        sr_method_baseline(r, sc, tname, t);
+        if (r->method_used == SVC_METHOD_WEATHER)
+            sr_method_weather(r, sc, tname, t);
+        else
+            sr_method_baseline(r, sc, tname, t);
     }
     free(bdays);
     free(rdays);
@@ -370,8 +543,6 @@ static int sr_solar(sqlite3 *db, const struct savings_config *sc, const struct s
 /* ---- ESS shared savings ------------------------------------------------------------------- */
 
 #define SR_ESS_MONTHS_MAX 128 /* billing months remembered for the ratchet (3660 days: 121) */
-
-static int sr_is_holiday(const struct savings_config *sc, int64_t day_s);
 
 static int sr_is_ess_meter(const struct svc_program *p, const char *key)
 {
@@ -765,6 +936,28 @@ static void sr_row_device(struct sr_row *row, const struct sr_result *r)
         row->base_to = r->base_to;
     row->peak_base_kw += r->peak_base_kw;
     row->peak_actual_kw += r->peak_actual_kw;
+    if (r->method_used == SVC_METHOD_AUTO)
+        return; /* not a metered baseline (solar, ESS) */
+    const char *name = savings_config_method_name(r->method_used);
+    if (!row->method_name[0])
+        snprintf(row->method_name, sizeof(row->method_name), "%s", name);
+    else if (strcmp(row->method_name, name) != 0)
+        snprintf(row->method_name, sizeof(row->method_name), "mixed");
+    if (!row->method_reason[0] && r->method_reason[0])
+        snprintf(row->method_reason, sizeof(row->method_reason), "%s", r->method_reason);
+    if (r->method_used != SVC_METHOD_WEATHER || !r->model.sufficient)
+        return;
+    row->weather_devices++;
+    row->g14_fail += !r->model.g14_ok;
+    row->interval_devices += r->status == SR_OK && r->has_interval;
+    row->has_fit = row->devices == 1;
+    row->g14_ok = r->model.g14_ok;
+    row->model = r->model.kind;
+    row->cvrmse = r->model.cvrmse;
+    row->nmbe = r->model.nmbe;
+    row->r2 = r->model.r2;
+    row->heat_bp = r->model.heat_bp;
+    row->cool_bp = r->model.cool_bp;
 }
 
 static void sr_row_add(struct sr_row *row, const struct sr_result *r, const struct sr_dayval *v)
@@ -784,6 +977,40 @@ static void sr_row_add(struct sr_row *row, const struct sr_result *r, const stru
         row->clear_kwh += v->ref_kwh;
     if (r->deemed_kwh >= 0.0 && r->tot.days_counted > 0)
         row->deemed_kwh += r->deemed_kwh / r->tot.days_counted;
+}
+
+/* Weather devices: the G14 half-width of each period bucket (its counterfactual and counted
+ * days), squared into the bucket's row. FSU x |savings| does not depend on the savings:
+ * half = bm_fsu(CV, 1, n, p, rho, m) x counterfactual. */
+static int sr_add_interval(struct sr_table *t, size_t entity_from, const struct sr_result *r,
+                           enum sr_by by, enum sr_group g, int offset_min)
+{
+    char period[16], next[16];
+    if (r->status != SR_OK || !r->has_interval)
+        return ENMON_OK;
+    for (size_t a = 0, b; a < r->nvals; a = b) {
+        double cf = 0.0;
+        int m = 0;
+        sr_period(r->vals[a].day_s, g, offset_min, period, sizeof(period));
+        for (b = a; b < r->nvals; b++) {
+            sr_period(r->vals[b].day_s, g, offset_min, next, sizeof(next));
+            if (strcmp(next, period) != 0)
+                break;
+            if (r->vals[b].counted) {
+                cf += r->vals[b].ref_kwh;
+                m++;
+            }
+        }
+        if (!m)
+            continue;
+        const struct bm_model *md = &r->model;
+        double h = bm_fsu(md->cvrmse, 1.0, md->n, md->p, md->rho, m, NULL, NULL) * fabs(cf);
+        struct sr_row *row = sr_row_get(t, entity_from, r, by, period);
+        if (!row)
+            return ENMON_ERR_NOMEM;
+        row->half2 += isfinite(h) ? h * h : 0.0;
+    }
+    return ENMON_OK;
 }
 
 static int sr_add_result(struct sr_table *t, size_t *entity_from, const struct sr_result *r,
@@ -807,7 +1034,20 @@ static int sr_add_result(struct sr_table *t, size_t *entity_from, const struct s
         sr_row_device(row, r);
         sr_row_add(row, r, &r->vals[i]);
     }
-    return ENMON_OK;
+    return sr_add_interval(t, *entity_from, r, by, g, offset_min);
+}
+
+/* The row's 90 % interval: when every device with figures has one (devices independent). */
+static void sr_row_interval(struct sr_row *row)
+{
+    row->has_fit = row->has_fit && row->devices == 1;
+    if (row->kind == PROGRAM_AMI || !sr_row_has_figures(row) ||
+        row->interval_devices != row->devices - row->insufficient - row->none)
+        return;
+    double h = sqrt(row->half2);
+    row->has_interval = 1;
+    row->saved_low_kwh = row->saved_kwh - h;
+    row->saved_high_kwh = row->saved_kwh + h;
 }
 
 int sr_rows(const struct sr_result *r, size_t n, enum sr_by by, enum sr_group g, int offset_min,
@@ -821,9 +1061,20 @@ int sr_rows(const struct sr_result *r, size_t n, enum sr_by by, enum sr_group g,
             return ENMON_ERR_NOMEM;
         }
     }
+    for (size_t i = 0; i < t.n; i++)
+        sr_row_interval(&t.rows[i]);
     *rows = t.rows;
     *nrows = t.n;
     return ENMON_OK;
+}
+
+const char *sr_row_method_name(const struct sr_row *row)
+{
+    if (row->method_name[0])
+        return row->method_name;
+    return row->kind == PROGRAM_AMI     ? "difference-in-differences"
+           : row->kind == PROGRAM_SOLAR ? "production"
+                                        : "ess-bill";
 }
 
 int sr_row_has_figures(const struct sr_row *row)
@@ -1063,7 +1314,7 @@ int sr_events(sqlite3 *db, const struct savings_config *sc, const struct sr_quer
 /* ---- weather ---------------------------------------------------------------------------- */
 
 int sr_weather_daily(sqlite3 *db, int station, int64_t from_s, size_t ndays, int offset_min,
-                     double *out, char *msg, size_t msglen)
+                     double *out, double *hourly, char *msg, size_t msglen)
 {
     static const char sql[] = "SELECT ts_s, temp_c FROM weather WHERE station = ?1 AND "
                               "ts_s >= ?2 AND ts_s < ?3 AND temp_c IS NOT NULL ORDER BY ts_s";
@@ -1082,20 +1333,29 @@ int sr_weather_daily(sqlite3 *db, int station, int64_t from_s, size_t ndays, int
         sqlite3_bind_int(st, 1, station);
         sqlite3_bind_int64(st, 2, day0);
         sqlite3_bind_int64(st, 3, day0 + (int64_t)ndays * CALTIME_DAY_S);
+        for (size_t i = 0; hourly && i < ndays * 24; i++)
+            hourly[i] = NAN;
         int step;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             /* days are 24 h long at a fixed offset: the index is plain division */
-            size_t k = (size_t)((sqlite3_column_int64(st, 0) - day0) / CALTIME_DAY_S);
-            sum[k] += sqlite3_column_double(st, 1);
+            int64_t off = sqlite3_column_int64(st, 0) - day0;
+            size_t k = (size_t)(off / CALTIME_DAY_S);
+            double t = sqlite3_column_double(st, 1);
+            sum[k] += t;
             hours[k]++;
+            if (hourly)
+                hourly[k * 24 + (size_t)(off % CALTIME_DAY_S) / 3600] = t;
         }
         if (step != SQLITE_DONE) {
             snprintf(msg, msglen, "weather: %s", sqlite3_errmsg(db));
             rc = ENMON_ERR_DB;
         }
     }
-    for (size_t k = 0; rc == ENMON_OK && k < ndays; k++)
+    for (size_t k = 0; rc == ENMON_OK && k < ndays; k++) {
         out[k] = hours[k] >= SR_WEATHER_MIN_HOURS ? sum[k] / hours[k] : NAN;
+        for (size_t h = 0; hourly && isnan(out[k]) && h < 24; h++)
+            hourly[k * 24 + h] = NAN;
+    }
     sqlite3_finalize(st);
     free(sum);
     free(hours);

@@ -3,6 +3,7 @@
 #ifndef ENMON_SAVINGS_REPORT_H
 #define ENMON_SAVINGS_REPORT_H
 
+#include "baseline_model.h"
 #include "cbl.h"
 #include "config.h"
 #include "savings.h"
@@ -45,6 +46,7 @@ struct sr_dayval {
     int64_t day_s;
     int counted, fallback, intervals;
     double ref_kwh, actual_kwh, saved_kwh, krw, co2_kg, eligible_kwh;
+    double temp_c; /* weather method: the day's mean temperature (NAN: none) */
 };
 
 struct sr_result {
@@ -66,9 +68,21 @@ struct sr_result {
     double ess_charge_kwh, ess_discharge_kwh; /* ESS: over the counted days */
     int ess; /* 1: an ESS site's building meter: KRW are bill savings, kWh its losses */
     int64_t subsidy_end; /* solar: end of the subsidy (0: unknown commissioning) */
+    /* metered baselines (led-retrofit, efficiency without an ESS meter): the method used
+     * (SVC_METHOD_WEATHER or SVC_METHOD_DAYTYPE; SVC_METHOD_AUTO: not a metered baseline), why
+     * auto chose day-type-month, and for weather the station, the fit and the period's savings
+     * with its 90 % interval (has_interval 0: none, e.g. n' - p < 1) */
+    enum svc_method method_used;
+    char method_reason[160];
+    int station;
+    struct bm_model model;
+    struct bm_savings bms;
+    int has_interval;
 };
 
-/* Computes every led-retrofit, efficiency and solar device matching q.
+/* Computes every led-retrofit, efficiency and solar device matching q. Metered baselines use
+ * sc->method (auto: weather when savings_config_weather_station names a station whose data give
+ * a sufficient model, else day-type-month with the reason in method_reason).
  * ENMON_OK, ENMON_ERR_DB or ENMON_ERR_NOMEM (msg). Free with sr_free. */
 int sr_compute(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
                struct sr_result **out, size_t *n, char *msg, size_t msglen);
@@ -92,9 +106,23 @@ struct sr_row {
     int has_interval, comparison, comparison_usable;
     double saved_low_kwh, saved_high_kwh, kwh_per_day;
     char note[160];
+    /* metered baselines: "weather", "day-type-month", "mixed" ("" for other rows); devices by
+     * method, weather devices failing G14, devices with an interval, the sum of their squared
+     * half-widths (the interval of a sum of independent estimates); a row of one weather device
+     * carries its fit (has_fit) */
+    char method_name[16];
+    char method_reason[160]; /* auto chose day-type-month: why (the first such device's) */
+    int weather_devices, g14_fail, interval_devices;
+    double half2;
+    int has_fit, g14_ok;
+    enum bm_kind model;
+    double cvrmse, nmbe, r2, heat_bp, cool_bp;
 };
 
-/* Groups results into rows, ordered by entity then period. ENMON_OK or ENMON_ERR_NOMEM. */
+/* Groups results into rows, ordered by entity then period. Weather rows get their 90 %
+ * interval: per device and period bucket the G14 half-width of the bucket's counterfactual and
+ * days; a row's half-width is sqrt(sum of the squared half-widths) (devices independent), set
+ * (has_interval) when every device with figures has one. ENMON_OK or ENMON_ERR_NOMEM. */
 int sr_rows(const struct sr_result *r, size_t n, enum sr_by by, enum sr_group g, int offset_min,
             struct sr_row **rows, size_t *nrows);
 
@@ -105,6 +133,10 @@ int sr_rows(const struct sr_result *r, size_t n, enum sr_by by, enum sr_group g,
  * another program. ENMON_OK, ENMON_ERR_DB or ENMON_ERR_NOMEM (msg). */
 int sr_ami_rows(sqlite3 *db, const struct savings_config *sc, const struct sr_query *q,
                 struct sr_row **rows, size_t *nrows, char *msg, size_t msglen);
+
+/* The row's method in one word: "weather", "day-type-month", "mixed" (metered baselines of both
+ * kinds), "ess-bill", "production" (solar) or "difference-in-differences" (ami). */
+const char *sr_row_method_name(const struct sr_row *row);
 
 /* 1 when some device of the row has figures (status ok); 0 when every device is
  * insufficient or none: the row's REF, ACTUAL, SAVED, KRW and CO2 are then no
@@ -140,9 +172,11 @@ int sr_events(sqlite3 *db, const struct savings_config *sc, const struct sr_quer
  * offset_min) from the day holding from_s, at KMA station `station` (the weather table of
  * `enmon import weather`). A day's mean is the mean of its valid hours (temp_c not NULL)
  * when it has at least SR_WEATHER_MIN_HOURS of them, else NAN (also for days with no rows).
- * out[ndays]. ENMON_OK or ENMON_ERR_DB (msg; a database without the weather table: schema 8). */
+ * out[ndays]. hourly (NULL: not wanted): ndays x 24 hourly temperatures, hour h of day k at
+ * hourly[24 k + h], NAN for a missing hour and for every hour of a day whose mean is NAN.
+ * ENMON_OK or ENMON_ERR_DB (msg; a database without the weather table: schema 8). */
 #define SR_WEATHER_MIN_HOURS 20
 int sr_weather_daily(sqlite3 *db, int station, int64_t from_s, size_t ndays, int offset_min,
-                     double *out, char *msg, size_t msglen);
+                     double *out, double *hourly, char *msg, size_t msglen);
 
 #endif

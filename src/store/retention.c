@@ -1,5 +1,6 @@
 /* retention.c -- storage retention: old rows pruned in short steps, free pages given back. */
 #include "retention.h"
+#include "block_codec.h"
 #include "clock.h"
 #include "err.h"
 
@@ -10,6 +11,7 @@
 
 enum retention_phase {
     PH_READINGS,
+    PH_BLOCKS,
     PH_INTERVALS,
     PH_DAILY,
     PH_ALERTS,
@@ -21,6 +23,10 @@ enum retention_stmt {
     RS_NEXT_DEV,
     RS_LIMIT,
     RS_READINGS,
+    RS_BLOCKS,
+    RS_BLOCK_EDGE,
+    RS_BLOCK_ADD,
+    RS_BLOCK_DEL,
     RS_INTERVALS,
     RS_DAILY,
     RS_ALERTS,
@@ -36,6 +42,16 @@ static const char *const retention_sql[RS__COUNT] = {
                  " coalesce((SELECT max(rowid) FROM readings), 0)",
     [RS_READINGS] = "DELETE FROM readings WHERE rowid IN (SELECT rowid FROM readings"
                     " WHERE device_id = ?1 AND ts_ms < ?2 AND rowid <= ?3 LIMIT ?4)",
+    /* archive blocks (archive.h) whose every reading is older than the cutoff */
+    [RS_BLOCKS] = "DELETE FROM reading_blocks WHERE (device_id, t0_ms) IN (SELECT device_id, t0_ms"
+                  " FROM reading_blocks WHERE device_id = ?1 AND t0_ms < ?2 AND t1_ms < ?2"
+                  " ORDER BY t0_ms LIMIT ?4) RETURNING n",
+    /* a block holding readings on both sides of the cutoff: its old ones are cut out */
+    [RS_BLOCK_EDGE] = "SELECT t0_ms, data FROM reading_blocks WHERE device_id = ?1 AND t0_ms < ?2"
+                      " ORDER BY t0_ms LIMIT 1",
+    [RS_BLOCK_ADD] = "INSERT OR IGNORE INTO reading_blocks(device_id, t0_ms, t1_ms, n, data)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [RS_BLOCK_DEL] = "DELETE FROM reading_blocks WHERE device_id = ?1 AND t0_ms = ?2",
     [RS_INTERVALS] = "DELETE FROM intervals WHERE (device_id, start_s) IN (SELECT device_id,"
                      " start_s FROM intervals WHERE device_id = ?1 AND start_s < ?2"
                      " ORDER BY start_s LIMIT ?4)",
@@ -114,6 +130,8 @@ static void retention_next_phase(struct retention *r)
     r->have_dev = 0;
     for (;;) {
         r->phase++;
+        if (r->phase == PH_BLOCKS && r->p.readings_days <= 0)
+            continue;
         if (r->phase == PH_INTERVALS && r->p.intervals_days <= 0)
             continue;
         if (r->phase == PH_DAILY && r->p.daily_days <= 0)
@@ -188,16 +206,101 @@ static int retention_delete_dev(struct retention *r, enum retention_stmt which, 
     return rc == SQLITE_DONE ? ENMON_OK : ENMON_ERR_DB;
 }
 
+/* Re-writes the device's block holding readings older than cut and newer ones with
+ * only the newer (under a new key: their first time). *trimmed gets how many
+ * readings went; 0 when there is no such block, or (kept whole, the safe side)
+ * another block starts at that time already. */
+static int retention_trim_block(struct retention *r, int64_t cut, uint64_t *trimmed)
+{
+    *trimmed = 0;
+    sqlite3_stmt *e = r->stmt[RS_BLOCK_EDGE];
+    sqlite3_bind_int64(e, 1, r->dev);
+    sqlite3_bind_int64(e, 2, cut);
+    int rc = sqlite3_step(e);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(e);
+        return rc == SQLITE_DONE ? ENMON_OK : ENMON_ERR_DB;
+    }
+    int64_t old_t0 = sqlite3_column_int64(e, 0);
+    const uint8_t *blob = sqlite3_column_blob(e, 1);
+    size_t len = (size_t)sqlite3_column_bytes(e, 1), n = 0, keep = 0;
+    struct block_row *rows = NULL;
+    uint8_t *buf = NULL;
+    int err = block_count(blob, len, &n);
+    if (err == ENMON_OK) {
+        rows = calloc(n + 1, sizeof(*rows));
+        buf = malloc(block_encode_bound(n));
+        err = rows && buf ? block_decode(blob, len, rows, n, &n) : ENMON_ERR_NOMEM;
+    }
+    sqlite3_reset(e);
+    for (size_t i = 0; err == ENMON_OK && i < n; i++)
+        if (rows[i].ts_ms >= cut)
+            rows[keep++] = rows[i];
+    if (err == ENMON_OK && keep > 0 && keep < n) {
+        size_t blen = block_encode(rows, keep, buf, block_encode_bound(n));
+        sqlite3_stmt *a = r->stmt[RS_BLOCK_ADD];
+        int64_t t1 = rows[0].ts_ms;
+        for (size_t i = 1; i < keep; i++)
+            t1 = rows[i].ts_ms > t1 ? rows[i].ts_ms : t1;
+        sqlite3_bind_int64(a, 1, r->dev);
+        sqlite3_bind_int64(a, 2, rows[0].ts_ms);
+        sqlite3_bind_int64(a, 3, t1);
+        sqlite3_bind_int64(a, 4, (int64_t)keep);
+        sqlite3_bind_blob(a, 5, buf, (int)blen, SQLITE_STATIC);
+        err = sqlite3_step(a) == SQLITE_DONE ? ENMON_OK : ENMON_ERR_DB;
+        sqlite3_reset(a);
+        if (err == ENMON_OK && sqlite3_changes(r->db) == 1) {
+            sqlite3_stmt *d = r->stmt[RS_BLOCK_DEL];
+            sqlite3_bind_int64(d, 1, r->dev);
+            sqlite3_bind_int64(d, 2, old_t0);
+            err = sqlite3_step(d) == SQLITE_DONE ? ENMON_OK : ENMON_ERR_DB;
+            sqlite3_reset(d);
+            *trimmed = n - keep;
+        }
+    }
+    free(rows);
+    free(buf);
+    /* a damaged block is left alone: retention never stops over it */
+    return err == ENMON_ERR_DB || err == ENMON_ERR_NOMEM ? err : ENMON_OK;
+}
+
+/* Archive blocks of the device wholly older than cut, up to left, then the one
+ * across cut trimmed: *n gets the blocks deleted; the readings they held count as
+ * readings deleted. */
+static int retention_blocks_dev(struct retention *r, int64_t cut, int left, int *n)
+{
+    sqlite3_stmt *s = r->stmt[RS_BLOCKS];
+    sqlite3_bind_int64(s, 1, r->dev);
+    sqlite3_bind_int64(s, 2, cut);
+    sqlite3_bind_int(s, 4, left);
+    int rc;
+    *n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        r->stats.readings += (uint64_t)sqlite3_column_int64(s, 0);
+        (*n)++;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return ENMON_ERR_DB;
+    r->stats.blocks += (uint64_t)*n;
+    uint64_t trimmed = 0;
+    if (*n < left && retention_trim_block(r, cut, &trimmed) != ENMON_OK)
+        return ENMON_ERR_DB;
+    r->stats.readings += trimmed;
+    return ENMON_OK;
+}
+
 /* Readings, intervals or daily rows, device by device: up to chunk rows, and no
  * more devices once RETENTION_STEP_MS passed. Inside the caller's transaction. */
 static int retention_devices(struct retention *r, uint64_t *count)
 {
     enum retention_stmt which = r->phase == PH_READINGS    ? RS_READINGS
+                                : r->phase == PH_BLOCKS    ? RS_BLOCKS
                                 : r->phase == PH_INTERVALS ? RS_INTERVALS
                                                            : RS_DAILY;
-    int64_t cut = r->phase == PH_READINGS    ? r->cut_readings_ms
-                  : r->phase == PH_INTERVALS ? r->cut_intervals_s
-                                             : r->cut_daily_s;
+    int64_t cut = r->phase == PH_READINGS || r->phase == PH_BLOCKS ? r->cut_readings_ms
+                  : r->phase == PH_INTERVALS                       ? r->cut_intervals_s
+                                                                   : r->cut_daily_s;
     int64_t limit = 0;
     if (which == RS_READINGS && retention_readings_limit(r, &limit) != ENMON_OK)
         return ENMON_ERR_DB;
@@ -214,9 +317,14 @@ static int retention_devices(struct retention *r, uint64_t *count)
             }
         }
         int n = 0;
-        if (retention_delete_dev(r, which, cut, limit, left, &n) != ENMON_OK)
+        if (which == RS_BLOCKS) {
+            if (retention_blocks_dev(r, cut, left, &n) != ENMON_OK)
+                return ENMON_ERR_DB;
+        } else if (retention_delete_dev(r, which, cut, limit, left, &n) != ENMON_OK) {
             return ENMON_ERR_DB;
-        *count += (uint64_t)n;
+        } else {
+            *count += (uint64_t)n;
+        }
         left -= n;
         if (left <= 0)
             return ENMON_OK; /* this device may hold more: it goes on next step */
@@ -270,6 +378,8 @@ static int retention_rows(struct retention *r)
     switch (r->phase) {
     case PH_READINGS:
         return retention_devices(r, &r->stats.readings);
+    case PH_BLOCKS: /* counts itself: blocks, and their readings as readings */
+        return retention_devices(r, &r->stats.blocks);
     case PH_INTERVALS:
         return retention_devices(r, &r->stats.intervals);
     case PH_DAILY:

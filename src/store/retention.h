@@ -22,6 +22,7 @@ struct retention_policy {
 
 struct retention_stats {
     uint64_t readings, intervals, daily, alerts; /* rows deleted */
+    uint64_t blocks;                             /* reading_blocks rows (archive.h) deleted */
     uint64_t pages;                              /* pages given back by incremental_vacuum */
     uint64_t rounds;                             /* rounds finished */
 };
@@ -47,6 +48,9 @@ void retention_begin(struct retention *r, int64_t now_ms);
  * round runs). ENMON_OK, or ENMON_ERR_DB (the step is rolled back and the round
  * ends; the next one tries again). */
 int retention_step(struct retention *r, int *more);
+/* (After the readings, the archive's blocks (archive.h) whose readings are all
+ * older than readings_days go the same way, device by device, counted as the
+ * readings they held; a block across the cutoff loses its older readings.) */
 
 void retention_get_stats(const struct retention *r, struct retention_stats *out);
 

@@ -2,6 +2,7 @@
 #include "store.h"
 #include "alert_store.h"
 #include "alert_learned.h"
+#include "archive.h"
 #include "caltime.h"
 #include "clock.h"
 #include "counter.h"
@@ -37,6 +38,7 @@
 #define STORE_PRUNE_WALL_MS 60000  /* ... and once the (simulated) clock moved a minute */
 #define STORE_PRUNE_GAP_MS 20      /* retention steps between two batches stop after this */
 #define STORE_PRUNE_MAX_DEPTH 8192 /* no retention while more readings than this wait */
+#define STORE_ARCHIVE_GAP_MS 10    /* archive steps between two batches stop after this */
 
 struct store_counter {
     int have;      /* a previous valid value is known */
@@ -151,6 +153,12 @@ struct store {
     uint64_t prune_max_us; /* __atomic: longest time retention held the writer between batches */
     uint64_t pruned;       /* __atomic: readings deleted by retention */
     struct log_limit prune_lim;
+    /* The raw readings archive (archive.h): rounds of short steps when no retention
+     * round runs, timed with retention's stalls. */
+    struct archive *arc;
+    int arc_running;
+    int64_t arc_next_ms; /* CLOCK_MONOTONIC: no round starts before */
+    uint64_t archived;   /* __atomic: readings moved into reading_blocks */
 };
 
 /* Every statement binds all its parameters each time, so none is cleared. */
@@ -701,7 +709,9 @@ static void store_take_batch(struct store *st, const struct reading *rs, size_t 
  * after the first one. Returns 0 when the queue stayed empty (or is closed). */
 static size_t store_collect(struct store *st)
 {
-    size_t n = queue_pop_batch(st->q, st->batch, STORE_BATCH_MAX, STORE_BATCH_MS);
+    /* while the archive has work, an idle queue is not waited on for long */
+    size_t n =
+        queue_pop_batch(st->q, st->batch, STORE_BATCH_MAX, st->arc_running ? 1 : STORE_BATCH_MS);
     if (n == 0)
         return 0;
     int64_t deadline = clock_mono_ms() + STORE_BATCH_MS;
@@ -816,6 +826,48 @@ static void store_prune(struct store *st)
     }
 }
 
+static void store_stall(struct store *st, int64_t t0_us)
+{
+    uint64_t us = (uint64_t)(store_mono_us() - t0_us);
+    if (us > __atomic_load_n(&st->prune_max_us, __ATOMIC_RELAXED))
+        __atomic_store_n(&st->prune_max_us, us, __ATOMIC_RELAXED);
+}
+
+/* Between two batches while no retention round runs (and, like retention, the
+ * queue is not backed up and nothing waits for a retry): archive steps, moving
+ * old readings into reading_blocks, for at most STORE_ARCHIVE_GAP_MS, timed as
+ * retention's are. A round starts at most once a second, when archive_due(). */
+static void store_compact(struct store *st)
+{
+    if (!st->arc || st->prune_running || st->retry_len > 0 ||
+        queue_depth(st->q) > STORE_PRUNE_MAX_DEPTH)
+        return;
+    if (!st->arc_running) {
+        if (clock_mono_ms() < st->arc_next_ms)
+            return;
+        st->arc_next_ms = clock_mono_ms() + STORE_PRUNE_EVERY_MS;
+        if (!archive_due(st->arc, clock_wall_ms()))
+            return;
+        archive_begin(st->arc, clock_wall_ms());
+        st->arc_running = 1;
+    }
+    int64_t t0 = store_mono_us();
+    int more = 1, rc = ENMON_OK;
+    do
+        rc = archive_step(st->arc, &more);
+    while (rc == ENMON_OK && more && queue_depth(st->q) == 0 &&
+           store_mono_us() - t0 < STORE_ARCHIVE_GAP_MS * 1000);
+    store_stall(st, t0);
+    struct archive_stats as;
+    archive_get_stats(st->arc, &as);
+    __atomic_store_n(&st->archived, as.moved, __ATOMIC_RELAXED);
+    if (rc != ENMON_OK)
+        log_limited(&st->lim, STORE_LOG_EVERY_S, LOG_WARNING,
+                    "store: archive step failed (tried again next round): %s",
+                    sqlite3_errmsg(st->db));
+    st->arc_running = rc == ENMON_OK && more;
+}
+
 static void *store_writer(void *arg)
 {
     struct store *st = arg;
@@ -828,6 +880,7 @@ static void *store_writer(void *arg)
         store_write_alerts(st);
         store_write_learned(st);
         store_prune(st);
+        store_compact(st);
         if (n == 0 && store_queue_finished(st))
             break;
     }
@@ -891,6 +944,12 @@ static int store_setup_retention(struct store *st, const struct enmon_config *cf
     if (!retention_enabled(st->ret)) {
         retention_close(st->ret);
         st->ret = NULL;
+    }
+    rc = archive_open(st->db, &st->arc);
+    if (rc != ENMON_OK) {
+        snprintf(msg, msglen, "archive: %s",
+                 rc == ENMON_ERR_DB ? sqlite3_errmsg(st->db) : enmon_strerror(rc));
+        return ENMON_ERR_DB;
     }
     return ENMON_OK;
 }
@@ -1028,6 +1087,7 @@ static int store_setup_once(struct store *st, const struct enmon_config *cfg, in
 static void store_free(struct store *st)
 {
     retention_close(st->ret);
+    archive_close(st->arc);
     for (int i = 0; i < SQL__COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     if (st->db && sqlite3_close(st->db) != SQLITE_OK)
@@ -1095,6 +1155,7 @@ void store_get_stats(struct store *st, struct store_stats *out)
     out->retry_depth = (size_t)__atomic_load_n(&st->retry_depth, __ATOMIC_RELAXED);
     out->retry_dropped = __atomic_load_n(&st->retry_dropped, __ATOMIC_RELAXED);
     out->pruned = __atomic_load_n(&st->pruned, __ATOMIC_RELAXED);
+    out->archived = __atomic_load_n(&st->archived, __ATOMIC_RELAXED);
     out->prune_max_ms = (double)__atomic_load_n(&st->prune_max_us, __ATOMIC_RELAXED) / 1000.0;
 }
 

@@ -18,7 +18,8 @@ struct store_stats {
     size_t retry_depth; /* readings held in memory after a failed commit, to retry */
     uint64_t retry_dropped; /* readings refused beyond storage.retry_buffer_readings */
     uint64_t pruned;        /* readings deleted by retention (storage.readings_days) */
-    double prune_max_ms;    /* longest time retention held the writer between two batches */
+    double prune_max_ms; /* longest time retention or the archive held the writer between batches */
+    uint64_t archived;      /* readings moved into the archive (archive.h) */
 };
 
 /* Opens (creating or migrating) the database at cfg->database, syncs the

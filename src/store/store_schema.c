@@ -102,6 +102,22 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE weather("
     "  station INTEGER NOT NULL, ts_s INTEGER NOT NULL, temp_c REAL,"
     "  PRIMARY KEY (station, ts_s)) WITHOUT ROWID;",
+    /* 8 -> 9: the webhook outbox (src/alerts/webhook_outbox.c): one notice per raise or clear
+     * and endpoint, idem_key "<alert id>/raise|clear/<first_seen_ms>" unique per endpoint,
+     * delivered in id order per endpoint; delivered_ms set on a 2xx reply */
+    "CREATE TABLE webhook_outbox("
+    "  id INTEGER PRIMARY KEY, endpoint TEXT NOT NULL, idem_key TEXT NOT NULL,"
+    "  body TEXT NOT NULL, created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_try_ms INTEGER NOT NULL DEFAULT 0, delivered_ms INTEGER, last_error TEXT,"
+    "  UNIQUE(endpoint, idem_key));"
+    "CREATE INDEX webhook_outbox_pending ON webhook_outbox(endpoint, id)"
+    "  WHERE delivered_ms IS NULL;",
+    /* 9 -> 10: the raw readings archive (archive.c): one row per block of a device's
+     * readings from t0_ms to t1_ms (n of them) packed by block_codec.c. Nothing is
+     * rewritten here: the store moves old readings into it online, in short steps. */
+    "CREATE TABLE reading_blocks("
+    "  device_id INTEGER NOT NULL, t0_ms INTEGER NOT NULL, t1_ms INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (device_id, t0_ms)) WITHOUT ROWID;",
 };
 
 static int schema_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)

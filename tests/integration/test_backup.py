@@ -137,7 +137,7 @@ def test_backup_while_enmond_writes(city, tmp_path):
         d.db, "--from", "2026-05-01", "--to", "2026-05-31")
     # an existing FILE is refused (exit 1, nothing written) unless --force
     r = backup(d.db, target)
-    assert r.returncode == 1 and "copy.db exists (--force replaces it)" in r.stderr, r
+    assert r.returncode == 73 and "copy.db exists (--force replaces it)" in r.stderr, r
     assert max_rowid(target) == copied
     assert d.stop() == 0, d.log_text()
 

@@ -215,9 +215,53 @@ def _summary_watch(port, topics):
     return Watch(port, topics=topics, client_id="dash-watch-%d" % time.monotonic_ns())
 
 
+# Home Assistant's sensor rules for enmon's sensors: object -> (state key, device_class,
+# unit or None, state_class)
+HA_SENSORS = {
+    "power": ("power_w", "power", "W", "measurement"),
+    "energy_import": ("energy_import_wh", "energy", "kWh", "total_increasing"),
+    "energy_export": ("energy_export_wh", "energy", "kWh", "total_increasing"),
+    "voltage": ("voltage_v", "voltage", "V", "measurement"),
+    "current": ("current_a", "current", "A", "measurement"),
+    "frequency": ("frequency_hz", "frequency", "Hz", "measurement"),
+    "power_factor": ("power_factor", "power_factor", None, "measurement"),
+    "temperature": ("temperature_c", "temperature", "\u00b0C", "measurement"),
+}
+
+
+def _ha_configs(w, device):
+    """The latest non-empty discovery config per sensor object of device."""
+    prefix = "homeassistant/sensor/enmon_%s/" % device
+    with w.lock:
+        latest = {t: p for t, p, _ in w.messages if t.startswith(prefix)}
+    return {t[len(prefix):-len("/config")]: json.loads(p) for t, p in latest.items() if p}
+
+
+def _check_ha_device(w, device, state_topic, want):
+    """The sensors announced for device are exactly want (object names), each valid by HA's
+    rules, with default_entity_id and origin, and each has its key in the device's state:
+    no sensor that would stay unavailable."""
+    state = json.loads(w.last(state_topic))
+    cfgs = _ha_configs(w, device)
+    assert set(cfgs) == set(want), (device, sorted(cfgs), state)
+    for obj, c in cfgs.items():
+        key, dev_cla, unit, stat_cla = HA_SENSORS[obj]
+        assert key in state, (device, obj, state)
+        assert c["dev_cla"] == dev_cla and c["stat_cla"] == stat_cla, (obj, c)
+        assert c.get("unit_of_meas") == unit, (obj, c)
+        assert "obj_id" not in c and c["default_entity_id"] == "sensor.enmon_%s_%s" % (
+            device, obj), c
+        assert c["o"]["name"] == "enmon" and re.match(r"^\d+\.\d+\.\d+$", c["o"]["sw"]), c
+        assert c["o"]["url"].startswith("https://"), c
+        assert c["uniq_id"] == "enmon_%s_%s" % (device, obj)
+    # every sensor enmon knows whose key the state carries is announced
+    assert {o for o, v in HA_SENSORS.items() if v[0] in state} == set(cfgs), (device, state)
+    return cfgs
+
+
 def test_mqtt_summaries_and_home_assistant_discovery(city):
     d = city
-    w = _summary_watch(d.mqtt_port, ("enmon/summary/#", "homeassistant/#"))
+    w = _summary_watch(d.mqtt_port, ("enmon/summary/#", "homeassistant/#", "enmon/device/#"))
     try:
         assert daemon.wait_for(lambda: w.last("enmon/summary/city"), 5)
         city_doc = json.loads(w.last("enmon/summary/city"))
@@ -234,12 +278,36 @@ def test_mqtt_summaries_and_home_assistant_discovery(city):
         finally:
             late.close()
 
-        cfg_topics = {"homeassistant/sensor/enmon_inv/power/config",
-                      "homeassistant/sensor/enmon_inv/energy_export/config",
-                      "homeassistant/sensor/enmon_meter/power/config",
-                      "homeassistant/sensor/enmon_meter/energy_import/config",
-                      "homeassistant/sensor/enmon_meter/energy_export/config"}
-        assert daemon.wait_for(lambda: all(w.last(t) for t in cfg_topics), 5)
+        # the inverter (SunSpec 103 + 160, fixed values): power, energy produced, voltage,
+        # current, frequency, PF, temperature = 7; the household meter (SunSpec 201, no
+        # export: its acc32 export counter reads 0, "not implemented"; no temperature point
+        # in model 201): power, energy imported, voltage, current, frequency, PF = 6
+        inv_want = ["power", "energy_export", "voltage", "current", "frequency",
+                    "power_factor", "temperature"]
+        meter_want = ["power", "energy_import", "voltage", "current", "frequency",
+                      "power_factor"]
+        cfg_topics = {"homeassistant/sensor/enmon_%s/%s/config" % (dev, o)
+                      for dev, objs in (("inv", inv_want), ("meter", meter_want)) for o in objs}
+        assert daemon.wait_for(lambda: all(w.last(t) for t in cfg_topics), 10), \
+            sorted(t for t, _, _ in w.messages if t.startswith("homeassistant/"))
+        assert daemon.wait_for(lambda: w.last("enmon/device/ami/house/meter/state") and
+                               w.last("enmon/device/solar/roof/inv/state"), 5)
+        inv = _check_ha_device(w, "inv", "enmon/device/solar/roof/inv/state", inv_want)
+        meter = _check_ha_device(w, "meter", "enmon/device/ami/house/meter/state", meter_want)
+        assert (len(inv), len(meter)) == (7, 6)
+        assert "energy_export_wh" not in json.loads(w.last("enmon/device/ami/house/meter/state"))
+        assert not w.last("homeassistant/sensor/enmon_meter/energy_export/config")
+        assert meter["power_factor"].get("unit_of_meas") is None
+        assert inv["temperature"]["unit_of_meas"] == "\u00b0C"
+        # docs/MQTT.md's example is this config (its device block before the identity)
+        with open(os.path.join(harness.source_dir(), "docs", "MQTT.md"), encoding="utf-8") as fh:
+            doc = json.loads(fh.read().split("compares this example with the one enmond "
+                                             "publishes):\n\n```json\n", 1)[1].split("```")[0])
+        real = dict(inv["energy_export"])
+        assert {k: v for k, v in doc["dev"].items() if k != "mdl"} == {
+            k: real["dev"][k] for k in ("ids", "name", "sa")}
+        doc.pop("dev"), real.pop("dev")
+        assert doc == real, (doc, real)
         energy = json.loads(w.last("homeassistant/sensor/enmon_inv/energy_export/config"))
         assert energy["dev_cla"] == "energy" and energy["stat_cla"] == "total_increasing"
         assert energy["unit_of_meas"] == "kWh" and energy["uniq_id"] == "enmon_inv_energy_export"
@@ -261,15 +329,57 @@ def test_mqtt_summaries_and_home_assistant_discovery(city):
         pub.loop_stop()
         pub.disconnect()
         assert daemon.wait_for(
-            lambda: sum(1 for t, _, _ in w.messages if t in cfg_topics) >= before + 5, 15)
+            lambda: sum(1 for t, _, _ in w.messages if t in cfg_topics) >= before + 13, 15)
     finally:
         w.close()
 
 
+def test_home_assistant_removes_sensors_the_device_lacks(tmp_path, mosquitto, sim_factory):
+    """An older enmond announced "Energy exported" and "Temperature" for the household meter
+    (retained on the broker): once the meter's readings show it implements neither, enmond
+    publishes an empty retained config on each topic, which removes the entity; a late
+    subscriber (Home Assistant restarting) finds only the 6 sensors the meter has."""
+    stale = ["homeassistant/sensor/enmon_meter/%s/config" % o
+             for o in ("energy_export", "temperature")]
+    old = mqtt.Client(client_id="older-enmond")
+    old.connect("127.0.0.1", mosquitto.port)
+    old.loop_start()
+    for t in stale:
+        old.publish(t, json.dumps({"name": "stale", "stat_t": "x"}), qos=1,
+                    retain=True).wait_for_publish()
+    old.loop_stop()
+    old.disconnect()
+    port = harness.free_port()
+    sim_factory(dashlib.sim_config(port), args=dashlib.clock(60))
+    d = dashlib.DashEnmond(tmp_path, mosquitto.port, dashlib.programs(port),
+                           mqtt_extra="  ha_discovery: true\n", args=dashlib.clock(60))
+    w = _summary_watch(mosquitto.port, ("homeassistant/sensor/enmon_meter/#",))
+    try:
+        # the stale configs are retained before enmond starts
+        assert daemon.wait_for(lambda: all(w.last(t) for t in stale), 5)
+        d.start()
+        assert daemon.wait_for(lambda: all(w.last(t) == b"" for t in stale), 15), \
+            [(t, p) for t, p, _ in w.messages]
+    finally:
+        w.close()
+        assert d.stop() in (0, None)  # None: not started
+    late = _summary_watch(mosquitto.port, ("homeassistant/sensor/enmon_meter/#",))
+    try:
+        time.sleep(1)
+        retained = {t.split("/")[3] for t, p, r in late.messages if r and p}
+        assert retained == {"power", "energy_import", "voltage", "current", "frequency",
+                            "power_factor"}, retained
+    finally:
+        late.close()
+
+
 def test_enmon_top_once_prints_the_summaries(city):
     d = city
-    res = daemon.enmon("top", "--once", "-c", d.config)
+    # on the fixture's clock (enmond's: started earlier, so the data are 0 s old for top)
+    res = daemon.enmon("top", "--once", "-c", d.config, *dashlib.clock(60))
     lines = res.stdout.splitlines()
+    # 3 x summary_interval 1s at 60 simulated seconds per second
+    assert lines[0] == "enmond online, data 0 s old (stale after 3 min)", res.stdout
     assert any(re.match(r"^solar\s+.*\b1\.5\b", ln) for ln in lines), res.stdout
     assert any(ln.startswith("city") for ln in lines), res.stdout
     assert "\x1b[" not in res.stdout  # --once: plain text, no screen control

@@ -154,9 +154,11 @@ def test_every_earlier_version_migrates(tmp_path, version):
                           (2, "meter-7/welfare_inactivity", 3.0, 0, None, None)]
     events = db.execute("SELECT site, end_s - start_s FROM dr_events").fetchall()
     assert events == ([("house-7", 3600)] if version >= 5 else [])
-    # learned state: enmond saves its rules' state at shutdown (the fixture's row is replaced)
+    # learned state: enmond restores it at start and saves it at shutdown (the fixture's row,
+    # from version 6 on, is replaced); no device answers here, so a file without one has
+    # nothing learned to save (a rule that has seen no reading has learned nothing)
     learned = db.execute("SELECT device_id, rule FROM alert_learned").fetchall()
-    assert (2, "abnormal_load") in learned
+    assert learned == ([(2, "abnormal_load")] if version >= 6 else [])
     db.close()
     # and the reports read it: 0.160 kWh in (meter-7), 0.400 kWh out (inv-a) on 21 June
     out = daemon.enmon("--db", d.db, "--tz", "+09:00", "report", "--from", "2026-06-21",

@@ -414,24 +414,27 @@ def test_counted_days_and_insufficient_devices(tmp_path, mosquitto):
         lines = r.stdout.strip().splitlines()
         table_doc, csv_doc = doc_blocks("### Counted days and insufficient devices")
         assert lines == csv_doc
-        assert lines[0] == ("PERIOD,KEY,PROGRAM,KIND,DEVICES,DATA,BASELINE,kWh_REF,kWh_ACTUAL,"
-                            "kWh_SAVED,KRW,CO2_kg,DETAIL")
+        assert lines[0] == ("PERIOD,KEY,PROGRAM,KIND,DEVICES,DATA,METHOD,BASELINE,kWh_REF,"
+                            "kWh_ACTUAL,kWh_SAVED,kWh_LOW90,kWh_HIGH90,KRW,CO2_kg,FIT,DETAIL")
+        # no weather_station: day-type-month, no 90 % interval, no fit
         assert lines[1] == (",happy-led,happy-led,led-retrofit,2,insufficient (1 of 2),"
-                            "2015-09-02..2016-08-31,48.000,43.200,4.800,480,2.0,")
+                            "day-type-month,2015-09-02..2016-08-31,48.000,43.200,4.800,,,480,"
+                            "2.0,,")
         assert lines[2] == (",led-late,led-late,led-retrofit,1,insufficient (1 of 1),"
-                            "2015-09-02..2016-08-31,,,,,,")
+                            "day-type-month,2015-09-02..2016-08-31,,,,,,,,,")
 
         r = enmon(d, "savings", "--savings", sav, *period, "--by", "device")
         out_lines = [line.rstrip() for line in r.stdout.splitlines()]
         assert all(line.rstrip() in out_lines for line in table_doc), r.stdout
         table = {line.split()[0]: line.split() for line in r.stdout.splitlines()
                  if line.split() and line.split()[0].startswith("led-")}
-        # KEY PROGRAM KIND DEVICES DATA BASELINE REF ACTUAL SAVED KRW CO2 (PERIOD is empty)
-        assert table["led-a"][4:11] == ["ok", "2015-09-02..2016-08-31", "48.000", "43.200",
-                                        "4.800", "480", "2.0"]
+        # KEY PROGRAM KIND DEVICES DATA METHOD BASELINE REF ACTUAL SAVED LOW90 HIGH90 KRW CO2
+        # (PERIOD, FIT and DETAIL are empty)
+        assert table["led-a"][4:14] == ["ok", "day-type-month", "2015-09-02..2016-08-31",
+                                        "48.000", "43.200", "4.800", "-", "-", "480", "2.0"]
         assert table["led-b"][4:8] == ["insufficient", "(1", "of", "1)"]
-        assert table["led-b"][8:] == ["2015-09-02..2016-08-31"] + ["-"] * 5
-        assert table["led-c"][8:] == ["2015-09-02..2016-08-31"] + ["-"] * 5
+        assert table["led-b"][8:] == ["day-type-month", "2015-09-02..2016-08-31"] + ["-"] * 7
+        assert table["led-c"][8:] == ["day-type-month", "2015-09-02..2016-08-31"] + ["-"] * 7
         assert re.search(r"avoided energy \(led-retrofit, efficiency\) +4\.800 kWh +480 KRW",
                          r.stdout), r.stdout
 
@@ -734,7 +737,8 @@ def test_ess_tou_bill_savings_and_plant_subsidy(tmp_path, ess_db):
     assert hall["kwh_saved"] == pytest.approx(-332.0, abs=1e-6)
     assert hall["peak_baseline_kw"] == pytest.approx(160.0)
     assert hall["peak_actual_kw"] == pytest.approx(144.0)
-    assert "bill(building) - bill(grid import)" in hall["method"]
+    assert hall["method"] == "ess-bill"
+    assert "bill(building) - bill(grid import)" in hall["method_text"]
     # the -332 kWh are the battery's losses: totalled apart, never netted off avoided use
     assert report["totals"]["ess_kwh"] == pytest.approx(-332.0, abs=1e-6)
     assert report["totals"]["avoided_kwh"] == pytest.approx(0.0, abs=1e-6)
@@ -901,8 +905,10 @@ def test_ami_feedback_difference_in_differences_truth(tmp_path, mosquitto):
     assert len(rows) == 1, r.stdout
     row = rows[0]
     assert row["program"] == "ami" and row["data"] == "ok", row
-    assert row["method"].startswith("difference-in-differences vs %d matched comparison households"
-                                    % row["comparison_matched"]), row["method"]
+    assert row["method"] == "difference-in-differences"
+    assert row["method_text"].startswith("difference-in-differences vs %d matched comparison "
+                                         "households" % row["comparison_matched"]), row
+    assert row["has_interval"] is True
     assert row["participants"] == 40 and row["comparison_usable"] == 40
     assert row["baseline_to"] == "2016-05-31"
     assert row["saved_low_kwh"] <= true_kwh <= row["saved_high_kwh"], row

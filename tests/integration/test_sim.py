@@ -474,13 +474,17 @@ def test_demo_config_serves_the_city_slice(sim_factory):
     remap = {}
     for dev in demo["devices"]:  # the demo's fixed ports become free ports here
         dev["port"] = remap.setdefault(dev["port"], harness.free_port())
+        if "map" in dev:  # relative to config/, the file is written elsewhere
+            dev["map"] = os.path.join(harness.source_dir(), "config", dev["map"])
     sim = sim_factory(demo, args=["--time", NOON])
     units = {}
     for line in sim.stdout_text().splitlines():
         addr, count = line.split()[1:]
         units[int(addr.rsplit(":", 1)[1])] = int(count.split("=")[1])
     expected = {15020: 10, 15021: 20, 15022: 5, 15023: 30, 15024: 30, 15025: 20,
-                15026: 2}  # city hall: the building meter and its ESS's meter
+                15026: 2,  # city hall: the building meter and its ESS's meter
+                15027: 152,  # welfare: 10 + 10 senior centres, 2 rental complexes, 130 homes
+                15028: 12}  # pole leakage sensors
     assert units == {remap[p]: n for p, n in expected.items()}
     water = read_chain(remap[15022], 5)
     assert water[0].raw("Md") == "SIM-INV-90K"
@@ -547,5 +551,5 @@ def test_weather_csv_is_kma_hourly_and_history_truth_matches(tmp_path):
             assert actual * 1000 == sums[(r["device"], r["date"])], r
         saving += Decimal(r["avoided_kwh"]) > 0
     assert saving > 0  # the demo's retrofitted homes
-    assert "led-01-meter,2016-10-03,meter,9.7197,10.0681,0.3484,0.0000\n" in \
+    assert "led-01-meter,2016-10-03,meter,9.7197,10.0681,0.3484,0.0000,9.7197\n" in \
         truth.read_text(encoding="utf-8")  # the example in docs/SIMULATOR.md

@@ -22,6 +22,7 @@ struct rig {
     enum alert_rule_id rule;
     struct alert_rule_cfg cfg;
     struct alert_rule_state st;
+    struct alert_series series;
     struct reading r;
     struct alert_input in;
     int64_t wall0;
@@ -35,6 +36,7 @@ static void rig_init(struct rig *g, enum alert_rule_id rule, int64_t wall0)
     g->rule = rule;
     g->cfg = alert_rule_infos[rule].defaults;
     g->cfg.night_start = g->cfg.night_end = 0; /* every hour counts */
+    g->st.series = &g->series;
     alert_rule_state_init(&g->st, 0);
     g->in.kind = DEVICE_METER;
     g->wall0 = wall0;
@@ -135,10 +137,12 @@ static void test_welfare_other_learn_is_dropped(void **state)
     assert_int_equal(alert_learned_get(ALERT_RULE_WELFARE_INACTIVITY, &g.cfg, &g.st, &l), 1);
     struct alert_rule_cfg other = g.cfg;
     other.learn_ms = 48 * HOUR; /* slots of 2 h: the saved slot numbers mean other hours */
-    struct alert_rule_state st;
+    struct alert_rule_state st = {0};
+    struct alert_series series;
+    st.series = &series;
     alert_rule_state_init(&st, 0);
     assert_int_equal(alert_learned_put(ALERT_RULE_WELFARE_INACTIVITY, &other, &l, &st), 0);
-    assert_int_equal(st.u.welfare.n[0], 0);
+    assert_int_equal(st.series->n[0], 0);
     /* nor is it put into another rule */
     assert_int_equal(alert_learned_put(ALERT_RULE_ABNORMAL_LOAD, &g.cfg, &l, &st), 0);
     /* a fresh state has learned nothing to save */

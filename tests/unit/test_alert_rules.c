@@ -26,6 +26,7 @@ struct rig {
     struct alert_rule_cfg cfg;
     struct alert_rule_state st;
     struct alert_debounce bits[ALERT_EVENT_BITS];
+    struct alert_series series;
     struct alert_input in;
     struct reading r;
     int raises, clears;
@@ -38,6 +39,7 @@ static void rig_init(struct rig *g, enum alert_rule_id rule, int kind)
     g->rule = rule;
     g->cfg = alert_rule_infos[rule].defaults;
     g->st.bits = g->bits;
+    g->st.series = &g->series;
     alert_rule_state_init(&g->st, 0);
     g->in.kind = kind;
     g->in.capacity_w = 3000;

@@ -459,6 +459,18 @@ static void test_config_errors_are_located(void **state)
                  "alerts.hook.rate_limit", "30/h");
 }
 
+/* The pole-sensor rules are configured like the others; leakage_trend fits whole days. */
+static void test_config_sensor_rules(void **state)
+{
+    (void)state;
+    expect_error("alerts:\n  leakage_trend: {learn: 36h}\n", 27, "alerts.leakage_trend",
+                 "learn must be whole days, 3d..15d");
+    expect_error("alerts:\n  leakage_trend: {learn: 2d}\n", 27, "alerts.leakage_trend", "3d..15d");
+    expect_error("alerts:\n  leakage_current: {low: 1}\n", 27, "alerts.leakage_current.low", "low");
+    expect_error("alerts:\n  sensor_event:\n    events: [DOOR_OPEN, FLOOD]\n", 28,
+                 "alerts.sensor_event.events", "unknown event 'FLOOD'");
+}
+
 /* ---- the hook ------------------------------------------------------------------------------ */
 
 static void sh_hook(struct alert_hook_cfg *h, const char *script)
@@ -601,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_event_json),
         cmocka_unit_test(test_config_defaults_overrides_hook),
         cmocka_unit_test(test_config_errors_are_located),
+        cmocka_unit_test(test_config_sensor_rules),
         cmocka_unit_test(test_hook_run_stdin_exit_timeout),
         cmocka_unit_test(test_rate_window),
         cmocka_unit_test(test_hook_thread_rate_limit_and_retry),

@@ -246,14 +246,15 @@ static void test_defaults(void **state)
 }
 
 /* storage.retry_buffer_readings (docs/CONFIG.md "storage"): default 250000, over
- * 10 minutes of config/city (10,175 x 10 + 1,076 x 120 = 230,870 readings);
+ * 10 minutes of config/city (meters and pole sensors every 60 s, inverters every 5 s:
+ * 10,217 x 10 + 1,216 x 120 = 248,090 readings);
  * 1..100000000, else FILE:LINE: field: reason. */
 static void test_storage_retry_buffer(void **state)
 {
     (void)state;
     struct enmon_config *cfg = load_ok(ONE_DEVICE_YAML);
     assert_int_equal(cfg->storage.retry_buffer_readings, 250000);
-    assert_true(CFG_RETRY_BUFFER_DEFAULT >= 10175 * 10 + 1076 * 120);
+    assert_true(CFG_RETRY_BUFFER_DEFAULT >= 10217 * 10 + 1216 * 120);
     config_free(cfg);
     cfg = load_ok("storage: {retry_buffer_readings: 500000}\n" ONE_DEVICE_YAML); /* the doc's */
     assert_int_equal(cfg->storage.retry_buffer_readings, 500000);
@@ -509,7 +510,22 @@ static void test_error_unknown_kind(void **state)
                  "    kind: battery\n",
                  3, "programs[0].kind",
                  "unknown value 'battery' (expected one of: solar, ami, led-retrofit, "
-                 "efficiency, demand-response)");
+                 "efficiency, demand-response, grid-safety)");
+}
+
+/* A pole sensor has no SunSpec model: without a map it is an error at its entry. */
+static void test_error_sensor_without_map(void **state)
+{
+    (void)state;
+    expect_error("programs:\n"
+                 "  - id: grid\n"
+                 "    kind: grid-safety\n"
+                 "    sites:\n"
+                 "      - id: pole-1\n"
+                 "        devices:\n"
+                 "          - {id: leak-1, kind: sensor, link: 'tcp://127.0.0.1:502', unit: 1}\n",
+                 7, "programs[0].sites[0].devices[0].map",
+                 "missing (a sensor is read through a register map)");
 }
 
 static void test_error_duplicate_link_unit(void **state)
@@ -747,6 +763,7 @@ int main(void)
         cmocka_unit_test(test_error_duplicate_ids),
         cmocka_unit_test(test_error_missing_required),
         cmocka_unit_test(test_error_unknown_kind),
+        cmocka_unit_test(test_error_sensor_without_map),
         cmocka_unit_test(test_error_duplicate_link_unit),
         cmocka_unit_test(test_sunspec_devices_share_a_unit),
         cmocka_unit_test(test_error_other_values),

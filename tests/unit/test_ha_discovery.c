@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "ha_discovery.h"
+#include "regmap.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -49,7 +50,8 @@ static const char *const abbrev[][2] = {
     {"stat_cla", "state_class"},
     {"unit_of_meas", "unit_of_measurement"},
     {"uniq_id", "unique_id"},
-    {"obj_id", "object_id"},
+    {"default_entity_id", "default_entity_id"},
+    {"o", "origin"},
     {"avty", "availability"},
     {"avty_mode", "availability_mode"},
     {"dev", "device"},
@@ -118,7 +120,7 @@ static void test_inverter(void **state)
 {
     struct ha_sensor s[HA_SENSORS_MAX];
     char t[256];
-    assert_int_equal(ha_sensors(&cfg, 0, s), 2);
+    assert_int_equal(ha_sensors(&cfg, 0, s), 7);
     assert_int_equal(ha_config_topic(&cfg, 0, &s[1], t, sizeof(t)),
                      (int)strlen("homeassistant/sensor/enmon_inv-1/energy_export/config"));
     assert_string_equal(t, "homeassistant/sensor/enmon_inv-1/energy_export/config");
@@ -128,6 +130,13 @@ static void test_inverter(void **state)
     assert_string_equal(str(power, "stat_cla"), "measurement");
     assert_string_equal(str(power, "unit_of_meas"), "W");
     assert_string_equal(str(power, "uniq_id"), "enmon_inv-1_power");
+    /* HA ignores obj_id since 2026.4: default_entity_id, a valid entity id ("-" -> "_") */
+    assert_null(cJSON_GetObjectItemCaseSensitive(power, "obj_id"));
+    assert_string_equal(str(power, "default_entity_id"), "sensor.enmon_inv_1_power");
+    const cJSON *origin = cJSON_GetObjectItemCaseSensitive(power, "o");
+    assert_string_equal(str(origin, "name"), "enmon");
+    assert_string_equal(str(origin, "sw"), ENMON_VERSION);
+    assert_string_equal(str(origin, "url"), ENMON_SUPPORT_URL);
     topic(power, str(power, "stat_t"), t, sizeof(t));
     assert_string_equal(t, "city/enmon/device/solar/roof/inv-1/state");
     assert_non_null(strstr(str(power, "val_tpl"), "value_json.power_w is defined"));
@@ -153,9 +162,10 @@ static void test_inverter(void **state)
 static void test_meter_and_longest_ids(void **state)
 {
     struct ha_sensor s[HA_SENSORS_MAX];
-    assert_int_equal(ha_sensors(&cfg, 1, s), 3);
-    const char *want[] = {"power", "energy_import", "energy_export"};
-    for (int i = 0; i < 3; i++) {
+    assert_int_equal(ha_sensors(&cfg, 1, s), 8);
+    const char *want[] = {"power",     "energy_import", "energy_export", "voltage",
+                          "current",   "frequency",     "power_factor",  "temperature"};
+    for (int i = 0; i < 8; i++) {
         assert_string_equal(s[i].object, want[i]);
         cJSON *doc = config(1, &s[i]);
         char id[96];
@@ -163,7 +173,7 @@ static void test_meter_and_longest_ids(void **state)
         assert_string_equal(str(doc, "uniq_id"), id);
         cJSON_Delete(doc);
     }
-    for (int i = 0; i < 3; i++) { /* 63-character ids and names still fit in one message */
+    for (int i = 0; i < 8; i++) { /* 63-character ids and names still fit in one message */
         cJSON *doc = config(2, &s[i]);
         cJSON_Delete(doc);
     }
@@ -199,12 +209,77 @@ static void test_device_info_from_sunspec(void **state)
     cJSON_Delete(doc);
 }
 
+/* HA's sensor rules: device class, unit and state class of each measurement sensor. */
+static void test_measurement_sensors(void **state)
+{
+    (void)state;
+    struct ha_sensor s[HA_SENSORS_MAX];
+    int n = ha_sensors(&cfg, 0, s);
+    static const char *const want[][4] = {
+        {"voltage", "voltage", "V", "voltage_v"},
+        {"current", "current", "A", "current_a"},
+        {"frequency", "frequency", "Hz", "frequency_hz"},
+        {"power_factor", "power_factor", NULL, "power_factor"},
+        {"temperature", "temperature", "\u00b0C", "temperature_c"},
+    };
+    for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
+        int found = 0;
+        for (int i = 0; i < n; i++) {
+            if (strcmp(s[i].object, want[w][0]) != 0)
+                continue;
+            found = 1;
+            cJSON *doc = config(0, &s[i]);
+            assert_string_equal(str(doc, "dev_cla"), want[w][1]);
+            assert_string_equal(str(doc, "stat_cla"), "measurement");
+            if (want[w][2])
+                assert_string_equal(str(doc, "unit_of_meas"), want[w][2]);
+            else /* power factor -1..1: HA wants no unit (or %) */
+                assert_null(cJSON_GetObjectItemCaseSensitive(doc, "unit_of_meas"));
+            char key[64];
+            snprintf(key, sizeof(key), "value_json.%s is defined", want[w][3]);
+            assert_non_null(strstr(str(doc, "val_tpl"), key));
+            cJSON_Delete(doc);
+        }
+        assert_true(found);
+    }
+}
+
+/* Only what the device implements: a SunSpec device power until its readings show more; a
+ * device with a register map what the map's points feed. */
+static void test_only_implemented_sensors(void **state)
+{
+    (void)state;
+    struct ha_sensor s[HA_SENSORS_MAX];
+    assert_int_equal(ha_sensors_implemented(&cfg, 1, 0, s), 1);
+    assert_string_equal(s[0].object, "power");
+    /* a consumption meter: power, import, voltage, frequency; no export, current, PF */
+    uint32_t seen = 1u << MEAS_POWER_W | 1u << MEAS_ENERGY_IMPORT_WH | 1u << MEAS_VOLTAGE_V |
+                    1u << MEAS_FREQUENCY_HZ;
+    assert_int_equal(ha_sensors_implemented(&cfg, 1, seen, s), 4);
+    const char *want[] = {"power", "energy_import", "voltage", "frequency"};
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(s[i].object, want[i]);
+    /* a map meter with import, power and PF points only (no export register) */
+    struct regmap_point pts[3] = {
+        {.meas = MEAS_ENERGY_IMPORT_WH}, {.meas = MEAS_POWER_W}, {.meas = MEAS_POWER_FACTOR}};
+    struct regmap map = {.points = pts, .npoints = 3};
+    devices[1].map = &map;
+    assert_int_equal(ha_sensors_implemented(&cfg, 1, 0xffffffffu, s), 3);
+    assert_string_equal(s[0].object, "power");
+    assert_string_equal(s[1].object, "energy_import");
+    assert_string_equal(s[2].object, "power_factor");
+    devices[1].map = NULL;
+    assert_int_equal(ha_sensors_implemented(&cfg, 9, 0, s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_device_info_from_sunspec, setup),
         cmocka_unit_test_setup(test_inverter, setup),
         cmocka_unit_test_setup(test_meter_and_longest_ids, setup),
+        cmocka_unit_test_setup(test_measurement_sensors, setup),
+        cmocka_unit_test_setup(test_only_implemented_sensors, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* test_sim_history.c -- enmon-sim history: deterministic intervals, LED retrofit effect, solar
- * seasons and nights, demand-response load drop, the CSV writer, weather loads, the truth file. */
+ * seasons and nights, demand-response load drop, the CSV writer, weather loads, the truth file
+ * and the ESS bills without the battery. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -180,7 +181,8 @@ static void test_truth_file(void **state)
     FILE *out = open_memstream(&buf, &len);
     assert_int_equal(sim_history_write_truth(out, devs, 3, &s), 0);
     fclose(out);
-    const char *head = "device,date,kind,actual_kwh,counterfactual_kwh,avoided_kwh,solar_kwh\n";
+    const char *head =
+        "device,date,kind,actual_kwh,counterfactual_kwh,avoided_kwh,solar_kwh,no_ess_kwh\n";
     assert_true(strncmp(buf, head, strlen(head)) == 0);
     int lines = 0;
     for (char *p = buf; *p; p++)
@@ -220,6 +222,63 @@ static void test_truth_file(void **state)
     free(buf);
 }
 
+/* A building with the demo's battery (500 kWh usable, 100 kW, 90 %): on the weekday 2016-10-04
+ * it charges 00:00-07:00 and 23:00-24:00 (8 h at 500 / sqrt(0.9) / 8 = 65.881 kW: 527.0464 kWh)
+ * and discharges 09:00-19:00 (10 h at 500 x sqrt(0.9) / 10 = 47.434 kW: 474.3416 kWh), so its
+ * meter imports 52.7048 kWh more than without it (the load, 200,000 kWh a month, never falls
+ * below the discharge: no export); each side's 96 intervals round to 0.1 Wh (<= 0.0048 kWh).
+ * The month's bills: the same kWh as the days, the peak and the bill fall with the battery. */
+static void test_truth_without_battery(void **state)
+{
+    (void)state;
+    struct sim_history_device hall = {
+        .key = "hall-meter", .site = "hall", .kwh_month = 200000, .building = 1};
+    hall.ess = (struct sim_ess){.usable_kwh = 500, .power_kw = 100, .efficiency = 0.9};
+    struct tariff tou;
+    tariff_default_general_tou(&tou);
+    hall.tariff = &tou;
+    struct sim_history_spec s = {
+        .seed = 3, .from_s = kst(2016, 10, 1, 0), .to_s = kst(2016, 11, 1, 0)};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_int_equal(sim_history_write_truth(out, &hall, 1, &s), 0);
+    fclose(out);
+    double month[2] = {0.0, 0.0};
+    for (char *p = strchr(buf, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
+        char date[16];
+        double v[5];
+        assert_int_equal(sscanf(p + 1, "hall-meter,%10[0-9-],meter,%lf,%lf,%lf,%lf,%lf", date,
+                                &v[0], &v[1], &v[2], &v[3], &v[4]),
+                         6);
+        assert_float_equal(v[0], v[1], 1e-9); /* no program: the battery is no counterfactual */
+        month[0] += v[0];
+        month[1] += v[4];
+        if (strcmp(date, "2016-10-04") == 0)
+            assert_float_equal(v[0] - v[4], 527.0464 - 474.3416, 0.0096);
+        if (strcmp(date, "2016-10-08") == 0) /* a Saturday: idle (Sunday charges from 23:00) */
+            assert_float_equal(v[0], v[4], 1e-9);
+    }
+    free(buf);
+    buf = NULL;
+    out = open_memstream(&buf, &len);
+    assert_int_equal(sim_history_write_bills(out, &hall, 1, &s), 0);
+    fclose(out);
+    double kwh, no_kwh, kw, no_kw, bill, no_bill;
+    int days;
+    const char *line = strchr(buf, '\n');
+    assert_non_null(line);
+    assert_int_equal(sscanf(line + 1, "hall-meter,2016-10,%d,%lf,%lf,%lf,%lf,%lf,%lf", &days, &kwh,
+                            &no_kwh, &kw, &no_kw, &bill, &no_bill),
+                     7);
+    assert_int_equal(days, 31);
+    assert_float_equal(kwh, month[0], 0.01); /* the days' 4-decimal sums */
+    assert_float_equal(no_kwh, month[1], 0.01);
+    assert_true(no_kw - kw > 40.0 && no_kw - kw <= 47.434 + 0.01);
+    assert_true(no_bill > bill);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_colder_weather_heats),
         cmocka_unit_test(test_truth_file),
+        cmocka_unit_test(test_truth_without_battery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,6 +171,22 @@ static void test_household_daily_shape(void **state)
     assert_true(sim_load_shape(10.0, 1, 0) > sim_load_shape(10.0, 0, 0));
 }
 
+/* An office's retrofit acts in working hours (weekdays 08-19 h): 12 % there, nothing in the
+ * evening or at weekends. */
+static void test_led_retrofit_office_working_hours(void **state)
+{
+    (void)state;
+    struct sim_household before = {.kwh_month = 9000.0, .building = 1, .key = sim_hash2(3, 8)};
+    struct sim_household after = before;
+    after.led_retrofit = 1;
+    double wed10 = local_time(2026, 6, 3, 10, 0), wed20 = local_time(2026, 6, 3, 20, 0);
+    double sat10 = local_time(2026, 6, 6, 10, 0);
+    assert_true(fabs(sim_household_w(&after, wed10) / sim_household_w(&before, wed10) -
+                     SIM_LED_OFFICE_FACTOR) < 1e-9);
+    assert_true(sim_household_w(&after, wed20) == sim_household_w(&before, wed20));
+    assert_true(sim_household_w(&after, sat10) == sim_household_w(&before, sat10));
+}
+
 static void test_led_retrofit_saves_in_the_evening(void **state)
 {
     (void)state;
@@ -276,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_household_daily_shape),
         cmocka_unit_test(test_office_building_works_by_day),
         cmocka_unit_test(test_led_retrofit_saves_in_the_evening),
+        cmocka_unit_test(test_led_retrofit_office_working_hours),
         cmocka_unit_test(test_seeded_determinism),
         cmocka_unit_test(test_grid_values_in_band),
         cmocka_unit_test(test_ess_schedule_and_soc),

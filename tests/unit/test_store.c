@@ -496,6 +496,8 @@ static void make_v5_file(struct fixture *f, int dr_cli)
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TABLE alert_learned; DROP TABLE dr_events;"
                                   " DROP TABLE weather;"
+                                  " DROP TABLE reading_blocks;" /* version 10 */
+                                  " DROP TABLE webhook_outbox;" /* version 9 */
                                   " ALTER TABLE alerts DROP COLUMN clear_value;"
                                   " ALTER TABLE alerts DROP COLUMN clear_cause;"
                                   " PRAGMA user_version=5",

@@ -136,17 +136,25 @@ static void test_cp949_import_and_daily_means(void **state)
                                   "11 * 3600"),
                      1);
 
-    double out[4];
+    double out[4], hourly[4 * 24];
     /* from any instant of day 1; day 0 (2023-12-31) and day 3 have no rows */
     assert_int_equal(sr_weather_daily(f->db, 133, T0 - CALTIME_DAY_S + 7 * H, 4, CALTIME_KST_MIN,
-                                      out, msg, sizeof(msg)),
+                                      out, hourly, msg, sizeof(msg)),
                      ENMON_OK);
+    /* the hours of day 1 (index 1) in place: h at 24 + h, 05:00 empty (NULL), 11:00 missing;
+     * day 2 has 19 hours, fewer than 20: none of its hours is given */
+    assert_true(fabs(hourly[24 + 4] - 4.0) < 1e-12);
+    assert_true(fabs(hourly[24 + 23] - 23.0) < 1e-12);
+    assert_true(isnan(hourly[24 + 5]));
+    assert_true(isnan(hourly[24 + 11]));
+    assert_true(isnan(hourly[48 + 3]));
+    assert_true(isnan(hourly[0]));
     assert_true(isnan(out[0]));
     assert_true(fabs(out[1] - 11.9) < 1e-12);
     assert_true(isnan(out[2])); /* 19 valid hours */
     assert_true(isnan(out[3]));
     /* another station has nothing */
-    assert_int_equal(sr_weather_daily(f->db, 108, T0, 1, CALTIME_KST_MIN, out, msg, sizeof(msg)),
+    assert_int_equal(sr_weather_daily(f->db, 108, T0, 1, CALTIME_KST_MIN, out, NULL, msg, sizeof(msg)),
                      ENMON_OK);
     assert_true(isnan(out[0]));
     free(text);
@@ -215,7 +223,9 @@ static void test_version_7_file_is_migrated(void **state)
     struct import_weather_result res;
     char msg[256];
     assert_int_equal(
-        sqlite3_exec(f->db, "DROP TABLE weather; PRAGMA user_version=7", NULL, NULL, NULL),
+        sqlite3_exec(f->db, "DROP TABLE weather; DROP TABLE reading_blocks; DROP TABLE webhook_outbox;"
+                     " PRAGMA user_version=7",
+                     NULL, NULL, NULL),
         SQLITE_OK);
     const char ok[] = "\xEC\xA7\x80\xEC\xA0\x90,\xEC\x9D\xBC\xEC\x8B\x9C,"
                       "\xEA\xB8\xB0\xEC\x98\xA8(\xC2\xB0"
