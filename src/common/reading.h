@@ -20,8 +20,9 @@ enum meas {
     MEAS_TEMPERATURE_C,
     MEAS_STATE,  /* SunSpec operating state (enum, 1..8 for inverters) */
     MEAS_EVENTS, /* event bitfield (inverter Evt1, meter Evt, sensor door/tilt bits) */
-    MEAS__COUNT, /* the measurements above have a readings column (store, outbox follow them) */
-    /* Pole sensors (device kind sensor): carried, published and alerted on, not stored yet. */
+    MEAS__COUNT, /* the measurements above: readings columns power_w .. events, in this order */
+    /* Pole sensors (device kind sensor): readings columns leakage_ma .. tilt_deg, in this order,
+     * after the m1..m4 DC module columns (schema 11). */
     MEAS_LEAKAGE_MA = MEAS__COUNT, /* residual (leakage) current, mA */
     MEAS_CURRENT_L1_A,             /* phase currents, A */
     MEAS_CURRENT_L2_A,

@@ -12,7 +12,8 @@
     "power_factor, dc_power_w, temperature_c, state, events, "                                     \
     "m1_dc_current_a, m1_dc_voltage_v, m1_dc_power_w, m2_dc_current_a, m2_dc_voltage_v, "          \
     "m2_dc_power_w, m3_dc_current_a, m3_dc_voltage_v, m3_dc_power_w, m4_dc_current_a, "            \
-    "m4_dc_voltage_v, m4_dc_power_w"
+    "m4_dc_voltage_v, m4_dc_power_w, leakage_ma, current_l1_a, current_l2_a, current_l3_a, "      \
+    "tilt_deg"
 
 enum archive_stmt {
     AS_NEXT_DEV,

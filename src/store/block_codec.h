@@ -6,8 +6,8 @@
 #include <stdint.h>
 
 /* The value columns of a readings row, in table order: power_w .. events (11),
- * then m1_dc_current_a .. m4_dc_power_w (12). */
-#define BLOCK_COLS 23
+ * then m1_dc_current_a .. m4_dc_power_w (12), then leakage_ma .. tilt_deg (5). */
+#define BLOCK_COLS 28
 #define BLOCK_SCALE_MAX 6 /* values are tried as integers x 10^-k, k = 0..6 */
 
 /* One raw reading: time, quality and the values present (bit c of present set:

@@ -17,7 +17,9 @@
 #define OUTBOX_LOG_EVERY_S 60
 #define OUTBOX_MARK_KEY "mqtt_published_rowid"
 
-_Static_assert(MEAS__COUNT == 11, "readings columns follow enum meas");
+_Static_assert(MEAS__COUNT == 11 && MEAS__ALL == 16, "readings columns follow enum meas");
+/* the column of a sensor measurement in the fetch, after the 12 module columns */
+#define OUTBOX_SENSOR_COL(m) (4 + MEAS__COUNT + READING_MODULES_MAX * MODULE__COUNT + (m)-MEAS__COUNT)
 _Static_assert(READING_MODULES_MAX == 4 && MODULE__COUNT == 3, "m1..m4 dc columns follow modules");
 
 /* devices.id -> config index, sorted by id for bsearch */
@@ -110,7 +112,8 @@ static int outbox_prepare(struct outbox *o)
         "m1_dc_current_a, m1_dc_voltage_v, m1_dc_power_w, "
         "m2_dc_current_a, m2_dc_voltage_v, m2_dc_power_w, "
         "m3_dc_current_a, m3_dc_voltage_v, m3_dc_power_w, "
-        "m4_dc_current_a, m4_dc_voltage_v, m4_dc_power_w "
+        "m4_dc_current_a, m4_dc_voltage_v, m4_dc_power_w, "
+        "leakage_ma, current_l1_a, current_l2_a, current_l3_a, tilt_deg "
         "FROM readings WHERE rowid > ?1 ORDER BY rowid LIMIT ?2";
     static const char keys[] =
         "SELECT rowid, device_id, ts_ms FROM readings WHERE rowid > ?1 ORDER BY rowid LIMIT ?2";
@@ -194,6 +197,9 @@ static void outbox_row(sqlite3_stmt *s, struct reading *r)
             r->module[i].valid |= (uint8_t)(1u << k);
             r->nmodules = (uint8_t)(i + 1);
         }
+    for (int m = MEAS__COUNT; m < MEAS__ALL; m++)
+        if (sqlite3_column_type(s, OUTBOX_SENSOR_COL(m)) != SQLITE_NULL)
+            reading_set(r, (enum meas)m, sqlite3_column_double(s, OUTBOX_SENSOR_COL(m)));
 }
 
 /* Beyond max_rows, the oldest rows are skipped for good: counted and logged. */

@@ -91,9 +91,10 @@ static const char *const store_sql[SQL__COUNT] = {
                     "m1_dc_current_a, m1_dc_voltage_v, m1_dc_power_w, "
                     "m2_dc_current_a, m2_dc_voltage_v, m2_dc_power_w, "
                     "m3_dc_current_a, m3_dc_voltage_v, m3_dc_power_w, "
-                    "m4_dc_current_a, m4_dc_voltage_v, m4_dc_power_w) "
+                    "m4_dc_current_a, m4_dc_voltage_v, m4_dc_power_w, "
+                    "leakage_ma, current_l1_a, current_l2_a, current_l3_a, tilt_deg) "
                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-                    "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+                    "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
     [SQL_INTERVAL] = "INSERT INTO intervals(device_id, start_s, wh_import, wh_export, samples) "
                      "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(device_id, start_s) DO UPDATE SET "
                      "wh_import = wh_import + excluded.wh_import, "
@@ -114,7 +115,9 @@ static const char *const store_sql[SQL__COUNT] = {
                          "FROM counter_state WHERE device_id = ?1",
 };
 
-_Static_assert(MEAS__COUNT == 11, "readings columns follow enum meas");
+_Static_assert(MEAS__COUNT == 11 && MEAS__ALL == 16, "readings columns follow enum meas");
+/* the bind index (1-based) of a sensor measurement's column, after the 12 module columns */
+#define STORE_SENSOR_COL(m) (4 + MEAS__COUNT + READING_MODULES_MAX * MODULE__COUNT + (m)-MEAS__COUNT)
 _Static_assert(READING_MODULES_MAX == 4 && MODULE__COUNT == 3, "m1..m4 dc columns follow modules");
 
 struct store {
@@ -437,6 +440,11 @@ static int store_insert_reading(struct store *st, const struct store_dev *d,
             int has = i < r->nmodules && ((r->module[i].valid >> k) & 1u) && isfinite(v);
             store_bind_opt(s, 4 + MEAS__COUNT + i * MODULE__COUNT + k, has, v);
         }
+    /* pole sensors: leakage_ma = ?27 ... tilt_deg = ?31 */
+    for (int m = MEAS__COUNT; m < MEAS__ALL; m++) {
+        double v = r->value[m];
+        store_bind_opt(s, STORE_SENSOR_COL(m), reading_has(r, (enum meas)m) && isfinite(v), v);
+    }
     return store_step(st, SQL_READING);
 }
 

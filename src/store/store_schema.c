@@ -118,6 +118,13 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE reading_blocks("
     "  device_id INTEGER NOT NULL, t0_ms INTEGER NOT NULL, t1_ms INTEGER NOT NULL,"
     "  n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (device_id, t0_ms)) WITHOUT ROWID;",
+    /* 10 -> 11: pole sensors (device kind sensor): leakage current (mA), phase currents L1..L3
+     * (A) and tilt (degrees) of enum meas's stored tail (MEAS__COUNT .. MEAS__ALL) */
+    "ALTER TABLE readings ADD COLUMN leakage_ma REAL;"
+    "ALTER TABLE readings ADD COLUMN current_l1_a REAL;"
+    "ALTER TABLE readings ADD COLUMN current_l2_a REAL;"
+    "ALTER TABLE readings ADD COLUMN current_l3_a REAL;"
+    "ALTER TABLE readings ADD COLUMN tilt_deg REAL;",
 };
 
 static int schema_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 
 /* Opens path read-write, creating it with mode 0640 when missing, and sets WAL
  * mode, synchronous=NORMAL and a busy timeout. ENMON_OK or ENMON_ERR_DB (msg). */

@@ -11,6 +11,8 @@ import sqlite3
 import struct
 import time
 
+import pytest
+
 import daemon
 import dashlib
 import harness
@@ -120,6 +122,25 @@ def test_feeder_readings_discovery_and_leakage_alert(tmp_path, mosquitto, sim_fa
         assert daemon.wait_for(lambda: watch.last(door), 10), d.log_text()
         sim.ctl("clear", "events", "%d/5" % port)
         assert daemon.wait_for(lambda: watch.last(door) == b"", 10), d.log_text()
+
+        # every measurement is stored (schema 11): leak-3's published states, the 45 mA
+        # step among them, are its readings rows, column for column
+        cols = ("leakage_ma", "current_l1_a", "current_l2_a", "current_l3_a", "tilt_deg")
+
+        def stored():
+            db = sqlite3.connect(d.db)
+            try:
+                return {r[0]: r[1:] for r in db.execute(
+                    "SELECT r.ts_ms, %s FROM readings r JOIN devices v ON v.id = r.device_id"
+                    " WHERE v.key = 'leak-3'" % ", ".join("r." + c for c in cols))}
+            finally:
+                db.close()
+        states = watch.all_states("leak-3")
+        assert daemon.wait_for(lambda: all(x["ts_ms"] in stored() for x in states), 5)
+        rows = stored()
+        for x in states:
+            assert rows[x["ts_ms"]] == pytest.approx(tuple(x[c] for c in cols), rel=1e-9), x
+        assert max(r[0] for r in rows.values()) > 30.0
     finally:
         assert d.stop() == 0, d.log_text()
         watch.close()

@@ -111,6 +111,9 @@ def test_welfare_alert_fires_on_time_after_restart(tmp_path, mosquitto, sim_fact
         db.executescript("DROP TABLE alert_learned; DROP TABLE dr_events;"
                          " DROP TABLE weather; DROP TABLE webhook_outbox;"
                          " DROP TABLE reading_blocks;"
+                         + "".join(" ALTER TABLE readings DROP COLUMN %s;" % c for c in (
+                             "leakage_ma", "current_l1_a", "current_l2_a", "current_l3_a",
+                             "tilt_deg")) +
                          " ALTER TABLE alerts DROP COLUMN clear_value;"
                          " ALTER TABLE alerts DROP COLUMN clear_cause;"
                          " PRAGMA user_version=5;")

@@ -498,6 +498,11 @@ static void make_v5_file(struct fixture *f, int dr_cli)
                                   " DROP TABLE weather;"
                                   " DROP TABLE reading_blocks;" /* version 10 */
                                   " DROP TABLE webhook_outbox;" /* version 9 */
+                                  " ALTER TABLE readings DROP COLUMN leakage_ma;" /* 11 */
+                                  " ALTER TABLE readings DROP COLUMN current_l1_a;"
+                                  " ALTER TABLE readings DROP COLUMN current_l2_a;"
+                                  " ALTER TABLE readings DROP COLUMN current_l3_a;"
+                                  " ALTER TABLE readings DROP COLUMN tilt_deg;"
                                   " ALTER TABLE alerts DROP COLUMN clear_value;"
                                   " ALTER TABLE alerts DROP COLUMN clear_cause;"
                                   " PRAGMA user_version=5",

@@ -224,6 +224,11 @@ static void test_version_7_file_is_migrated(void **state)
     char msg[256];
     assert_int_equal(
         sqlite3_exec(f->db, "DROP TABLE weather; DROP TABLE reading_blocks; DROP TABLE webhook_outbox;"
+                     " ALTER TABLE readings DROP COLUMN leakage_ma;"
+                     " ALTER TABLE readings DROP COLUMN current_l1_a;"
+                     " ALTER TABLE readings DROP COLUMN current_l2_a;"
+                     " ALTER TABLE readings DROP COLUMN current_l3_a;"
+                     " ALTER TABLE readings DROP COLUMN tilt_deg;"
                      " PRAGMA user_version=7",
                      NULL, NULL, NULL),
         SQLITE_OK);
