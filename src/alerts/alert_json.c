@@ -1,5 +1,5 @@
-/* alert_json.c -- one alert as JSON, the same keys and formatting everywhere: the event
- * (MQTT payload, hook stdin, live frame) and the history record (enmon alerts, /api/alerts). */
+/* alert_json.c -- one alert as JSON, the same keys and formatting everywhere: the MQTT payload,
+ * hook stdin and webhook body, the live frame, `enmon alerts` and /api/alerts. */
 #include "alert_json.h"
 
 #include "alert_store.h"
@@ -63,102 +63,81 @@ static void jint(struct jbuf *j, const char *key, int64_t v, int first)
     jraw(j, key, n, first);
 }
 
-/* "key":"<UTC ISO 8601>" ("" when it cannot be shown) */
+/* "key":null */
+static void jnull(struct jbuf *j, const char *key)
+{
+    jraw(j, key, "null", 0);
+}
+
+/* "key":"text", or null when val is NULL or "" */
+static void jstr_or_null(struct jbuf *j, const char *key, const char *val)
+{
+    if (val && val[0])
+        jstr(j, key, val, 0);
+    else
+        jnull(j, key);
+}
+
+/* "key":"<UTC ISO 8601>","key_ms":ms, or both null when ms is 0 (unknown or not yet) */
 static void jtime(struct jbuf *j, const char *key, int64_t ms)
 {
-    char t[48];
-    if (payload_utc_time(ms, t, sizeof(t)) < 0)
-        t[0] = '\0';
-    jstr(j, key, t, 0);
-}
-
-/* "value":number, or null when unknown or not finite */
-static void jvalue(struct jbuf *j, const struct alert_json *a)
-{
-    char num[64];
-    int ok = a->has_value && payload_number(a->value, num, sizeof(num)) >= 0;
-    jraw(j, "value", ok ? num : "null", 0);
-}
-
-/* "clear_value":number, when known and finite */
-static void jclear_value(struct jbuf *j, const struct alert_json *a)
-{
-    char num[64];
-    if (a->has_clear_value && payload_number(a->clear_value, num, sizeof(num)) >= 0)
-        jraw(j, "clear_value", num, 0);
-}
-
-/* ---- the two shapes ------------------------------------------------------------------------ */
-
-/* device, program, site, rule, severity, cause: the same in both shapes */
-static void jwhat(struct jbuf *j, const struct alert_json *a)
-{
-    jstr(j, "device", a->device, 0);
-    jstr(j, "program", a->program, 0);
-    jstr(j, "site", a->site, 0);
-    jstr(j, "rule", a->rule, 0);
-    jstr(j, "severity", a->severity, 0);
-    jstr(j, "cause", a->cause, 0);
-}
-
-static const char *state_name(const struct alert_json *a)
-{
-    return a->active ? "active" : "cleared";
-}
-
-static void write_event(struct jbuf *j, const struct alert_json *a)
-{
-    jstr(j, "id", a->key, 1);
-    jwhat(j, a);
-    jvalue(j, a);
-    jtime(j, "first_seen", a->first_seen_ms);
-    jint(j, "first_seen_ms", a->first_seen_ms, 0);
-    jtime(j, "last_seen", a->last_seen_ms);
-    jint(j, "last_seen_ms", a->last_seen_ms, 0);
-    jstr(j, "state", state_name(a), 0);
-    if (!a->active)
-        jclear_value(j, a);
-}
-
-static void write_record(struct jbuf *j, const struct alert_json *a)
-{
-    char t[48];
-    jint(j, "id", a->row_id, 1);
-    jstr(j, "key", a->key, 0);
-    jwhat(j, a);
-    if (a->has_value)
-        jvalue(j, a);
-    jint(j, "first_seen_ms", a->first_seen_ms, 0);
-    if (payload_utc_time(a->raised_ms, t, sizeof(t)) > 0)
-        jstr(j, "raised", t, 0);
-    jint(j, "raised_ms", a->raised_ms, 0);
-    jstr(j, "state", state_name(a), 0);
-    if (a->cleared_ms)
-        jint(j, "cleared_ms", a->cleared_ms, 0);
-    jclear_value(j, a);
-    if (a->clear_cause && a->clear_cause[0])
-        jstr(j, "clear_cause", a->clear_cause, 0);
-    if (a->acked_by && a->acked_by[0]) {
-        jstr(j, "acked_by", a->acked_by, 0);
-        jint(j, "acked_ms", a->acked_ms, 0);
+    char t[48], key_ms[40];
+    snprintf(key_ms, sizeof(key_ms), "%s_ms", key);
+    if (ms == 0 || payload_utc_time(ms, t, sizeof(t)) < 0) {
+        jnull(j, key);
+        jnull(j, key_ms);
+        return;
     }
+    jstr(j, key, t, 0);
+    jint(j, key_ms, ms, 0);
 }
 
-int alert_json_write(const struct alert_json *a, enum alert_json_form form, char *buf, size_t len)
+/* "key":number, or null when unknown or not finite */
+static void jnumber(struct jbuf *j, const char *key, int known, double v)
+{
+    char num[64];
+    int ok = known && payload_number(v, num, sizeof(num)) >= 0;
+    jraw(j, key, ok ? num : "null", 0);
+}
+
+/* ---- the one shape ------------------------------------------------------------------------- */
+
+int alert_json_write(const struct alert_json *a, char *buf, size_t len)
 {
     struct jbuf j = {buf, len, 0, len == 0};
-    if (form == ALERT_JSON_EVENT)
-        write_event(&j, a);
+    jstr(&j, "id", a->key, 1);
+    if (a->row_id > 0)
+        jint(&j, "row", a->row_id, 0);
     else
-        write_record(&j, a);
+        jnull(&j, "row");
+    jstr(&j, "device", a->device, 0);
+    jstr_or_null(&j, "device_name", a->device_name);
+    jstr(&j, "program", a->program, 0);
+    jstr_or_null(&j, "program_name", a->program_name);
+    jstr(&j, "site", a->site, 0);
+    jstr_or_null(&j, "site_name", a->site_name);
+    jstr(&j, "rule", a->rule, 0);
+    jstr(&j, "severity", a->severity, 0);
+    jstr(&j, "cause", a->cause, 0);
+    jnumber(&j, "value", a->has_value, a->value);
+    jstr(&j, "state", a->active ? "active" : "cleared", 0);
+    jtime(&j, "first_seen", a->first_seen_ms);
+    jtime(&j, "raised", a->raised_ms);
+    jtime(&j, "last_seen", a->active ? a->raised_ms : a->cleared_ms);
+    jtime(&j, "cleared", a->active ? 0 : a->cleared_ms);
+    jnumber(&j, "clear_value", !a->active && a->has_clear_value, a->clear_value);
+    jstr_or_null(&j, "clear_cause", a->active ? NULL : a->clear_cause);
+    int acked = a->acked_by && a->acked_by[0];
+    jstr_or_null(&j, "acked_by", acked ? a->acked_by : NULL);
+    jtime(&j, "acked", acked ? a->acked_ms : 0);
     jadd(&j, "}");
     return j.bad ? -1 : (int)j.used;
 }
 
-struct cJSON *alert_json_object(const struct alert_json *a, enum alert_json_form form)
+struct cJSON *alert_json_object(const struct alert_json *a)
 {
     char buf[OBJECT_MAX];
-    if (alert_json_write(a, form, buf, sizeof(buf)) < 0)
+    if (alert_json_write(a, buf, sizeof(buf)) < 0)
         return NULL;
     return cJSON_Parse(buf);
 }
@@ -174,8 +153,11 @@ int alert_json_from_event(const struct alert_event *ev, const struct enmon_confi
     *out = (struct alert_json){
         .key = ev->id,
         .device = dev->id,
+        .device_name = dev->name,
         .program = dev->program < cfg->nprograms ? cfg->programs[dev->program].id : "",
+        .program_name = dev->program < cfg->nprograms ? cfg->programs[dev->program].name : NULL,
         .site = dev->site < cfg->nsites ? cfg->sites[dev->site].id : "",
+        .site_name = dev->site < cfg->nsites ? cfg->sites[dev->site].name : NULL,
         .rule = ev->rule,
         .severity = alert_severity_name(ev->severity),
         .cause = ev->cause,
@@ -185,12 +167,31 @@ int alert_json_from_event(const struct alert_event *ev, const struct enmon_confi
         .clear_value = ev->clear_value,
         .active = ev->raised,
         .first_seen_ms = ev->first_seen_ms,
-        .last_seen_ms = ev->last_seen_ms,
+        .raised_ms = ev->raised ? ev->last_seen_ms : ev->raised_ms,
+        .cleared_ms = ev->raised ? 0 : ev->last_seen_ms,
     };
     return 0;
 }
 
-void alert_json_from_row(const struct alert_row *row, struct alert_json *out)
+/* The names of the configured device, program and site with these ids (NULL: not there). */
+static void names_of(const struct enmon_config *cfg, const struct alert_row *row,
+                     struct alert_json *out)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->ndevices && !out->device_name; i++)
+        if (strcmp(cfg->devices[i].id, row->device) == 0)
+            out->device_name = cfg->devices[i].name;
+    for (size_t i = 0; i < cfg->nprograms && !out->program_name; i++)
+        if (strcmp(cfg->programs[i].id, row->program) == 0)
+            out->program_name = cfg->programs[i].name;
+    for (size_t i = 0; i < cfg->nsites && !out->site_name; i++)
+        if (strcmp(cfg->sites[i].id, row->site) == 0)
+            out->site_name = cfg->sites[i].name;
+}
+
+void alert_json_from_row(const struct alert_row *row, const struct enmon_config *cfg,
+                         struct alert_json *out)
 {
     *out = (struct alert_json){
         .key = row->key,
@@ -213,4 +214,5 @@ void alert_json_from_row(const struct alert_row *row, struct alert_json *out)
         .acked_by = row->acked_by,
         .acked_ms = row->acked_ms,
     };
+    names_of(cfg, row, out);
 }

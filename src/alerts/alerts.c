@@ -173,6 +173,7 @@ static void on_raise(struct alerts *a, uint32_t device, enum alert_rule_id rule,
     ev->raised = 1;
     ev->first_seen_ms = now_wall - (now_mono - t->since_ms);
     ev->last_seen_ms = now_wall;
+    ev->raised_ms = now_wall;
     ev->value = t->value;
     ev->clear_value = NAN;
     a->stats.raised++;
@@ -567,6 +568,16 @@ size_t alerts_active(struct alerts *a, struct alert_event *out, size_t max)
     return total;
 }
 
+int alerts_is_active(struct alerts *a, const char *id)
+{
+    int found = 0;
+    pthread_mutex_lock(&a->lock);
+    for (size_t i = 0; i < a->cfg->ndevices && !found; i++)
+        found = find_active(&a->devs[i], id) != NULL;
+    pthread_mutex_unlock(&a->lock);
+    return found;
+}
+
 /* ---- restore ------------------------------------------------------------------------------- */
 
 /* Splits "<device>/<rule>[/<event>]" into the device index, rule and key. */
@@ -615,6 +626,8 @@ static int restore_one(struct alerts *a, const struct alert_event *in)
     *ev = *in;
     ev->device = device;
     ev->raised = 1;
+    if (!ev->raised_ms) /* alert_store_load_active: the raise is its last_seen_ms */
+        ev->raised_ms = ev->last_seen_ms;
     struct alert_rule_state *st = d->st[rule];
     if (!st) { /* the rule is off for this device now */
         ev->last_seen_ms = clock_wall_ms();
@@ -691,5 +704,5 @@ int alert_event_json(const struct alert_event *ev, const struct enmon_config *cf
     struct alert_json a;
     if (alert_json_from_event(ev, cfg, &a) < 0)
         return -1;
-    return alert_json_write(&a, ALERT_JSON_EVENT, buf, len);
+    return alert_json_write(&a, buf, len);
 }

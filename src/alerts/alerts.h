@@ -21,6 +21,7 @@ struct alert_event {
     int raised;            /* 1 raise, 0 clear */
     int64_t first_seen_ms; /* wall ms: when the condition began */
     int64_t last_seen_ms;  /* wall ms: this event (the raise, or the clear) */
+    int64_t raised_ms;     /* wall ms: the raise (a clear keeps it; 0 when not known) */
     double value;          /* what raised it: V, Hz, W, share of peers, event bit ...
                               (a clear keeps the raise's value) */
     double clear_value;    /* a clear: the value that cleared it (NAN when none did) */
@@ -72,6 +73,9 @@ size_t alerts_restore_learned(struct alerts *a, const struct alert_learned *in, 
 
 /* Copies up to max active alerts into out; returns how many are active. */
 size_t alerts_active(struct alerts *a, struct alert_event *out, size_t max);
+
+/* Whether the alert with this id ("<device>/<rule>[/<event>]") is active. */
+int alerts_is_active(struct alerts *a, const char *id);
 
 void alerts_get_stats(struct alerts *a, struct alerts_stats *out);
 

@@ -144,7 +144,7 @@ int webhook_body(const struct alert_webhook_cfg *w, const struct alert_event *ev
     char key[WEBHOOK_KEY_MAX], msg[1024];
     if (alert_json_from_event(ev, cfg, &a) != 0 || webhook_idem_key(ev, key, sizeof(key)) < 0)
         return -1;
-    int n = alert_json_write(&a, ALERT_JSON_EVENT, buf, len);
+    int n = alert_json_write(&a, buf, len);
     if (n < 2)
         return -1;
     size_t used = (size_t)n - 1; /* over the closing brace */

@@ -20,6 +20,7 @@ const char alert_cli_usage[] =
 
 struct list_out {
     int json, offset_min, rows, failed;
+    const struct enmon_config *cfg; /* names in the JSON; NULL with --db alone */
     cJSON *array;
     struct table t;
 };
@@ -48,8 +49,8 @@ static void print_row(void *ctx, const struct alert_row *r)
     o->rows++;
     if (o->json) {
         struct alert_json a;
-        alert_json_from_row(r, &a);
-        cJSON *obj = alert_json_object(&a, ALERT_JSON_RECORD);
+        alert_json_from_row(r, o->cfg, &a);
+        cJSON *obj = alert_json_object(&a);
         if (obj)
             cJSON_AddItemToArray(o->array, obj);
         return;
@@ -186,7 +187,7 @@ int alert_cli_main(const struct cli_ctx *ctx, int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "ack") == 0)
         return cmd_ack(ctx, argc, argv);
     struct alert_filter f = {0};
-    struct list_out o = {.offset_min = ctx->offset_min};
+    struct list_out o = {.offset_min = ctx->offset_min, .cfg = ctx->cfg};
     if (parse_list(ctx, argc, argv, &f, &o.json) != 0) {
         fprintf(stderr, "enmon: alerts: bad option or value\nusage:\n%s", alert_cli_usage);
         return EX_USAGE;

@@ -34,6 +34,8 @@ struct site_copy {
     uint32_t program;
     long n;
     int width;
+    uint32_t collector;           /* the site's collector: (1 + index), 0 = none */
+    struct fy_node *collector_at; /* where the site names it, for errors */
 };
 
 int config_utc_offset_min(const struct enmon_config *cfg)
@@ -663,6 +665,65 @@ static int load_device_options(struct loader *L, struct fy_node *map, const char
     return 0;
 }
 
+/* A collector: key of a site or device: *out = 1 + its index in collectors:, 0 when absent. */
+static int load_collector_ref(struct loader *L, struct fy_node *map, const char *base,
+                              uint32_t *out)
+{
+    const struct enmon_config *cfg = L->cfg;
+    char f[FIELD_MAX], name[CFG_ID_MAX];
+    const char *field = join_field(f, base, "collector");
+    int rc = ydoc_str(&L->doc, map, "collector", field, name, sizeof(name));
+    *out = 0;
+    if (rc <= 0)
+        return rc;
+    if (cfg->ncollectors == 0)
+        return ydoc_error(&L->doc, ydoc_child(map, "collector"), field,
+                          "'%s': no collectors: list at the top level declares it", name);
+    for (size_t i = 0; i < cfg->ncollectors; i++)
+        if (strcmp(cfg->collectors[i], name) == 0) {
+            *out = (uint32_t)i + 1;
+            return 0;
+        }
+    return ydoc_error(&L->doc, ydoc_child(map, "collector"), field,
+                      "'%s' is not in collectors: (line %d)", name, cfg->collectors_line);
+}
+
+/* With collectors: declared, every link belongs to exactly one: the device's collector:, else
+ * its site's; a second device on the link naming another collector is an error. */
+static int check_device_collector(struct loader *L, struct fy_node *map, const char *base,
+                                  const struct site_copy *c, const struct cfg_device *dev)
+{
+    struct enmon_config *cfg = L->cfg;
+    struct cfg_link *link = &cfg->links[dev->link];
+    char f[FIELD_MAX];
+    uint32_t own;
+    if (load_collector_ref(L, map, base, &own) != 0)
+        return -1;
+    struct fy_node *at = own ? ydoc_child(map, "collector") : c->collector_at;
+    if (!own)
+        own = c->collector;
+    if (cfg->ncollectors == 0)
+        return 0;
+    if (!own)
+        return ydoc_error(&L->doc, map, join_field(f, base, "collector"),
+                          "device '%s' (link %s) has no collector: set collector: on the device "
+                          "or its site (every link belongs to one of collectors:)",
+                          dev->id, link->uri);
+    if (!link->collector || link->collector == own) {
+        link->collector = own;
+        return 0;
+    }
+    const struct cfg_device *first = NULL;
+    for (size_t i = 0; i < cfg->ndevices && !first; i++)
+        if (cfg->devices[i].link == dev->link)
+            first = &cfg->devices[i];
+    return ydoc_error(&L->doc, at ? at : map, join_field(f, base, "collector"),
+                      "link %s assigned to collectors '%s' and '%s' (device '%s', line %d): a "
+                      "link belongs to one collector",
+                      link->uri, cfg->collectors[link->collector - 1], cfg->collectors[own - 1],
+                      first ? first->id : "?", first ? first->line : 0);
+}
+
 static int load_device(struct loader *L, struct fy_node *map, const char *base,
                        const struct site_copy *c)
 {
@@ -670,7 +731,7 @@ static int load_device(struct loader *L, struct fy_node *map, const char *base,
         "id",      "name",    "kind",         "link",    "unit",         "capacity", "interval",
         "timeout", "retries", "sunspec_base", "welfare", "commissioned", "retrofit", "map",
         "max_regs", "max_gap", "pause", "connect_pause", "sunspec_device", "pf_percent",
-        "storage",  NULL};
+        "storage",  "collector", NULL};
     struct enmon_config *cfg = L->cfg;
     struct cfg_device dev = {
         .site = c->site,
@@ -688,7 +749,7 @@ static int load_device(struct loader *L, struct fy_node *map, const char *base,
     if (ydoc_expect_map(&L->doc, map, base) || ydoc_check_keys(&L->doc, map, base, keys) ||
         load_device_ids(L, map, base, c, &dev) || load_device_link(L, map, base, &dev) ||
         load_device_unit(L, map, base, c, &dev) || load_device_options(L, map, base, &dev) ||
-        check_device_unit(L, map, base, &dev))
+        check_device_collector(L, map, base, c, &dev) || check_device_unit(L, map, base, &dev))
         return -1;
     struct cfg_device *arr =
         grow_array(cfg->devices, &L->cap_devices, cfg->ndevices + 1, sizeof(*cfg->devices));
@@ -739,16 +800,19 @@ static int load_site_copy(struct loader *L, struct fy_node *map, const char *bas
 
 static int load_site(struct loader *L, struct fy_node *map, const char *base, uint32_t program)
 {
-    static const char *const keys[] = {"id", "name", "count", "devices", NULL};
+    static const char *const keys[] = {"id", "name", "count", "devices", "collector", NULL};
     char f[FIELD_MAX];
     long count = 1;
+    uint32_t collector;
 
-    if (ydoc_expect_map(&L->doc, map, base) || ydoc_check_keys(&L->doc, map, base, keys))
+    if (ydoc_expect_map(&L->doc, map, base) || ydoc_check_keys(&L->doc, map, base, keys) ||
+        load_collector_ref(L, map, base, &collector) != 0)
         return -1;
     if (ydoc_int(&L->doc, map, "count", join_field(f, base, "count"), 1, SITE_COUNT_MAX, &count) <
         0)
         return -1;
-    struct site_copy c = {.program = program, .width = digits_of(count)};
+    struct site_copy c = {.program = program, .width = digits_of(count), .collector = collector,
+                          .collector_at = ydoc_child(map, "collector")};
     for (c.n = 1; c.n <= count; c.n++)
         if (load_site_copy(L, map, base, &c) != 0)
             return -1;
@@ -1021,11 +1085,65 @@ static int load_historian(struct loader *L, struct fy_node *node)
     return 0;
 }
 
+/* collectors: the names of the deployment's collectors (ids, each once), and collector: this
+ * instance's name, one of them when they are declared (docs/SCALING.md). */
+static int load_collectors(struct loader *L, struct fy_node *root)
+{
+    struct enmon_config *cfg = L->cfg;
+    struct fy_node *seq = ydoc_child(root, "collectors");
+    char f[FIELD_MAX];
+    if (ydoc_str(&L->doc, root, "collector", "collector", cfg->collector,
+                 sizeof(cfg->collector)) < 0)
+        return -1;
+    cfg->collector_line = ydoc_line(ydoc_child(root, "collector"));
+    if (cfg->collector[0] && !valid_id(cfg->collector))
+        return ydoc_error(&L->doc, ydoc_child(root, "collector"), "collector",
+                          "invalid name '%s': use letters, digits, '_' and '-'", cfg->collector);
+    if (!seq)
+        return 0;
+    cfg->collectors_line = ydoc_line(seq);
+    if (ydoc_expect_seq(&L->doc, seq, "collectors"))
+        return -1;
+    int n = ydoc_seq_len(seq);
+    if (n == 0)
+        return ydoc_error(&L->doc, seq, "collectors", "empty: name at least one collector");
+    if (!(cfg->collectors = calloc((size_t)n, sizeof(*cfg->collectors))))
+        return out_of_memory(L, "collectors");
+    for (int i = 0; i < n; i++) {
+        struct fy_node *item = ydoc_seq_at(seq, i);
+        size_t len = 0;
+        const char *s = fy_node_is_scalar(item) ? fy_node_get_scalar(item, &len) : NULL;
+        index_field(f, "", "collectors", i);
+        if (!s || len >= CFG_ID_MAX)
+            return ydoc_error(&L->doc, item, f, "expected a name of at most %d characters",
+                              CFG_ID_MAX - 1);
+        memcpy(cfg->collectors[i], s, len);
+        cfg->collectors[i][len] = '\0';
+        if (!valid_id(cfg->collectors[i]))
+            return ydoc_error(&L->doc, item, f, "invalid name '%s': use letters, digits, '_' "
+                              "and '-'", cfg->collectors[i]);
+        for (int j = 0; j < i; j++)
+            if (strcmp(cfg->collectors[j], cfg->collectors[i]) == 0)
+                return ydoc_error(&L->doc, item, f, "duplicate collector '%s'",
+                                  cfg->collectors[i]);
+        cfg->ncollectors = (size_t)i + 1;
+    }
+    for (size_t i = 0; cfg->collector[0]; i++) {
+        if (i == cfg->ncollectors)
+            return ydoc_error(&L->doc, ydoc_child(root, "collector"), "collector",
+                              "'%s' is not in collectors: (line %d)", cfg->collector,
+                              cfg->collectors_line);
+        if (strcmp(cfg->collectors[i], cfg->collector) == 0)
+            break;
+    }
+    return 0;
+}
+
 static int load_root(struct loader *L, struct fy_node *root)
 {
     static const char *const keys[] = {"mqtt",     "database", "timezone", "polling",
                                        "programs", "alerts",   "http",     "storage",
-                                       "historian", NULL};
+                                       "historian", "collectors", "collector", NULL};
     struct enmon_config *cfg = L->cfg;
 
     L->tz_offset_s = CALTIME_KST_MIN * (long)CALTIME_MINUTE_S;
@@ -1038,7 +1156,7 @@ static int load_root(struct loader *L, struct fy_node *root)
         load_timezone(L, root) != 0 || load_polling(L, ydoc_child(root, "polling")) != 0 ||
         load_http(L, ydoc_child(root, "http")) != 0 ||
         load_storage(L, ydoc_child(root, "storage")) != 0 ||
-        load_historian(L, ydoc_child(root, "historian")) != 0)
+        load_historian(L, ydoc_child(root, "historian")) != 0 || load_collectors(L, root) != 0)
         return -1;
     if (load_programs(L, ydoc_child(root, "programs")) != 0)
         return -1;
@@ -1080,6 +1198,7 @@ void config_free(struct enmon_config *cfg)
     free(cfg->sites);
     free(cfg->devices);
     free(cfg->links);
+    free(cfg->collectors);
     for (size_t i = 0; i < cfg->nmaps; i++)
         regmap_free(cfg->maps[i]);
     free(cfg->maps);

@@ -110,6 +110,7 @@ struct cfg_link {
     int data_bits;  /* RTU: 7 or 8 (default 8) */
     int stop_bits;  /* RTU: 1 or 2 (default 1) */
     int connect_pause_ms; /* wait after connecting before the first request (max of its devices) */
+    uint32_t collector;   /* 1 + index into collectors of the one that polls it; 0 = none */
 };
 
 struct cfg_device {
@@ -163,6 +164,12 @@ struct enmon_config {
     struct regmap **maps; /* every map file loaded, once each */
     size_t nmaps;
     struct alert_config *alerts; /* the alerts: section with defaults; NULL when built by hand */
+    /* Collectors (docs/SCALING.md): names declared by collectors:, this instance's name
+     * (top-level collector:, or enmond --collector), and the lines of both keys. */
+    char (*collectors)[CFG_ID_MAX];
+    size_t ncollectors;
+    char collector[CFG_ID_MAX]; /* "" = none */
+    int collectors_line, collector_line;
 };
 
 /* Loads and validates path. On success returns ENMON_OK and *out (free with

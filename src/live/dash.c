@@ -240,6 +240,7 @@ static void *dash_main(void *arg)
     struct dash *d = arg;
     int64_t next_frame = 0, next_today = 0, next_summary = clock_mono_ms() + 1000;
     unsigned seen_alerts = 0;
+    struct api_acked acked = {0}; /* acknowledgements republished on MQTT */
     while (!atomic_load(&d->stop)) {
         int64_t now = clock_mono_ms();
         unsigned changed = atomic_load(&d->alerts_changed);
@@ -248,7 +249,7 @@ static void *dash_main(void *arg)
             next_today = now + DASH_TODAY_MS;
         }
         if (now >= next_frame || changed != seen_alerts) {
-            char *frame = api_live_frame(&d->env, clock_wall_ms());
+            char *frame = api_live_frame(&d->env, clock_wall_ms(), &acked);
             if (frame)
                 live_set_frame(d->live, frame);
             free(frame);
@@ -263,6 +264,7 @@ static void *dash_main(void *arg)
             ha_step(d, now);
         usleep(DASH_TICK_MS * 1000);
     }
+    free(acked.rows);
     return NULL;
 }
 

@@ -434,6 +434,43 @@ static enum MHD_Result serve_api(struct http_server *h, struct MHD_Connection *c
     return ret;
 }
 
+/* POST /api/alerts/<which>/ack?by=NAME */
+static int ack_url(const char *url)
+{
+    size_t n = strlen(url);
+    return strncmp(url, "/api/alerts/", 12) == 0 && n > 12 + 4 && strcmp(url + n - 4, "/ack") == 0;
+}
+
+/* Acknowledging changes the record: only on a server with a token (checked before). */
+static enum MHD_Result serve_ack(struct http_server *h, struct MHD_Connection *c, const char *url)
+{
+    char which[ALERT_ID_MAX];
+    size_t n = strlen(url) - 12 - 4;
+    if (!h->token[0])
+        return queue_text(c, MHD_HTTP_FORBIDDEN, "application/json",
+                          "{\"error\":\"acknowledging needs http.token_file\"}");
+    if (n >= sizeof(which))
+        return queue_text(c, MHD_HTTP_NOT_FOUND, "application/json",
+                          "{\"error\":\"no such alert\"}");
+    memcpy(which, url + 12, n);
+    which[n] = '\0';
+    struct api_reply rep;
+    api_alert_ack(h->env, which, query_arg(c, "by"), &rep);
+    if (!rep.body)
+        return queue_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "error\n");
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(rep.len, rep.body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(rep.body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", rep.type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)rep.status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *data,
                                   size_t *data_len, void **state)
@@ -442,13 +479,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct http_server *h = cls;
     (void)version;
     (void)data;
-    (void)data_len;
     if (*state == NULL) { /* headers complete: the header deadline no longer applies */
         *state = &first_call;
         conn_mark(h, c, 1);
         return MHD_YES;
     }
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+    int ack = strcmp(method, "POST") == 0 && ack_url(url);
+    if (ack && *data_len) { /* a request body is not read: NAME is in the query */
+        *data_len = 0;
+        return MHD_YES;
+    }
+    if (!ack && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return queue_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
                           "{\"error\":\"only GET\"}");
     int api = strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0;
@@ -458,6 +499,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                           "{\"error\":\"a bearer token is required\"}");
     if (live)
         return serve_live(h, c);
+    if (ack)
+        return serve_ack(h, c, url);
     return api ? serve_api(h, c, url) : serve_static(h, c, url);
 }
 

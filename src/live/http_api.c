@@ -6,6 +6,7 @@
 #include "alert_store.h"
 #include "caltime.h"
 #include "clock.h"
+#include "db_open.h"
 #include "err.h"
 #include "metrics.h"
 #include "payload.h"
@@ -229,13 +230,19 @@ static int get_devices(const struct api_env *e, const char *only, struct api_rep
     return one ? reply_json(out, 200, one) : reply_error(out, 404, "no such device");
 }
 
+struct alert_rows {
+    cJSON *arr;
+    const struct enmon_config *cfg;
+};
+
 static void alert_row(void *ctx, const struct alert_row *row)
 {
+    struct alert_rows *rows = ctx;
     struct alert_json a;
-    alert_json_from_row(row, &a);
-    cJSON *o = alert_json_object(&a, ALERT_JSON_RECORD);
+    alert_json_from_row(row, rows->cfg, &a);
+    cJSON *o = alert_json_object(&a);
     if (o)
-        cJSON_AddItemToArray(ctx, o);
+        cJSON_AddItemToArray(rows->arr, o);
 }
 
 static int get_alerts(const struct api_env *e, api_arg_fn arg, void *ctx, struct api_reply *out)
@@ -246,7 +253,8 @@ static int get_alerts(const struct api_env *e, api_arg_fn arg, void *ctx, struct
     if (!db)
         return 1;
     cJSON *arr = cJSON_CreateArray();
-    int rc = alert_store_list(db, &f, alert_row, arr);
+    struct alert_rows rows = {arr, e->cfg};
+    int rc = alert_store_list(db, &f, alert_row, &rows);
     sqlite3_close(db);
     if (rc != ENMON_OK) {
         cJSON_Delete(arr);
@@ -499,7 +507,81 @@ static void frame_devices(const struct api_env *e, const struct live_dev *devs, 
     }
 }
 
-static void frame_alerts(const struct api_env *e, cJSON *doc)
+/* The alert JSON of row (names from cfg), published retained on its topic while it is active,
+ * so that subscribers see the acknowledgement. Should the engine have cleared it meanwhile,
+ * its clear (the empty retained message) may have been queued before this one: cleared
+ * again, the broker keeps no message for it. */
+static void republish(const struct api_env *e, const struct alert_row *row)
+{
+    char topic[PAYLOAD_TOPIC_MAX + 64], json[4096];
+    struct alert_json a;
+    if (!e->mqtt || row->cleared_ms)
+        return;
+    alert_json_from_row(row, e->cfg, &a);
+    if (alert_json_write(&a, json, sizeof(json)) < 0 ||
+        snprintf(topic, sizeof(topic), "%s/alert/%s/%s/%s", e->cfg->mqtt.topic_root, row->program,
+                 row->site, row->key) >= (int)sizeof(topic))
+        return;
+    mqtt_sink_publish(e->mqtt, topic, json, 1);
+    if (e->alerts && !alerts_is_active(e->alerts, row->key))
+        mqtt_sink_publish(e->mqtt, topic, "", 1);
+}
+
+/* The stored rows of the active alerts (row number, acknowledgement), by key. */
+struct active_rows {
+    struct alert_row *v;
+    size_t n, cap;
+};
+
+static void active_row(void *ctx, const struct alert_row *row)
+{
+    struct active_rows *r = ctx;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 64;
+        struct alert_row *v = realloc(r->v, cap * sizeof(*v));
+        if (!v)
+            return;
+        r->v = v;
+        r->cap = cap;
+    }
+    r->v[r->n++] = *row;
+}
+
+static int row_by_key(const void *a, const void *b)
+{
+    return strcmp(((const struct alert_row *)a)->key, ((const struct alert_row *)b)->key);
+}
+
+static int has_row(const struct api_acked *acked, int64_t id)
+{
+    for (size_t i = 0; i < acked->n; i++)
+        if (acked->rows[i] == id)
+            return 1;
+    return 0;
+}
+
+/* Republishes the active alerts acknowledged since the last frame (also by `enmon alerts ack`,
+ * another process) and remembers which are. */
+static void republish_acked(const struct api_env *e, const struct active_rows *rows,
+                            struct api_acked *acked)
+{
+    size_t n = 0;
+    int64_t *now = rows->n ? malloc(rows->n * sizeof(*now)) : NULL;
+    for (size_t i = 0; now && i < rows->n; i++) {
+        const struct alert_row *r = &rows->v[i];
+        if (!r->acked_by[0])
+            continue;
+        if (!has_row(acked, r->id))
+            republish(e, r);
+        now[n++] = r->id;
+    }
+    free(acked->rows);
+    acked->rows = now;
+    acked->n = n;
+}
+
+/* The engine's active alerts, with the row number and acknowledgement of each once stored. */
+static void frame_alerts(const struct api_env *e, cJSON *doc, struct api_acked *acked)
 {
     cJSON *arr = cJSON_AddArrayToObject(doc, "alerts");
     if (!e->alerts)
@@ -507,18 +589,40 @@ static void frame_alerts(const struct api_env *e, cJSON *doc)
     struct alert_event *ev = calloc(LIVE_ALERTS_MAX, sizeof(*ev));
     size_t n = ev ? alerts_active(e->alerts, ev, LIVE_ALERTS_MAX) : 0;
     cJSON_AddNumberToObject(doc, "alerts_active", (double)n);
+    struct active_rows rows = {0};
+    sqlite3 *db = NULL;
+    struct alert_filter f = {.active_only = 1};
+    char msg[256];
+    if (n && report_open(e->cfg->database, &db, msg, sizeof(msg)) == ENMON_OK) {
+        alert_store_list(db, &f, active_row, &rows);
+        sqlite3_close(db);
+        if (rows.n)
+            qsort(rows.v, rows.n, sizeof(*rows.v), row_by_key);
+        if (acked)
+            republish_acked(e, &rows, acked);
+    }
     for (size_t i = 0; i < n && i < LIVE_ALERTS_MAX; i++) {
         struct alert_json a;
-        cJSON *o = alert_json_from_event(&ev[i], e->cfg, &a) == 0
-                       ? alert_json_object(&a, ALERT_JSON_EVENT)
-                       : NULL;
+        if (alert_json_from_event(&ev[i], e->cfg, &a) != 0)
+            continue;
+        struct alert_row want;
+        snprintf(want.key, sizeof(want.key), "%s", ev[i].id);
+        const struct alert_row *row =
+            rows.n ? bsearch(&want, rows.v, rows.n, sizeof(*rows.v), row_by_key) : NULL;
+        if (row) {
+            a.row_id = row->id;
+            a.acked_by = row->acked_by;
+            a.acked_ms = row->acked_ms;
+        }
+        cJSON *o = alert_json_object(&a);
         if (o)
             cJSON_AddItemToArray(arr, o);
     }
+    free(rows.v);
     free(ev);
 }
 
-char *api_live_frame(const struct api_env *e, int64_t now_ms)
+char *api_live_frame(const struct api_env *e, int64_t now_ms, struct api_acked *acked)
 {
     struct live_dev *devs = NULL;
     struct summary *s = summaries(e, &devs);
@@ -536,12 +640,49 @@ char *api_live_frame(const struct api_env *e, int64_t now_ms)
     cJSON_AddNumberToObject(city, "energy_today_wh", round(s[e->cfg->nprograms].energy_today_wh));
     cJSON_AddItemToObject(doc, "city", city);
     frame_devices(e, devs, doc);
-    frame_alerts(e, doc);
+    frame_alerts(e, doc, acked);
     char *json = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
     free(s);
     free(devs);
     return json;
+}
+
+/* ---- acknowledging ------------------------------------------------------------------ */
+
+int api_alert_ack(const struct api_env *e, const char *which, const char *by, struct api_reply *out)
+{
+    struct alert_row row, first;
+    char msg[768] = "";
+    sqlite3 *db = NULL;
+    memset(out, 0, sizeof(*out));
+    if (!by || !by[0] || strlen(by) >= sizeof(row.acked_by))
+        return reply_error(out, 400, "by=NAME (1 to 63 bytes) is needed");
+    if (db_open(e->cfg->database, DB_READWRITE, DB_BUSY_MS, &db, msg, sizeof(msg)) != ENMON_OK)
+        return reply_error(out, 503, msg);
+    memset(&first, 0, sizeof(first));
+    int rc = alert_store_ack(db, which, by, clock_wall_ms(), &first);
+    if (rc == ENMON_OK)
+        rc = alert_store_find(db, which, &row);
+    sqlite3_close(db);
+    if (rc == ENMON_ERR_NOT_FOUND)
+        return reply_error(out, 404, "no such alert");
+    if (rc == ENMON_ERR_INVALID) { /* the first acknowledgement stands */
+        struct alert_json a;
+        alert_json_from_row(&first, e->cfg, &a);
+        cJSON *doc = cJSON_CreateObject();
+        cJSON_AddStringToObject(doc, "error", "already acknowledged");
+        cJSON *o = alert_json_object(&a);
+        if (o)
+            cJSON_AddItemToObject(doc, "alert", o);
+        return reply_json(out, 409, doc);
+    }
+    if (rc != ENMON_OK)
+        return reply_error(out, 500, "acknowledging failed");
+    republish(e, &row);
+    struct alert_json a;
+    alert_json_from_row(&row, e->cfg, &a);
+    return reply_json(out, 200, alert_json_object(&a));
 }
 
 /* ---- routing ----------------------------------------------------------------------- */

@@ -42,11 +42,28 @@ typedef const char *(*api_arg_fn)(void *ctx, const char *name);
 int api_handle(const struct api_env *e, const char *path, api_arg_fn arg, void *ctx,
                struct api_reply *out);
 
+/* POST /api/alerts/<which>/ack?by=NAME: records that NAME acknowledged alert `which` (its row
+ * number, or the key of an active alert) and republishes an active alert's retained MQTT
+ * message with the acknowledgement. 200 and the alert JSON; 400 without by; 404 no such
+ * alert; 409 already acknowledged (the first acknowledgement stands: {"error","alert"}). */
+int api_alert_ack(const struct api_env *e, const char *which, const char *by,
+                  struct api_reply *out);
+
 /* Active alerts per device (cfg->ndevices ints, malloc'd), or NULL. */
 int *api_alert_counts(const struct api_env *e);
 
+/* The row numbers of the active alerts whose acknowledgement api_live_frame has published on
+ * MQTT (rows malloc'd; start from {0}, free rows at the end). */
+struct api_acked {
+    int64_t *rows;
+    size_t n;
+};
+
 /* The program summaries and the city as a JSON frame for /api/live: {"ts_ms":...,
- * "programs":[...],"city":{...},"devices":[...],"alerts":[...]}. malloc'd, or NULL. */
-char *api_live_frame(const struct api_env *e, int64_t now_ms);
+ * "programs":[...],"city":{...},"devices":[...],"alerts":[...]}, each alert with its row number
+ * and acknowledgement once stored. With acked (may be NULL), active alerts acknowledged since
+ * the last frame (REST or `enmon alerts ack`) get their retained MQTT message republished.
+ * malloc'd, or NULL. */
+char *api_live_frame(const struct api_env *e, int64_t now_ms, struct api_acked *acked);
 
 #endif

@@ -30,7 +30,7 @@
 #define SINK_STATUS_QOS 1       /* status and availability messages */
 #define SINK_LOG_EVERY_S 60     /* rate limit of repeated complaints */
 #define SINK_MSGS_CAP 1024      /* alert messages waiting */
-#define SINK_MSG_MAX 1536       /* longest payload: alerts, HA discovery (HA_PAYLOAD_MAX) */
+#define SINK_MSG_MAX 2048       /* longest payload: an alert (test_alert_json), HA discovery */
 #define SINK_OUTBOX_BATCH 1000  /* outbox rows fetched at once */
 #define SINK_RECONNECT_MAX_S MQTT_CLIENT_RECONNECT_MAX_S /* first-connect retries: 1 s doubling */
 #define SINK_LIVE_SLACK 200000  /* live publishes awaiting their row, beyond the store's bound */

@@ -291,6 +291,11 @@ static int find_row(sqlite3 *db, const char *which, struct alert_row *out)
     return step == SQLITE_ROW ? ENMON_OK : step == SQLITE_DONE ? ENMON_ERR_NOT_FOUND : ENMON_ERR_DB;
 }
 
+int alert_store_find(sqlite3 *db, const char *which, struct alert_row *out)
+{
+    return find_row(db, which, out);
+}
+
 int alert_store_ack(sqlite3 *db, const char *which, const char *who, int64_t now_ms,
                     struct alert_row *first)
 {

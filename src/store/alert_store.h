@@ -61,6 +61,10 @@ typedef void (*alert_row_fn)(void *ctx, const struct alert_row *row);
 /* Calls fn for every alert matching f, newest first. ENMON_OK or ENMON_ERR_DB. */
 int alert_store_list(sqlite3 *db, const struct alert_filter *f, alert_row_fn fn, void *ctx);
 
+/* The row of alert `which` (its numeric id, or the key of an active alert) into *out.
+ * ENMON_OK, ENMON_ERR_NOT_FOUND or ENMON_ERR_DB. */
+int alert_store_find(sqlite3 *db, const char *which, struct alert_row *out);
+
 /* Records who acknowledged alert `which` (its numeric id, or the key of an
  * active alert). The first acknowledgement stands: a second one is refused
  * with ENMON_ERR_INVALID and the first is copied into *first (when not NULL).

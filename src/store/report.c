@@ -61,6 +61,49 @@ static int report_use_daily(sqlite3 *db, int64_t from_s, int64_t to_s)
     return ok && (from_s + off_s) % CALTIME_DAY_S == 0 && (to_s + off_s) % CALTIME_DAY_S == 0;
 }
 
+/* --by program from the per-program rollups (program_intervals, program_daily; schema 12):
+ * the sums of a program's rows instead of its devices' rows, the devices with rows in the
+ * period counted by one index probe per device. */
+#define REPORT_ROLLUP_SQL(rollup, col, table, dcol)                                                \
+    "SELECT p.key, p.name, p.key, NULL, p.kind, "                                                  \
+    "(SELECT count(*) FROM devices d WHERE d.program_id = p.id AND EXISTS (SELECT 1 FROM " table   \
+    " i WHERE i.device_id = d.id AND i." dcol " >= ?1 AND i." dcol " < ?2)), "                     \
+    "COALESCE(r.wh_in, 0), COALESCE(r.wh_out, 0) FROM programs p LEFT JOIN ("                      \
+    "SELECT program_id, SUM(wh_import) AS wh_in, SUM(wh_export) AS wh_out FROM " rollup            \
+    " WHERE " col " >= ?1 AND " col " < ?2 GROUP BY program_id) r ON r.program_id = p.id "         \
+    "ORDER BY p.key"
+
+static const char *const rollup_sql[2] = {
+    REPORT_ROLLUP_SQL("program_intervals", "start_s", "intervals", "start_s"),
+    REPORT_ROLLUP_SQL("program_daily", "day_s", "daily", "day_s"),
+};
+
+/* True when the program rollups hold the period exactly: the file has them (schema 12),
+ * every device is summed into its current program (program_rollup_map, which enmond brings
+ * up to date at start), and retention took nothing from them at or after from_s (meta
+ * rollup_*_from_s). ENMON_REPORT_ROLLUP=0 in the environment turns them off (tests compare
+ * both paths). */
+static int report_use_rollup(sqlite3 *db, int daily, int64_t from_s)
+{
+    const char *env = getenv("ENMON_REPORT_ROLLUP");
+    if (env && strcmp(env, "0") == 0)
+        return 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT NOT EXISTS (SELECT 1 FROM devices d LEFT JOIN "
+                           "program_rollup_map m ON m.device_id = d.id WHERE m.device_id IS NULL "
+                           "OR m.program_id IS NOT d.program_id) AND coalesce((SELECT value FROM "
+                           "meta WHERE key = ?1), 0) <= ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, daily ? "rollup_daily_from_s" : "rollup_intervals_from_s", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, from_s);
+    int ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+    sqlite3_finalize(st);
+    return ok;
+}
+
 static const char *report_text(sqlite3_stmt *st, int col)
 {
     return (const char *)sqlite3_column_text(st, col);
@@ -87,7 +130,10 @@ int report_energy(sqlite3 *db, int64_t from_s, int64_t to_s, enum report_group b
     }
     sqlite3_stmt *st = NULL;
     int daily = report_use_daily(db, from_s, to_s);
-    if (sqlite3_prepare_v2(db, energy_sql[daily][by], -1, &st, NULL) != SQLITE_OK)
+    const char *sql = by == REPORT_BY_PROGRAM && report_use_rollup(db, daily, from_s)
+                          ? rollup_sql[daily]
+                          : energy_sql[daily][by];
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return report_fail(db, "energy query", msg, msglen);
     sqlite3_bind_int64(st, 1, from_s);
     sqlite3_bind_int64(st, 2, to_s);

@@ -38,6 +38,9 @@
 #define STORE_PRUNE_WALL_MS 60000  /* ... and once the (simulated) clock moved a minute */
 #define STORE_PRUNE_GAP_MS 20      /* retention steps between two batches stop after this */
 #define STORE_PRUNE_MAX_DEPTH 8192 /* no retention while more readings than this wait */
+/* retention and archive steps go on (within their gap) while fewer readings than this wait,
+ * so that at high rates (a backlog, a fast simulated clock) they keep up */
+#define STORE_STEP_MAX_WAITING 4096
 #define STORE_ARCHIVE_GAP_MS 10    /* archive steps between two batches stop after this */
 
 struct store_counter {
@@ -47,7 +50,8 @@ struct store_counter {
 };
 
 struct store_dev {
-    int64_t id; /* devices.id */
+    int64_t id;      /* devices.id */
+    int64_t prog_id; /* devices.program_id, 0 none: its energy also goes to program_intervals */
     double capacity_w;
     char key[CFG_ID_MAX];
     struct store_counter c[2]; /* [0] import, [1] export */
@@ -67,6 +71,13 @@ struct store_agg_entry {
     int samples;
 };
 
+/* A batch's energy per program and interval (from the device entries): one upsert each. */
+struct store_prog_entry {
+    int64_t prog_id;
+    int64_t start_s;
+    double wh[2];
+};
+
 struct store_agg {
     struct store_agg_entry *e;
     size_t n, cap;  /* entries used / allocated */
@@ -78,6 +89,8 @@ enum store_stmt {
     SQL_READING,
     SQL_INTERVAL,
     SQL_DAILY,
+    SQL_PROG_INTERVAL,
+    SQL_PROG_DAILY,
     SQL_COUNTER,
     SQL_STATUS,
     SQL_LOAD_COUNTER,
@@ -105,6 +118,14 @@ static const char *const store_sql[SQL__COUNT] = {
                   "wh_import = wh_import + excluded.wh_import, "
                   "wh_export = wh_export + excluded.wh_export, "
                   "samples = samples + excluded.samples",
+    [SQL_PROG_INTERVAL] = "INSERT INTO program_intervals(program_id, start_s, wh_import, "
+                          "wh_export) VALUES(?1, ?2, ?3, ?4) ON CONFLICT(program_id, start_s) "
+                          "DO UPDATE SET wh_import = wh_import + excluded.wh_import, "
+                          "wh_export = wh_export + excluded.wh_export",
+    [SQL_PROG_DAILY] = "INSERT INTO program_daily(program_id, day_s, wh_import, wh_export) "
+                       "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(program_id, day_s) DO UPDATE SET "
+                       "wh_import = wh_import + excluded.wh_import, "
+                       "wh_export = wh_export + excluded.wh_export",
     [SQL_COUNTER] = "INSERT OR REPLACE INTO counter_state(device_id, ts_ms, import_wh, export_wh, "
                     "import_ts_ms, export_ts_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [SQL_STATUS] = "INSERT INTO device_status(device_id, last_ts_ms, online, last_error) "
@@ -135,7 +156,10 @@ struct store {
     size_t ndirty;
     struct reading *batch;
     struct store_agg agg;
-    int day_offset_min; /* daily rollups are local days at this offset east of UTC */
+    struct store_prog_entry *prog; /* scratch for the program rollups, prog_cap entries */
+    size_t prog_cap;
+    int intervals_days, daily_days; /* retention of intervals and daily (0 kept): and rollups */
+    int day_offset_min;             /* daily rollups are local days at this offset east of UTC */
     struct log_limit lim;
     uint64_t written, batches, errors; /* __atomic */
     /* Readings whose commit failed (disk full, lock held beyond the busy timeout, I/O
@@ -296,8 +320,72 @@ static int store_upsert_sum(struct store *st, enum store_stmt which, int64_t dev
     return store_step(st, which);
 }
 
+static int store_prog_cmp(const void *pa, const void *pb)
+{
+    const struct store_prog_entry *a = pa, *b = pb;
+    if (a->prog_id != b->prog_id)
+        return a->prog_id < b->prog_id ? -1 : 1;
+    return (a->start_s > b->start_s) - (a->start_s < b->start_s);
+}
+
+static int store_prog_upsert(struct store *st, enum store_stmt which, int64_t prog_id, int64_t t_s,
+                             const double wh[2])
+{
+    sqlite3_stmt *s = st->stmt[which];
+    sqlite3_bind_int64(s, 1, prog_id);
+    sqlite3_bind_int64(s, 2, t_s);
+    sqlite3_bind_double(s, 3, wh[0]);
+    sqlite3_bind_double(s, 4, wh[1]);
+    return store_step(st, which);
+}
+
+/* The batch's device entries summed per program and interval (program_intervals) and per
+ * program and local day (program_daily): the same deltas as the devices' rows. */
+static int store_prog_write(struct store *st)
+{
+    const struct store_agg *a = &st->agg;
+    if (a->n > st->prog_cap) {
+        size_t cap = a->n * 2;
+        struct store_prog_entry *p = realloc(st->prog, cap * sizeof(*p));
+        if (!p)
+            return ENMON_ERR_NOMEM;
+        st->prog = p;
+        st->prog_cap = cap;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const struct store_agg_entry *e = &a->e[i];
+        int64_t prog_id = st->devs[e->dev].prog_id;
+        if (prog_id != 0 && (e->wh[0] != 0 || e->wh[1] != 0))
+            st->prog[n++] = (struct store_prog_entry){prog_id, e->start_s, {e->wh[0], e->wh[1]}};
+    }
+    if (n > 1)
+        qsort(st->prog, n, sizeof(*st->prog), store_prog_cmp);
+    int rc = ENMON_OK;
+    double iv_wh[2] = {0, 0}, day_wh[2] = {0, 0};
+    for (size_t i = 0; i < n && rc == ENMON_OK; i++) {
+        const struct store_prog_entry *e = &st->prog[i];
+        const struct store_prog_entry *next = i + 1 < n ? &st->prog[i + 1] : NULL;
+        iv_wh[0] += e->wh[0];
+        iv_wh[1] += e->wh[1];
+        if (next && next->prog_id == e->prog_id && next->start_s == e->start_s)
+            continue;
+        rc = store_prog_upsert(st, SQL_PROG_INTERVAL, e->prog_id, e->start_s, iv_wh);
+        day_wh[0] += iv_wh[0];
+        day_wh[1] += iv_wh[1];
+        iv_wh[0] = iv_wh[1] = 0;
+        int64_t day = caltime_day_start(e->start_s, st->day_offset_min);
+        if (rc == ENMON_OK && (!next || next->prog_id != e->prog_id ||
+                               caltime_day_start(next->start_s, st->day_offset_min) != day)) {
+            rc = store_prog_upsert(st, SQL_PROG_DAILY, e->prog_id, day, day_wh);
+            day_wh[0] = day_wh[1] = 0;
+        }
+    }
+    return rc;
+}
+
 /* Writes the batch's interval sums in key order, and per device and local day
- * one daily upsert with the sum of that day's entries. */
+ * one daily upsert with the sum of that day's entries; then the program rollups. */
 static int store_agg_write(struct store *st)
 {
     struct store_agg *a = &st->agg;
@@ -322,6 +410,8 @@ static int store_agg_write(struct store *st)
             day_samples = 0;
         }
     }
+    if (rc == ENMON_OK)
+        rc = store_prog_write(st);
     store_agg_clear(a);
     return rc;
 }
@@ -717,9 +807,9 @@ static void store_take_batch(struct store *st, const struct reading *rs, size_t 
  * after the first one. Returns 0 when the queue stayed empty (or is closed). */
 static size_t store_collect(struct store *st)
 {
-    /* while the archive has work, an idle queue is not waited on for long */
-    size_t n =
-        queue_pop_batch(st->q, st->batch, STORE_BATCH_MAX, st->arc_running ? 1 : STORE_BATCH_MS);
+    /* while retention or the archive has work, an idle queue is not waited on for long */
+    int busy = st->arc_running || st->prune_running;
+    size_t n = queue_pop_batch(st->q, st->batch, STORE_BATCH_MAX, busy ? 1 : STORE_BATCH_MS);
     if (n == 0)
         return 0;
     int64_t deadline = clock_mono_ms() + STORE_BATCH_MS;
@@ -792,6 +882,8 @@ static int64_t store_mono_us(void)
 /* Between two batches, while the queue is not backed up and nothing waits for a
  * retry: retention steps (each one short transaction) for at most
  * STORE_PRUNE_GAP_MS. That whole time is the writer's stall, measured. */
+static void store_prune_rollups(struct store *st, int64_t now_ms);
+
 static void store_prune(struct store *st)
 {
     if (!st->ret || st->retry_len > 0 || queue_depth(st->q) > STORE_PRUNE_MAX_DEPTH)
@@ -801,6 +893,7 @@ static void store_prune(struct store *st)
         if (clock_mono_ms() < st->prune_next_ms || wall - st->prune_wall_ms < STORE_PRUNE_WALL_MS)
             return;
         retention_begin(st->ret, wall);
+        store_prune_rollups(st, wall);
         st->prune_running = 1;
         st->prune_wall_ms = wall;
         st->prune_next_ms = clock_mono_ms() + STORE_PRUNE_EVERY_MS;
@@ -809,7 +902,7 @@ static void store_prune(struct store *st)
     int more = 1, rc = ENMON_OK;
     do
         rc = retention_step(st->ret, &more);
-    while (rc == ENMON_OK && more && queue_depth(st->q) == 0 &&
+    while (rc == ENMON_OK && more && queue_depth(st->q) < STORE_STEP_MAX_WAITING &&
            store_mono_us() - t0 < STORE_PRUNE_GAP_MS * 1000);
     uint64_t us = (uint64_t)(store_mono_us() - t0);
     if (us > __atomic_load_n(&st->prune_max_us, __ATOMIC_RELAXED))
@@ -831,6 +924,41 @@ static void store_prune(struct store *st)
                         (unsigned long long)rs.daily, (unsigned long long)rs.alerts,
                         (unsigned long long)rs.pages,
                         (double)__atomic_load_n(&st->prune_max_us, __ATOMIC_RELAXED) / 1000.0);
+    }
+}
+
+/* The program rollups lose what retention takes from intervals and daily (the same cutoffs as
+ * retention_begin's) at once, in one short transaction (a program has 96 rows a day); meta
+ * records from when on they are complete, which report.c checks before using them. */
+static void store_prune_rollups(struct store *st, int64_t now_ms)
+{
+    static const int64_t day_ms = 86400000;
+    char sql[512];
+    int len = snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE;");
+    if (st->intervals_days > 0) {
+        long long cut = (long long)((now_ms - st->intervals_days * day_ms) / 1000);
+        len += snprintf(sql + len, sizeof(sql) - (size_t)len,
+                        "DELETE FROM program_intervals WHERE start_s < %lld;"
+                        "INSERT OR REPLACE INTO meta(key, value) "
+                        "VALUES('rollup_intervals_from_s', %lld);",
+                        cut, cut);
+    }
+    if (st->daily_days > 0) {
+        long long cut = (long long)((now_ms - st->daily_days * day_ms) / 1000);
+        len += snprintf(sql + len, sizeof(sql) - (size_t)len,
+                        "DELETE FROM program_daily WHERE day_s < %lld;"
+                        "INSERT OR REPLACE INTO meta(key, value) "
+                        "VALUES('rollup_daily_from_s', %lld);",
+                        cut, cut);
+    }
+    if (st->intervals_days <= 0 && st->daily_days <= 0)
+        return;
+    snprintf(sql + len, sizeof(sql) - (size_t)len, "COMMIT;");
+    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        log_limited(&st->lim, STORE_LOG_EVERY_S, LOG_WARNING,
+                    "store: pruning the program rollups failed (tried again next round): %s",
+                    sqlite3_errmsg(st->db));
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     }
 }
 
@@ -863,7 +991,7 @@ static void store_compact(struct store *st)
     int more = 1, rc = ENMON_OK;
     do
         rc = archive_step(st->arc, &more);
-    while (rc == ENMON_OK && more && queue_depth(st->q) == 0 &&
+    while (rc == ENMON_OK && more && queue_depth(st->q) < STORE_STEP_MAX_WAITING &&
            store_mono_us() - t0 < STORE_ARCHIVE_GAP_MS * 1000);
     store_stall(st, t0);
     struct archive_stats as;
@@ -939,6 +1067,8 @@ static int store_setup_db(struct store *st, const struct enmon_config *cfg, int6
 static int store_setup_retention(struct store *st, const struct enmon_config *cfg, char *msg,
                                  size_t msglen)
 {
+    st->intervals_days = cfg->storage.intervals_days;
+    st->daily_days = cfg->storage.daily_days;
     struct retention_policy p = {.readings_days = cfg->storage.readings_days,
                                  .intervals_days = cfg->storage.intervals_days,
                                  .daily_days = cfg->storage.daily_days,
@@ -1067,6 +1197,30 @@ static void store_setup_autovacuum(struct store *st, const char *path)
                  sqlite3_errmsg(st->db));
 }
 
+/* Each device's program (devices.program_id), for the program rollups. */
+static int store_load_programs(struct store *st, char *msg, size_t msglen)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(program_id, 0) FROM devices WHERE id = ?1", -1,
+                           &s, NULL) != SQLITE_OK) {
+        snprintf(msg, msglen, "devices: %s", sqlite3_errmsg(st->db));
+        return ENMON_ERR_DB;
+    }
+    int rc = ENMON_OK;
+    for (size_t i = 0; i < st->ndevs && rc == ENMON_OK; i++) {
+        sqlite3_bind_int64(s, 1, st->devs[i].id);
+        int step = sqlite3_step(s);
+        st->devs[i].prog_id = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+        if (step != SQLITE_ROW && step != SQLITE_DONE) {
+            snprintf(msg, msglen, "devices: %s", sqlite3_errmsg(st->db));
+            rc = ENMON_ERR_DB;
+        }
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 static int store_setup_once(struct store *st, const struct enmon_config *cfg, int64_t *ids,
                             char *msg, size_t msglen)
 {
@@ -1081,8 +1235,12 @@ static int store_setup_once(struct store *st, const struct enmon_config *cfg, in
     st->day_offset_min = tz_min;
     if (rc == ENMON_OK)
         rc = store_schema_sync_daily(st->db, tz_min, msg, msglen);
+    if (rc == ENMON_OK)
+        rc = store_schema_sync_rollups(st->db, msg, msglen);
     for (size_t i = 0; rc == ENMON_OK && i < st->ndevs; i++)
         st->devs[i].id = ids[i];
+    if (rc == ENMON_OK)
+        rc = store_load_programs(st, msg, msglen);
     if (rc == ENMON_OK)
         rc = store_prepare(st, msg, msglen);
     if (rc == ENMON_OK && store_load_counters(st) != ENMON_OK) {
@@ -1108,6 +1266,7 @@ static void store_free(struct store *st)
     free(st->batch);
     free(st->retry);
     store_agg_free(&st->agg);
+    free(st->prog);
     free(st);
 }
 

@@ -18,6 +18,18 @@
 #define STORE_WAL_CHECKPOINT_PAGES 8192 /* checkpoint every 32 MB of WAL, not every 4 MB */
 
 /* migrations[v] brings a file from user_version v to v + 1. Append only. */
+/* Rebuilds the per-program rollups from intervals and daily and records which program each
+ * device's rows were summed into (program_rollup_map; compared at start and by report.c). */
+#define SCHEMA_ROLLUP_FILL                                                                         \
+    "DELETE FROM program_intervals; DELETE FROM program_daily; DELETE FROM program_rollup_map;"    \
+    "INSERT INTO program_intervals(program_id, start_s, wh_import, wh_export) "                    \
+    "SELECT d.program_id, i.start_s, sum(i.wh_import), sum(i.wh_export) FROM intervals i "         \
+    "JOIN devices d ON d.id = i.device_id WHERE d.program_id IS NOT NULL GROUP BY 1, 2;"           \
+    "INSERT INTO program_daily(program_id, day_s, wh_import, wh_export) "                          \
+    "SELECT d.program_id, i.day_s, sum(i.wh_import), sum(i.wh_export) FROM daily i "               \
+    "JOIN devices d ON d.id = i.device_id WHERE d.program_id IS NOT NULL GROUP BY 1, 2;"           \
+    "INSERT INTO program_rollup_map(device_id, program_id) SELECT id, program_id FROM devices;"
+
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE programs("
     "  id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL, kind TEXT NOT NULL);"
@@ -125,6 +137,24 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "ALTER TABLE readings ADD COLUMN current_l2_a REAL;"
     "ALTER TABLE readings ADD COLUMN current_l3_a REAL;"
     "ALTER TABLE readings ADD COLUMN tilt_deg REAL;",
+    /* 11 -> 12: per-program rollups of the intervals and of the daily rows, kept by the store's
+     * writer in the same transaction (report.c reads them for --by program); filled here from
+     * what the file holds, with the program each device was summed into (program_rollup_map). */
+    "CREATE TABLE program_intervals("
+    "  program_id INTEGER NOT NULL, start_s INTEGER NOT NULL, wh_import REAL NOT NULL,"
+    "  wh_export REAL NOT NULL, PRIMARY KEY (program_id, start_s)) WITHOUT ROWID;"
+    "CREATE TABLE program_daily("
+    "  program_id INTEGER NOT NULL, day_s INTEGER NOT NULL, wh_import REAL NOT NULL,"
+    "  wh_export REAL NOT NULL, PRIMARY KEY (program_id, day_s)) WITHOUT ROWID;"
+    "CREATE TABLE program_rollup_map(device_id INTEGER PRIMARY KEY, program_id INTEGER);"
+    /* SCHEMA_ROLLUP_FILL spelled out: make_fixtures.py reads this array's literals */
+    "INSERT INTO program_intervals(program_id, start_s, wh_import, wh_export) "
+    "SELECT d.program_id, i.start_s, sum(i.wh_import), sum(i.wh_export) FROM intervals i "
+    "JOIN devices d ON d.id = i.device_id WHERE d.program_id IS NOT NULL GROUP BY 1, 2;"
+    "INSERT INTO program_daily(program_id, day_s, wh_import, wh_export) "
+    "SELECT d.program_id, i.day_s, sum(i.wh_import), sum(i.wh_export) FROM daily i "
+    "JOIN devices d ON d.id = i.device_id WHERE d.program_id IS NOT NULL GROUP BY 1, 2;"
+    "INSERT INTO program_rollup_map(device_id, program_id) SELECT id, program_id FROM devices;",
 };
 
 static int schema_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)
@@ -426,7 +456,11 @@ static int schema_rebuild_daily(sqlite3 *db, int offset_min)
              "GROUP BY device_id, day;"
              "INSERT OR REPLACE INTO meta(key, value) VALUES('daily_offset_min', %d);",
              off, CALTIME_DAY_S, CALTIME_DAY_S, off, off, offset_min);
-    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? ENMON_OK : ENMON_ERR_DB;
+    /* the per-program rollups follow (program_daily from the new daily rows) */
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+                   sqlite3_exec(db, SCHEMA_ROLLUP_FILL, NULL, NULL, NULL) == SQLITE_OK
+               ? ENMON_OK
+               : ENMON_ERR_DB;
 }
 
 int store_schema_sync_daily(sqlite3 *db, int offset_min, char *msg, size_t msglen)
@@ -442,6 +476,32 @@ int store_schema_sync_daily(sqlite3 *db, int offset_min, char *msg, size_t msgle
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
         return ENMON_OK;
     int rc = schema_fail(db, "daily rollup", msg, msglen);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int store_schema_sync_rollups(sqlite3 *db, char *msg, size_t msglen)
+{
+    sqlite3_stmt *st = NULL;
+    /* a device moved to another program since: its history moves with it, rebuild */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT EXISTS (SELECT 1 FROM devices d JOIN program_rollup_map m "
+                           "ON m.device_id = d.id WHERE m.program_id IS NOT d.program_id)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return schema_fail(db, "program rollups", msg, msglen);
+    int moved = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+    sqlite3_finalize(st);
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return schema_fail(db, "begin program rollups", msg, msglen);
+    /* devices new since (no rows yet) are only added to the map */
+    if (sqlite3_exec(db,
+                     moved ? SCHEMA_ROLLUP_FILL
+                           : "INSERT OR IGNORE INTO program_rollup_map(device_id, program_id) "
+                             "SELECT id, program_id FROM devices",
+                     NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return ENMON_OK;
+    int rc = schema_fail(db, "program rollups", msg, msglen);
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 
 /* Opens path read-write, creating it with mode 0640 when missing, and sets WAL
  * mode, synchronous=NORMAL and a busy timeout. ENMON_OK or ENMON_ERR_DB (msg). */
@@ -30,5 +30,12 @@ int store_schema_sync_config(sqlite3 *db, const struct enmon_config *cfg, int64_
  * (or never), it is rebuilt from intervals in one transaction, and the offset
  * is recorded in meta ('daily_offset_min'). ENMON_OK or ENMON_ERR_DB (msg). */
 int store_schema_sync_daily(sqlite3 *db, int offset_min, char *msg, size_t msglen);
+
+/* Makes program_intervals and program_daily the sums of intervals and daily per program:
+ * when a device was moved to another program since they were built (program_rollup_map
+ * differs from devices), both are rebuilt in one transaction; devices new since are added
+ * to the map. ENMON_OK or
+ * ENMON_ERR_DB (msg). Call after store_schema_sync_config and store_schema_sync_daily. */
+int store_schema_sync_rollups(sqlite3 *db, char *msg, size_t msglen);
 
 #endif

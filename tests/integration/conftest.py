@@ -52,7 +52,30 @@ def missing_dependencies():
     return missing
 
 
+# Tests that mostly wait on real time (20 s or more each in the normal pass): marked `long`.
+# scripts/test's sanitizer pass leaves them out (-m "not long"); the normal pass runs them all,
+# and scripts/soak checks the same long paths under valgrind. The new network clients'
+# outage tests (historian, webhook) stay in the sanitizer pass.
+LONG = {
+    "test_file_size_levels_off_over_100_days", "test_broker_outage_60s_and_kill_loses_nothing",
+    "test_welfare_alert_fires_on_time_after_restart", "test_stalled_poll_loop_stops_watchdog_pings",
+    "test_archive_keeps_every_reading_exact",
+    "test_twenty_hostile_links_do_not_starve_healthy_devices",
+    "test_suites_under_shifted_clock_and_tz", "test_full_disk_20s_mqtt_flows_nothing_lost",
+    "test_cloudy_day_and_flapping", "test_cloud_over_four_peers_with_short_after",
+    "test_locked_database_mqtt_flows_and_start_waits", "test_kill_9_twenty_times_under_load",
+    "test_dashboard_live_chart_and_alert",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.originalname in LONG or item.name in LONG:
+            item.add_marker(pytest.mark.long)
+
+
 def pytest_configure(config):
+    config.addinivalue_line("markers", "long: waits on real time for 20 s or more (conftest.LONG)")
     missing = missing_dependencies()
     if missing:
         lines = ["  %-60s apt-get install %s" % (what, pkg) for what, pkg in missing]

@@ -90,12 +90,12 @@ def test_alerts_raise_persist_restore_and_clear(tmp_path, mosquitto, sim_factory
         # enmon alerts lists them; ack records who
         out = daemon.enmon("--db", d.db, "alerts", "--format", "json").stdout
         listed = json.loads(out)
-        assert {a["key"] for a in listed} == set(keys)
+        assert {a["id"] for a in listed} == set(keys)
         assert daemon.enmon("--db", d.db, "alerts", "ack", "inv/inverter_fault", "--by",
                             "operator-kim").returncode == 0
         acked = [a for a in json.loads(daemon.enmon("--db", d.db, "alerts", "--format",
                                                     "json").stdout) if a.get("acked_by")]
-        assert [a["key"] for a in acked] == ["inv/inverter_fault"]
+        assert [a["id"] for a in acked] == ["inv/inverter_fault"]
         assert daemon.enmon("--db", d.db, "alerts", "ack", "nope", "--by", "x",
                             check=False).returncode == 1
 
@@ -194,7 +194,7 @@ def test_second_ack_refused_and_removed_device_cleared(tmp_path, mosquitto, sim_
                 in d.log_text())
         listed = json.loads(daemon.enmon("--db", d.db, "alerts", "--all", "--format",
                                          "json").stdout)
-        assert [(a["key"], a["state"], a["clear_cause"]) for a in listed] == \
+        assert [(a["id"], a["state"], a["clear_cause"]) for a in listed] == \
             [("inv/inverter_fault", "cleared", "device removed from configuration")]
         assert d.proc.poll() is None
     finally:

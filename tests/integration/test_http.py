@@ -131,9 +131,18 @@ def test_rest_api_returns_what_the_database_holds(city):
     with _db(d) as db:
         db_active = [r[0] for r in db.execute(
             "SELECT key FROM alerts WHERE cleared_ms IS NULL ORDER BY key")]
-    api_active = sorted(a["key"] for a in dashlib.get_json(d.url("/api/alerts")))
+    api_active = sorted(a["id"] for a in dashlib.get_json(d.url("/api/alerts")))
     assert api_active == db_active
     assert isinstance(dashlib.get_json(d.url("/api/alerts?all=1")), list)
+    # acknowledging changes the record: refused on a server without a token (docs/HTTP.md)
+    req = urllib.request.Request(d.url("/api/alerts/inv/inverter_fault/ack?by=kim"), data=b"",
+                                 method="POST")
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        raise AssertionError("POST .../ack without a token was accepted")
+    except urllib.error.HTTPError as err:
+        assert err.code == 403, err.code
+        assert json.loads(err.read()) == {"error": "acknowledging needs http.token_file"}
 
     status = dashlib.get_json(d.url("/api/status"))
     assert status["devices"] == 2 and status["poller"]["polls"] >= 2

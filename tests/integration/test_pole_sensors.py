@@ -102,9 +102,11 @@ def test_feeder_readings_discovery_and_leakage_alert(tmp_path, mosquitto, sim_fa
         assert alert["value"] > 30.0 and "above 30.0 mA" in alert["cause"], alert
         sustained = alert["last_seen_ms"] - alert["first_seen_ms"]
         assert sustained >= AFTER_S * 1000, alert
-        # the first reading above 30 mA is the one the condition began with
+        # the first reading above 30 mA is the one the condition began with (first_seen is
+        # carried as monotonic time and turned back into wall time at the raise: both clocks
+        # are read in whole ms, so it may differ from the reading's own ts by 1 ms)
         high = [s for s in watch.all_states("leak-3") if s["leakage_ma"] > 30.0]
-        assert high and high[0]["ts_ms"] == alert["first_seen_ms"], (high[:1], alert)
+        assert high and abs(high[0]["ts_ms"] - alert["first_seen_ms"]) <= 1, (high[:1], alert)
         assert all(s["ts_ms"] < alert["last_seen_ms"] + 1 for s in high[:AFTER_S])
         others = [t for t, p, _ in watch.messages
                   if t.startswith("enmon/alert/") and p and t != topic]

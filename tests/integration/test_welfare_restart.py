@@ -110,7 +110,8 @@ def test_welfare_alert_fires_on_time_after_restart(tmp_path, mosquitto, sim_fact
         current = db.execute("PRAGMA user_version").fetchone()[0]
         db.executescript("DROP TABLE alert_learned; DROP TABLE dr_events;"
                          " DROP TABLE weather; DROP TABLE webhook_outbox;"
-                         " DROP TABLE reading_blocks;"
+                         " DROP TABLE reading_blocks; DROP TABLE program_intervals;"
+                         " DROP TABLE program_daily; DROP TABLE program_rollup_map;"
                          + "".join(" ALTER TABLE readings DROP COLUMN %s;" % c for c in (
                              "leakage_ma", "current_l1_a", "current_l2_a", "current_l3_a",
                              "tilt_deg")) +

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "alert_config.h"
+#include "collectors.h"
 #include "config.h"
 #include "err.h"
 
@@ -714,6 +716,143 @@ static void test_error_not_startable(void **state)
                  "not an IPv4 address");
 }
 
+/* ---- collectors (docs/SCALING.md) -------------------------------------------------------- */
+
+/* One shared file: north owns 1502 (site n-{n}: units 1 and 2) and 1504 (s-m2's own
+ * collector: beats its site's); south owns 1503. */
+#define COLLECTORS_YAML                                                                      \
+    "database: /tmp/x.db\n"                                   /* 1 */                        \
+    "collectors: [north, south]\n"                            /* 2 */                        \
+    "alerts:\n"                                               /* 3 */                        \
+    "  overrides:\n"                                          /* 4 */                        \
+    "    - match: {device: s-m1}\n"                           /* 5 */                        \
+    "      voltage_band: {low: 200}\n"                        /* 6 */                        \
+    "    - match: {device: s-m2}\n"                           /* 7 */                        \
+    "      voltage_band: {low: 190}\n"                        /* 8 */                        \
+    "programs:\n"                                             /* 9 */                        \
+    "  - id: ami\n"                                           /* 10 */                       \
+    "    kind: ami\n"                                         /* 11 */                       \
+    "    sites:\n"                                            /* 12 */                       \
+    "      - id: n-{n}\n"                                     /* 13 */                       \
+    "        count: 2\n"                                      /* 14 */                       \
+    "        collector: north\n"                              /* 15 */                       \
+    "        devices:\n"                                      /* 16 */                       \
+    "          - {id: 'n-m-{n}', kind: meter, link: 'tcp://127.0.0.1:1502', unit: 1}\n"   \
+    "      - id: s\n"                                         /* 18 */                       \
+    "        collector: south\n"                              /* 19 */                       \
+    "        devices:\n"                                      /* 20 */                       \
+    "          - {id: s-m1, kind: meter, link: 'tcp://127.0.0.1:1503', unit: 1}\n"        \
+    "          - {id: s-m2, kind: meter, link: 'tcp://127.0.0.1:1504', unit: 1, "          \
+    "collector: north}\n"
+
+static void expect_select_error(const char *yaml, const char *name, int line, const char *part)
+{
+    struct enmon_config *cfg = load_ok(yaml);
+    struct cfg_error err;
+    assert_int_equal(collectors_select(cfg, name, &err), ENMON_ERR_CONFIG);
+    if (err.line != line || !strstr(err.msg, part))
+        print_error("got %d: %s: %s\n", err.line, err.field, err.msg);
+    assert_string_equal(err.file, cfg->path);
+    assert_int_equal(err.line, line);
+    assert_string_equal(err.field, "collector");
+    assert_non_null(strstr(err.msg, part));
+    config_free(cfg);
+}
+
+static void test_collectors_own_links(void **state)
+{
+    (void)state;
+    struct enmon_config *cfg = load_ok(COLLECTORS_YAML);
+    assert_int_equal(cfg->ncollectors, 2);
+    assert_int_equal(cfg->ndevices, 4); /* the whole deployment, validated */
+    assert_int_equal(cfg->nlinks, 3);
+    assert_int_equal(cfg->links[0].collector, 1); /* 1502: north */
+    assert_int_equal(cfg->links[1].collector, 2); /* 1503: south */
+    assert_int_equal(cfg->links[2].collector, 1); /* 1504: north (the device's key) */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    collectors_describe(cfg, out);
+    fclose(out);
+    assert_string_equal(text, "collector north: 2 links, 3 devices: tcp://127.0.0.1:1502, "
+                              "tcp://127.0.0.1:1504\n"
+                              "collector south: 1 links, 1 devices: tcp://127.0.0.1:1503\n");
+    free(text);
+
+    struct cfg_error err;
+    assert_int_equal(collectors_select(cfg, "north", &err), ENMON_OK);
+    assert_string_equal(cfg->collector, "north");
+    assert_string_equal(cfg->mqtt.client_id, "enmond-north");
+    assert_int_equal(cfg->ndevices, 3);
+    assert_int_equal(cfg->nlinks, 2);
+    assert_string_equal(cfg->links[1].uri, "tcp://127.0.0.1:1504");
+    assert_int_equal(find_device(cfg, "n-m-2")->unit, 2);
+    assert_int_equal(find_device(cfg, "n-m-2")->link, 0);
+    assert_int_equal(find_device(cfg, "s-m2")->link, 1);
+    assert_int_equal(cfg->nsites, 3); /* sites and programs keep their indices */
+    /* s-m1's override went with it; s-m2's now names its new index 2 */
+    assert_int_equal(cfg->alerts->noverrides, 1);
+    assert_int_equal(cfg->alerts->overrides[0].device, 2);
+    assert_string_equal(cfg->devices[2].id, "s-m2");
+    config_free(cfg);
+
+    cfg = load_ok("collector: south\n" COLLECTORS_YAML); /* the file names the instance */
+    assert_int_equal(collectors_select(cfg, NULL, &err), ENMON_OK);
+    assert_int_equal(cfg->ndevices, 1);
+    assert_string_equal(cfg->devices[0].id, "s-m1");
+    assert_int_equal(cfg->devices[0].link, 0);
+    assert_int_equal(cfg->alerts->noverrides, 1);
+    assert_int_equal(cfg->alerts->overrides[0].device, 0);
+    config_free(cfg);
+
+    cfg = load_ok(ONE_DEVICE_YAML); /* no collectors: nothing to select, nothing dropped */
+    assert_int_equal(collectors_select(cfg, NULL, &err), ENMON_OK);
+    assert_int_equal(cfg->ndevices, 1);
+    assert_string_equal(cfg->mqtt.client_id, "enmond");
+    config_free(cfg);
+}
+
+static void test_error_collectors(void **state)
+{
+    (void)state;
+    char yaml[4096];
+    /* a link assigned twice: s-m1 (south, line 21) and a north device on 1503 (line 23) */
+    snprintf(yaml, sizeof(yaml), "%s%s", COLLECTORS_YAML,
+             "          - {id: x, kind: meter, link: 'tcp://127.0.0.1:1503', unit: 2, "
+             "collector: north}\n");
+    expect_error(yaml, 23, "programs[0].sites[1].devices[2].collector",
+                 "link tcp://127.0.0.1:1503 assigned to collectors 'south' and 'north' "
+                 "(device 's-m1', line 21)");
+    /* the same through the site: a site of north's on south's link names the site's line */
+    snprintf(yaml, sizeof(yaml), "%s%s", COLLECTORS_YAML,
+             "      - id: t\n        collector: north\n        devices:\n"
+             "          - {id: t-m, kind: meter, link: 'tcp://127.0.0.1:1503', unit: 3}\n");
+    expect_error(yaml, 24, "programs[0].sites[2].devices[0].collector",
+                 "assigned to collectors 'south' and 'north'");
+    /* a link without a collector */
+    snprintf(yaml, sizeof(yaml), "%s%s", COLLECTORS_YAML,
+             "      - id: u\n        devices:\n"
+             "          - {id: u-m, kind: meter, link: 'tcp://127.0.0.1:1505', unit: 1}\n");
+    expect_error(yaml, 25, "programs[0].sites[2].devices[0].collector",
+                 "device 'u-m' (link tcp://127.0.0.1:1505) has no collector");
+    /* names not declared, declared twice, or without a list */
+    expect_error("collector: east\n" COLLECTORS_YAML, 1, "collector",
+                 "'east' is not in collectors: (line 3)");
+    expect_error("database: /tmp/x.db\ncollectors: [a, a]\n", 2, "collectors[1]",
+                 "duplicate collector 'a'");
+    expect_error("database: /tmp/x.db\ncollectors: []\n", 2, "collectors", "empty");
+    expect_error("collectors: [north]\n" ONE_DEVICE_YAML "            collector: west\n", 12,
+                 "programs[0].sites[0].devices[0].collector", "'west' is not in collectors:");
+    char one[1024];
+    snprintf(one, sizeof(one), "%s            collector: west\n", ONE_DEVICE_YAML);
+    expect_error(one, 11, "programs[0].sites[0].devices[0].collector",
+                 "no collectors: list at the top level");
+    /* selection: a name is needed, and must be declared; --collector needs the list */
+    expect_select_error(COLLECTORS_YAML, NULL, 2, "start enmond with --collector NAME");
+    expect_select_error(COLLECTORS_YAML, "east", 2, "'east' is not in collectors:");
+    expect_select_error(ONE_DEVICE_YAML, "north", 1, "has no collectors: list");
+}
+
 static void test_error_missing_file(void **state)
 {
     (void)state;
@@ -775,6 +914,8 @@ int main(void)
         cmocka_unit_test(test_format_error_and_names),
         cmocka_unit_test(test_storage_retry_buffer),
         cmocka_unit_test(test_storage_retention),
+        cmocka_unit_test(test_collectors_own_links),
+        cmocka_unit_test(test_error_collectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -199,7 +199,7 @@ static void test_alert_example(void **state)
     ev.raised = 1;
     ev.first_seen_ms = ev.last_seen_ms = 1795748462120LL;
     ev.value = 7;
-    char buf[1024];
+    char buf[2048];
     assert_true(alert_event_json(&ev, &cfg, buf, sizeof(buf)) > 0);
     if (!doc_has_json(buf))
         fail_msg("docs/MQTT.md does not show the produced alert:\n%s", buf);

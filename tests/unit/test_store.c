@@ -498,6 +498,8 @@ static void make_v5_file(struct fixture *f, int dr_cli)
                                   " DROP TABLE weather;"
                                   " DROP TABLE reading_blocks;" /* version 10 */
                                   " DROP TABLE webhook_outbox;" /* version 9 */
+                                  " DROP TABLE program_intervals;" /* version 12 */
+                                  " DROP TABLE program_daily; DROP TABLE program_rollup_map;"
                                   " ALTER TABLE readings DROP COLUMN leakage_ma;" /* 11 */
                                   " ALTER TABLE readings DROP COLUMN current_l1_a;"
                                   " ALTER TABLE readings DROP COLUMN current_l2_a;"

@@ -224,6 +224,8 @@ static void test_version_7_file_is_migrated(void **state)
     char msg[256];
     assert_int_equal(
         sqlite3_exec(f->db, "DROP TABLE weather; DROP TABLE reading_blocks; DROP TABLE webhook_outbox;"
+                     " DROP TABLE program_intervals; DROP TABLE program_daily;"
+                     " DROP TABLE program_rollup_map;"
                      " ALTER TABLE readings DROP COLUMN leakage_ma;"
                      " ALTER TABLE readings DROP COLUMN current_l1_a;"
                      " ALTER TABLE readings DROP COLUMN current_l2_a;"

@@ -183,6 +183,34 @@ static void test_routing(void **state)
     config_free(cfg);
 }
 
+/* Whether docs/ALERTS.md has a ```json block that is want (its lines joined, a leading space
+ * of each dropped). */
+static int doc_has_json(const char *want)
+{
+    char path[1024];
+    const char *data = getenv("ENMON_TEST_DATA");
+    assert_non_null(data);
+    snprintf(path, sizeof(path), "%s/../../docs/ALERTS.md", data);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[1024], block[8192] = "";
+    int in = 0, found = 0;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (!in && strcmp(line, "```json") == 0) {
+            in = 1;
+            block[0] = '\0';
+        } else if (in && strcmp(line, "```") == 0) {
+            in = 0;
+            found |= strcmp(block, want) == 0;
+        } else if (in && strlen(block) + strlen(line) < sizeof(block)) {
+            strcat(block, line + (line[0] == ' '));
+        }
+    }
+    fclose(f);
+    return found;
+}
+
 static void test_key_message_body(void **state)
 {
     (void)state;
@@ -202,16 +230,23 @@ static void test_key_message_body(void **state)
     int n = webhook_body(w, &ev, cfg, body, sizeof(body));
     /* docs/ALERTS.md "Webhooks", the body, byte for byte */
     assert_string_equal(
-        body, "{\"id\":\"inv-1/inverter_event/GROUND_FAULT\",\"device\":\"inv-1\","
-              "\"program\":\"welfare-solar\",\"site\":\"centre-1\",\"rule\":\"inverter_event\","
+        body, "{\"id\":\"inv-1/inverter_event/GROUND_FAULT\",\"row\":null,\"device\":\"inv-1\","
+              "\"device_name\":\"인버터\",\"program\":\"welfare-solar\","
+              "\"program_name\":\"welfare-solar\",\"site\":\"centre-1\","
+              "\"site_name\":\"대전 햇살 복지관\",\"rule\":\"inverter_event\","
               "\"severity\":\"critical\",\"cause\":\"GROUND_FAULT\",\"value\":1,"
-              "\"first_seen\":\"2026-06-21T03:00:00.123Z\",\"first_seen_ms\":1782010800123,"
-              "\"last_seen\":\"2026-06-21T03:01:00.000Z\",\"last_seen_ms\":1782010860000,"
-              "\"state\":\"active\","
+              "\"state\":\"active\",\"first_seen\":\"2026-06-21T03:00:00.123Z\","
+              "\"first_seen_ms\":1782010800123,\"raised\":\"2026-06-21T03:01:00.000Z\","
+              "\"raised_ms\":1782010860000,\"last_seen\":\"2026-06-21T03:01:00.000Z\","
+              "\"last_seen_ms\":1782010860000,\"cleared\":null,\"cleared_ms\":null,"
+              "\"clear_value\":null,\"clear_cause\":null,\"acked_by\":null,\"acked\":null,"
+              "\"acked_ms\":null,"
               "\"idempotency_key\":\"inv-1/inverter_event/GROUND_FAULT/raise/1782010800123\","
               "\"message\":\"[경보] 대전 햇살 복지관 인버터 인버터 이벤트: 지락\","
               "\"office\":\"유성구 복지정책과\"}");
     assert_int_equal(n, (int)strlen(body));
+    if (!doc_has_json(body))
+        fail_msg("docs/ALERTS.md does not show the produced webhook body:\n%s", body);
     cJSON *j = cJSON_Parse(body);
     assert_non_null(j);
     assert_string_equal(cJSON_GetObjectItem(j, "id")->valuestring,
