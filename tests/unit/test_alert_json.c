@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "support/doc_json.h"
+
 #include "alert_json.h"
 #include "alert_store.h"
 #include "alerts.h"
@@ -36,34 +38,6 @@ static int setup(void **state)
     cfg.devices = devices;
     cfg.ndevices = 1;
     return 0;
-}
-
-/* Whether docs/<doc> has a ```json block that is want (its lines joined, a leading space of each
- * dropped). */
-static int doc_has_json(const char *doc, const char *want)
-{
-    char path[1024];
-    const char *data = getenv("ENMON_TEST_DATA");
-    assert_non_null(data);
-    snprintf(path, sizeof(path), "%s/../../docs/%s", data, doc);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char line[1024], block[8192] = "";
-    int in = 0, found = 0;
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\n")] = '\0';
-        if (!in && strcmp(line, "```json") == 0) {
-            in = 1;
-            block[0] = '\0';
-        } else if (in && strcmp(line, "```") == 0) {
-            in = 0;
-            found |= strcmp(block, want) == 0;
-        } else if (in && strlen(block) + strlen(line) < sizeof(block)) {
-            strcat(block, line + (line[0] == ' '));
-        }
-    }
-    fclose(f);
-    return found;
 }
 
 static struct alert_event event(void)
@@ -103,7 +77,7 @@ static void test_event_exact(void **state)
         "\"acked_by\":null,\"acked\":null,\"acked_ms\":null}";
     assert_string_equal(buf, want);
     assert_int_equal(n, (int)strlen(want));
-    if (!doc_has_json("ALERTS.md", buf))
+    if (doc_has_json("ALERTS.md", buf) != 1)
         fail_msg("docs/ALERTS.md does not show the produced alert:\n%s", buf);
     /* alert_event_json is the same function */
     char again[2048];
@@ -178,7 +152,7 @@ static void test_row_same_shape(void **state)
     assert_true(alert_json_write(&a, from_row, sizeof(from_row)) > 0);
     assert_non_null(strstr(from_row, ",\"acked_by\":\"kim\",\"acked\":\"2026-06-21T03:01:40.000Z\","
                                      "\"acked_ms\":1782010900000}"));
-    if (!doc_has_json("ALERTS.md", from_row))
+    if (doc_has_json("ALERTS.md", from_row) != 1)
         fail_msg("docs/ALERTS.md does not show the acknowledged alert:\n%s", from_row);
     /* an event carrying the acknowledgement (the republished MQTT message) is the same */
     assert_int_equal(alert_json_from_event(&ev, &cfg, &a), 0);

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "support/doc_json.h"
+
 #include "alert_json.h"
 #include "alerts.h"
 #include "err.h"
@@ -45,34 +47,6 @@ static int setup(void **state)
     return 0;
 }
 
-/* The ```json blocks of docs/MQTT.md, each joined into one line (the doc breaks
- * lines and indents continuation lines by one space). */
-static int doc_has_json(const char *want)
-{
-    char path[1024];
-    const char *data = getenv("ENMON_TEST_DATA");
-    assert_non_null(data);
-    snprintf(path, sizeof(path), "%s/../../docs/MQTT.md", data);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char line[1024], block[4096] = "";
-    int in = 0, found = 0;
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\n")] = '\0';
-        if (!in && strcmp(line, "```json") == 0) {
-            in = 1;
-            block[0] = '\0';
-        } else if (in && strcmp(line, "```") == 0) {
-            in = 0;
-            found |= strcmp(block, want) == 0;
-        } else if (in && strlen(block) + strlen(line) < sizeof(block)) {
-            strcat(block, line + (line[0] == ' '));
-        }
-    }
-    fclose(f);
-    return found;
-}
-
 /* Sets point name of def in block (words from the ID register on). */
 static void put(uint16_t *block, uint16_t model, const char *name, uint32_t raw)
 {
@@ -101,7 +75,7 @@ static void not_implemented(uint16_t *block, uint16_t model)
 static void produce(const struct reading *r, char *buf, size_t len)
 {
     assert_true(payload_state_json(&cfg, r, buf, len) > 0);
-    if (!doc_has_json(buf))
+    if (doc_has_json("MQTT.md", buf) != 1)
         fail_msg("docs/MQTT.md does not show the produced message:\n%s", buf);
 }
 
@@ -201,7 +175,7 @@ static void test_alert_example(void **state)
     ev.value = 7;
     char buf[2048];
     assert_true(alert_event_json(&ev, &cfg, buf, sizeof(buf)) > 0);
-    if (!doc_has_json(buf))
+    if (doc_has_json("MQTT.md", buf) != 1)
         fail_msg("docs/MQTT.md does not show the produced alert:\n%s", buf);
 }
 

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "support/doc_json.h"
+
 #include "config.h"
 #include "err.h"
 #include "webhook_body.h"
@@ -183,34 +185,6 @@ static void test_routing(void **state)
     config_free(cfg);
 }
 
-/* Whether docs/ALERTS.md has a ```json block that is want (its lines joined, a leading space
- * of each dropped). */
-static int doc_has_json(const char *want)
-{
-    char path[1024];
-    const char *data = getenv("ENMON_TEST_DATA");
-    assert_non_null(data);
-    snprintf(path, sizeof(path), "%s/../../docs/ALERTS.md", data);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char line[1024], block[8192] = "";
-    int in = 0, found = 0;
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\n")] = '\0';
-        if (!in && strcmp(line, "```json") == 0) {
-            in = 1;
-            block[0] = '\0';
-        } else if (in && strcmp(line, "```") == 0) {
-            in = 0;
-            found |= strcmp(block, want) == 0;
-        } else if (in && strlen(block) + strlen(line) < sizeof(block)) {
-            strcat(block, line + (line[0] == ' '));
-        }
-    }
-    fclose(f);
-    return found;
-}
-
 static void test_key_message_body(void **state)
 {
     (void)state;
@@ -245,7 +219,7 @@ static void test_key_message_body(void **state)
               "\"message\":\"[경보] 대전 햇살 복지관 인버터 인버터 이벤트: 지락\","
               "\"office\":\"유성구 복지정책과\"}");
     assert_int_equal(n, (int)strlen(body));
-    if (!doc_has_json(body))
+    if (doc_has_json("ALERTS.md", body) != 1)
         fail_msg("docs/ALERTS.md does not show the produced webhook body:\n%s", body);
     cJSON *j = cJSON_Parse(body);
     assert_non_null(j);
