@@ -77,6 +77,17 @@ def citygen(outdir, port_base, mqtt_port, db, *extra):
                     "--db", db] + list(extra), check=True)
 
 
+def config_devices(config):
+    """How many devices enmond configures from config (its --check-config line), so a bench's
+    title says what it ran rather than a count written down once."""
+    out = subprocess.run([binary("src/enmond"), "--check-config", "-c", config], check=True,
+                         capture_output=True, text=True).stdout
+    m = re.search(r"(\d+) devices on (\d+) links", out)
+    if not m:
+        raise RuntimeError("enmond --check-config said: %r" % out)
+    return int(m.group(1))
+
+
 # ---- /proc figures --------------------------------------------------------------------------
 
 def cpu_seconds(pid):
