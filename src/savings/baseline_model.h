@@ -17,6 +17,8 @@
 #define BM_G14_NMBE 0.10   /* daily models: |NMBE| at most 10 % (G14 hourly criterion) */
 #define BM_FSU_FACTOR 1.26 /* G14-2014 Annex B empirical coefficient */
 #define BM_REASON_MAX 160
+/* regressors of a day for the interval: 1, W, HDD, CDD and the two balance points */
+#define BM_NX 6
 
 /* One local day of one device. */
 struct bm_day {
@@ -63,6 +65,12 @@ struct bm_model {
     double nmbe;   /* sum(y - yhat) / ((n - p) * mean_kwh) (fraction) */
     double rho;    /* lag-1 autocorrelation of the residuals (consecutive days) */
     int g14_ok;    /* cvrmse <= BM_G14_CVRMSE and |nmbe| <= BM_G14_NMBE */
+    /* (J'J)^-1, J the Jacobian of the daily prediction in (a, w, bh, bc, Th, Tc) over the used
+     * days (bm_day_x; the balance points are parameters of the fit); rows and columns of the
+     * terms not in the model are 0 */
+    double xtx_inv[BM_NX][BM_NX];
+    /* 1: the balance-point columns are in xtx_inv (0: J'J singular with them) */
+    int bp_terms;
 };
 
 /* Savings of a reporting period against a model, with the G14 90 % interval. */
@@ -74,6 +82,7 @@ struct bm_savings {
     double savings_kwh;        /* counterfactual - actual */
     double n_eff;              /* n' = n (1 - rho) / (1 + rho), rho clamped at 0 */
     double t90;                /* t(0.95, n' - p): the two-sided 90 % Student t value */
+    double lev;                /* s' (X'X)^-1 s, s the sums of the reporting days' regressors */
     double half_kwh; /* half-width of the 90 % interval of savings_kwh; NAN if undefined */
     double fsu;      /* half_kwh / |savings_kwh| (fractional savings uncertainty); NAN if 0 */
 };
@@ -133,6 +142,23 @@ double bm_predict_day(const struct bm_model *m, const struct bm_day *d);
  * t_out, n_eff_out (may be NULL): the t value and n'. */
 double bm_fsu(double cv, double f, int n, int p, double rho, int m, double *t_out,
               double *n_eff_out);
+
+/* The Jacobian row of a day's prediction under the model: x = (1, W, HDD(Th), CDD(Tc),
+ * bh dHDD/dTh, bc dCDD/dTc) (the derivatives: bh x the share of the day's hours below Th, -bc x
+ * the share above Tc), 0 for a term the model does not have. 0, or -1 (x all 0) when the day
+ * has no temperature. */
+int bm_day_x(const struct bm_model *m, const struct bm_day *d, double x[BM_NX]);
+
+/* The 90 % half-width of a sum of m reporting days' savings, from the sums s[BM_NX] of their
+ * Jacobian rows (bm_day_x): the least-squares prediction variance of a sum of m new
+ * observations (linearized in the balance points), with the autocorrelation correction n/n' on
+ * the residual variance,
+ *   half = t(0.95, n' - p) * RMSE * sqrt((n / n') * (m + s' (J'J)^-1 s)),
+ *   n' = n (1 - rho) / (1 + rho), rho clamped at 0
+ * (docs/SAVINGS.md "Uncertainty"). NAN when n' - p < 1 or m < 1. t_out, n_eff_out, lev_out
+ * (may be NULL): t, n' and s' (X'X)^-1 s. */
+double bm_sum_half(const struct bm_model *m, const double s[BM_NX], int days, double *t_out,
+                   double *n_eff_out, double *lev_out);
 
 /* Counterfactual (the model on each reporting day's weather), savings = sum(counterfactual -
  * actual) over the reporting days with kWh and temperature, and the 90 % interval.

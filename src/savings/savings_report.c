@@ -227,8 +227,8 @@ static void sr_method_weather(struct sr_result *r, const struct savings_config *
              "weather: avoided = counterfactual - actual per day; counterfactual = kWh/day = a + "
              "w W + bh HDD(Th) + bc CDD(Tc) fitted on the %d days before %s, degree-hours / 24 of "
              "KMA station %s (CalTRACK 2.0 daily, Th %d..%d C, Tc %d..%d C, p < %.1f, best "
-             "adjusted R2); G14 fit: CV(RMSE) <= %.0f%%, |NMBE| <= %.0f%%; 90%% interval: G14 "
-             "FSU with autocorrelation; %s",
+             "adjusted R2); G14 fit: CV(RMSE) <= %.0f%%, |NMBE| <= %.0f%%; 90%% interval: "
+             "least-squares prediction of the sum, G14 n' for autocorrelation; %s",
              sc->baseline.max_days,
              r->dev.program_kind == PROGRAM_EFFICIENCY ? "the contract start" : "the retrofit",
              station, BM_HEAT_MIN, BM_HEAT_MAX, BM_COOL_MIN, BM_COOL_MAX, BM_P_MAX,
@@ -319,6 +319,8 @@ static void sr_weather_days(struct sr_result *r, const struct savings_config *sc
         v->temp_c = t;
         v->counted = rdays[i].valid && !isnan(t);
         v->ref_kwh = v->counted ? bm_predict_day(&r->model, &rbm[i]) : 0.0;
+        if (v->counted)
+            bm_day_x(&r->model, &rbm[i], v->x);
         v->saved_kwh = v->counted ? v->ref_kwh - v->actual_kwh : 0.0;
         v->co2_kg = tariff_co2_kg(&sc->co2, v->day_s, v->saved_kwh);
         r->tot.days++;
@@ -979,9 +981,8 @@ static void sr_row_add(struct sr_row *row, const struct sr_result *r, const stru
         row->deemed_kwh += r->deemed_kwh / r->tot.days_counted;
 }
 
-/* Weather devices: the G14 half-width of each period bucket (its counterfactual and counted
- * days), squared into the bucket's row. FSU x |savings| does not depend on the savings:
- * half = bm_fsu(CV, 1, n, p, rho, m) x counterfactual. */
+/* Weather devices: the 90 % half-width of each period bucket (bm_sum_half of the sums of its
+ * counted days' regressors), squared into the bucket's row. */
 static int sr_add_interval(struct sr_table *t, size_t entity_from, const struct sr_result *r,
                            enum sr_by by, enum sr_group g, int offset_min)
 {
@@ -989,7 +990,7 @@ static int sr_add_interval(struct sr_table *t, size_t entity_from, const struct 
     if (r->status != SR_OK || !r->has_interval)
         return ENMON_OK;
     for (size_t a = 0, b; a < r->nvals; a = b) {
-        double cf = 0.0;
+        double sx[BM_NX] = {0};
         int m = 0;
         sr_period(r->vals[a].day_s, g, offset_min, period, sizeof(period));
         for (b = a; b < r->nvals; b++) {
@@ -997,14 +998,14 @@ static int sr_add_interval(struct sr_table *t, size_t entity_from, const struct 
             if (strcmp(next, period) != 0)
                 break;
             if (r->vals[b].counted) {
-                cf += r->vals[b].ref_kwh;
+                for (int k = 0; k < BM_NX; k++)
+                    sx[k] += r->vals[b].x[k];
                 m++;
             }
         }
         if (!m)
             continue;
-        const struct bm_model *md = &r->model;
-        double h = bm_fsu(md->cvrmse, 1.0, md->n, md->p, md->rho, m, NULL, NULL) * fabs(cf);
+        double h = bm_sum_half(&r->model, sx, m, NULL, NULL, NULL);
         struct sr_row *row = sr_row_get(t, entity_from, r, by, period);
         if (!row)
             return ENMON_ERR_NOMEM;

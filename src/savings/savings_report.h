@@ -47,6 +47,8 @@ struct sr_dayval {
     int counted, fallback, intervals;
     double ref_kwh, actual_kwh, saved_kwh, krw, co2_kg, eligible_kwh;
     double temp_c; /* weather method: the day's mean temperature (NAN: none) */
+    /* weather method: the day's Jacobian row (bm_day_x), for the interval */
+    double x[BM_NX];
 };
 
 struct sr_result {

@@ -160,10 +160,18 @@ static void test_cdd_not_significant(void **state)
     /* Savings against this candidate, 4 reporting days: 5 C (HDD 10: 30 kWh predicted),
      * 13 C (HDD 2: 14), 21 C (CDD 1: 10.2), 23 C (CDD 3: 10.6): counterfactual 64.8;
      * actual 27 + 12 + 10 + 9 = 58; savings 6.8 kWh.
-     * n' = n = 10 (rho < 0 clamped), t(0.95, 10 - 3 = 7) = 1.895 (table),
-     * half-width = 1.26 x 1.895 x 0.0627249 x 64.8 x sqrt((10/10) (1 + 2/10) (1/4))
-     *            = 1.26 x 1.895 x 0.0627249 x 64.8 x 0.547723 = 5.316 kWh,
-     * FSU = 5.316 / 6.8 = 0.7817: 6.8 +- 5.3 kWh at 90 %. */
+     * Interval: half = t(0.95, n' - p) RMSE sqrt((n/n') (m + s' (J'J)^-1 s)), J's columns
+     * 1, HDD(15), CDD(20), bh [T < 15] = 2 Ic, -bc [T > 20] = -0.2 Iw (no weekend column).
+     * They span the same space as Ic, Im, Iw, HDD, CDD (1 = Ic + Im + Iw; Ic, Im, Iw the cold
+     * < 15, middle and warm > 20 days), in which J'J is block diagonal and s' (J'J)^-1 s the same:
+     *   cold (1, HDD): [[4, 23], [23, 169]], det 147; s = (2, 12):
+     *     (169 x 4 - 2 x 23 x 24 + 4 x 144) / 147 = 148 / 147 = 1.006803
+     *   warm (1, CDD): [[4, 8], [8, 20]], det 16; s = (2, 4):
+     *     (20 x 4 - 2 x 8 x 8 + 4 x 16) / 16 = 1
+     *   middle: no reporting day. s' (J'J)^-1 s = 2.006803.
+     * n' = n = 10 (rho < 0 clamped), t(0.95, 7) = 1.894579 (table 1.895), RMSE = 0.925820:
+     * half = 1.894579 x 0.925820 x sqrt(4 + 2.006803) = 1.754039 x 2.450878 = 4.2989 kWh,
+     * FSU = 4.2989 / 6.8 = 0.6322: 6.8 +- 4.3 kWh at 90 %. */
     struct bm_day r[4] = {day(0, 27, 5), day(0, 12, 13), day(0, 10, 21), day(0, 9, 23)};
     struct bm_savings s;
     assert_int_equal(bm_savings(&m, r, 4, &s), ENMON_OK);
@@ -171,8 +179,10 @@ static void test_cdd_not_significant(void **state)
     assert_float_equal(s.savings_kwh, 6.8, 1e-9);
     assert_float_equal(s.n_eff, 10.0, 0);
     assert_float_equal(s.t90, 1.895, 5e-4);
-    assert_float_equal(s.half_kwh, 5.316, 2e-3);
-    assert_float_equal(s.fsu, 0.7817, 3e-4);
+    assert_int_equal(m.bp_terms, 1);
+    assert_float_equal(s.lev, 2.006803, 1e-6);
+    assert_float_equal(s.half_kwh, 4.2989, 2e-4);
+    assert_float_equal(s.fsu, 0.6322, 1e-4);
 
     /* The search keeps the HDD-only family. */
     assert_int_equal(bm_fit(d, 10, &o, &m), ENMON_OK);

@@ -19,8 +19,11 @@
 #define NDAYS 30
 #define FIRST 15 /* reporting days 2016-09-16 .. 2016-10-15: 15 in September, 15 in October */
 
-/* A weather device: CV(RMSE) cv, 365 baseline days, 2 parameters, no autocorrelation; every
- * reporting day counterfactual cf and actual act kWh. */
+/* A weather device: CV(RMSE) cv of a mean of cf kWh (RMSE = cv x cf), 365 baseline days, a CDD
+ * model (2 parameters, no balance-point columns) whose baseline had CDD sums 365 (sum CDD^2 730),
+ * no autocorrelation; every reporting day has CDD 1, counterfactual cf and actual act kWh.
+ * X'X = [[365, 365], [365, 730]], det 365^2, (X'X)^-1 = [[2, -1], [-1, 1]] / 365; m days:
+ * s = (m, m), s' (X'X)^-1 s = m^2 (2 - 2 + 1) / 365 = m^2 / 365. */
 static void mk_weather(struct sr_result *r, struct sr_dayval *v, int64_t id, const char *key,
                        double cv, double cf, double act)
 {
@@ -42,6 +45,11 @@ static void mk_weather(struct sr_result *r, struct sr_dayval *v, int64_t id, con
     r->model.p = 2;
     r->model.rho = 0.0;
     r->model.cvrmse = cv;
+    r->model.mean_kwh = cf;
+    r->model.rmse = cv * cf;
+    r->model.xtx_inv[0][0] = 2.0 / 365.0;
+    r->model.xtx_inv[0][3] = r->model.xtx_inv[3][0] = -1.0 / 365.0;
+    r->model.xtx_inv[3][3] = 1.0 / 365.0;
     r->model.r2 = 0.9;
     r->model.g14_ok = cv <= BM_G14_CVRMSE;
     r->has_interval = 1;
@@ -50,18 +58,21 @@ static void mk_weather(struct sr_result *r, struct sr_dayval *v, int64_t id, con
                                   .counted = 1,
                                   .ref_kwh = cf,
                                   .actual_kwh = act,
-                                  .saved_kwh = cf - act};
+                                  .saved_kwh = cf - act,
+                                  .x = {1.0, 0.0, 0.0, 1.0, 0.0, 0.0}};
     r->vals = v;
     r->nvals = NDAYS;
     r->tot.days_counted = NDAYS;
 }
 
-/* The worked example of docs/SAVINGS.md. t(0.95, 365 - 2 = 363) = 1.64906 (n' = n: rho 0).
- * a: CV 10 %, 30 days of 10 kWh counterfactual (300), 9 actual: saved 30,
- *    half = 1.26 x 1.64906 x 0.10 x 300 x sqrt((365/365)(1 + 2/365) / 30) = 11.412 kWh.
- * b: CV 20 %, 30 days of 20 (600), 18 actual: saved 60,
- *    half = 1.26 x 1.64906 x 0.20 x 600 x 0.183074 = 45.647 kWh.
- * Program: saved 90, half sqrt(11.412^2 + 45.647^2) = 47.052: 42.948 .. 137.052 kWh. */
+/* The worked example of docs/SAVINGS.md. t(0.95, 365 - 2 = 363) = 1.64906 (n' = n: rho 0),
+ * half = t RMSE sqrt(m + m^2 / 365); m = 30: sqrt(30 + 900 / 365) = sqrt(32.465753) = 5.697873.
+ * a: CV 10 % of 10 kWh (RMSE 1), 30 days of 10 kWh counterfactual (300), 9 actual: saved 30,
+ *    half = 1.64906 x 1 x 5.697873 = 9.3961 kWh.
+ * b: CV 20 % of 20 kWh (RMSE 4), 30 days of 20 (600), 18 actual: saved 60,
+ *    half = 1.64906 x 4 x 5.697873 = 37.5845 kWh.
+ * Program: saved 90, half sqrt(9.3961^2 + 37.5845^2) = 9.3961 x sqrt(17) = 38.7413:
+ * 51.2587 .. 128.7413 kWh. */
 static void test_interval_of_a_sum(void **state)
 {
     (void)state;
@@ -75,9 +86,9 @@ static void test_interval_of_a_sum(void **state)
     assert_int_equal(n, 2);
     assert_true(rows[0].has_interval && rows[0].has_fit);
     assert_float_equal(rows[0].saved_kwh, 30.0, 1e-9);
-    assert_float_equal(rows[0].saved_low_kwh, 30.0 - 11.412, 1e-3);
-    assert_float_equal(rows[0].saved_high_kwh, 30.0 + 11.412, 1e-3);
-    assert_float_equal(rows[1].saved_high_kwh - rows[1].saved_kwh, 45.647, 1e-3);
+    assert_float_equal(rows[0].saved_low_kwh, 30.0 - 9.3961, 1e-3);
+    assert_float_equal(rows[0].saved_high_kwh, 30.0 + 9.3961, 1e-3);
+    assert_float_equal(rows[1].saved_high_kwh - rows[1].saved_kwh, 37.5845, 1e-3);
     assert_string_equal(sr_row_method_name(&rows[0]), "weather");
     assert_float_equal(rows[0].cvrmse, 0.10, 1e-12);
     assert_true(rows[0].model == BM_CDD && rows[0].g14_ok);
@@ -89,14 +100,16 @@ static void test_interval_of_a_sum(void **state)
     assert_int_equal(rows[0].weather_devices, 2);
     assert_int_equal(rows[0].g14_fail, 0);
     assert_float_equal(rows[0].saved_kwh, 90.0, 1e-9);
-    assert_float_equal(rows[0].saved_low_kwh, 42.948, 1e-3);
-    assert_float_equal(rows[0].saved_high_kwh, 137.052, 1e-3);
+    assert_float_equal(rows[0].saved_low_kwh, 51.2587, 1e-3);
+    assert_float_equal(rows[0].saved_high_kwh, 128.7413, 1e-3);
     free(rows);
 }
 
-/* By month, device a: 15 days in each month, counterfactual 150: half = 1.26 x 1.64906 x 0.10
- * x 150 x sqrt(1.005479 / 15) = 8.069 kWh each; the two months' halves in quadrature give the
- * whole period's: 8.069 x sqrt(2) = 11.412. */
+/* By month, device a: 15 days in each month: half = 1.64906 x 1 x sqrt(15 + 225 / 365)
+ * = 1.64906 x 3.951764 = 6.5167 kWh each. The two months' halves in quadrature, 6.5167 x sqrt(2)
+ * = 9.2160, are less than the whole period's 9.3961: the error of the fitted parameters is the
+ * same in both months (its m^2 / 365 term adds linearly), only the days' own scatter is
+ * independent. */
 static void test_interval_per_month(void **state)
 {
     (void)state;
@@ -112,9 +125,9 @@ static void test_interval_per_month(void **state)
     for (int i = 0; i < 2; i++) {
         assert_true(rows[i].has_interval);
         assert_float_equal(rows[i].saved_kwh, 15.0, 1e-9);
-        assert_float_equal(rows[i].saved_high_kwh - rows[i].saved_kwh, 8.069, 1e-3);
+        assert_float_equal(rows[i].saved_high_kwh - rows[i].saved_kwh, 6.5167, 1e-3);
     }
-    assert_float_equal(hypot(rows[0].saved_high_kwh - 15.0, rows[1].saved_high_kwh - 15.0), 11.412,
+    assert_float_equal(hypot(rows[0].saved_high_kwh - 15.0, rows[1].saved_high_kwh - 15.0), 9.2160,
                        1e-3);
     free(rows);
 }
