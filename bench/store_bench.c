@@ -248,6 +248,69 @@ static int bench_run(const char *db, size_t meters, long rounds, int publish_hou
     return 0;
 }
 
+/* The baseline of the same run, so that the writer's rate can be judged on a loaded
+ * machine: SQLite alone inserting the same rows, time-ordered, into a table shaped like
+ * readings (its 31 columns, no index, rowid order = time order), with one prepared
+ * statement, in transactions of the writer's batch size (32,768), under the store's
+ * pragmas (WAL, synchronous=NORMAL). Nothing else: no intervals, counters, rollups. */
+static int bench_raw(const char *db, size_t meters, long rounds, double *seconds)
+{
+    unlink_db(db);
+    sqlite3 *h = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_open(db, &h);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(h,
+                          "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                          "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=8192;"
+                          "CREATE TABLE raw(device_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL,"
+                          " quality INTEGER NOT NULL, c4 REAL, c5 REAL, c6 REAL, c7 REAL, c8 REAL,"
+                          " c9 REAL, c10 REAL, c11 REAL, c12 REAL, c13 INTEGER, c14 INTEGER,"
+                          " c15 REAL, c16 REAL, c17 REAL, c18 REAL, c19 REAL, c20 REAL, c21 REAL,"
+                          " c22 REAL, c23 REAL, c24 REAL, c25 REAL, c26 REAL, c27 REAL, c28 REAL,"
+                          " c29 REAL, c30 REAL, c31 REAL)",
+                          NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(h,
+                                "INSERT INTO raw VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                                "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
+                                "?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+                                -1, &s, NULL);
+    int64_t t0 = clock_mono_ms();
+    long n = 0;
+    for (long k = 0; k < rounds && rc == SQLITE_OK; k++) {
+        for (size_t i = 0; i < meters && rc == SQLITE_OK; i++) {
+            struct reading r;
+            bench_reading(&r, (uint32_t)i, k);
+            if (n % 32768 == 0)
+                rc = sqlite3_exec(h, "BEGIN", NULL, NULL, NULL);
+            sqlite3_bind_int64(s, 1, (sqlite3_int64)i + 1);
+            sqlite3_bind_int64(s, 2, r.wall_ms);
+            sqlite3_bind_int(s, 3, r.quality);
+            for (int m = 0; m < 28; m++) {
+                if (m < MEAS__COUNT && reading_has(&r, (enum meas)m))
+                    sqlite3_bind_double(s, 4 + m, r.value[m]);
+                else
+                    sqlite3_bind_null(s, 4 + m);
+            }
+            if (rc == SQLITE_OK && sqlite3_step(s) != SQLITE_DONE)
+                rc = SQLITE_ERROR;
+            sqlite3_reset(s);
+            if (rc == SQLITE_OK && ++n % 32768 == 0)
+                rc = sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+        }
+    }
+    if (rc == SQLITE_OK && n % 32768 != 0)
+        rc = sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+    *seconds = (double)(clock_mono_ms() - t0) / 1000.0;
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "store_bench: raw baseline: %s\n", sqlite3_errmsg(h));
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+    unlink_db(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 /* Creates (or migrates) the database of a configuration and syncs its devices. */
 static int bench_init_db(const char *config)
 {
@@ -272,27 +335,31 @@ static int bench_init_db(const char *config)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: store_bench [--dir DIR] [--meters N] [--rounds R] [--day-meters N]\n"
+                 "                   [--throughput-only]\n"
                  "       store_bench --init-db CONFIG   (create the database of CONFIG, exit)\n"
-                 "  throughput: N meters (default 10000) x R readings (default 144), 60 s apart\n"
-                 "  size: --day-meters meters (default 500) x 1440 readings (one day)\n");
+                 "  throughput: N meters (default 10000) x R readings (default 144), 60 s apart,\n"
+                 "    then the same rows through SQLite alone (the baseline of the same run)\n"
+                 "  size: --day-meters meters (default 500) x 1440 readings (one day);\n"
+                 "    --throughput-only leaves it out (profiling the writer)\n");
 }
 
 static int parse_args(int argc, char **argv, const char **dir, const char **init, long *meters,
-                      long *rounds, long *day_meters)
+                      long *rounds, long *day_meters, int *tput_only)
 {
     static const struct option opts[] = {
-        {"dir", required_argument, NULL, 'd'},
-        {"meters", required_argument, NULL, 'm'},
-        {"rounds", required_argument, NULL, 'r'},
-        {"day-meters", required_argument, NULL, 'D'},
-        {"init-db", required_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"dir", required_argument, NULL, 'd'},     {"meters", required_argument, NULL, 'm'},
+        {"rounds", required_argument, NULL, 'r'},  {"day-meters", required_argument, NULL, 'D'},
+        {"init-db", required_argument, NULL, 'i'}, {"throughput-only", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end = NULL;
         long v = 0;
+        if (c == 't') {
+            *tput_only = 1;
+            continue;
+        }
         if (c != 'd' && c != 'h' && c != 'i') {
             errno = 0;
             v = strtol(optarg, &end, 10);
@@ -323,7 +390,8 @@ int main(int argc, char **argv)
 {
     const char *dir = "/tmp", *init = NULL;
     long meters = 10000, rounds = 144, day_meters = 500;
-    int prc = parse_args(argc, argv, &dir, &init, &meters, &rounds, &day_meters);
+    int tput_only = 0;
+    int prc = parse_args(argc, argv, &dir, &init, &meters, &rounds, &day_meters, &tput_only);
     if (prc != 0)
         return prc > 0 ? 0 : 64;
     if (init)
@@ -332,9 +400,13 @@ int main(int argc, char **argv)
     snprintf(db, sizeof(db), "%s/store-bench.db", dir);
 
     struct bench_result tput, day;
+    memset(&day, 0, sizeof(day));
+    double raw_s = 0;
     if (bench_run(db, (size_t)meters, rounds, 0, &tput) != 0)
         return 1;
-    if (bench_run(db, (size_t)day_meters, 1440, 1, &day) != 0)
+    if (bench_raw(db, (size_t)meters, rounds, &raw_s) != 0)
+        return 1;
+    if (!tput_only && bench_run(db, (size_t)day_meters, 1440, 1, &day) != 0)
         return 1;
     unlink_db(db);
 
@@ -346,9 +418,15 @@ int main(int argc, char **argv)
     printf("%-44s %14.0f\n", "readings per second", (double)tput.readings / tput.seconds);
     printf("%-44s %14.2f\n", "  ratio to the 300,000/s target",
            (double)tput.readings / tput.seconds / 300000.0);
+    double raw_rate = raw_s > 0 ? (double)tput.readings / raw_s : 0;
+    printf("%-44s %14.0f\n", "  SQLite alone, same rows (baseline)", raw_rate);
+    printf("%-44s %14.3f\n", "  ratio to SQLite alone (same run)",
+           raw_rate > 0 ? (double)tput.readings / tput.seconds / raw_rate : 0.0);
     printf("%-44s %14llu\n", "  transactions", (unsigned long long)tput.stats.batches);
     printf("%-44s %14llu\n", "  submits retried (queue full)", tput.full_waits);
     printf("%-44s %14llu\n", "  batch errors", (unsigned long long)tput.stats.errors);
+    if (tput_only)
+        return tput.stats.written == tput.readings ? 0 : 1;
     long long dm = day_meters > 0 ? day_meters : 1;
     printf("%-44s %14lld\n", "database bytes per meter per day (file)", day.bytes / dm);
     printf("%-44s %14lld\n", "  in use (pages not free)", day.bytes_used / dm);

@@ -27,7 +27,11 @@
 #define STORE_RETRY_MAX_MS 5000  /* ... up to this */
 #define STORE_RETRY_GROW 4096    /* first allocation of the retry buffer, in readings */
 #define STORE_STOP_RETRY_MS 5000 /* store_close: retries of other failures than a lock */
-#define STORE_BATCH_MAX 32768
+/* Readings in one batch (one transaction) at most: a backlog (a city's readings arriving
+ * faster than one batch a quarter second) goes in batches of this size, so each device's
+ * interval, daily, counter_state and device_status rows (and the index pages of readings)
+ * are written once per 13 readings of a 10,000-meter city instead of once per 3. */
+#define STORE_BATCH_MAX 131072
 #define STORE_BATCH_MS 250
 #define STORE_SPLIT_STACK 96            /* one day of intervals */
 #define STORE_SPLIT_MAX (4 * 366 * 96)  /* longest gap attributed: about 4 years */
@@ -80,13 +84,13 @@ struct store_prog_entry {
 
 struct store_agg {
     struct store_agg_entry *e;
-    size_t n, cap;  /* entries used / allocated */
-    uint32_t *slot; /* open addressing: entry index + 1, 0 empty */
-    size_t nslots;  /* a power of two, at least 2 x cap */
+    struct store_agg_entry *tmp; /* cap entries: scratch of store_agg_sort */
+    size_t n, cap;               /* entries used / allocated */
+    uint32_t *slot;              /* open addressing: entry index + 1, 0 empty */
+    size_t nslots;               /* a power of two, at least 2 x cap */
 };
 
 enum store_stmt {
-    SQL_READING,
     SQL_INTERVAL,
     SQL_DAILY,
     SQL_PROG_INTERVAL,
@@ -97,17 +101,29 @@ enum store_stmt {
     SQL__COUNT
 };
 
+/* The value columns of readings after device_id, ts_ms, quality, in table order: the
+ * measurements power_w .. events (enum meas), the DC modules m1..m4 (current, voltage,
+ * power), the pole sensors leakage_ma .. tilt_deg. */
+#define STORE_VALUE_COLS (MEAS__ALL + READING_MODULES_MAX * MODULE__COUNT)
+static const char *const store_value_col[STORE_VALUE_COLS] = {
+    "power_w",         "energy_import_wh", "energy_export_wh", "voltage_v",       "current_a",
+    "frequency_hz",    "power_factor",     "dc_power_w",       "temperature_c",   "state",
+    "events",          "m1_dc_current_a",  "m1_dc_voltage_v",  "m1_dc_power_w",   "m2_dc_current_a",
+    "m2_dc_voltage_v", "m2_dc_power_w",    "m3_dc_current_a",  "m3_dc_voltage_v", "m3_dc_power_w",
+    "m4_dc_current_a", "m4_dc_voltage_v",  "m4_dc_power_w",    "leakage_ma",      "current_l1_a",
+    "current_l2_a",    "current_l3_a",     "tilt_deg",
+};
+_Static_assert(STORE_VALUE_COLS == 28 && STORE_VALUE_COLS <= 32, "one mask bit per value column");
+
+/* INSERT statements of readings per set of present value columns (a city has a few:
+ * meters, inverters with or without DC modules, pole sensors), so that absent values are
+ * left to the columns' NULL default instead of being bound one by one. */
+#define STORE_INSERT_CACHE 8
+/* A run of this many consecutive readings with the same columns goes in one INSERT of as
+ * many rows (in order: consecutive rowids, as one by one), sparing the per-statement work. */
+#define STORE_INSERT_ROWS 8
+
 static const char *const store_sql[SQL__COUNT] = {
-    [SQL_READING] = "INSERT INTO readings(device_id, ts_ms, quality, power_w, energy_import_wh, "
-                    "energy_export_wh, voltage_v, current_a, frequency_hz, power_factor, "
-                    "dc_power_w, temperature_c, state, events, "
-                    "m1_dc_current_a, m1_dc_voltage_v, m1_dc_power_w, "
-                    "m2_dc_current_a, m2_dc_voltage_v, m2_dc_power_w, "
-                    "m3_dc_current_a, m3_dc_voltage_v, m3_dc_power_w, "
-                    "m4_dc_current_a, m4_dc_voltage_v, m4_dc_power_w, "
-                    "leakage_ma, current_l1_a, current_l2_a, current_l3_a, tilt_deg) "
-                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-                    "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
     [SQL_INTERVAL] = "INSERT INTO intervals(device_id, start_s, wh_import, wh_export, samples) "
                      "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(device_id, start_s) DO UPDATE SET "
                      "wh_import = wh_import + excluded.wh_import, "
@@ -137,14 +153,21 @@ static const char *const store_sql[SQL__COUNT] = {
 };
 
 _Static_assert(MEAS__COUNT == 11 && MEAS__ALL == 16, "readings columns follow enum meas");
-/* the bind index (1-based) of a sensor measurement's column, after the 12 module columns */
-#define STORE_SENSOR_COL(m) (4 + MEAS__COUNT + READING_MODULES_MAX * MODULE__COUNT + (m)-MEAS__COUNT)
 _Static_assert(READING_MODULES_MAX == 4 && MODULE__COUNT == 3, "m1..m4 dc columns follow modules");
+
+struct store_insert {
+    uint32_t mask; /* bit j: store_value_col[j] is in the statement */
+    int rows;      /* rows it inserts: 1 or STORE_INSERT_ROWS */
+    sqlite3_stmt *s;
+};
 
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[SQL__COUNT];
-    struct queue *q;      /* struct reading */
+    struct store_insert ins[STORE_INSERT_CACHE]; /* readings INSERTs, by value columns */
+    size_t nins, ins_next;                       /* used; the next to replace when all are */
+    uint32_t *agg_count;                         /* ndevs + 1: store_agg_sort's counts */
+    struct queue *q;                             /* struct reading */
     struct queue *alerts; /* struct alert_event: raises and clears to record */
     /* struct alert_learned: what the alert rules learned, to save */
     struct queue *learned;
@@ -253,6 +276,10 @@ static int store_agg_grow(struct store_agg *a)
     if (!e)
         return ENMON_ERR_NOMEM;
     a->e = e;
+    e = realloc(a->tmp, cap * sizeof(*e));
+    if (!e)
+        return ENMON_ERR_NOMEM;
+    a->tmp = e;
     uint32_t *slot = malloc(2 * cap * sizeof(*slot));
     if (!slot)
         return ENMON_ERR_NOMEM;
@@ -297,6 +324,7 @@ static void store_agg_clear(struct store_agg *a)
 static void store_agg_free(struct store_agg *a)
 {
     free(a->e);
+    free(a->tmp);
     free(a->slot);
 }
 
@@ -306,6 +334,31 @@ static int store_agg_cmp(const void *pa, const void *pb)
     if (a->dev != b->dev)
         return a->dev < b->dev ? -1 : 1;
     return (a->start_s > b->start_s) - (a->start_s < b->start_s);
+}
+
+/* Sorts the entries by (device, interval), as qsort with store_agg_cmp would, in linear
+ * time: a counting sort by device (count: ndevs + 1 slots), then each device's entries,
+ * already in time order unless its clock went back, by interval. The hash index is
+ * stale afterwards (store_agg_clear follows). */
+static void store_agg_sort(struct store_agg *a, uint32_t *count, size_t ndevs)
+{
+    memset(count, 0, (ndevs + 1) * sizeof(*count));
+    for (size_t i = 0; i < a->n; i++)
+        count[a->e[i].dev + 1]++;
+    for (size_t d = 0; d < ndevs; d++)
+        count[d + 1] += count[d];
+    for (size_t i = 0; i < a->n; i++)
+        a->tmp[count[a->e[i].dev]++] = a->e[i];
+    struct store_agg_entry *t = a->e;
+    a->e = a->tmp;
+    a->tmp = t;
+    for (size_t lo = 0, hi; lo < a->n; lo = hi) {
+        int sorted = 1;
+        for (hi = lo + 1; hi < a->n && a->e[hi].dev == a->e[lo].dev; hi++)
+            sorted &= a->e[hi - 1].start_s < a->e[hi].start_s;
+        if (!sorted)
+            qsort(a->e + lo, hi - lo, sizeof(*a->e), store_agg_cmp);
+    }
 }
 
 static int store_upsert_sum(struct store *st, enum store_stmt which, int64_t dev_id, int64_t t_s,
@@ -390,7 +443,7 @@ static int store_agg_write(struct store *st)
 {
     struct store_agg *a = &st->agg;
     if (a->n > 1) /* a->e is NULL while the batch has no entries */
-        qsort(a->e, a->n, sizeof(*a->e), store_agg_cmp);
+        store_agg_sort(a, st->agg_count, st->ndevs);
     int rc = ENMON_OK;
     double day_wh[2] = {0, 0};
     int day_samples = 0;
@@ -508,34 +561,104 @@ static int store_counters(struct store *st, uint32_t idx, const struct reading *
 
 /* ---- one reading, one batch -------------------------------------------- */
 
-static int store_insert_reading(struct store *st, const struct store_dev *d,
-                                const struct reading *r)
+/* A reading's values in the order of store_value_col; returns the mask of those present. */
+static uint32_t store_reading_values(const struct reading *r, double v[STORE_VALUE_COLS])
 {
-    sqlite3_stmt *s = st->stmt[SQL_READING];
-    sqlite3_bind_int64(s, 1, d->id);
-    sqlite3_bind_int64(s, 2, r->wall_ms);
-    sqlite3_bind_int(s, 3, r->quality);
-    for (int m = 0; m < MEAS__COUNT; m++) {
-        double v = r->value[m];
-        int has = reading_has(r, (enum meas)m) && isfinite(v);
-        if (has && (m == MEAS_STATE || m == MEAS_EVENTS))
-            sqlite3_bind_int64(s, 4 + m, (sqlite3_int64)v);
-        else
-            store_bind_opt(s, 4 + m, has, v);
+    uint32_t mask = 0;
+    int j = 0;
+    for (int m = 0; m < MEAS__COUNT; m++, j++) {
+        v[j] = r->value[m];
+        if (reading_has(r, (enum meas)m) && isfinite(v[j]))
+            mask |= 1u << j;
     }
-    /* DC modules (model 160): m1_dc_current_a = ?15 ... m4_dc_power_w = ?26 */
     for (int i = 0; i < READING_MODULES_MAX; i++)
-        for (int k = 0; k < MODULE__COUNT; k++) {
-            double v = r->module[i].value[k];
-            int has = i < r->nmodules && ((r->module[i].valid >> k) & 1u) && isfinite(v);
-            store_bind_opt(s, 4 + MEAS__COUNT + i * MODULE__COUNT + k, has, v);
+        for (int k = 0; k < MODULE__COUNT; k++, j++) {
+            v[j] = r->module[i].value[k];
+            if (i < r->nmodules && ((r->module[i].valid >> k) & 1u) && isfinite(v[j]))
+                mask |= 1u << j;
         }
-    /* pole sensors: leakage_ma = ?27 ... tilt_deg = ?31 */
-    for (int m = MEAS__COUNT; m < MEAS__ALL; m++) {
-        double v = r->value[m];
-        store_bind_opt(s, STORE_SENSOR_COL(m), reading_has(r, (enum meas)m) && isfinite(v), v);
+    for (int m = MEAS__COUNT; m < MEAS__ALL; m++, j++) {
+        v[j] = r->value[m];
+        if (reading_has(r, (enum meas)m) && isfinite(v[j]))
+            mask |= 1u << j;
     }
-    return store_step(st, SQL_READING);
+    return mask;
+}
+
+/* The INSERT of readings with the value columns of mask (prepared on first use; with
+ * more than STORE_INSERT_CACHE sets in use, the oldest is replaced). OR FAIL: the only
+ * constraints are NOT NULL on device_id, ts_ms and quality, always bound, so it changes
+ * nothing but spares SQLite a statement journal per row (a failed batch is rolled back
+ * whole anyway). NULL when it cannot be prepared. */
+static sqlite3_stmt *store_insert_stmt(struct store *st, uint32_t mask, int rows)
+{
+    for (size_t i = 0; i < st->nins; i++)
+        if (st->ins[i].mask == mask && st->ins[i].rows == rows)
+            return st->ins[i].s;
+    char sql[8192];
+    int n = snprintf(sql, sizeof(sql), "INSERT OR FAIL INTO readings(device_id, ts_ms, quality");
+    for (int j = 0; j < STORE_VALUE_COLS; j++)
+        if (mask & (1u << j))
+            n += snprintf(sql + n, sizeof(sql) - (size_t)n, ", %s", store_value_col[j]);
+    n += snprintf(sql + n, sizeof(sql) - (size_t)n, ") VALUES");
+    for (int r = 0, p = 1; r < rows; r++) {
+        n += snprintf(sql + n, sizeof(sql) - (size_t)n, "%s(?%d, ?%d, ?%d", r ? ", " : "", p, p + 1,
+                      p + 2);
+        p += 3;
+        for (int j = 0; j < STORE_VALUE_COLS; j++)
+            if (mask & (1u << j))
+                n += snprintf(sql + n, sizeof(sql) - (size_t)n, ", ?%d", p++);
+        n += snprintf(sql + n, sizeof(sql) - (size_t)n, ")");
+    }
+    sqlite3_stmt *s = NULL;
+    if (n >= (int)sizeof(sql) ||
+        sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+        return NULL;
+    size_t slot = st->nins < STORE_INSERT_CACHE ? st->nins++ : st->ins_next++ % STORE_INSERT_CACHE;
+    sqlite3_finalize(st->ins[slot].s);
+    st->ins[slot] = (struct store_insert){mask, rows, s};
+    return s;
+}
+
+static void store_insert_finalize(struct store *st)
+{
+    for (size_t i = 0; i < st->nins; i++)
+        sqlite3_finalize(st->ins[i].s);
+    st->nins = st->ins_next = 0;
+}
+
+/* Binds one readings row from parameter p on: the present values (state and events as
+ * integers); the absent ones are left NULL by the statement. Returns the next parameter. */
+static int store_bind_row(sqlite3_stmt *s, int p, int64_t dev_id, const struct reading *r,
+                          uint32_t mask, const double v[STORE_VALUE_COLS])
+{
+    sqlite3_bind_int64(s, p++, dev_id);
+    sqlite3_bind_int64(s, p++, r->wall_ms);
+    sqlite3_bind_int(s, p++, r->quality);
+    for (int j = 0; j < STORE_VALUE_COLS; j++) {
+        if (!(mask & (1u << j)))
+            continue;
+        if (j == MEAS_STATE || j == MEAS_EVENTS)
+            sqlite3_bind_int64(s, p++, (sqlite3_int64)v[j]);
+        else
+            sqlite3_bind_double(s, p++, v[j]);
+    }
+    return p;
+}
+
+/* rows readings rows (1 or STORE_INSERT_ROWS), all with the value columns of mask, in
+ * one statement. */
+static int store_insert_rows(struct store *st, const struct reading *rs, int rows, uint32_t mask,
+                             double (*v)[STORE_VALUE_COLS])
+{
+    sqlite3_stmt *s = store_insert_stmt(st, mask, rows);
+    if (!s)
+        return ENMON_ERR_DB;
+    for (int i = 0, p = 1; i < rows; i++)
+        p = store_bind_row(s, p, st->devs[rs[i].device].id, &rs[i], mask, v[i]);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? ENMON_OK : ENMON_ERR_DB;
 }
 
 static void store_mark_dirty(struct store *st, uint32_t idx)
@@ -546,6 +669,13 @@ static void store_mark_dirty(struct store *st, uint32_t idx)
     }
 }
 
+/* A reading that makes a readings row (a known device, a poll that worked). */
+static int store_has_row(const struct store *st, const struct reading *r)
+{
+    return r->device < st->ndevs && r->quality != READING_FAILED;
+}
+
+/* One reading's device state and counters; its readings row is already inserted. */
 static int store_one(struct store *st, const struct reading *r)
 {
     if (r->device >= st->ndevs) {
@@ -560,8 +690,7 @@ static int store_one(struct store *st, const struct reading *r)
     if (r->quality == READING_FAILED)
         return ENMON_OK; /* no reading row with made-up values */
     d->ok_ts_ms = r->wall_ms;
-    int rc = store_insert_reading(st, d, r);
-    return rc == ENMON_OK ? store_counters(st, r->device, r) : rc;
+    return store_counters(st, r->device, r);
 }
 
 static void store_bind_counter(sqlite3_stmt *s, int col, const struct store_counter *c)
@@ -642,8 +771,25 @@ static int store_load_counters(struct store *st)
 static int store_write_rows(struct store *st, const struct reading *rs, size_t n)
 {
     int rc = ENMON_OK;
-    for (size_t i = 0; i < n && rc == ENMON_OK; i++)
-        rc = store_one(st, &rs[i]);
+    double v[STORE_INSERT_ROWS][STORE_VALUE_COLS];
+    for (size_t i = 0; i < n && rc == ENMON_OK;) {
+        /* the readings rows first: a run of STORE_INSERT_ROWS with the same columns in
+         * one statement, else this one alone (the rows keep the batch's order) */
+        size_t k = 0;
+        if (store_has_row(st, &rs[i])) {
+            uint32_t mask = store_reading_values(&rs[i], v[0]);
+            for (k = 1; k < STORE_INSERT_ROWS && i + k < n && store_has_row(st, &rs[i + k]) &&
+                        store_reading_values(&rs[i + k], v[k]) == mask;
+                 k++)
+                ;
+            if (k < STORE_INSERT_ROWS)
+                k = 1;
+            rc = store_insert_rows(st, &rs[i], (int)k, mask, v);
+        }
+        for (size_t j = 0; j < (k ? k : 1) && rc == ENMON_OK; j++)
+            rc = store_one(st, &rs[i + j]);
+        i += k ? k : 1;
+    }
     if (rc == ENMON_OK)
         rc = store_agg_write(st);
     store_agg_clear(&st->agg);
@@ -1051,8 +1197,9 @@ static int store_init_devs(struct store *st, const struct enmon_config *cfg)
     st->ndevs = cfg->ndevices;
     st->devs = calloc(st->ndevs + 1, sizeof(*st->devs));
     st->dirty = calloc(st->ndevs + 1, sizeof(*st->dirty));
+    st->agg_count = calloc(st->ndevs + 1, sizeof(*st->agg_count));
     st->batch = calloc(STORE_BATCH_MAX, sizeof(*st->batch));
-    if (!st->devs || !st->dirty || !st->batch)
+    if (!st->devs || !st->dirty || !st->agg_count || !st->batch)
         return ENMON_ERR_NOMEM;
     for (size_t i = 0; i < st->ndevs; i++) {
         st->devs[i].capacity_w = cfg->devices[i].capacity_w;
@@ -1126,6 +1273,7 @@ static int store_was_locked(const struct store *st, const char *msg)
 
 static void store_close_db(struct store *st)
 {
+    store_insert_finalize(st);
     for (int i = 0; i < SQL__COUNT; i++) {
         sqlite3_finalize(st->stmt[i]);
         st->stmt[i] = NULL;
@@ -1254,6 +1402,7 @@ static void store_free(struct store *st)
 {
     retention_close(st->ret);
     archive_close(st->arc);
+    store_insert_finalize(st);
     for (int i = 0; i < SQL__COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     if (st->db && sqlite3_close(st->db) != SQLITE_OK)
@@ -1263,6 +1412,7 @@ static void store_free(struct store *st)
     queue_free(st->learned);
     free(st->devs);
     free(st->dirty);
+    free(st->agg_count);
     free(st->batch);
     free(st->retry);
     store_agg_free(&st->agg);

@@ -444,6 +444,100 @@ static void test_store_daily_rollup(void **state)
     sqlite3_close(db);
 }
 
+/* Readings with ten different sets of present values in one batch (more than the store's
+ * eight cached INSERT statements), and a run of nine with the same set (one multi-row
+ * INSERT and one single): each row holds exactly its values, the absent ones NULL, state
+ * and events as integers. And a meter whose clock goes back inside the batch:
+ * its intervals come out of key order and are still summed right (worked out below). */
+static void test_store_column_sets(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = NULL;
+    char msg[256] = "";
+    assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_OK);
+    for (int k = 0; k < 10; k++) {
+        struct reading r = rd(0, T0 + k * 1000);
+        reading_set(&r, MEAS_POWER_W, 100 + k); /* every row */
+        if (k % 2)
+            reading_set(&r, MEAS_STATE, 4); /* odd rows */
+        if (k >= 5)
+            reading_set(&r, MEAS_LEAKAGE_MA, 0.5 * k); /* rows 5..9 */
+        r.nmodules = (uint8_t)(k % 4);                 /* 0..3 modules */
+        for (int i = 0; i < r.nmodules; i++) {
+            r.module[i].valid = 1u << MODULE_DC_POWER_W;
+            r.module[i].value[MODULE_DC_POWER_W] = 10 * i + k;
+        }
+        if (k == 9)
+            reading_set(&r, MEAS_EVENTS, 3);
+        submit(st, &r);
+    }
+    /* meter-1 (capacity 10 kW): 00:20 1000 Wh, 00:40 1100 Wh (100 Wh over [00:20, 00:40):
+     * 50 to 00:15 and 50 to 00:30), then its clock back at 00:05 with 1150 Wh (50 Wh, a
+     * reversed span: all to 00:05's interval 00:00). One sample in each interval. */
+    static const int64_t t_min[3] = {20, 40, 5};
+    static const double imp[3] = {1000, 1100, 1150};
+    for (int i = 0; i < 3; i++) {
+        struct reading r = rd(1, T0 + t_min[i] * MIN_MS);
+        reading_set(&r, MEAS_ENERGY_IMPORT_WH, imp[i]);
+        submit(st, &r);
+    }
+    /* meter-2: 9 readings with the same columns, one a second from 01:00: the first 8 go in
+     * one multi-row INSERT, the 9th alone; the rows keep the batch's order */
+    for (int i = 0; i < 9; i++) {
+        struct reading r = rd(2, T0 + 60 * MIN_MS + i * 1000);
+        reading_set(&r, MEAS_POWER_W, 200 + i);
+        reading_set(&r, MEAS_VOLTAGE_V, 230);
+        submit(st, &r);
+    }
+    store_close(st);
+    sqlite3 *db = db_open(f);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings WHERE device_id = "
+                               "(SELECT id FROM devices WHERE key = 'inv-1')"),
+                     10);
+    /* rowids consecutive in time order; power_w 200 .. 208, voltage 230 in each */
+    assert_int_equal(q_int(db,
+                           "SELECT count(*) || ',' || (max(rowid) - min(rowid)) || ',' || "
+                           "sum(power_w = 200 + (ts_ms - 1717203600000) / 1000 AND "
+                           "voltage_v = 230 AND current_a IS NULL AND rowid - (SELECT "
+                           "min(rowid) FROM readings r2 WHERE r2.device_id = readings.device_id)"
+                           " = (ts_ms - 1717203600000) / 1000) = '9,8,9' FROM readings WHERE "
+                           "device_id = (SELECT id FROM devices WHERE key = 'meter-2')"),
+                     1);
+    for (int k = 0; k < 10; k++) {
+        char sql[512];
+        /* the present values as SQL literals */
+        char leak[16], m1[16], m2[16], m3[16];
+        snprintf(leak, sizeof(leak), "%g", 0.5 * k);
+        snprintf(m1, sizeof(m1), "%d", k);
+        snprintf(m2, sizeof(m2), "%d", 10 + k);
+        snprintf(m3, sizeof(m3), "%d", 20 + k);
+        snprintf(sql, sizeof(sql),
+                 "SELECT power_w = %d AND (state IS %s) AND typeof(state) = '%s' "
+                 "AND (leakage_ma IS %s) AND (m1_dc_power_w IS %s) AND (m2_dc_power_w IS %s) "
+                 "AND (m3_dc_power_w IS %s) AND m4_dc_power_w IS NULL AND m1_dc_current_a IS NULL "
+                 "AND voltage_v IS NULL AND (events IS %s) AND typeof(events) = '%s' "
+                 "FROM readings WHERE ts_ms = %lld",
+                 100 + k, k % 2 ? "4" : "NULL", k % 2 ? "integer" : "null", k >= 5 ? leak : "NULL",
+                 k % 4 >= 1 ? m1 : "NULL", k % 4 >= 2 ? m2 : "NULL", k % 4 >= 3 ? m3 : "NULL",
+                 k == 9 ? "3" : "NULL", k == 9 ? "integer" : "null", (long long)(T0 + k * 1000));
+        assert_int_equal(q_int(db, sql), 1);
+    }
+    static const int64_t iv_s[3] = {T0S, T0S + 900, T0S + 1800};
+    for (int i = 0; i < 3; i++) {
+        char sql[256];
+        snprintf(sql, sizeof(sql),
+                 "SELECT wh_import = 50 AND samples = 1 FROM intervals WHERE start_s = %lld "
+                 "AND device_id = (SELECT id FROM devices WHERE key = 'meter-1')",
+                 (long long)iv_s[i]);
+        assert_int_equal(q_int(db, sql), 1);
+    }
+    assert_float_equal(dev_double(db, "daily", "wh_import", "meter-1"), 150, 1e-9);
+    assert_float_equal(q_double(db, "SELECT sum(wh_import) FROM program_intervals WHERE "
+                                    "program_id = (SELECT id FROM programs WHERE key = 'ami')"),
+                       150, 1e-9);
+    sqlite3_close(db);
+}
+
 static void test_store_day_start(void **state)
 {
     (void)state;
@@ -993,6 +1087,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_end_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_daily_rollup, setup, teardown),
         cmocka_unit_test(test_store_day_start),
+        cmocka_unit_test_setup_teardown(test_store_column_sets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_open_fails_cleanly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_refuses_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_migrates_5_to_6, setup, teardown),
