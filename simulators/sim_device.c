@@ -450,9 +450,28 @@ static void comm_faults(const struct sim_device *dev, struct sim_unit_view *view
     view->garbage = (f->active & SIM_FAULT_GARBAGE) != 0;
 }
 
+/* Integrates d's counters up to the refresh instant t one tick at a time, so their
+ * values at t do not depend on which refreshes between were read (the steps of
+ * sim_device_advance() follow from where each span starts and ends). */
+static void advance_ticks(struct sim_device *d, double t)
+{
+    while (d->last_s < t) {
+        double next = sim_tick_next(&d->tick, d->last_s);
+        sim_device_advance(d, next < t ? next : t);
+    }
+}
+
 int sim_device_view(struct sim_device *dev, double now_s, struct sim_unit_view *view)
 {
-    int fresh = dev->built && (!timed(dev) || fabs(now_s - dev->built_s) < 1.0);
+    int ticked = dev->tick.every_s > 0.0;
+    if (ticked)
+        now_s = sim_tick_floor(&dev->tick, now_s);
+    int fresh = dev->built && (!timed(dev) ||
+                               (ticked ? now_s == dev->built_s : fabs(now_s - dev->built_s) < 1.0));
+    if (!fresh && ticked) {
+        for (struct sim_device *d = dev; d; d = d->next_behind)
+            advance_ticks(d, now_s);
+    }
     if (!fresh) {
         if (dev->cfg.map)
             build_map(dev, now_s);

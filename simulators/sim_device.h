@@ -7,6 +7,7 @@
 #include "sim_modbus.h"
 #include "sim_physics.h"
 #include "sim_sunspec.h"
+#include "sim_tick.h"
 
 #include <stdint.h>
 
@@ -24,8 +25,9 @@ struct sim_device {
     double wh_imp;             /* counters in Wh */
     double wh_exp;
     double dc_wh[SIM_N_MPPT];
-    double last_s;  /* simulated instant the counters were advanced to */
-    double built_s; /* simulated instant of img */
+    double last_s;        /* simulated instant the counters were advanced to */
+    double built_s;       /* simulated instant of img */
+    struct sim_tick tick; /* when img refreshes (--tick; every_s 0: continuously) */
     int built;
     struct sim_image img;   /* SunSpec chain (both function codes), or a map's holding registers */
     struct sim_image input; /* a map's input registers */
@@ -61,7 +63,10 @@ void sim_device_counter(struct sim_device *dev, enum sim_counter_op op, double w
 
 /* Advances the unit's devices (dev and those behind it) to now_s and fills view
  * with its register images (rebuilt at most once per simulated second), and how
- * it answers. Returns 0, or -1 when the images cannot be built. */
+ * it answers. With a tick (dev->tick.every_s > 0) the images show the last
+ * refresh at or before now_s instead, and the counters are integrated from one
+ * refresh to the next, so an image depends on its refresh instant alone, not on
+ * when it was read. Returns 0, or -1 when the images cannot be built. */
 int sim_device_view(struct sim_device *dev, double now_s, struct sim_unit_view *view);
 
 #endif

@@ -100,6 +100,14 @@ void sim_fleet_free(struct sim_fleet *f)
     f->ndevs = f->nports = f->nunits = 0;
 }
 
+void sim_fleet_set_tick(struct sim_fleet *f, const struct sim_tick *tick)
+{
+    for (size_t i = 0; i < f->ndevs; i++) {
+        f->devs[i].tick = *tick;
+        f->devs[i].built = 0;
+    }
+}
+
 double sim_fleet_now(void)
 {
     return (double)clock_wall_ms() / 1000.0;

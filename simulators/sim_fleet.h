@@ -34,6 +34,9 @@ struct sim_fleet {
 int sim_fleet_init(struct sim_fleet *f, const struct sim_config *cfg, uint64_t seed,
                    double start_s);
 
+/* Every device's register images refresh on tick (--tick, --tick-offset) from now on. */
+void sim_fleet_set_tick(struct sim_fleet *f, const struct sim_tick *tick);
+
 /* The simulated instant now (UTC epoch seconds): clock_wall_ms(). */
 double sim_fleet_now(void);
 void sim_fleet_free(struct sim_fleet *f);

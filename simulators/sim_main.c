@@ -29,7 +29,8 @@ struct options {
     long long start_s;
     int has_start;
     double speed;
-    const char *ctl; /* control socket path, or NULL */
+    struct sim_tick tick; /* --tick, --tick-offset */
+    const char *ctl;      /* control socket path, or NULL */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -44,7 +45,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: enmon-sim --config FILE [--seed N] [--fixed] [--time ISO8601] [--speed X]\n"
-            "                 [--ctl SOCKET] [--verbose] [--version]\n"
+            "                 [--tick D [--tick-offset D]] [--ctl SOCKET] [--verbose] [--version]\n"
             "       enmon-sim ctl SOCKET COMMAND [ARGS...]\n"
             "       enmon-sim history ...\n"
             "       enmon-sim weather --from DATE --to DATE ... (KMA ASOS hourly CSV)\n"
@@ -54,6 +55,10 @@ static void usage(FILE *out)
             "  --time T        simulated start instant, e.g. 2026-06-21T12:00:00+09:00\n"
             "                  (default: now)\n"
             "  --speed X       simulated seconds per real second (default 1, 0 freezes time)\n"
+            "  --tick D        register images refresh every D of simulated time (\"15m\",\n"
+            "                  \"24h\"; default 0: continuously)\n"
+            "  --tick-offset D refreshes at D past the multiples of the tick since the UNIX\n"
+            "                  epoch (UTC; default 0)\n"
             "  --ctl SOCKET    accept fault injection commands on this Unix socket (mode 0600)\n"
             "  --verbose       log connections and requests\n"
             "  --version       print the version and exit\n");
@@ -81,6 +86,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"time", required_argument, NULL, 't'},
         {"speed", required_argument, NULL, 'x'},
         {"ctl", required_argument, NULL, 'C'},
+        {"tick", required_argument, NULL, 'T'},
+        {"tick-offset", required_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -122,6 +129,16 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case 'C':
             o->ctl = optarg;
+            break;
+        case 'T':
+        case 'O':
+            if (sim_tick_parse(optarg, opt == 'T' ? &o->tick.every_s : &o->tick.offset_s) < 0) {
+                fprintf(stderr,
+                        "enmon-sim: --%s: expected a duration 0..366d (\"900\", \"15m\", "
+                        "\"24h\")\n",
+                        opt == 'T' ? "tick" : "tick-offset");
+                return EXIT_USAGE;
+            }
             break;
         case 'h':
             usage(stdout);
@@ -271,10 +288,14 @@ static int run(const struct options *o, struct sim_config *cfg)
     if (cfg->has_start || o->speed != 1.0)
         clock_sim_start(cfg->has_start ? (double)cfg->start_s : (double)clock_wall_ms() / 1000.0,
                         o->speed);
-    if (sim_fleet_init(&fleet, cfg, cfg->seed, sim_fleet_now()) != ENMON_OK) {
+    /* with a tick the counters start at a refresh instant, so two simulators started
+       within one tick integrate exactly the same spans */
+    if (sim_fleet_init(&fleet, cfg, cfg->seed, sim_tick_floor(&o->tick, sim_fleet_now())) !=
+        ENMON_OK) {
         log_err("out of memory for %zu devices", cfg->ndevs);
         return EXIT_OSERR;
     }
+    sim_fleet_set_tick(&fleet, &o->tick);
     setup_signals(&wait_mask);
     struct sim_server *srv = open_ctl(o, &fleet, &ctl) == 0 ? open_server(cfg, &fleet) : NULL;
     int rc = srv && attach_ctl(o, ctl, srv) == 0 ? 0 : EXIT_OSERR;
