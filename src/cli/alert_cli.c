@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "db_open.h"
 #include "err.h"
+#include "report_source.h"
 #include "table.h"
 
 #include <cjson/cJSON.h>
@@ -82,8 +83,15 @@ static int64_t local_day_ms(const char *s, int offset_min, int days_after)
 static int open_db(const char *path, int writable, sqlite3 **db)
 {
     char msg[768];
-    if (db_open(path, writable ? DB_READWRITE : DB_READONLY, DB_BUSY_MS, db, msg, sizeof(msg)) !=
-        ENMON_OK) {
+    if (writable && report_source_is_pg(path)) { /* the historian is a copy: ack on a collector */
+        fprintf(stderr, "enmon: alerts ack: a postgresql:// historian is read-only here; "
+                        "acknowledge on the collector's database\n");
+        return EX_USAGE;
+    }
+    if (report_source_is_pg(path)
+            ? report_source_open(path, REPORT_NEED_ALERTS, 0, 0, db, msg, sizeof(msg)) != ENMON_OK
+            : db_open(path, writable ? DB_READWRITE : DB_READONLY, DB_BUSY_MS, db, msg,
+                      sizeof(msg)) != ENMON_OK) {
         fprintf(stderr, "enmon: cannot open %s\n", msg);
         return EX_NOINPUT;
     }

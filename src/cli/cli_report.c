@@ -6,6 +6,7 @@
 #include "db_open.h"
 #include "err.h"
 #include "report.h"
+#include "report_source.h"
 #include "table.h"
 
 #include <getopt.h>
@@ -65,10 +66,12 @@ static int report_parse(struct report_opts *o, int argc, char **argv)
     return EX_OK;
 }
 
-static int report_open_db(const struct cli_ctx *ctx, sqlite3 **db)
+/* The file, or the historian's rows of the period (report_source.h). */
+static int report_open_db(const struct cli_ctx *ctx, enum report_need need, int64_t from_s,
+                          int64_t to_s, sqlite3 **db)
 {
     char msg[768];
-    if (db_open_readonly(ctx->db_path, db, msg, sizeof(msg)) != ENMON_OK) {
+    if (report_source_open(ctx->db_path, need, from_s, to_s, db, msg, sizeof(msg)) != ENMON_OK) {
         fprintf(stderr, "enmon: cannot open database %s\n", msg);
         return EX_NOINPUT;
     }
@@ -204,15 +207,21 @@ int cli_report_main(struct cli_ctx *ctx, int argc, char **argv)
     struct report_opts o;
     int rc = report_parse(&o, argc, argv);
     sqlite3 *db = NULL;
-    if (rc != EX_OK || (rc = cli_setup(ctx)) != EX_OK || (rc = report_open_db(ctx, &db)) != EX_OK)
+    int64_t from_s = 0, to_s = 0;
+    if (rc != EX_OK || (rc = cli_setup(ctx)) != EX_OK)
+        return rc;
+    /* a file is opened first, as ever; the historian once the period is known */
+    int pg = report_source_is_pg(ctx->db_path);
+    if (!pg && (rc = report_open_db(ctx, REPORT_NEED_ENERGY, 0, 0, &db)) != EX_OK)
         return rc;
     enum report_group by = REPORT_BY_PROGRAM;
-    int64_t from_s, to_s;
     char from[16], to[16], msg[512];
     if (o.by && report_parse_group(o.by, &by) != ENMON_OK)
         rc = cli_usage_error("--by must be program, site or device, not '%s'", o.by);
     else
         rc = report_period(ctx, &o, &from_s, &to_s, from, to);
+    if (rc == EX_OK && pg)
+        rc = report_open_db(ctx, REPORT_NEED_ENERGY, from_s, to_s, &db);
     if (rc != EX_OK) {
         sqlite3_close(db);
         return rc;
@@ -306,7 +315,8 @@ int cli_devices_main(struct cli_ctx *ctx, int argc, char **argv)
     if (o.from || o.to || o.by)
         return cli_usage_error("--from, --to and --by apply to 'report' only");
     sqlite3 *db = NULL;
-    if ((rc = cli_setup(ctx)) != EX_OK || (rc = report_open_db(ctx, &db)) != EX_OK)
+    if ((rc = cli_setup(ctx)) != EX_OK ||
+        (rc = report_open_db(ctx, REPORT_NEED_DEVICES, 0, 0, &db)) != EX_OK)
         return rc;
     struct devices_acc a = {.c = ctx, .machine = o.fmt != TABLE_TEXT, .now_ms = clock_wall_ms()};
     table_init(&a.t, cols_devices, sizeof(cols_devices) / sizeof(cols_devices[0]), NULL);

@@ -6,6 +6,7 @@
 #include "err.h"
 #include "import.h"
 #include "report.h"
+#include "report_source.h"
 #include "savings_config.h"
 #include "savings_report.h"
 #include "store_schema.h"
@@ -779,11 +780,11 @@ static void sc_explain_weather(const struct sr_result *r, int offset_min)
            "kWh = %.3f kWh\n",
            s->days, s->missing, s->counterfactual_kwh, s->actual_kwh, s->savings_kwh);
     if (r->has_interval)
-        printf("90%% interval %.3f .. %.3f kWh (+-%.3f; FSU %.1f%%): 1.26 x t(0.95, n' - p = "
-               "%.1f) %.3f x CV(RMSE) x counterfactual x sqrt((n/n')(1 + 2/n')/m), lag-1 "
+        printf("90%% interval %.3f .. %.3f kWh (+-%.3f; FSU %.1f%%): t(0.95, n' - p = %.1f) "
+               "%.3f x RMSE %.4f x sqrt((n/n')(m + s'(X'X)^-1 s)), s'(X'X)^-1 s = %.3f, lag-1 "
                "autocorrelation rho %.3f, n' = %.1f\n",
                s->savings_kwh - s->half_kwh, s->savings_kwh + s->half_kwh, s->half_kwh,
-               s->fsu * 100.0, s->n_eff - m->p, s->t90, m->rho, s->n_eff);
+               s->fsu * 100.0, s->n_eff - m->p, s->t90, m->rmse, s->lev, m->rho, s->n_eff);
     else
         printf("No 90%% interval: n' - p = %.1f < 1 (rho %.3f)\n", s->n_eff - m->p, m->rho);
 }
@@ -885,6 +886,12 @@ static int sc_parse_group(const char *s, enum sr_group *g)
 static int sc_open(const struct cli_ctx *ctx, sqlite3 **db)
 {
     char msg[768];
+    if (report_source_is_pg(ctx->db_path)) { /* docs/SCALING.md: what is missing */
+        fprintf(stderr, "enmon: savings: not on a postgresql:// historian yet: it holds no "
+                        "weather, demand-response events, commissioning or retrofit dates; "
+                        "run savings on a collector's database\n");
+        return EX_UNAVAILABLE;
+    }
     if (report_open(ctx->db_path, db, msg, sizeof(msg)) != ENMON_OK) {
         fprintf(stderr, "enmon: cannot open database %s\n", msg);
         return EX_NOINPUT;

@@ -13,6 +13,14 @@
 #define HIST_LOCK_KEY "7346001" /* pg_advisory_xact_lock key of schema and partition DDL */
 #define INTERVAL_S 900
 #define DAY_S 86400
+#define HIST_META_OFFSET                                                                           \
+    "coalesce((SELECT value::int FROM enmon_meta WHERE key = 'daily_offset_min'), 0)"
+/* The local month start (timestamptz) of timestamptz t in a zone off minutes east of UTC. */
+#define HIST_LOCAL_MONTH(t, off)                                                                   \
+    "((date_trunc('month', (" t " AT TIME ZONE 'UTC') + make_interval(mins => " off "))"           \
+    " - make_interval(mins => " off ")) AT TIME ZONE 'UTC')"
+#define HIST_MONTH_OF_DAILY HIST_LOCAL_MONTH("start", HIST_META_OFFSET)
+#define HIST_MONTH_OF_STAGED HIST_LOCAL_MONTH("h.start", "%s") /* the zone: snprintf */
 
 /* Device identity in PostgreSQL is devices.key, unique across the deployment; the SQLite
  * ids never leave the collector. */
@@ -35,7 +43,29 @@ static const char *const schema_sql =
     "  raised timestamptz NOT NULL, cleared timestamptz, acked_by text, acked timestamptz,"
     "  clear_value double precision, clear_cause text, PRIMARY KEY (device, key, raised));"
     "CREATE TABLE IF NOT EXISTS enmon_meta(key text PRIMARY KEY, value text NOT NULL);"
-    "INSERT INTO enmon_meta VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING;";
+    "INSERT INTO enmon_meta VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING;"
+    /* what `enmon report|devices|alerts --db postgresql://` needs besides (report_source.c):
+     * programs and sites (a report lists them even without devices), whether a device was
+     * ever polled and its last reading's power and counters, the collector's alert ids */
+    "CREATE TABLE IF NOT EXISTS enmon_programs(program text PRIMARY KEY, name text NOT NULL,"
+    "  kind text NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS enmon_sites(site text PRIMARY KEY, name text NOT NULL,"
+    "  program text);"
+    "ALTER TABLE enmon_devices ADD COLUMN IF NOT EXISTS polled boolean,"
+    "  ADD COLUMN IF NOT EXISTS power_w double precision,"
+    "  ADD COLUMN IF NOT EXISTS energy_import_wh double precision,"
+    "  ADD COLUMN IF NOT EXISTS energy_export_wh double precision;"
+    "ALTER TABLE enmon_alerts ADD COLUMN IF NOT EXISTS local_id bigint;"
+    /* per device and local month (the daily rows' zone) the sums of its daily rows, kept by
+     * every pass from the differences it makes (a replay adds 0): a year report sums 12 rows
+     * per device instead of 365; filled from enmon_daily when created on an existing one */
+    "DO $$ BEGIN IF to_regclass('enmon_monthly') IS NULL THEN"
+    "  CREATE TABLE enmon_monthly(device text NOT NULL, start timestamptz NOT NULL,"
+    "    wh_import double precision NOT NULL, wh_export double precision NOT NULL,"
+    "    samples bigint NOT NULL, PRIMARY KEY (device, start));"
+    "  INSERT INTO enmon_monthly SELECT device, " HIST_MONTH_OF_DAILY ", sum(wh_import),"
+    "  sum(wh_export), sum(samples) FROM enmon_daily GROUP BY 1, 2;"
+    "END IF; END $$;";
 
 /* Staging tables of one session, emptied at every COMMIT. */
 static const char *const temp_sql =
@@ -46,10 +76,15 @@ static const char *const temp_sql =
     "CREATE TEMP TABLE IF NOT EXISTS hist_alerts(device text, key text, rule text, cause text,"
     "  severity text, value float8, first_seen timestamptz, raised timestamptz,"
     "  cleared timestamptz, acked_by text, acked timestamptz, clear_value float8,"
-    "  clear_cause text) ON COMMIT DELETE ROWS;"
+    "  clear_cause text, local_id bigint) ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS hist_devices(device text, name text, kind text,"
     "  program text, site text, capacity_w float8, last_ts timestamptz, online boolean,"
-    "  last_error text) ON COMMIT DELETE ROWS;";
+    "  last_error text, polled boolean, power_w float8, energy_import_wh float8,"
+    "  energy_export_wh float8) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS hist_programs(program text, name text, kind text)"
+    "  ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS hist_sites(site text, name text, program text)"
+    "  ON COMMIT DELETE ROWS;";
 
 /* A replay rewrites a row only when it differs (no dead tuples for what is already there). */
 #define UPSERT_SUM(T)                                                                              \
@@ -63,20 +98,36 @@ static const char *const upsert_alerts =
     "INSERT INTO enmon_alerts SELECT * FROM hist_alerts ON CONFLICT (device, key, raised) DO "
     "UPDATE SET cleared = EXCLUDED.cleared, acked_by = EXCLUDED.acked_by, acked = EXCLUDED.acked,"
     "  value = EXCLUDED.value, clear_value = EXCLUDED.clear_value,"
-    "  clear_cause = EXCLUDED.clear_cause WHERE (enmon_alerts.cleared, enmon_alerts.acked_by,"
+    "  clear_cause = EXCLUDED.clear_cause, local_id = EXCLUDED.local_id"
+    "  WHERE (enmon_alerts.cleared, enmon_alerts.acked_by,"
     "  enmon_alerts.acked, enmon_alerts.clear_value, enmon_alerts.clear_cause) IS DISTINCT FROM"
     "  (EXCLUDED.cleared, EXCLUDED.acked_by, EXCLUDED.acked, EXCLUDED.clear_value,"
-    "  EXCLUDED.clear_cause)";
+    "  EXCLUDED.clear_cause) OR enmon_alerts.local_id IS DISTINCT FROM EXCLUDED.local_id";
 
 static const char *const upsert_devices =
     "INSERT INTO enmon_devices SELECT * FROM hist_devices ON CONFLICT (device) DO UPDATE SET"
     "  name = EXCLUDED.name, kind = EXCLUDED.kind, program = EXCLUDED.program,"
     "  site = EXCLUDED.site, capacity_w = EXCLUDED.capacity_w, last_ts = EXCLUDED.last_ts,"
-    "  online = EXCLUDED.online, last_error = EXCLUDED.last_error WHERE (enmon_devices.name,"
+    "  online = EXCLUDED.online, last_error = EXCLUDED.last_error, polled = EXCLUDED.polled,"
+    "  power_w = EXCLUDED.power_w, energy_import_wh = EXCLUDED.energy_import_wh,"
+    "  energy_export_wh = EXCLUDED.energy_export_wh WHERE (enmon_devices.name,"
     "  enmon_devices.kind, enmon_devices.program, enmon_devices.site, enmon_devices.capacity_w,"
-    "  enmon_devices.last_ts, enmon_devices.online, enmon_devices.last_error) IS DISTINCT FROM"
+    "  enmon_devices.last_ts, enmon_devices.online, enmon_devices.last_error,"
+    "  enmon_devices.polled, enmon_devices.power_w, enmon_devices.energy_import_wh,"
+    "  enmon_devices.energy_export_wh) IS DISTINCT FROM"
     "  (EXCLUDED.name, EXCLUDED.kind, EXCLUDED.program, EXCLUDED.site, EXCLUDED.capacity_w,"
-    "  EXCLUDED.last_ts, EXCLUDED.online, EXCLUDED.last_error)";
+    "  EXCLUDED.last_ts, EXCLUDED.online, EXCLUDED.last_error, EXCLUDED.polled,"
+    "  EXCLUDED.power_w, EXCLUDED.energy_import_wh, EXCLUDED.energy_export_wh)";
+
+static const char *const upsert_programs =
+    "INSERT INTO enmon_programs SELECT * FROM hist_programs ON CONFLICT (program) DO UPDATE SET"
+    "  name = EXCLUDED.name, kind = EXCLUDED.kind WHERE (enmon_programs.name,"
+    "  enmon_programs.kind) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.kind)";
+
+static const char *const upsert_sites =
+    "INSERT INTO enmon_sites SELECT * FROM hist_sites ON CONFLICT (site) DO UPDATE SET"
+    "  name = EXCLUDED.name, program = EXCLUDED.program WHERE (enmon_sites.name,"
+    "  enmon_sites.program) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.program)";
 
 /* A device's intervals (and daily rollups) from its frontier of the previous pass on. */
 static const char *const sel_intervals =
@@ -93,13 +144,19 @@ static const char *const sel_frontiers =
     " LEFT JOIN device_status st ON st.device_id = d.id ORDER BY d.id";
 static const char *const sel_alerts =
     "SELECT d.key, a.key, a.rule, a.cause, a.severity, a.value, a.first_seen_ms, a.raised_ms,"
-    " a.cleared_ms, a.acked_by, a.acked_ms, a.clear_value, a.clear_cause FROM alerts a"
+    " a.cleared_ms, a.acked_by, a.acked_ms, a.clear_value, a.clear_cause, a.id FROM alerts a"
     " JOIN devices d ON d.id = a.device_id WHERE a.id > ?1";
 static const char *const sel_devices =
     "SELECT d.key, d.name, d.kind, p.key, s.key, d.capacity_w, st.last_ts_ms,"
-    " coalesce(st.online, 0), st.last_error FROM devices d"
+    " coalesce(st.online, 0), st.last_error, st.device_id IS NOT NULL, r.power_w,"
+    " r.energy_import_wh, r.energy_export_wh FROM devices d"
     " LEFT JOIN programs p ON p.id = d.program_id LEFT JOIN sites s ON s.id = d.site_id"
-    " LEFT JOIN device_status st ON st.device_id = d.id";
+    " LEFT JOIN device_status st ON st.device_id = d.id"
+    " LEFT JOIN readings r ON r.rowid = (SELECT rowid FROM readings"
+    "  WHERE device_id = d.id ORDER BY ts_ms DESC LIMIT 1)";
+static const char *const sel_programs = "SELECT key, name, kind FROM programs";
+static const char *const sel_sites =
+    "SELECT s.key, s.name, p.key FROM sites s LEFT JOIN programs p ON p.id = s.program_id";
 
 static int pg_fail(struct hist_session *s, const char *what, char *msg, size_t msglen)
 {
@@ -131,6 +188,10 @@ static int pg_exec(struct hist_session *s, const char *sql, const char *what, ui
 
 int hist_pass_schema(struct hist_session *s, char *msg, size_t msglen)
 {
+    /* the staging tables live in the session's local buffers: room for a catch-up's COPY
+     * (allocated only as used; settable only before the session's first temporary table) */
+    if (pg_exec(s, "SET temp_buffers = '256MB'", "temp_buffers", NULL, msg, msglen) != ENMON_OK)
+        return ENMON_ERR_DB;
     if (pg_exec(s, "BEGIN; SELECT pg_advisory_xact_lock(" HIST_LOCK_KEY ")", "schema lock", NULL,
                 msg, msglen) != ENMON_OK)
         return ENMON_ERR_DB;
@@ -237,7 +298,7 @@ static void col_text(struct copy_row *row, sqlite3_stmt *st, int col)
     copy_row_text(row, (const char *)sqlite3_column_text(st, col));
 }
 
-enum hist_table { T_INTERVALS, T_DAILY, T_ALERTS, T_DEVICES };
+enum hist_table { T_INTERVALS, T_DAILY, T_ALERTS, T_DEVICES, T_PROGRAMS, T_SITES };
 
 /* One row of table t from st into row; for sums, the start is widened into span. */
 static void encode_row(enum hist_table t, sqlite3_stmt *st, struct copy_row *row, int64_t span[2])
@@ -262,13 +323,20 @@ static void encode_row(enum hist_table t, sqlite3_stmt *st, struct copy_row *row
         col_time_ms(row, st, 10);
         col_double(row, st, 11);
         col_text(row, st, 12);
-    } else {
+        copy_row_int(row, sqlite3_column_int64(st, 13));
+    } else if (t == T_DEVICES) {
         for (int c = 0; c < 5; c++)
             col_text(row, st, c);
         col_double(row, st, 5);
         col_time_ms(row, st, 6);
         copy_row_text(row, sqlite3_column_int(st, 7) ? "t" : "f");
         col_text(row, st, 8);
+        copy_row_text(row, sqlite3_column_int(st, 9) ? "t" : "f");
+        for (int c = 10; c < 13; c++)
+            col_double(row, st, c);
+    } else { /* programs, sites: three texts */
+        for (int c = 0; c < 3; c++)
+            col_text(row, st, c);
     }
 }
 
@@ -278,7 +346,8 @@ static int copy_table(struct hist_session *s, enum hist_table t, const char *sql
 {
     static const char *const copy_sql[] = {
         "COPY hist_intervals FROM STDIN", "COPY hist_daily FROM STDIN",
-        "COPY hist_alerts FROM STDIN", "COPY hist_devices FROM STDIN"};
+        "COPY hist_alerts FROM STDIN",    "COPY hist_devices FROM STDIN",
+        "COPY hist_programs FROM STDIN",  "COPY hist_sites FROM STDIN"};
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return sq_fail(s, "prepare", msg, msglen);
@@ -377,6 +446,7 @@ struct pass_plan {
     int full;                       /* no frontier saved yet: every row is sent */
     int64_t mark, last, last_ts_ms; /* readings: rowid forwarded up to, newest rowid, its time */
     int64_t alert_mark, alert_next, alert_max;
+    int64_t daily_offset_min; /* meta daily_offset_min, INT64_MIN when absent */
 };
 
 static void plan_free(struct pass_plan *p)
@@ -472,6 +542,8 @@ static int plan_pass(struct hist_session *s, struct pass_plan *p, char *msg, siz
     p->last = query_int(s->db, "SELECT max(rowid) FROM readings", 0, 0);
     p->last_ts_ms = query_int(s->db, "SELECT ts_ms FROM readings WHERE rowid = ?1", p->last, 0);
     p->alert_mark = meta_mark(s->db, HISTORIAN_MARK_ALERTS);
+    p->daily_offset_min =
+        query_int(s->db, "SELECT value FROM meta WHERE key = 'daily_offset_min'", 0, INT64_MIN);
     p->alert_max = query_int(s->db, "SELECT max(id) FROM alerts", 0, 0);
     int64_t active = query_int(s->db, "SELECT min(id) FROM alerts WHERE cleared_ms IS NULL", 0,
                                p->alert_max + 1);
@@ -575,16 +647,50 @@ static int pass_pg(struct hist_session *s, const struct pass_plan *p, struct his
         rc = copy_sums(s, T_DAILY, p, span[1], msg, msglen);
     /* devices (and their status) with every batch of readings, and now and then without
      * (a device going offline writes no reading) */
-    if (rc == ENMON_OK && (p->full || p->last != p->mark || s->send_devices))
+    int devices = p->full || p->last != p->mark || s->send_devices;
+    if (rc == ENMON_OK && devices)
         rc = copy_table(s, T_DEVICES, sel_devices, 0, 0, unused, msg, msglen);
+    if (rc == ENMON_OK && devices)
+        rc = copy_table(s, T_PROGRAMS, sel_programs, 0, 0, unused, msg, msglen);
+    if (rc == ENMON_OK && devices)
+        rc = copy_table(s, T_SITES, sel_sites, 0, 0, unused, msg, msglen);
     if (rc == ENMON_OK)
         rc = copy_table(s, T_ALERTS, sel_alerts, p->alert_mark, 0, unused, msg, msglen);
     for (int t = 0; t < 2 && rc == ENMON_OK; t++)
         rc = ensure_partitions(s, t, span[t], created[t], &ncreated[t], msg, msglen);
     if (rc == ENMON_OK)
+        rc = pg_exec(s, upsert_programs, "programs", &res->rows, msg, msglen);
+    if (rc == ENMON_OK)
+        rc = pg_exec(s, upsert_sites, "sites", &res->rows, msg, msglen);
+    if (rc == ENMON_OK && devices && p->daily_offset_min != INT64_MIN) {
+        char sql[200]; /* the zone of the daily rows: `enmon report` picks them by it */
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO enmon_meta VALUES ('daily_offset_min', '%lld') ON CONFLICT (key)"
+                 " DO UPDATE SET value = EXCLUDED.value",
+                 (long long)p->daily_offset_min);
+        rc = pg_exec(s, sql, "meta", NULL, msg, msglen);
+    }
+    if (rc == ENMON_OK)
         rc = pg_exec(s, upsert_devices, "devices", &res->rows, msg, msglen);
     if (rc == ENMON_OK)
         rc = pg_exec(s, UPSERT_SUM("intervals"), "intervals", &res->rows, msg, msglen);
+    if (rc == ENMON_OK) { /* before the daily rows change: the differences they will make */
+        char sql[1024], off[24];
+        snprintf(off, sizeof(off), "%lld",
+                 (long long)(p->daily_offset_min == INT64_MIN ? 0 : p->daily_offset_min));
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO enmon_monthly AS m SELECT h.device, " HIST_MONTH_OF_STAGED
+                 ", sum(h.wh_import - coalesce(d.wh_import, 0)),"
+                 " sum(h.wh_export - coalesce(d.wh_export, 0)), sum(h.samples -"
+                 " coalesce(d.samples, 0)) FROM hist_daily h LEFT JOIN enmon_daily d ON"
+                 " d.device = h.device AND d.start = h.start GROUP BY 1, 2 ON CONFLICT (device,"
+                 " start) DO UPDATE SET wh_import = m.wh_import + EXCLUDED.wh_import,"
+                 " wh_export = m.wh_export + EXCLUDED.wh_export,"
+                 " samples = m.samples + EXCLUDED.samples WHERE (EXCLUDED.wh_import,"
+                 " EXCLUDED.wh_export, EXCLUDED.samples) IS DISTINCT FROM (0, 0, 0)",
+                 off, off);
+        rc = pg_exec(s, sql, "monthly", NULL, msg, msglen);
+    }
     if (rc == ENMON_OK)
         rc = pg_exec(s, UPSERT_SUM("daily"), "daily", &res->rows, msg, msglen);
     if (rc == ENMON_OK)

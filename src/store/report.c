@@ -83,7 +83,7 @@ static const char *const rollup_sql[2] = {
  * up to date at start), and retention took nothing from them at or after from_s (meta
  * rollup_*_from_s). ENMON_REPORT_ROLLUP=0 in the environment turns them off (tests compare
  * both paths). */
-static int report_use_rollup(sqlite3 *db, int daily, int64_t from_s)
+int report_use_rollup(sqlite3 *db, int daily, int64_t from_s)
 {
     const char *env = getenv("ENMON_REPORT_ROLLUP");
     if (env && strcmp(env, "0") == 0)

@@ -43,6 +43,11 @@ typedef int (*report_device_fn)(const struct report_device_row *row, void *arg);
  * database, schema newer than this build). */
 int report_open(const char *path, sqlite3 **out, char *msg, size_t msglen);
 
+/* 1 when the per-program rollups hold [from_s, ...) exactly (daily: program_daily, else
+ * program_intervals): every device is summed into its current program and retention took
+ * nothing from them at or after from_s; ENMON_REPORT_ROLLUP=0 in the environment says 0. */
+int report_use_rollup(sqlite3 *db, int daily, int64_t from_s);
+
 /* Sums the intervals with start_s in [from_s, to_s) per group; every program,
  * site or device known to the database gets a row (0 Wh when it has no data).
  * Rows are ordered by program, site, device key. ENMON_OK or ENMON_ERR_DB. */

@@ -64,7 +64,7 @@ LONG = {
     "test_suites_under_shifted_clock_and_tz", "test_full_disk_20s_mqtt_flows_nothing_lost",
     "test_cloudy_day_and_flapping", "test_cloud_over_four_peers_with_short_after",
     "test_locked_database_mqtt_flows_and_start_waits", "test_kill_9_twenty_times_under_load",
-    "test_dashboard_live_chart_and_alert",
+    "test_dashboard_live_chart_and_alert", "test_three_collectors_outage_and_sigkill_lose_nothing",
 }
 
 
