@@ -318,9 +318,12 @@ enum cond {
     COND_RAISE, /* the condition holds */
 };
 
+/* The cause of a raise is formatted only when raising now flips the debounce (fires): most
+ * readings of a holding condition change nothing, and printf was most of the engine's work. */
 struct verdict {
     enum cond c;
     double value;
+    int fires; /* a raise now would be emitted: format its cause */
     char cause[96];
 };
 
@@ -333,6 +336,20 @@ static struct timing cfg_timing(const struct alert_rule_cfg *cfg)
 {
     struct timing t = {cfg->polls, cfg->clear_polls, cfg->after_ms, cfg->clear_after_ms};
     return t;
+}
+
+/* Would condition c at now flip db (debounce below), without changing it? */
+static int debounce_fires(const struct alert_debounce *db, enum cond c, int64_t now,
+                          const struct timing *t)
+{
+    int want = db->active ? COND_CLEAR : COND_RAISE;
+    int need = db->active ? t->clear_polls : t->polls;
+    int64_t need_ms = db->active ? t->clear_after_ms : t->after_ms;
+    if (c == COND_SKIP || (int)c != want)
+        return 0;
+    int64_t hits = db->hits == 0 ? 1 : (int64_t)db->hits + (db->hits < UINT32_MAX);
+    int64_t since = db->hits == 0 ? now : db->since_ms;
+    return hits >= (need < 1 ? 1 : need) && now - since >= need_ms;
 }
 
 /* Counts a run of hits (or, once active, of misses) and flips when the run is
@@ -362,18 +379,23 @@ static int debounce(struct alert_debounce *db, enum cond c, int64_t now, const s
     return db->active ? ALERT_RAISE : ALERT_CLEAR;
 }
 
-static int emit_verdict(struct alert_debounce *db, const struct verdict *v, int key, int64_t now,
-                        const struct timing *t, struct alert_transition *out, int max)
+/* Debounces c and fills out on a flip, with cause (NULL: "bit <key>"). */
+static int emit_verdict(struct alert_debounce *db, enum cond c, double value, const char *cause,
+                        int key, int64_t now, const struct timing *t, struct alert_transition *out,
+                        int max)
 {
     int64_t since = now;
-    int action = debounce(db, v->c, now, t, &since);
+    int action = debounce(db, c, now, t, &since);
     if (!action || max < 1)
         return 0;
     out->action = (enum alert_action)action;
     out->key = key;
     out->since_ms = since;
-    out->value = v->value;
-    snprintf(out->cause, sizeof(out->cause), "%s", v->cause);
+    out->value = value;
+    if (cause)
+        snprintf(out->cause, sizeof(out->cause), "%s", cause);
+    else
+        snprintf(out->cause, sizeof(out->cause), "bit %d", key);
     return 1;
 }
 
@@ -384,13 +406,15 @@ static int reading_ok(const struct reading *r)
     return r && r->quality != READING_FAILED && r->online;
 }
 
-/* Sets v to a raise with a formatted cause. */
+/* Sets v to a raise, with its cause formatted when the raise will be emitted (v->fires). */
 __attribute__((format(printf, 3, 4))) static void raise_because(struct verdict *v, double value,
                                                                 const char *fmt, ...)
 {
     va_list ap;
     v->c = COND_RAISE;
     v->value = value;
+    if (!v->fires)
+        return;
     va_start(ap, fmt);
     vsnprintf(v->cause, sizeof(v->cause), fmt, ap);
     va_end(ap);
@@ -749,12 +773,8 @@ static int step_events(enum alert_rule_id rule, const struct alert_rule_cfg *cfg
         uint32_t m = 1u << b;
         if (!(cfg->events & m) && !st->bits[b].active)
             continue;
-        struct verdict v = {.c = (bits & cfg->events & m) ? COND_RAISE : COND_CLEAR, .value = b};
-        if (names[b])
-            snprintf(v.cause, sizeof(v.cause), "%s", names[b]);
-        else
-            snprintf(v.cause, sizeof(v.cause), "bit %d", b);
-        n += emit_verdict(&st->bits[b], &v, b, in->now_ms, &t, out + n, max - n);
+        enum cond c = (bits & cfg->events & m) ? COND_RAISE : COND_CLEAR;
+        n += emit_verdict(&st->bits[b], c, b, names[b], b, in->now_ms, &t, out + n, max - n);
     }
     return n;
 }
@@ -771,6 +791,13 @@ int alert_rule_step(enum alert_rule_id rule, const struct alert_rule_cfg *cfg,
         return 0;
     if (!in->r && rule != ALERT_RULE_COMM_LOSS)
         return 0;
+    /* comm loss: polls and after are the condition itself, either suffices; welfare: after
+     * is the inactive daytime itself */
+    if (rule == ALERT_RULE_COMM_LOSS || rule == ALERT_RULE_WELFARE_INACTIVITY) {
+        t.polls = 1;
+        t.after_ms = 0;
+    }
+    v.fires = debounce_fires(&st->db, COND_RAISE, at, &t);
     switch (rule) {
     case ALERT_RULE_INVERTER_EVENT:
     case ALERT_RULE_METER_EVENT:
@@ -778,8 +805,6 @@ int alert_rule_step(enum alert_rule_id rule, const struct alert_rule_cfg *cfg,
         return step_events(rule, cfg, st, in, out, max);
     case ALERT_RULE_COMM_LOSS:
         comm_loss(cfg, st, in, &v);
-        t.polls = 1; /* polls and after are the condition itself: either suffices */
-        t.after_ms = 0;
         break;
     case ALERT_RULE_INVERTER_FAULT:
         inverter_fault(in, &v);
@@ -804,8 +829,6 @@ int alert_rule_step(enum alert_rule_id rule, const struct alert_rule_cfg *cfg,
         break;
     case ALERT_RULE_WELFARE_INACTIVITY:
         welfare_inactivity(cfg, st, in, &v);
-        t.polls = 1; /* after is the inactive daytime itself */
-        t.after_ms = 0;
         break;
     case ALERT_RULE_ABNORMAL_LOAD:
         abnormal_load(cfg, st, in, &v);
@@ -822,7 +845,7 @@ int alert_rule_step(enum alert_rule_id rule, const struct alert_rule_cfg *cfg,
     default:
         return 0;
     }
-    int n = emit_verdict(&st->db, &v, -1, at, &t, out, max);
+    int n = emit_verdict(&st->db, v.c, v.value, v.cause, -1, at, &t, out, max);
     if (n && out->action == ALERT_RAISE && rule == ALERT_RULE_COMM_LOSS)
         out->since_ms = st->last_valid_ms;
     if (n && out->action == ALERT_RAISE && rule == ALERT_RULE_WELFARE_INACTIVITY)

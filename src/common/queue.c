@@ -21,6 +21,7 @@ struct queue {
     size_t item_size, cap, alloc, head, len;
     uint64_t dropped;
     int closed;
+    int waiters; /* consumers inside pthread_cond_(timed)wait */
 };
 
 int queue_new(size_t item_size, size_t capacity, struct queue **out)
@@ -101,7 +102,11 @@ int queue_push(struct queue *q, const void *item)
     } else {
         memcpy(slot(q, q->len), item, q->item_size);
         q->len++;
-        pthread_cond_signal(&q->nonempty);
+        /* A consumer waits only for an empty queue, so the push that ends the emptiness
+         * wakes it; later pushes before it runs would only cost futex calls. With
+         * several consumers waiting, every push wakes one. */
+        if (q->len == 1 || q->waiters > 1)
+            pthread_cond_signal(&q->nonempty);
     }
     pthread_mutex_unlock(&q->lock);
     return rc;
@@ -122,13 +127,20 @@ static struct timespec deadline_after(int timeout_ms)
 
 size_t queue_pop_batch(struct queue *q, void *out, size_t max, int timeout_ms)
 {
-    struct timespec until = deadline_after(timeout_ms > 0 ? timeout_ms : 0);
+    struct timespec until = {0};
+    int have_until = 0; /* the clock is read only when the queue makes us wait */
     unsigned char *dst = out;
     pthread_mutex_lock(&q->lock);
     while (q->len == 0 && !q->closed) {
-        if (timeout_ms < 0)
-            pthread_cond_wait(&q->nonempty, &q->lock);
-        else if (pthread_cond_timedwait(&q->nonempty, &q->lock, &until) == ETIMEDOUT)
+        if (!have_until) {
+            until = deadline_after(timeout_ms > 0 ? timeout_ms : 0);
+            have_until = 1;
+        }
+        q->waiters++;
+        int rc = timeout_ms < 0 ? pthread_cond_wait(&q->nonempty, &q->lock)
+                                : pthread_cond_timedwait(&q->nonempty, &q->lock, &until);
+        q->waiters--;
+        if (rc == ETIMEDOUT)
             break;
     }
     size_t n = 0;

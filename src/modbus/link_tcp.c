@@ -14,11 +14,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 /* An open Modbus TCP connection. */
 struct tcp_conn {
-    int fd;
+    int fd;            /* blocking; every call but the first recv of a read passes MSG_DONTWAIT */
+    int rcvtimeo_ms;   /* SO_RCVTIMEO now set on fd (0: none) */
     uint16_t tid;      /* transaction id of the last request */
     size_t rxlen;      /* bytes waiting in rx */
     uint8_t rx[520];   /* received bytes not yet consumed (two frames) */
@@ -56,6 +58,13 @@ static int connect_addr(const struct addrinfo *ai, int64_t deadline_ms)
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* blocking from now on: a read's first recv waits itself (SO_RCVTIMEO), without a
+     * poll() before it; the other calls pass MSG_DONTWAIT */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        close(fd);
+        return -1;
+    }
     return fd;
 }
 
@@ -93,7 +102,7 @@ static void tcp_close(void *conn)
 static int send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline_ms)
 {
     while (len > 0) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
             if (wait_fd(fd, POLLOUT, deadline_ms) != 1)
                 return ENMON_ERR_CONNECT;
@@ -119,12 +128,34 @@ static int next_frame(struct tcp_conn *c, uint8_t *frame)
     return flen;
 }
 
+/* The first wait of a read: a blocking recv bounded by SO_RCVTIMEO = timeout_ms (set only
+ * when it changes), so a reply costs one system call instead of poll() and recv().
+ * Returns what recv returns; 0 timeout_ms or a failed setsockopt: -1 with EAGAIN (the
+ * caller then waits with poll()). */
+static ssize_t recv_first(struct tcp_conn *c, int timeout_ms)
+{
+    if (timeout_ms <= 0) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (c->rcvtimeo_ms != timeout_ms) {
+        struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+        if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+            errno = EAGAIN;
+            return -1;
+        }
+        c->rcvtimeo_ms = timeout_ms;
+    }
+    return recv(c->fd, c->rx + c->rxlen, sizeof(c->rx) - c->rxlen, 0);
+}
+
 static int tcp_read(void *conn, int unit, enum link_regs kind, uint16_t addr, uint16_t count,
                     uint16_t *dest, int timeout_ms)
 {
     struct tcp_conn *c = conn;
     int function = kind == LINK_INPUT ? 4 : 3;
     int64_t deadline = clock_mono_ms() + timeout_ms;
+    int first = 1; /* no recv yet in this read */
     uint8_t req[MBTCP_REQUEST_LEN], frame[MBTCP_MAX_FRAME];
     c->tid++;
     mbtcp_build_read(req, c->tid, (uint8_t)unit, (uint8_t)function, addr, count);
@@ -142,14 +173,23 @@ static int tcp_read(void *conn, int unit, enum link_regs kind, uint16_t addr, ui
                 return rc;
             continue;
         }
-        int ready = wait_fd(c->fd, POLLIN, deadline);
-        if (ready == 0)
-            return ENMON_ERR_TIMEOUT;
-        if (ready < 0)
-            return ENMON_ERR_CONNECT;
-        ssize_t n = recv(c->fd, c->rx + c->rxlen, sizeof(c->rx) - c->rxlen, 0);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            continue;
+        ssize_t n;
+        if (first && c->rxlen < sizeof(c->rx)) {
+            /* the usual case: wait for the reply in recv itself */
+            first = 0;
+            n = recv_first(c, timeout_ms);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                continue; /* timed out, interrupted, or not tried: poll() up to the deadline */
+        } else {
+            int ready = wait_fd(c->fd, POLLIN, deadline);
+            if (ready == 0)
+                return ENMON_ERR_TIMEOUT;
+            if (ready < 0)
+                return ENMON_ERR_CONNECT;
+            n = recv(c->fd, c->rx + c->rxlen, sizeof(c->rx) - c->rxlen, MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                continue;
+        }
         if (n <= 0)
             return ENMON_ERR_CONNECT; /* closed by the device, or reset */
         c->rxlen += (size_t)n;

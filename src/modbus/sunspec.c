@@ -335,10 +335,12 @@ void sunspec_plan_decode(const struct sunspec_plan *plan, const uint16_t *block,
         if (plan->point[m] < 0)
             continue;
         double v, wrap;
-        int fb = fallback_index(plan, (enum meas)m);
         int ok = sunspec_point_decode(plan->def, block, nwords, plan->point[m], &v, &wrap) == 0;
-        if (!ok)
+        int fb = -1; /* looked up by name only when needed: not on every reading */
+        if (!ok) {
+            fb = fallback_index(plan, (enum meas)m);
             ok = fb >= 0 && sunspec_point_decode(plan->def, block, nwords, fb, &v, &wrap) == 0;
+        }
         if (!ok) {
             /* not implemented is no error; implemented but undecodable is */
             invalid += point_implemented(plan->def, block, nwords, plan->point[m]) ||

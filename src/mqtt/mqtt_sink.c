@@ -35,6 +35,7 @@
 #define SINK_RECONNECT_MAX_S MQTT_CLIENT_RECONNECT_MAX_S /* first-connect retries: 1 s doubling */
 #define SINK_LIVE_SLACK 200000  /* live publishes awaiting their row, beyond the store's bound */
 #define SINK_HOLD_MAX 4096      /* readings left to the outbox per pass while disconnected */
+#define SINK_FETCH_EVERY_MS 250 /* caught up: the committed rows' keys read back at most this often */
 
 enum avail_state { AVAIL_UNKNOWN = 0, AVAIL_OFFLINE, AVAIL_ONLINE };
 
@@ -96,6 +97,7 @@ struct mqtt_sink {
     struct outbox_item *obatch;
     size_t obatch_len, obatch_pos;
     int64_t refreshed_ms;
+    int64_t fetched_ms; /* last read of the outbox (sink thread) */
     /* Live publishing: a reading goes out from memory when its device has nothing
      * older waiting in the outbox (hold_ms[d] <= live[d].scanned_ms) and the cursor
      * has once reached the end of the committed rows (caught_up); otherwise it is
@@ -125,6 +127,13 @@ struct mqtt_sink {
 
 /* ---- callbacks: run in libmosquitto's network thread, only set state ---- */
 
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str);
+
+/* libmosquitto formats a debug line for every packet sent or received (a malloc, a
+ * vsnprintf, a free: about 3,000 instructions per QoS 1 reading) whenever a log callback
+ * is set, before the callback could skip it by level. So the callback (warnings and
+ * errors: TLS, refused connects) is set only while disconnected; an error while connected
+ * ends the connection, and the callback is back for the reconnect. */
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
     struct mqtt_sink *m = obj;
@@ -135,6 +144,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
         return;
     }
     log_info("mqtt: connected to %s:%d", m->cfg->mqtt.host, m->cfg->mqtt.port);
+    mosquitto_log_callback_set(mosq, NULL);
     pthread_mutex_lock(&m->lock);
     m->connected = 1;
     m->announce = 1;
@@ -147,6 +157,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 {
     struct mqtt_sink *m = obj;
+    mosquitto_log_callback_set(mosq, on_log);
     pthread_mutex_lock(&m->lock);
     int was = m->connected;
     m->connected = 0;
@@ -401,6 +412,8 @@ static enum live_match live_match(struct mqtt_sink *m, const struct outbox_item 
     return res;
 }
 
+static int stopping(struct mqtt_sink *m);
+
 /* The outbox cursor: walks the committed readings in rowid order, fetching more
  * when the last ones are consumed. A row published live is consumed once its
  * message was acknowledged; any other row is published from the outbox (the
@@ -411,6 +424,15 @@ static enum handover publish_outbox(struct mqtt_sink *m, int *more, int acked_on
 {
     *more = 0;
     if (m->obatch_pos == m->obatch_len) {
+        /* Caught up, the keys only confirm the live publishes: the store commits about
+         * every 250 ms, so reading them back on every wake-up of this thread (once per
+         * reading at low rates) mostly runs an empty SQLite query. A backlog, a drain
+         * (stopping) and the first read are not held back. */
+        int64_t now = clock_mono_ms();
+        if (m->caught_up && !m->backlog && now - m->fetched_ms < SINK_FETCH_EVERY_MS &&
+            !stopping(m))
+            return HANDED_OVER;
+        m->fetched_ms = now;
         m->obatch_pos = 0;
         m->obatch_len = m->caught_up && !m->backlog
                             ? outbox_fetch_keys(m->outbox, m->obatch, SINK_OUTBOX_BATCH)

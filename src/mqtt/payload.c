@@ -1,8 +1,12 @@
 /* payload.c -- MQTT topics and JSON payloads for readings: pure formatting, no I/O. */
 #include "payload.h"
 
+#include "caltime.h"
+
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -104,8 +108,14 @@ static int device_topic_in(const struct enmon_config *cfg, const char *tree, uin
     if (!root_ok(cfg->mqtt.topic_root) || !segment_ok(program) || !segment_ok(site) ||
         !segment_ok(d->id))
         return -1;
-    return snprintf_len(buf, len, "%s/%s/%s/%s/%s/%s%s%s", cfg->mqtt.topic_root, tree, program,
-                        site, d->id, leaf, sub ? "/" : "", sub ? sub : "");
+    struct out o = out_begin(buf, len);
+    const char *part[] = {cfg->mqtt.topic_root, tree, program, site, d->id, leaf, sub};
+    for (size_t i = 0; i < sizeof(part) / sizeof(part[0]) && part[i]; i++) {
+        if (i)
+            out_mem(&o, "/", 1);
+        out_str(&o, part[i]);
+    }
+    return out_end(&o);
 }
 
 static int device_topic(const struct enmon_config *cfg, uint32_t device, const char *leaf,
@@ -136,6 +146,100 @@ const char *payload_availability(int online)
     return online ? PAYLOAD_ONLINE : PAYLOAD_OFFLINE;
 }
 
+/* The decimal digits of u, most significant first, into out (20 bytes): their count. */
+static int digits_u64(uint64_t u, char *out)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* Copies the n characters of s into buf as a string: n, or -1 (buf[0] = '\0') when
+ * buf cannot hold them, as snprintf_len. */
+static int put_len(char *buf, size_t len, const char *s, int n)
+{
+    if ((size_t)n >= len) {
+        if (len)
+            buf[0] = '\0';
+        return -1;
+    }
+    memcpy(buf, s, (size_t)n);
+    buf[n] = '\0';
+    return n;
+}
+
+/* v (|v| < 2^63, integral) as "%.0f" writes it. */
+static int int_text(double v, char *buf, size_t len)
+{
+    char s[24];
+    int n = 0;
+    if (signbit(v)) /* "%.0f" of -0.0 is "-0" */
+        s[n++] = '-';
+    n += digits_u64((uint64_t)fabs(v), s + n);
+    return put_len(buf, len, s, n);
+}
+
+/* "%.15g" without printf for the numbers readings carry (1e-4 <= |v| < 1e15): the
+ * shortest decimal D = x / 10^k (k >= 1, |x| < 1e15) with |v - D| <= 4e-16 |D|. Such a
+ * D has at most 15 significant digits and lies closer to v than half of the 15-digit
+ * spacing at v (which exceeds 5e-16 |v|), so rounding v to 15 digits gives D, which
+ * "%.15g" prints in fixed notation without trailing zeros. The products are taken in
+ * long double (64-bit mantissa: error about 5e-20, 10^k exact up to 10^27). Returns -1
+ * when no such D exists (v needs all 15 digits, or long double is no wider than double):
+ * the caller then uses snprintf. */
+static int fast_g15(double v, char *s)
+{
+#if LDBL_MANT_DIG >= 64
+    long double a = v < 0 ? -(long double)v : (long double)v;
+    if (!(a >= 1e-4L && a < 1e15L))
+        return -1;
+    long double scale = 1.0L;
+    for (int k = 1; k <= 19; k++) {
+        scale *= 10.0L;
+        long double p = a * scale;
+        if (p >= 1e15L)
+            return -1;
+        int64_t xi = (int64_t)(p + 0.5L); /* nearest integer (ties do not pass the test) */
+        long double x = (long double)xi;
+        long double d = p > x ? p - x : x - p;
+        if (xi == 0 || d > 4e-16L * x)
+            continue;
+        uint64_t u = (uint64_t)xi;
+        while (k > 0 && u % 10 == 0) { /* D with fewer decimals (3.0000000000000004: "3") */
+            u /= 10;
+            k--;
+        }
+        uint64_t pow10 = 1;
+        for (int i = 0; i < k; i++)
+            pow10 *= 10;
+        int n = 0;
+        if (v < 0)
+            s[n++] = '-';
+        n += digits_u64(u / pow10, s + n);
+        if (k > 0) {
+            s[n++] = '.';
+            uint64_t frac = u % pow10;
+            for (int i = k - 1; i >= 0; i--) { /* k digits, leading zeros kept */
+                s[n + i] = (char)('0' + frac % 10);
+                frac /= 10;
+            }
+            n += k;
+        }
+        return n;
+    }
+#else
+    (void)v;
+    (void)s;
+#endif
+    return -1;
+}
+
 int payload_number(double v, char *buf, size_t len)
 {
     if (!isfinite(v)) {
@@ -144,9 +248,13 @@ int payload_number(double v, char *buf, size_t len)
         return -1;
     }
     if (v == 0.0)
-        return snprintf_len(buf, len, "0"); /* also -0.0 */
+        return put_len(buf, len, "0", 1); /* also -0.0 */
     if (v == trunc(v) && fabs(v) < 1e15)
-        return snprintf_len(buf, len, "%.0f", v);
+        return int_text(v, buf, len); /* "%.0f" */
+    char s[48];
+    int n = fast_g15(v, s);
+    if (n > 0)
+        return put_len(buf, len, s, n);
     return snprintf_len(buf, len, "%.15g", v);
 }
 
@@ -158,15 +266,32 @@ int payload_utc_time(int64_t wall_ms, char *buf, size_t len)
         ms += 1000;
         s -= 1;
     }
-    time_t t = (time_t)s;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm)) {
-        if (len)
-            buf[0] = '\0';
-        return -1;
+    /* the civil date of day s / 86400 (caltime's days-to-civil): no gmtime_r, no printf */
+    int64_t days = s / 86400, sod = s % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days -= 1;
     }
-    return snprintf_len(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+    int year, month, day;
+    caltime_civil_from_days(days, &year, &month, &day);
+    if (year < 0 || year > 9999) { /* "%04d" of such a year is not 4 digits: rare, slow path */
+        time_t t = (time_t)s;
+        struct tm tm;
+        if (!gmtime_r(&t, &tm)) {
+            if (len)
+                buf[0] = '\0';
+            return -1;
+        }
+        return snprintf_len(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+    }
+    char t[32] = "0000-00-00T00:00:00.000Z";
+    const int64_t field[7] = {year, month, day, sod / 3600, sod / 60 % 60, sod % 60, ms};
+    const int end[7] = {4, 7, 10, 13, 16, 19, 23}; /* one past each field's last digit */
+    for (int f = 0; f < 7; f++)
+        for (int64_t v = field[f], i = end[f] - 1; v > 0; v /= 10, i--)
+            t[i] = (char)('0' + v % 10);
+    return put_len(buf, len, t, 24);
 }
 
 static void out_escaped_char(struct out *o, unsigned char c)
@@ -204,12 +329,25 @@ static void out_escaped_char(struct out *o, unsigned char c)
     }
 }
 
+static int needs_escape(unsigned char c)
+{
+    return c == '"' || c == '\\' || c < 0x20 || c == 0x7f;
+}
+
 static void out_json_string(struct out *o, const char *s)
 {
-    out_str(o, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        out_escaped_char(o, *p);
-    out_str(o, "\"");
+    out_mem(o, "\"", 1);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        const unsigned char *run = p; /* characters copied as they are, in one go */
+        while (*p && !needs_escape(*p))
+            p++;
+        if (p > run)
+            out_mem(o, (const char *)run, (size_t)(p - run));
+        if (*p)
+            out_escaped_char(o, *p++);
+    }
+    out_mem(o, "\"", 1);
 }
 
 int payload_json_string(const char *s, char *buf, size_t len)
@@ -232,14 +370,24 @@ static void out_field_string(struct out *o, const char *key, const char *value)
 static void out_field_number(struct out *o, const char *key, double v, int integer)
 {
     char num[64];
-    int n = integer && fabs(v) < 1e15 ? snprintf_len(num, sizeof(num), "%.0f", trunc(v))
+    int n = integer && fabs(v) < 1e15 ? int_text(trunc(v), num, sizeof(num))
                                       : payload_number(v, num, sizeof(num));
     if (n < 0)
         return; /* not finite: an invalid value is left out, never published */
-    out_str(o, ",\"");
-    out_str(o, key);
-    out_str(o, "\":");
-    out_mem(o, num, (size_t)n);
+    size_t klen = strlen(key), need = klen + 4 + (size_t)n; /* ,"key":num */
+    if (o->overflow || need >= o->len - o->pos) {
+        o->overflow = 1;
+        return;
+    }
+    char *w = o->buf + o->pos; /* one bounds check, then plain copies */
+    w[0] = ',';
+    w[1] = '"';
+    memcpy(w + 2, key, klen);
+    w[klen + 2] = '"';
+    w[klen + 3] = ':';
+    memcpy(w + klen + 4, num, (size_t)n);
+    w[need] = '\0';
+    o->pos += need;
 }
 
 static void out_measurements(struct out *o, const struct reading *r)
@@ -302,9 +450,10 @@ int payload_state_json(const struct enmon_config *cfg, const struct reading *r, 
         o.overflow = 1;
     else
         out_field_string(&o, "ts", ts);
-    char ms[32];
-    snprintf(ms, sizeof(ms), ",\"ts_ms\":%lld", (long long)r->wall_ms);
-    out_str(&o, ms);
+    char ms[32] = ",\"ts_ms\":-";
+    size_t at = strlen(ms) - (r->wall_ms >= 0); /* keeps the '-' of a negative time */
+    uint64_t mag = r->wall_ms >= 0 ? (uint64_t)r->wall_ms : 0 - (uint64_t)r->wall_ms;
+    out_mem(&o, ms, at + (size_t)digits_u64(mag, ms + at));
     out_field_string(&o, "quality", quality_name(r->quality));
     out_measurements(&o, r);
     out_modules(&o, r);

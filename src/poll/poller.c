@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#define LATENESS_BUCKETS 1001 /* 10 ms each; the last holds everything >= 10 s */
 #define TRUST_PASSES 3        /* clean passes in a row that clear a suspect link or device */
 
 /* A device and its place in the schedule. */
@@ -74,17 +73,18 @@ struct poller {
     size_t nworkers;
     int stopping;
     struct poller_stats stats;
-    uint32_t lateness[LATENESS_BUCKETS]; /* since the last poller_get_stats() */
-    int64_t window_max_ms;
+    struct poll_lateness lateness; /* the last minute's */
 };
 
 /* ---- one link ---- */
 
-/* Polls d once; returns 1 when the poll was clean (no request failed, not even a retried one). */
-static int poll_one(struct poller *p, struct plink *pl, struct pdev *d, uint16_t *block)
+/* Polls d once, started at start (CLOCK_MONOTONIC ms, read by the caller); *done is set
+ * to the instant it completed (the next poll's start: one clock read per poll). Returns
+ * 1 when the poll was clean (no request failed, not even a retried one). */
+static int poll_one(struct poller *p, struct plink *pl, struct pdev *d, uint16_t *block,
+                    int64_t start, int64_t *done)
 {
     const struct pgen *g = pl->gen;
-    int64_t start = clock_mono_ms();
     int64_t late = start - d->due_ms;
     struct reading r = {.device = d->dev.index};
     int err = poll_device_read(&d->dev, &pl->link, block, &r, g->ident, g->ctx);
@@ -116,6 +116,7 @@ static int poll_one(struct poller *p, struct plink *pl, struct pdev *d, uint16_t
     r.online = (uint8_t)(online == 1);
     r.mono_ms = clock_mono_ms();
     r.wall_ms = clock_wall_ms();
+    *done = r.mono_ms;
     g->emit(g->ctx, &r);
     /* a failed request, even one a retry made good, backs off like a failed poll */
     d->due_ms = clean ? schedule_next_due(d->due_ms, d->dev.cfg->interval_ms, r.mono_ms)
@@ -127,10 +128,7 @@ static int poll_one(struct poller *p, struct plink *pl, struct pdev *d, uint16_t
     p->stats.failures += !ok;
     if (late > p->stats.lateness_max_ms)
         p->stats.lateness_max_ms = late;
-    if (late > p->window_max_ms)
-        p->window_max_ms = late;
-    p->lateness[late < 0 ? 0
-                         : (late / 10 >= LATENESS_BUCKETS ? LATENESS_BUCKETS - 1 : late / 10)]++;
+    poll_lateness_add(&p->lateness, r.mono_ms, late);
     pthread_mutex_unlock(&p->lock);
     return clean;
 }
@@ -150,27 +148,36 @@ static void poll_link(struct poller *p, struct plink *pl, uint16_t *block)
 {
     struct pdev *devs = pl->gen->devs;
     int64_t start = clock_mono_ms();
+    int64_t now = start; /* advanced by each poll's completion time: no clock read per device */
     int polled = 0, clean = 1;
-    for (size_t i = 0; i < pl->ndevs && !stopping(p); i++) {
+    int open = 1;              /* polls may still start: not stopping, budget left */
+    struct pdev *probe = NULL; /* the first due device with strikes: after the trusted ones */
+    int64_t earliest = INT64_MAX;
+    /* one scan: polls the due trusted devices, picks the probe, and finds the link's
+     * next deadline (a pass usually polls one device of many: the scan is its cost) */
+    for (size_t i = 0; i < pl->ndevs; i++) {
         struct pdev *d = &devs[pl->devs[i]];
-        int64_t now = clock_mono_ms();
-        if (polled && now - start >= pl->budget_ms)
-            break;
-        if (d->strikes == 0 && d->due_ms <= now) {
-            clean &= poll_one(p, pl, d, block);
-            polled++;
+        if (open && (stopping(p) || (polled && now - start >= pl->budget_ms)))
+            open = 0;
+        if (d->due_ms <= now) {
+            if (open && d->strikes == 0) {
+                clean &= poll_one(p, pl, d, block, now, &now);
+                polled++;
+            } else if (!probe && d->strikes > 0) {
+                probe = d; /* its deadline counts once it is settled below */
+                continue;
+            }
         }
+        if (d->due_ms < earliest)
+            earliest = d->due_ms;
     }
-    for (size_t i = 0; i < pl->ndevs && !stopping(p); i++) {
-        struct pdev *d = &devs[pl->devs[i]];
-        int64_t now = clock_mono_ms();
-        if (polled && now - start >= pl->budget_ms)
-            break;
-        if (d->strikes > 0 && d->due_ms <= now) {
-            clean &= poll_one(p, pl, d, block);
+    if (probe) {
+        if (open && !stopping(p) && !(polled && now - start >= pl->budget_ms)) {
+            clean &= poll_one(p, pl, probe, block, now, &now);
             polled++;
-            break;
         }
+        if (probe->due_ms < earliest)
+            earliest = probe->due_ms;
     }
     if (!clean) {
         pl->suspect = 1;
@@ -179,10 +186,6 @@ static void poll_link(struct poller *p, struct plink *pl, uint16_t *block)
     } else if (polled && (++pl->clean_passes >= TRUST_PASSES || !pl->failed_once)) {
         pl->suspect = 0; /* a new link is trusted after one clean pass, a failed one after 3 */
     }
-    int64_t earliest = INT64_MAX;
-    for (size_t i = 0; i < pl->ndevs; i++)
-        if (devs[pl->devs[i]].due_ms < earliest)
-            earliest = devs[pl->devs[i]].due_ms;
     pl->due_ms = earliest;
 }
 
@@ -192,11 +195,17 @@ static void wait_until(struct poller *p, int64_t due_ms)
     pthread_cond_timedwait(&p->wake, &p->lock, &ts);
 }
 
-/* Puts an idle link of the current configuration back in its heap. Under p->lock. */
-static void requeue(struct poller *p, struct plink *pl)
+/* Puts an idle link of the current configuration back in its heap. Under p->lock.
+ * Returns 1 when it is now the first of its heap (a sleeping worker may have to wake
+ * earlier than it planned). */
+static int requeue(struct poller *p, struct plink *pl)
 {
-    if (pl->ndevs)
-        schedule_push(pl->suspect ? &p->suspect : &p->sched, pl->due_ms, pl);
+    if (!pl->ndevs)
+        return 0;
+    struct schedule *h = pl->suspect ? &p->suspect : &p->sched;
+    int first = pl->due_ms < schedule_peek_due(h);
+    schedule_push(h, pl->due_ms, pl);
+    return first;
 }
 
 /* What a device of the old configuration knew, for its unchanged successor. */
@@ -286,11 +295,16 @@ static void *worker_main(void *arg)
         p->suspect_busy -= (size_t)on_suspect;
         pl->busy = 0;
         g->busy--;
-        if (g != p->gen)
+        /* Sleeping workers wait for the first deadline of the heaps (or for no
+         * deadline when the suspect share is used up). Wake one only when that
+         * changed: this link is now first in its heap, or a suspect slot came free
+         * while suspect links wait. A reload's waiter is woken by broadcast. */
+        if (g != p->gen) {
             hand_over(p, pl); /* reloaded meanwhile */
-        else
-            requeue(p, pl);
-        pthread_cond_broadcast(&p->wake);
+            pthread_cond_broadcast(&p->wake);
+        } else if (requeue(p, pl) || (on_suspect && p->suspect.len)) {
+            pthread_cond_signal(&p->wake);
+        }
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -487,6 +501,7 @@ int poller_start_keep(const struct enmon_config *cfg, poller_emit_fn emit, polle
         poller_links_free(kept);
         return ENMON_ERR_NOMEM;
     }
+    poll_lateness_init(&p->lateness);
     pthread_mutex_init(&p->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -568,27 +583,60 @@ int poller_reload(struct poller *p, const struct enmon_config *cfg, poller_emit_
     return ENMON_OK;
 }
 
-static int64_t lateness_p99(const struct poller *p)
+void poll_lateness_init(struct poll_lateness *w)
 {
-    uint64_t total = 0, seen = 0;
-    for (int i = 0; i < LATENESS_BUCKETS; i++)
-        total += p->lateness[i];
-    for (int i = 0; i < LATENESS_BUCKETS; i++) {
-        seen += p->lateness[i];
-        if (total && seen * 100 >= total * 99)
-            return (int64_t)i * 10;
+    memset(w, 0, sizeof(*w));
+    for (int s = 0; s < POLL_LATE_SLOTS; s++)
+        w->slot[s] = -1;
+}
+
+void poll_lateness_add(struct poll_lateness *w, int64_t now_ms, int64_t late_ms)
+{
+    int64_t slot = (now_ms < 0 ? 0 : now_ms) / POLL_LATE_SLOT_MS;
+    int s = (int)(slot % POLL_LATE_SLOTS);
+    if (w->slot[s] != slot) { /* a slot older than the window: start it afresh */
+        memset(w->hist[s], 0, sizeof(w->hist[s]));
+        w->max_ms[s] = 0;
+        w->slot[s] = slot;
     }
-    return 0;
+    if (late_ms > w->max_ms[s])
+        w->max_ms[s] = late_ms;
+    int64_t b = late_ms < 0 ? 0 : late_ms / 10;
+    w->hist[s][b >= POLL_LATE_BUCKETS ? POLL_LATE_BUCKETS - 1 : b]++;
+}
+
+void poll_lateness_get(const struct poll_lateness *w, int64_t now_ms, int64_t *p99_ms,
+                       int64_t *max_ms)
+{
+    int64_t cur = (now_ms < 0 ? 0 : now_ms) / POLL_LATE_SLOT_MS;
+    int in[POLL_LATE_SLOTS];
+    uint64_t total = 0, seen = 0;
+    *p99_ms = *max_ms = 0;
+    for (int s = 0; s < POLL_LATE_SLOTS; s++) {
+        in[s] = w->slot[s] >= 0 && w->slot[s] <= cur && cur - w->slot[s] < POLL_LATE_SLOTS;
+        if (!in[s])
+            continue;
+        if (w->max_ms[s] > *max_ms)
+            *max_ms = w->max_ms[s];
+        for (int i = 0; i < POLL_LATE_BUCKETS; i++)
+            total += w->hist[s][i];
+    }
+    for (int i = 0; total && i < POLL_LATE_BUCKETS; i++) {
+        for (int s = 0; s < POLL_LATE_SLOTS; s++)
+            seen += in[s] ? w->hist[s][i] : 0;
+        if (seen * 100 >= total * 99) {
+            *p99_ms = (int64_t)i * 10;
+            return;
+        }
+    }
 }
 
 void poller_get_stats(struct poller *p, struct poller_stats *out)
 {
     pthread_mutex_lock(&p->lock);
     *out = p->stats;
-    out->lateness_p99_ms = lateness_p99(p);
-    out->lateness_window_max_ms = p->window_max_ms;
-    memset(p->lateness, 0, sizeof(p->lateness)); /* the next call reports a fresh window */
-    p->window_max_ms = 0;
+    poll_lateness_get(&p->lateness, clock_mono_ms(), &out->lateness_p99_ms,
+                      &out->lateness_window_max_ms);
     size_t online = 0;
     for (size_t i = 0; i < p->gen->cfg->ndevices; i++)
         online += p->gen->devs[i].online == 1;

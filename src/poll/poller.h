@@ -28,6 +28,27 @@ struct poller_stats {
     int64_t lateness_window_max_ms; /* worst start delay in the window */
 };
 
+/* Poll lateness over a sliding window of POLL_LATE_SLOTS slots of POLL_LATE_SLOT_MS: the
+ * current slot and the five before it, so the last 50 to 60 s. Reading it changes nothing:
+ * every reader (/metrics, /api/status, the stats line) sees the same figures. */
+#define POLL_LATE_SLOTS 6
+#define POLL_LATE_SLOT_MS 10000
+#define POLL_LATE_BUCKETS 1001 /* 10 ms each; the last holds everything >= 10 s */
+struct poll_lateness {
+    int64_t slot[POLL_LATE_SLOTS]; /* mono ms / POLL_LATE_SLOT_MS of each, -1: none */
+    int64_t max_ms[POLL_LATE_SLOTS];
+    uint32_t hist[POLL_LATE_SLOTS][POLL_LATE_BUCKETS];
+};
+/* An empty window. */
+void poll_lateness_init(struct poll_lateness *w);
+/* Counts a poll started late_ms behind schedule at now_ms (CLOCK_MONOTONIC ms, not
+ * decreasing from call to call). */
+void poll_lateness_add(struct poll_lateness *w, int64_t now_ms, int64_t late_ms);
+/* The 99th percentile (10 ms resolution: the upper bound's bucket start) and the worst of the
+ * polls counted in the window ending at now_ms; 0 and 0 when none. */
+void poll_lateness_get(const struct poll_lateness *w, int64_t now_ms, int64_t *p99_ms,
+                       int64_t *max_ms);
+
 /* Starts cfg->workers worker threads that poll every device of cfg on its
  * interval. Links are served from two deadline heaps: trusted links by any
  * worker, suspect links (new ones until a clean pass, and any whose last pass
@@ -52,8 +73,8 @@ int poller_start(const struct enmon_config *cfg, poller_emit_fn emit, void *ctx,
 int poller_reload(struct poller *p, const struct enmon_config *cfg, poller_emit_fn emit,
                   poller_ident_fn ident, void *ctx);
 
-/* Counters since start; lateness p99 and window max cover the window since the
- * previous call (each call starts a new window). */
+/* Counters since start; lateness p99 and window max cover the sliding window of struct
+ * poll_lateness (the last minute), the same for every caller. */
 void poller_get_stats(struct poller *p, struct poller_stats *out);
 
 /* True while the poll loop makes progress: no worker has been stuck in one

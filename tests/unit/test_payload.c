@@ -9,7 +9,9 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static struct cfg_program programs[2];
 static struct cfg_site sites[2];
@@ -244,6 +246,76 @@ static void test_state_buffer_too_small(void **state)
     assert_int_equal(payload_state_json(&cfg, &r, exact, (size_t)n), -1);
 }
 
+/* payload_number formats without printf on its fast path: it must give exactly what
+ * "%.15g" ("%.0f" for integral values) gives, for values as decoded (raw register x
+ * 10^sf, 0.1 and 0.01 inexact in binary), values needing all 15 digits (the printf
+ * path), and the edges of the fixed notation (1e-4, just under 1e15). */
+static void expect_like_printf(double v)
+{
+    char got[64], want[64];
+    payload_number(v, got, sizeof(got));
+    if (v == 0.0)
+        snprintf(want, sizeof(want), "0");
+    else if (v == trunc(v) && fabs(v) < 1e15)
+        snprintf(want, sizeof(want), "%.0f", v);
+    else
+        snprintf(want, sizeof(want), "%.15g", v);
+    if (strcmp(got, want) != 0)
+        fail_msg("%.17g: got %s, printf gives %s", v, got, want);
+}
+
+static void test_number_like_printf(void **state)
+{
+    static const double pow10[] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 1e1, 1e2};
+    for (int32_t raw = -70000; raw <= 70000; raw += 7) /* int16/uint16 registers and beyond */
+        for (size_t k = 0; k < sizeof(pow10) / sizeof(pow10[0]); k++)
+            expect_like_printf(raw * pow10[k]);
+    for (int32_t raw = -2000; raw <= 2000; raw++) /* the same values divided, as some maps do */
+        for (int div = 10; div <= 100000; div *= 10)
+            expect_like_printf((double)raw / div);
+    uint64_t x = 88172645463325252ull; /* xorshift64: arbitrary bit patterns, all magnitudes */
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double u = (double)(x >> 11) / 9007199254740992.0; /* [0, 1) */
+        double v = ldexp(u, (int)(x % 120) - 60) * (x & 1 ? -1 : 1);
+        expect_like_printf(v);
+        expect_like_printf(round(v * 1000.0) / 1000.0);
+    }
+    const double edge[] = {1e-4, 0.0001000000000000001, 9.9999e-5, 0.09999999999999999,
+                           3.0000000000000004, 2.9999999999999996, 999999999999999.9,
+                           99999999999999.98, 123456789012345.6, 0.1 + 0.2, 1.0 / 3,
+                           -2.5e-4, 4294967295.5, 1e15 - 0.5, 5e-324, 1.7976931348623157e308};
+    for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++)
+        expect_like_printf(edge[i]);
+}
+
+/* payload_utc_time computes the civil date itself: it must match gmtime_r for days
+ * across leap years, centuries, 1970, before it (negative times) and 9999. */
+static void test_utc_time_like_gmtime(void **state)
+{
+    for (int64_t s = -62135596800LL; s < 253402300800LL; s += 86400LL * 7 + 3601) {
+        for (int64_t ms = 0; ms < 1000; ms += 499) {
+            int64_t wall_ms = s * 1000 + ms;
+            char got[48], want[48];
+            time_t t = (time_t)s;
+            struct tm tm;
+            assert_non_null(gmtime_r(&t, &tm));
+            snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, (int)ms);
+            assert_int_equal(payload_utc_time(wall_ms, got, sizeof(got)), 24);
+            assert_string_equal(got, want);
+        }
+    }
+    char buf[48];
+    payload_utc_time(-1, buf, sizeof(buf)); /* 1 ms before the epoch */
+    assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
+    assert_int_equal(payload_utc_time(0, buf, 24), -1); /* no room for the NUL */
+    assert_string_equal(buf, "");
+}
+
 static void test_utc_time(void **state)
 {
     char buf[32];
@@ -268,6 +340,8 @@ int main(void)
         cmocka_unit_test_setup(test_id_escaping, setup),
         cmocka_unit_test_setup(test_state_buffer_too_small, setup),
         cmocka_unit_test_setup(test_utc_time, setup),
+        cmocka_unit_test_setup(test_number_like_printf, setup),
+        cmocka_unit_test_setup(test_utc_time_like_gmtime, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
