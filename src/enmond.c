@@ -72,6 +72,10 @@ struct pipeline {
     struct sink_adapter_alerts engine; /* the alert engine and its hook */
     struct poller *poller;
     struct dash *dash; /* dash */
+    /* savings.yaml as loaded once with the configuration (check_savings): the dashboard's
+     * /api/savings borrows it; savings_path "" = the built-in defaults */
+    struct savings_config savings;
+    char savings_path[CFG_PATH_MAX + 16];
     struct hold hold;  /* readings waiting while a reload replaces the sinks */
     struct feed feed[2]; /* the emit context of the poller's configuration, and the next */
     int reloading;     /* pipeline_start/stop leave the poller alone */
@@ -426,6 +430,7 @@ static int pipeline_start(struct pipeline *pl, struct poller_links *kept)
         pipeline_stop(pl, 0, NULL);
         return -1;
     }
+    dash_set_savings(pl->dash, &pl->savings, pl->savings_path);
     sink_adapter_live(pl->dash, &s);
     sink_register(pl->sinks, &s);
     if (pl->reloading) /* reload() keeps the running poller and starts the dash */
@@ -465,33 +470,27 @@ static int load_config(const char *path, const char *collector, struct enmon_con
     return rc;
 }
 
-/* The savings parameters the dashboard serves, found as dash.c and `enmon savings` find them:
- * savings.yaml next to the configuration, else /etc/enmon/savings.yaml; "" when neither is
- * readable (the defaults). */
-static void savings_path(const struct enmon_config *cfg, char *out, size_t len)
+/* Loads the savings file found by the one lookup rule (savings_config_find: savings.yaml next
+ * to the configuration, else /etc/enmon/savings.yaml) into *sc, its path into path ("" and the
+ * built-in defaults when there is none), as `enmon savings` loads it: a file that is there
+ * fails closed like the configuration. ENMON_OK, else the error is logged as
+ * FILE:LINE: field: reason and *sc holds nothing to free. */
+static int load_savings(const struct enmon_config *cfg, char *path, size_t len,
+                        struct savings_config *sc)
 {
-    savings_config_find(cfg->path, out, len);
-}
-
-/* Validates that savings file (found into path) as `enmon savings` loads it: a file that is
- * there fails closed like the configuration. ENMON_OK (also when there is none), else the
- * error is logged as FILE:LINE: field: reason. */
-static int check_savings(const struct enmon_config *cfg, char *path, size_t len)
-{
-    struct savings_config sc;
     struct cfg_error err;
-    savings_path(cfg, path, len);
-    if (!path[0])
+    savings_config_find(cfg->path, path, len);
+    if (!path[0]) {
+        savings_config_defaults(sc);
         return ENMON_OK;
-    int rc = savings_config_load(path, config_utc_offset_min(cfg), &sc, &err);
+    }
+    int rc = savings_config_load(path, config_utc_offset_min(cfg), sc, &err);
     if (rc != ENMON_OK) {
         char buf[1024];
         config_format_error(&err, buf, sizeof(buf));
         log_err("%s", buf);
-        return rc;
     }
-    savings_config_free(&sc);
-    return ENMON_OK;
+    return rc;
 }
 
 /* What every sink of the registry reports, joined: " db written=.. mqtt published=.."
@@ -556,15 +555,29 @@ static int64_t stuck_limit_ms(const struct enmon_config *cfg)
     return worst > STUCK_MIN_MS ? worst : STUCK_MIN_MS;
 }
 
+/* Exchanges the pipeline's savings parameters and their path with *sc and path (of
+ * CFG_PATH_MAX + 16 bytes): only while the dash is stopped, as nothing then reads them. */
+static void swap_savings(struct pipeline *pl, struct savings_config *sc, char *path)
+{
+    struct savings_config t = pl->savings;
+    char p[sizeof(pl->savings_path)];
+    pl->savings = *sc;
+    *sc = t;
+    memcpy(p, pl->savings_path, sizeof(p));
+    memcpy(pl->savings_path, path, sizeof(p));
+    memcpy(path, p, sizeof(p));
+}
+
 /* SIGHUP: load the new file and the savings file beside it; on an error in either keep
  * running the old configuration (and the dashboard its old savings parameters). */
 static void reload(struct pipeline *pl, const char *path)
 {
     struct enmon_config *next;
+    struct savings_config sc; /* the new file's, swapped with the running one while it serves */
     char savings[CFG_PATH_MAX + 16];
     sd_notify(0, "RELOADING=1");
     int rc = load_config(path, pl->collector, &next, NULL);
-    if (rc == ENMON_OK && (rc = check_savings(next, savings, sizeof(savings))) != ENMON_OK)
+    if (rc == ENMON_OK && (rc = load_savings(next, savings, sizeof(savings), &sc)) != ENMON_OK)
         config_free(next);
     if (rc != ENMON_OK) {
         log_err("reload rejected; keeping the running configuration");
@@ -585,6 +598,7 @@ static void reload(struct pipeline *pl, const char *path)
     pl->poller = NULL; /* pipeline_stop and pipeline_start: the sinks only */
     pipeline_stop(pl, 0, NULL);
     pl->cfg = next;
+    swap_savings(pl, &sc, savings);
     int ok = pipeline_start(pl, NULL) == 0;
     if (ok) { /* SunSpec identities of the new configuration reach its dash */
         pthread_mutex_lock(&pl->hold.lock);
@@ -600,6 +614,7 @@ static void reload(struct pipeline *pl, const char *path)
     if (!ok) {
         log_err("reload failed; restoring the previous configuration");
         pl->cfg = prev;
+        swap_savings(pl, &sc, savings);
         if (pipeline_start(pl, NULL) != 0) {
             log_err("cannot restart the previous configuration");
             pl->reloading = 0;
@@ -617,6 +632,7 @@ static void reload(struct pipeline *pl, const char *path)
     pl->poller = poller;
     dash_start(pl->dash, pl->store, pl->mqtt, pl->engine.alerts, pl->poller, pl->sinks); /* dash */
     config_free(ok ? prev : next);
+    savings_config_free(&sc); /* the parameters not in use */
     log_info("configuration reloaded: %zu devices", pl->cfg->ndevices);
     sd_notify(0, "READY=1");
 }
@@ -737,18 +753,18 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
     struct pipeline pl = {0};
-    char savings[CFG_PATH_MAX + 16];
     pl.collector = collector;
     if (load_config(path, collector, &pl.cfg, check ? stdout : NULL) != ENMON_OK)
         return EX_CONFIG;
-    if (check_savings(pl.cfg, savings, sizeof(savings)) != ENMON_OK) {
+    if (load_savings(pl.cfg, pl.savings_path, sizeof(pl.savings_path), &pl.savings) != ENMON_OK) {
         config_free(pl.cfg);
         return EX_CONFIG;
     }
     if (check) {
         printf("%s: OK: %zu programs, %zu sites, %zu devices on %zu links; savings %s\n", path,
                pl.cfg->nprograms, pl.cfg->nsites, pl.cfg->ndevices, pl.cfg->nlinks,
-               savings[0] ? savings : "defaults");
+               pl.savings_path[0] ? pl.savings_path : "defaults");
+        savings_config_free(&pl.savings);
         config_free(pl.cfg);
         return EX_OK;
     }
@@ -769,6 +785,7 @@ int main(int argc, char **argv)
     int rc = EX_SOFTWARE;
     if (pipeline_start(&pl, NULL) == 0)
         rc = run(&pl, path);
+    savings_config_free(&pl.savings);
     config_free(pl.cfg);
     return rc;
 }

@@ -260,7 +260,7 @@ static int load_http(struct loader *L, struct fy_node *map)
                                        "token_file",      "web_root",
                                        "max_connections", "connections_per_address",
                                        "max_streams",     "allow_anonymous",
-                                       "metrics_per_device", NULL};
+                                       "metrics_per_device", "cors_origin", NULL};
     struct cfg_http *h = &L->cfg->http;
     struct ydoc *d = &L->doc;
     long v;
@@ -272,6 +272,8 @@ static int load_http(struct loader *L, struct fy_node *map)
         ydoc_str(d, map, "token_file", "http.token_file", h->token_file,
                  sizeof(h->token_file)) < 0 ||
         ydoc_str(d, map, "web_root", "http.web_root", h->web_root, sizeof(h->web_root)) < 0 ||
+        ydoc_str(d, map, "cors_origin", "http.cors_origin", h->cors_origin,
+                 sizeof(h->cors_origin)) < 0 ||
         ydoc_bool(d, map, "allow_anonymous", "http.allow_anonymous", &h->allow_anonymous) < 0 ||
         ydoc_bool(d, map, "metrics_per_device", "http.metrics_per_device",
                   &h->metrics_per_device) < 0 ||

@@ -86,6 +86,7 @@ struct cfg_http {
     int max_streams;               /* /api/live streams at once, default 500 */
     int allow_anonymous;           /* a non-loopback listen without token_file is allowed */
     int metrics_per_device;        /* /metrics: series per device (default 1), else per program */
+    char cors_origin[256];         /* Access-Control-Allow-Origin of /api and /metrics; "" none */
 };
 
 struct cfg_program {

@@ -34,8 +34,7 @@ struct dash {
     const struct enmon_config *cfg;
     struct live *live;
     struct api_env env;
-    struct savings_config savings;
-    int has_savings;
+    char savings_path[CFG_PATH_MAX + 16]; /* the file loaded, "" for the built-in defaults */
     struct http_server *http;
     struct ha_watch *ha;
     struct ha_publisher ha_pub;
@@ -58,23 +57,13 @@ struct dash {
     struct log_limit db_limit;
 };
 
-/* savings.yaml next to the configuration, else /etc/enmon/savings.yaml, else defaults. */
-static void load_savings(struct dash *d)
+void dash_set_savings(struct dash *d, const struct savings_config *sc, const char *path)
 {
-    char found[CFG_PATH_MAX + 16];
-    savings_config_find(d->cfg->path, found, sizeof(found));
-    const char *path = found[0] ? found : NULL;
-    struct cfg_error err;
-    if (path && savings_config_load(path, d->env.offset_min, &d->savings, &err) != ENMON_OK) {
-        char buf[1024];
-        config_format_error(&err, buf, sizeof(buf));
-        log_err("http: savings parameters: %s; /api/savings uses the defaults", buf);
-        path = NULL;
-    }
-    if (!path)
-        savings_config_defaults(&d->savings);
-    d->has_savings = 1;
-    d->env.savings = &d->savings;
+    char *abs = path && path[0] ? realpath(path, NULL) : NULL; /* shown by /api/savings */
+    snprintf(d->savings_path, sizeof(d->savings_path), "%s", abs ? abs : path ? path : "");
+    free(abs);
+    d->env.savings = sc;
+    d->env.savings_source = d->savings_path[0] ? d->savings_path : NULL; /* /api/savings */
 }
 
 int dash_open(const struct enmon_config *cfg, struct dash **out)
@@ -240,6 +229,7 @@ static void *dash_main(void *arg)
     struct dash *d = arg;
     int64_t next_frame = 0, next_today = 0, next_summary = clock_mono_ms() + 1000;
     unsigned seen_alerts = 0;
+    int was_wanted = 0; /* frames are built only while a stream listens (live.h) */
     struct api_acked acked = {0}; /* acknowledgements republished on MQTT */
     while (!atomic_load(&d->stop)) {
         int64_t now = clock_mono_ms();
@@ -248,7 +238,9 @@ static void *dash_main(void *arg)
             refresh_today(d);
             next_today = now + DASH_TODAY_MS;
         }
-        if (now >= next_frame || changed != seen_alerts) {
+        /* a first listener gets its frame within a tick, not after the rest of a period */
+        int wanted = live_frames_wanted(d->live, now);
+        if (now >= next_frame || changed != seen_alerts || (wanted && !was_wanted)) {
             char *frame = api_live_frame(&d->env, clock_wall_ms(), &acked);
             if (frame)
                 live_set_frame(d->live, frame);
@@ -256,6 +248,7 @@ static void *dash_main(void *arg)
             next_frame = now + DASH_FRAME_MS;
             seen_alerts = changed;
         }
+        was_wanted = wanted;
         if (d->env.mqtt && d->cfg->mqtt.summary_interval_ms > 0 && now >= next_summary) {
             publish_summaries(d, clock_wall_ms());
             next_summary = now + d->cfg->mqtt.summary_interval_ms;
@@ -278,7 +271,6 @@ void dash_start(struct dash *d, struct store *store, struct mqtt_sink *mqtt, str
     d->env.poller = poller;
     d->env.sinks = sinks;
     if (d->cfg->http.port > 0) {
-        load_savings(d);
         if (http_start(&d->env, &d->http, msg, sizeof(msg)) != ENMON_OK)
             log_err("http: %s; enmond runs without its HTTP server", msg);
         else
@@ -316,8 +308,6 @@ void dash_free(struct dash *d)
 {
     if (!d)
         return;
-    if (d->has_savings)
-        savings_config_free(&d->savings);
     live_free(d->live);
     free(d->ident);
     free(d->ident_dirty);

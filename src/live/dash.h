@@ -17,6 +17,13 @@ struct dash;
  * outlive it. ENMON_OK or ENMON_ERR_NOMEM. */
 int dash_open(const struct enmon_config *cfg, struct dash **out);
 
+struct savings_config;
+
+/* The savings parameters /api/savings computes with: sc, loaded from path ("" = the built-in
+ * defaults) by the one lookup rule (savings_config_find) when enmond read its configuration.
+ * Borrowed: sc must outlive d. Before dash_start; without it /api/savings answers 503. */
+void dash_set_savings(struct dash *d, const struct savings_config *sc, const char *path);
+
 /* Starts the HTTP server (unless http.port is 0) and the thread that computes summaries,
  * publishes them and the discovery configs; /metrics reports the sinks of the registry.
  * The handles must stay valid until dash_stop.

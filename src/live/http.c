@@ -59,6 +59,7 @@ struct http_server {
     const struct api_env *env;
     char token[HTTP_TOKEN_MAX];
     char web_root[CFG_PATH_MAX];
+    char cors[sizeof(((struct cfg_http *)0)->cors_origin)]; /* http.cors_origin, "" none */
     int port;
     int max_streams;
     pthread_mutex_t lock; /* streams, nstreams, conns, stopping */
@@ -99,18 +100,66 @@ const char *http_web_root(const struct enmon_config *cfg)
     return ENMON_SOURCE_WEB_DIR;
 }
 
-static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned status, const char *type,
-                                  const char *text)
+/* Access-Control-Allow-Origin with http.cors_origin (none without it). */
+static void add_cors(const struct http_server *h, struct MHD_Response *r)
+{
+    if (!h->cors[0])
+        return;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", h->cors);
+    if (strcmp(h->cors, "*") != 0)
+        MHD_add_response_header(r, "Vary", "Origin");
+}
+
+static enum MHD_Result queue_text(const struct http_server *h, struct MHD_Connection *c,
+                                  unsigned status, const char *type, const char *text)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
+    add_cors(h, r);
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"enmond\"");
     enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* 405 with the methods the path takes: allow "POST" (acknowledging) or "GET, HEAD". */
+static enum MHD_Result queue_not_allowed(const struct http_server *h, struct MHD_Connection *c,
+                                         const char *allow)
+{
+    static const char post[] = "{\"error\":\"method not allowed: POST only\"}";
+    static const char get[] = "{\"error\":\"method not allowed: GET or HEAD only\"}";
+    const char *text = strcmp(allow, "POST") == 0 ? post : get;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    add_cors(h, r);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Allow", allow);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* A CORS preflight (OPTIONS, only with http.cors_origin): 204 with what a request may send. */
+static enum MHD_Result queue_preflight(const struct http_server *h, struct MHD_Connection *c,
+                                       const char *allow)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    add_cors(h, r);
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", allow);
+    MHD_add_response_header(r, "Access-Control-Allow-Headers", "Authorization");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    MHD_add_response_header(r, "Allow", allow);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, r);
     MHD_destroy_response(r);
     return ret;
 }
@@ -129,20 +178,56 @@ static int authorized(const struct http_server *h, struct MHD_Connection *c, int
     return q && http_token_equal(q, h->token);
 }
 
+/* Does If-None-Match (a list of tags, weak or strong, or "*") name etag? */
+int http_etag_matches(const char *header, const char *etag)
+{
+    size_t n = strlen(etag);
+    if (!header)
+        return 0;
+    for (const char *p = header; *p;) {
+        p += strspn(p, " \t,");
+        if (*p == '*')
+            return 1;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (strncmp(p, etag, n) == 0 &&
+            (p[n] == '\0' || p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
+            return 1;
+        p += strcspn(p, ",");
+    }
+    return 0;
+}
+
 static enum MHD_Result serve_static(struct http_server *h, struct MHD_Connection *c,
                                     const char *url)
 {
     for (size_t i = 0; i < sizeof(statics) / sizeof(statics[0]); i++) {
         if (strcmp(url, statics[i].path) != 0)
             continue;
-        char path[CFG_PATH_MAX + 32];
+        char path[CFG_PATH_MAX + 32], etag[80];
         struct stat st;
         snprintf(path, sizeof(path), "%s/%s", h->web_root, statics[i].file);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || fstat(fd, &st) != 0) {
             if (fd >= 0)
                 close(fd);
-            return queue_text(c, MHD_HTTP_NOT_FOUND, "text/plain", "dashboard file missing\n");
+            return queue_text(h, c, MHD_HTTP_NOT_FOUND, "text/plain", "dashboard file missing\n");
+        }
+        /* the file's size and modification time: a changed file gets a new tag */
+        snprintf(etag, sizeof(etag), "\"%llx-%llx-%lx\"", (unsigned long long)st.st_size,
+                 (unsigned long long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec);
+        if (http_etag_matches(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match"),
+                              etag)) {
+            close(fd);
+            struct MHD_Response *nm =
+                MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+            if (!nm)
+                return MHD_NO;
+            MHD_add_response_header(nm, "ETag", etag);
+            MHD_add_response_header(nm, "Cache-Control", "no-cache");
+            enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NOT_MODIFIED, nm);
+            MHD_destroy_response(nm);
+            return ret;
         }
         struct MHD_Response *r = MHD_create_response_from_fd((size_t)st.st_size, fd);
         if (!r) {
@@ -151,13 +236,14 @@ static enum MHD_Result serve_static(struct http_server *h, struct MHD_Connection
         }
         MHD_add_response_header(r, "Content-Type", statics[i].type);
         MHD_add_response_header(r, "Cache-Control", "no-cache");
+        MHD_add_response_header(r, "ETag", etag);
         MHD_add_response_header(r, "Content-Security-Policy",
                                 "default-src 'self'; connect-src 'self'; img-src 'self' data:");
         enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
         MHD_destroy_response(r);
         return ret;
     }
-    return queue_text(c, MHD_HTTP_NOT_FOUND, "application/json", "{\"error\":\"not found\"}");
+    return queue_text(h, c, MHD_HTTP_NOT_FOUND, "application/json", "{\"error\":\"not found\"}");
 }
 
 /* ---- server-sent events ------------------------------------------------------------- */
@@ -405,7 +491,7 @@ static enum MHD_Result serve_api(struct http_server *h, struct MHD_Connection *c
     if (!api_handle(h->env, url, query_arg, c, &rep))
         return serve_static(h, c, url);
     if (!rep.body)
-        return queue_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "error\n");
+        return queue_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "error\n");
     int gz = rep.len >= HTTP_GZIP_MIN &&
              http_gzip_accepted(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
     if (gz) { /* the plain body is freed at once: only the compressed one waits for the client */
@@ -426,6 +512,9 @@ static enum MHD_Result serve_api(struct http_server *h, struct MHD_Connection *c
     }
     if (gz)
         MHD_add_response_header(r, "Content-Encoding", "gzip");
+    if (rep.disposition[0])
+        MHD_add_response_header(r, "Content-Disposition", rep.disposition);
+    add_cors(h, r);
     MHD_add_response_header(r, "Vary", "Accept-Encoding");
     MHD_add_response_header(r, "Content-Type", rep.type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
@@ -447,23 +536,24 @@ static enum MHD_Result serve_ack(struct http_server *h, struct MHD_Connection *c
     char which[ALERT_ID_MAX];
     size_t n = strlen(url) - 12 - 4;
     if (!h->token[0])
-        return queue_text(c, MHD_HTTP_FORBIDDEN, "application/json",
+        return queue_text(h, c, MHD_HTTP_FORBIDDEN, "application/json",
                           "{\"error\":\"acknowledging needs http.token_file\"}");
     if (n >= sizeof(which))
-        return queue_text(c, MHD_HTTP_NOT_FOUND, "application/json",
+        return queue_text(h, c, MHD_HTTP_NOT_FOUND, "application/json",
                           "{\"error\":\"no such alert\"}");
     memcpy(which, url + 12, n);
     which[n] = '\0';
     struct api_reply rep;
     api_alert_ack(h->env, which, query_arg(c, "by"), &rep);
     if (!rep.body)
-        return queue_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "error\n");
+        return queue_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "error\n");
     struct MHD_Response *r =
         MHD_create_response_from_buffer(rep.len, rep.body, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(rep.body);
         return MHD_NO;
     }
+    add_cors(h, r);
     MHD_add_response_header(r, "Content-Type", rep.type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)rep.status, r);
@@ -484,18 +574,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         conn_mark(h, c, 1);
         return MHD_YES;
     }
+    const char *allow = ack_url(url) ? "POST" : "GET, HEAD";
     int ack = strcmp(method, "POST") == 0 && ack_url(url);
     if (ack && *data_len) { /* a request body is not read: NAME is in the query */
         *data_len = 0;
         return MHD_YES;
     }
-    if (!ack && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return queue_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
-                          "{\"error\":\"only GET\"}");
+    if (strcmp(method, "OPTIONS") == 0 && h->cors[0])
+        return queue_preflight(h, c, allow);
+    if (ack_url(url) ? !ack : strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return queue_not_allowed(h, c, allow);
     int api = strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0;
     int live = strcmp(url, "/api/live") == 0;
     if (api && !authorized(h, c, live))
-        return queue_text(c, MHD_HTTP_UNAUTHORIZED, "application/json",
+        return queue_text(h, c, MHD_HTTP_UNAUTHORIZED, "application/json",
                           "{\"error\":\"a bearer token is required\"}");
     if (live)
         return serve_live(h, c);
@@ -594,6 +686,7 @@ int http_start(const struct api_env *env, struct http_server **out, char *msg, s
     h->env = env;
     h->max_streams = c->max_streams;
     snprintf(h->web_root, sizeof(h->web_root), "%s", http_web_root(env->cfg));
+    snprintf(h->cors, sizeof(h->cors), "%s", c->cors_origin);
     if ((c->token_file[0] &&
          read_token(c->token_file, h->token, sizeof(h->token), msg, msglen) != 0) ||
         bind_addr(c, &sa, msg, msglen) != 0) {

@@ -27,6 +27,10 @@ void http_stop(struct http_server *h);
 /* Constant-time comparison of a presented token with the expected one: 1 equal. */
 int http_token_equal(const char *given, const char *expected);
 
+/* Does an If-None-Match header (a list of tags, weak W/ or strong, or "*") name etag (with
+ * its quotes)? 1 yes, 0 no or no header. */
+int http_etag_matches(const char *header, const char *etag);
+
 /* The directory the dashboard is served from: http.web_root, else the installed
  * ENMON_WEB_DIR when it exists, else the source tree's web/ (ENMON_SOURCE_WEB_DIR). */
 const char *http_web_root(const struct enmon_config *cfg);

@@ -24,7 +24,8 @@ struct api_env {
     struct alerts *alerts;
     struct sink_registry *sinks; /* /metrics: every registered sink */
     const struct savings_config *savings;
-    int offset_min; /* the config's timezone */
+    const char *savings_source; /* the savings.yaml loaded, NULL: the built-in defaults */
+    int offset_min;             /* the config's timezone */
 };
 
 struct api_reply {
@@ -32,10 +33,17 @@ struct api_reply {
     const char *type; /* Content-Type */
     char *body;       /* malloc'd */
     size_t len;
+    char disposition[160]; /* Content-Disposition when not empty (file downloads) */
 };
 
 /* A query parameter of the request, or NULL. */
 typedef const char *(*api_arg_fn)(void *ctx, const char *name);
+
+/* out becomes doc as JSON with status (doc is freed; 500 when it cannot be printed); an error
+ * reply is {"error": msg}. Both return 1 (the request is answered), for every endpoint. */
+struct cJSON;
+int api_reply_json(struct api_reply *out, int status, struct cJSON *doc);
+int api_reply_error(struct api_reply *out, int status, const char *msg);
 
 /* Serves GET path (/api/... or /metrics) into out. Returns 1 when path is an API path
  * (out filled, also for errors such as 404), 0 when it is not. */

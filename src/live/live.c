@@ -21,6 +21,7 @@ struct live_slot {
     int online, has_good;
     int64_t poll_ms;
     struct reading good;
+    atomic_uint_fast64_t polls, failures; /* every poll counted, parked, dropped or not */
 };
 
 struct live {
@@ -33,6 +34,7 @@ struct live {
     size_t *by_key; /* device indexes sorted by id, for the database's keys */
     char *frame;
     uint64_t frame_gen;
+    atomic_int_fast64_t listen_ms; /* a stream's last poll (clock_mono_ms), 0: none yet */
     int closed;
 };
 
@@ -163,6 +165,9 @@ void live_reading(struct live *l, const struct reading *r)
 {
     if (!l || r->device >= l->cfg->ndevices)
         return;
+    atomic_fetch_add_explicit(&l->slots[r->device].polls, 1, memory_order_relaxed);
+    if (r->quality == READING_FAILED)
+        atomic_fetch_add_explicit(&l->slots[r->device].failures, 1, memory_order_relaxed);
     if (pthread_mutex_trylock(&l->lock) != 0) {
         if (park(l, r) == 0)
             atomic_fetch_add(&l->deferred, 1);
@@ -181,6 +186,10 @@ void live_snapshot(struct live *l, struct live_dev *out)
     merge_all(l);
     memcpy(out, l->devs, l->cfg->ndevices * sizeof(*out));
     pthread_mutex_unlock(&l->lock);
+    for (size_t i = 0; i < l->cfg->ndevices; i++) {
+        out[i].polls = atomic_load_explicit(&l->slots[i].polls, memory_order_relaxed);
+        out[i].failures = atomic_load_explicit(&l->slots[i].failures, memory_order_relaxed);
+    }
 }
 
 void live_get_stats(struct live *l, struct live_stats *out)
@@ -256,8 +265,24 @@ void live_set_frame(struct live *l, const char *json)
     pthread_mutex_unlock(&l->lock);
 }
 
+int live_frames_wanted(struct live *l, int64_t now_mono_ms)
+{
+    int64_t ms = atomic_load(&l->listen_ms);
+    return ms != 0 && now_mono_ms - ms < LIVE_LISTEN_MS;
+}
+
+void live_drop_frame(struct live *l)
+{
+    pthread_mutex_lock(&l->lock);
+    free(l->frame);
+    l->frame = NULL;
+    pthread_mutex_unlock(&l->lock);
+}
+
 char *live_wait_frame(struct live *l, uint64_t *gen, int timeout_ms)
 {
+    if (timeout_ms == 0) /* a stream's poll: someone listens */
+        atomic_store(&l->listen_ms, clock_mono_ms());
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += timeout_ms / 1000;

@@ -20,6 +20,8 @@ struct live_dev {
     int64_t last_seen_ms;   /* wall ms of the last successful poll, 0 never */
     double today_import_wh; /* energy of the local day from the database */
     double today_export_wh;
+    uint64_t polls;    /* polls since start, good or failed (every one: none is dropped) */
+    uint64_t failures; /* failed polls among them */
 };
 
 struct live;
@@ -53,8 +55,19 @@ int live_load_today(struct live *l, sqlite3 *db, int64_t day_s);
 void live_set_frame(struct live *l, const char *json);
 
 /* Waits up to timeout_ms for a frame newer than *gen; on one, returns a malloc'd copy and
- * updates *gen. NULL on timeout, when closed (see live_closed) or out of memory. */
+ * updates *gen. NULL on timeout, when closed (see live_closed) or out of memory. A call with
+ * timeout_ms 0 is a listener's poll (an /api/live stream asks so at least every second while
+ * it is open): frames are wanted for LIVE_LISTEN_MS after it. */
 char *live_wait_frame(struct live *l, uint64_t *gen, int timeout_ms);
+
+/* Does a listener want frames: did one poll within LIVE_LISTEN_MS of now (clock_mono_ms)?
+ * Frames nobody reads are not built (at 400 devices they were a quarter of enmond's CPU). */
+#define LIVE_LISTEN_MS 10000
+int live_frames_wanted(struct live *l, int64_t now_mono_ms);
+
+/* Forgets the current frame (its generation stays): while nobody listens none is built, and
+ * a stream that comes later waits for a fresh frame instead of getting a stale one. */
+void live_drop_frame(struct live *l);
 
 /* Wakes every waiter for good: streams end (called before the HTTP server stops). */
 void live_close_frames(struct live *l);

@@ -7,8 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef ENMON_VERSION
+#define ENMON_VERSION "unknown"
+#endif
+#ifndef ENMON_COMMIT
+#define ENMON_COMMIT "unknown"
+#endif
+
 #define METRICS_BUF_MIN (64 * 1024)
-#define DEVICE_KINDS 3 /* enum device_kind: inverter, meter, sensor */
+#define J_PER_WH 3600.0 /* energy is exposed in joules, the base unit (docs/HTTP.md) */
+#define DEVICE_KINDS 3  /* enum device_kind: inverter, meter, sensor */
 
 int metrics_escape(const char *s, char *buf, size_t len)
 {
@@ -99,7 +107,8 @@ static void put_int(struct metrics_buf *b, int64_t v)
     put(b, tmp + i, sizeof(tmp) - i);
 }
 
-/* A value as Prometheus writes floats: integral ones without exponent, others %.17g. */
+/* A value as Prometheus writes floats: integral ones without exponent, others in the fewest
+ * digits (15 to 17) that read back exactly. */
 static void put_value(struct metrics_buf *b, double v)
 {
     char tmp[40];
@@ -109,8 +118,15 @@ static void put_value(struct metrics_buf *b, double v)
         put_str(b, v > 0 ? "+Inf" : "-Inf");
     else if (v == floor(v) && fabs(v) < 1e15)
         put_int(b, (int64_t)v);
-    else
-        put(b, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%.17g", v));
+    else { /* the shortest of 15..17 digits that reads back as v: 1781974800.123, not ...1229999 */
+        int n = 0;
+        for (int digits = 15; digits <= 17; digits++) {
+            n = snprintf(tmp, sizeof(tmp), "%.*g", digits, v);
+            if (strtod(tmp, NULL) == v)
+                break;
+        }
+        put(b, tmp, (size_t)n);
+    }
 }
 
 static void family(struct metrics_buf *b, const char *name, const char *type, const char *help)
@@ -165,15 +181,24 @@ static int last_value(const struct live_dev *d, int m, double *v)
     return 1;
 }
 
-/* One device family: every device whose last reading carries m (m < 0: availability). */
-static void device_family(struct metrics_buf *b, const struct metrics_input *in, const char *name,
-                          const char *type, const char *help, int m)
+/* A gauge of the last reading is only shown while its device is online: an offline device's
+ * power is not known now, and a stale value would read as current. */
+static int gauge_value(const struct live_dev *d, int m, double *v)
 {
+    return d->online && last_value(d, m, v);
+}
+
+/* One device family: every device whose last reading carries m (m < 0: availability);
+ * gauges only for devices online; counters (the lifetime registers) times scale. */
+static void device_family(struct metrics_buf *b, const struct metrics_input *in, const char *name,
+                          const char *type, const char *help, int m, double scale)
+{
+    int gauge = strcmp(type, "gauge") == 0;
     family(b, name, type, help);
     for (size_t i = 0; i < in->cfg->ndevices && !b->failed; i++) {
         double v = in->devs[i].online ? 1 : 0;
-        if (m < 0 || last_value(&in->devs[i], m, &v))
-            device_sample(b, in->cfg, i, name, v);
+        if (m < 0 || (gauge ? gauge_value(&in->devs[i], m, &v) : last_value(&in->devs[i], m, &v)))
+            device_sample(b, in->cfg, i, name, v * scale);
     }
 }
 
@@ -181,26 +206,34 @@ static void devices(struct metrics_buf *b, const struct metrics_input *in)
 {
     device_family(b, in, "enmon_device_up", "gauge",
                   "1 when the device answered its latest polls, 0 when offline or never reached",
-                  -1);
+                  -1, 1);
     device_family(b, in, "enmon_device_power_watts", "gauge",
-                  "AC power of the last good reading (inverters produce, meters import)",
-                  MEAS_POWER_W);
-    device_family(b, in, "enmon_device_energy_import_wh_total", "counter",
-                  "lifetime energy imported from the grid, Wh (device register)",
-                  MEAS_ENERGY_IMPORT_WH);
-    device_family(b, in, "enmon_device_energy_export_wh_total", "counter",
-                  "lifetime energy exported or produced, Wh (device register)",
-                  MEAS_ENERGY_EXPORT_WH);
+                  "AC power of the last good reading of an online device (inverters produce, "
+                  "meters import)",
+                  MEAS_POWER_W, 1);
+    device_family(b, in, "enmon_device_energy_import_joules_total", "counter",
+                  "lifetime energy imported from the grid, J (device register, 3600 J = 1 Wh)",
+                  MEAS_ENERGY_IMPORT_WH, J_PER_WH);
+    device_family(b, in, "enmon_device_energy_export_joules_total", "counter",
+                  "lifetime energy exported or produced, J (device register, 3600 J = 1 Wh)",
+                  MEAS_ENERGY_EXPORT_WH, J_PER_WH);
     device_family(b, in, "enmon_device_leakage_milliamperes", "gauge",
-                  "residual (leakage) current of the last good reading, mA (pole sensors)",
-                  MEAS_LEAKAGE_MA);
+                  "residual (leakage) current of the last good reading of an online device, mA "
+                  "(pole sensors)",
+                  MEAS_LEAKAGE_MA, 1);
+    family(b, "enmon_device_last_seen_timestamp_seconds", "gauge",
+           "time of the device's last successful poll, Unix seconds (none before the first)");
+    for (size_t i = 0; i < in->cfg->ndevices && !b->failed; i++)
+        if (in->devs[i].last_seen_ms > 0)
+            device_sample(b, in->cfg, i, "enmon_device_last_seen_timestamp_seconds",
+                          (double)in->devs[i].last_seen_ms / 1000.0);
 }
 
 /* ---- per-program aggregates ---------------------------------------------------------- */
 
 /* One (program, device kind) group. */
 struct group {
-    double devices, online, failing, reporting, power_w, import_wh, export_wh;
+    double devices, online, failing, reporting, power_w, import_j, export_j, polls, failures;
     int has_import, has_export; /* some device's last reading had the counter */
 };
 
@@ -211,7 +244,9 @@ enum agg_field {
     AGG_REPORTING,
     AGG_POWER,
     AGG_IMPORT,
-    AGG_EXPORT
+    AGG_EXPORT,
+    AGG_POLLS,
+    AGG_FAILURES
 };
 
 /* Field f of g into *v; 0 for a sum no device contributed to (no series, never a 0). */
@@ -234,11 +269,17 @@ static int group_field(const struct group *g, enum agg_field f, double *v)
         *v = g->power_w;
         return g->reporting > 0;
     case AGG_IMPORT:
-        *v = g->import_wh;
+        *v = g->import_j;
         return g->has_import;
     case AGG_EXPORT:
-        *v = g->export_wh;
+        *v = g->export_j;
         return g->has_export;
+    case AGG_POLLS:
+        *v = g->polls;
+        return 1;
+    case AGG_FAILURES:
+        *v = g->failures;
+        return 1;
     }
     return 0;
 }
@@ -249,16 +290,18 @@ static void group_add(struct group *g, const struct live_dev *d)
     g->devices += 1;
     g->online += d->online ? 1 : 0;
     g->failing += d->polled && !d->online ? 1 : 0;
-    if (last_value(d, MEAS_POWER_W, &v)) {
+    g->polls += (double)d->polls;
+    g->failures += (double)d->failures;
+    if (gauge_value(d, MEAS_POWER_W, &v)) {
         g->reporting += 1;
         g->power_w += v;
     }
     if (last_value(d, MEAS_ENERGY_IMPORT_WH, &v)) {
-        g->import_wh += v;
+        g->import_j += v * J_PER_WH;
         g->has_import = 1;
     }
     if (last_value(d, MEAS_ENERGY_EXPORT_WH, &v)) {
-        g->export_wh += v;
+        g->export_j += v * J_PER_WH;
         g->has_export = 1;
     }
 }
@@ -305,14 +348,20 @@ static void programs(struct metrics_buf *b, const struct metrics_input *in)
     program_family(b, in, g, "enmon_program_devices_failing", "gauge",
                    "devices polled whose latest polls failed (offline)", AGG_FAILING);
     program_family(b, in, g, "enmon_program_devices_reporting", "gauge",
-                   "devices whose last good reading has a power value (the terms of the sum)",
+                   "devices online whose last good reading has a power value (the terms of "
+                   "the sum)",
                    AGG_REPORTING);
     program_family(b, in, g, "enmon_program_power_watts", "gauge",
                    "sum of the devices' enmon_device_power_watts", AGG_POWER);
-    program_family(b, in, g, "enmon_program_energy_import_wh_total", "counter",
-                   "sum of the devices' enmon_device_energy_import_wh_total", AGG_IMPORT);
-    program_family(b, in, g, "enmon_program_energy_export_wh_total", "counter",
-                   "sum of the devices' enmon_device_energy_export_wh_total", AGG_EXPORT);
+    program_family(b, in, g, "enmon_program_energy_import_joules_total", "counter",
+                   "sum of the devices' enmon_device_energy_import_joules_total", AGG_IMPORT);
+    program_family(b, in, g, "enmon_program_energy_export_joules_total", "counter",
+                   "sum of the devices' enmon_device_energy_export_joules_total", AGG_EXPORT);
+    program_family(b, in, g, "enmon_program_polls_total", "counter",
+                   "polls of the program's devices since enmond started, good or failed",
+                   AGG_POLLS);
+    program_family(b, in, g, "enmon_program_poll_failures_total", "counter",
+                   "polls of the program's devices that failed", AGG_FAILURES);
     free(g);
 }
 
@@ -368,6 +417,13 @@ static void sinks(struct metrics_buf *b, const struct metrics_input *in)
 
 int metrics_render(struct metrics_buf *b, const struct metrics_input *in)
 {
+    family(b, "enmon_build_info", "gauge",
+           "always 1: the version and commit enmond was built from");
+    put_str(b, "enmon_build_info{version=\"");
+    put_escaped(b, ENMON_VERSION);
+    put_str(b, "\",commit=\"");
+    put_escaped(b, ENMON_COMMIT);
+    put_str(b, "\"} 1\n");
     if (in->devs && in->per_program)
         programs(b, in);
     else if (in->devs)

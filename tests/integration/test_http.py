@@ -42,7 +42,7 @@ def _polled(d):
     status, _, body = dashlib.get(d.url("/api/devices"))
     if status != 200:
         return False
-    devs = json.loads(body)
+    devs = json.loads(body)["devices"]
     return len(devs) == 2 and all(x["availability"] == "online" and
                                   "power_w" in x["last_reading"] for x in devs)
 
@@ -72,7 +72,7 @@ def _db_devices(d):
 def _api_devices(d):
     return {x["id"]: {"availability": x["availability"], "last_seen_ms": x["last_seen_ms"],
                       "last_reading": x["last_reading"]}
-            for x in dashlib.get_json(d.url("/api/devices"))}
+            for x in dashlib.get_json(d.url("/api/devices"))["devices"]}
 
 
 def _consistent(fetch_a, fetch_b, tries=20):
@@ -160,8 +160,10 @@ def test_metrics_parse_as_prometheus_text(city):
     assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
     fams = dashlib.parse_prometheus(body.decode("utf-8"))
     for name, typ in [("enmon_device_power_watts", "gauge"), ("enmon_device_up", "gauge"),
-                      ("enmon_device_energy_import_wh_total", "counter"),
-                      ("enmon_device_energy_export_wh_total", "counter"),
+                      ("enmon_device_energy_import_joules_total", "counter"),
+                      ("enmon_device_energy_export_joules_total", "counter"),
+                      ("enmon_device_last_seen_timestamp_seconds", "gauge"),
+                      ("enmon_build_info", "gauge"),
                       ("enmon_polls_total", "counter"), ("enmon_poll_failures_total", "counter"),
                       ("enmon_poll_lateness_p99_seconds", "gauge"),
                       ("enmon_queue_depth", "gauge"), ("enmon_readings_dropped_total", "counter"),
@@ -170,9 +172,15 @@ def test_metrics_parse_as_prometheus_text(city):
     inv = (("device", "inv"), ("kind", "inverter"), ("program", "solar"), ("site", "roof"))
     assert fams["enmon_device_power_watts"]["samples"][inv] == 1500
     assert fams["enmon_device_up"]["samples"][inv] == 1
-    assert fams["enmon_device_energy_export_wh_total"]["samples"][inv] == 120000
+    # 120000 Wh x 3600 J/Wh = 432,000,000 J
+    assert fams["enmon_device_energy_export_joules_total"]["samples"][inv] == 432000000
     # the inverter has no import counter: no series rather than a 0
-    assert inv not in fams["enmon_device_energy_import_wh_total"]["samples"]
+    assert inv not in fams["enmon_device_energy_import_joules_total"]["samples"]
+    # last seen: within the last minute of the simulated clock (60x: polls every few s)
+    seen = fams["enmon_device_last_seen_timestamp_seconds"]["samples"][inv]
+    assert abs(dashlib.get_json(city.url("/api/devices/inv"))["last_seen_ms"] / 1000 - seen) < 60
+    (build,) = fams["enmon_build_info"]["samples"].items()
+    assert build[1] == 1 and dict(build[0])["version"] and dict(build[0])["commit"]
     sinks = {dict(k)["sink"] for k in fams["enmon_queue_depth"]["samples"]}
     assert sinks == {"store", "mqtt"}
     assert fams["enmon_polls_total"]["samples"][()] >= 2
@@ -467,7 +475,7 @@ def _stable(fams):
     its power and export counter and every device's up flag; plus every family's name."""
     inv = (("device", "inv"), ("kind", "inverter"), ("program", "solar"), ("site", "roof"))
     return (sorted(fams), fams["enmon_device_power_watts"]["samples"][inv],
-            fams["enmon_device_energy_export_wh_total"]["samples"][inv],
+            fams["enmon_device_energy_export_joules_total"]["samples"][inv],
             sorted(fams["enmon_device_up"]["samples"].items()))
 
 
@@ -521,10 +529,10 @@ def test_metrics_per_program(tmp_path, mosquitto, sim_factory):
         assert samples["enmon_program_devices_failing"] == {solar: 0, ami: 0}
         assert samples["enmon_program_devices_reporting"] == {solar: 1, ami: 1}
         assert samples["enmon_program_power_watts"][solar] == 1500
-        assert samples["enmon_program_energy_export_wh_total"][solar] == 120000
-        assert solar not in samples["enmon_program_energy_import_wh_total"]  # absent, not 0
+        assert samples["enmon_program_energy_export_joules_total"][solar] == 432000000  # 120 kWh
+        assert solar not in samples["enmon_program_energy_import_joules_total"]  # absent, not 0
         assert fams["enmon_program_power_watts"]["type"] == "gauge"
-        assert fams["enmon_program_energy_export_wh_total"]["type"] == "counter"
+        assert fams["enmon_program_energy_export_joules_total"]["type"] == "counter"
         assert fams["enmon_polls_total"]["samples"][()] >= 2
     finally:
         assert d.stop() == 0, d.log_text()
@@ -537,3 +545,55 @@ def test_metrics_per_program(tmp_path, mosquitto, sim_factory):
     assert res.returncode == 78 and "http.metrics_per_device" in res.stderr, res.stderr
     line = text.splitlines().index("  metrics_per_device: false") + 1
     assert "%s:%d:" % (d.config, line) in res.stderr, res.stderr
+
+
+def test_metrics_per_program_poll_counters(tmp_path, mosquitto, sim_factory):
+    """enmon_program_polls_total and enmon_program_poll_failures_total per program and kind
+    (http.metrics_per_device: false) follow the simulator's faults: the meter's unit id is
+    dropped (it answers nothing) for a while, the inverter on the same port is not. The ami
+    program's failures are then enmond's failed polls, every one (enmon_poll_failures_total
+    once the meter answers again), the solar program's 0; the programs' polls add up to
+    enmon_polls_total."""
+    port = harness.free_port()
+    sim = sim_factory(dashlib.sim_config(port), args=dashlib.clock())
+    d = dashlib.DashEnmond(tmp_path, mosquitto.port, dashlib.programs(port),
+                           http_extra="  metrics_per_device: false\n", args=dashlib.clock())
+    d.start()
+    solar = (("kind", "inverter"), ("program", "solar"))
+    ami = (("kind", "meter"), ("program", "ami"))
+
+    def scrape():
+        status, _, body = dashlib.get(d.url("/metrics"))
+        assert status == 200
+        return dashlib.parse_prometheus(body.decode("utf-8"))
+
+    def series(fams, name):
+        return fams[name]["samples"]
+
+    try:
+        assert daemon.wait_for(lambda: _polled(d), 15), d.log_text()
+        fams = scrape()
+        assert fams["enmon_program_polls_total"]["type"] == "counter"
+        assert fams["enmon_program_poll_failures_total"]["type"] == "counter"
+        assert series(fams, "enmon_program_poll_failures_total") == {solar: 0, ami: 0}
+        sim.ctl("drop", "%d/2" % port)
+        assert daemon.wait_for(
+            lambda: series(scrape(), "enmon_program_poll_failures_total")[ami] >= 3, 30), \
+            d.log_text()
+        sim.ctl("clear", "drop", "%d/2" % port)
+        assert daemon.wait_for(
+            lambda: series(scrape(), "enmon_program_devices_up") == {solar: 1, ami: 1}, 60), \
+            d.log_text()
+        fams = scrape()
+        polls = series(fams, "enmon_program_polls_total")
+        fails = series(fams, "enmon_program_poll_failures_total")
+        assert fails[solar] == 0
+        assert fails[ami] >= 3
+        # the meter answers again: no failure is added any more, so the count is exact
+        assert fails[ami] == fams["enmon_poll_failures_total"]["samples"][()]
+        assert polls[ami] > fails[ami] and polls[solar] > 0
+        # the poller's total and the per-program sums are read a few microseconds apart,
+        # with a poll a second per device: at most one poll of each in between
+        assert abs(polls[solar] + polls[ami] - fams["enmon_polls_total"]["samples"][()]) <= 2
+    finally:
+        assert d.stop() == 0, d.log_text()

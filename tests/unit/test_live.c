@@ -278,6 +278,33 @@ static void test_frames(void **state)
     assert_null(live_wait_frame(l, &gen, 50)); /* closed for good */
 }
 
+/* Frames are wanted only while a listener polls (timeout 0, as /api/live streams do); the
+ * dashboard thread's waits with a timeout are not listeners. A dropped frame is not served
+ * to a listener that comes later; the next one is. */
+static void test_frames_only_for_listeners(void **state)
+{
+    struct live *l = *state;
+    uint64_t gen = 0;
+    int64_t now = clock_mono_ms();
+    assert_int_equal(live_frames_wanted(l, now), 0); /* nobody ever asked */
+    assert_null(live_wait_frame(l, &gen, 20));       /* a wait with a timeout: no listener */
+    assert_int_equal(live_frames_wanted(l, clock_mono_ms()), 0);
+    live_set_frame(l, "{\"n\":1}");
+    live_drop_frame(l); /* nobody listened: the frame goes */
+    int64_t asked = clock_mono_ms();
+    assert_null(live_wait_frame(l, &gen, 0)); /* a listener's poll: nothing stale */
+    int64_t after = clock_mono_ms();
+    assert_int_equal(live_frames_wanted(l, after), 1);
+    /* wanted until LIVE_LISTEN_MS after the poll (asked <= poll time <= after) */
+    assert_int_equal(live_frames_wanted(l, asked + LIVE_LISTEN_MS - 1), 1);
+    assert_int_equal(live_frames_wanted(l, after + LIVE_LISTEN_MS), 0);
+    live_set_frame(l, "{\"n\":2}");
+    char *f = live_wait_frame(l, &gen, 0);
+    assert_non_null(f);
+    assert_string_equal(f, "{\"n\":2}");
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +312,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_poll_keeps_last_good, setup, teardown),
         cmocka_unit_test_setup_teardown(test_today_from_daily_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frames_only_for_listeners, setup, teardown),
         cmocka_unit_test_setup_teardown(test_polls_park_while_a_reader_holds_the_table, setup,
                                         teardown),
     };

@@ -70,17 +70,21 @@ static void test_devices(void **state)
     char *text = render(&in);
     assert_non_null(strstr(text, "# HELP enmon_device_power_watts "));
     assert_non_null(strstr(text, "# TYPE enmon_device_power_watts gauge\n"));
-    assert_non_null(strstr(text, "# TYPE enmon_device_energy_export_wh_total counter\n"));
+    assert_non_null(strstr(text, "# TYPE enmon_device_energy_export_joules_total counter\n"));
     assert_non_null(strstr(text, "enmon_device_power_watts{device=\"pv\\\\1\",program=\"solar\","
                                  "site=\"ro\\\"of\",kind=\"inverter\"} 1500.5\n"));
-    assert_non_null(strstr(text, "enmon_device_energy_export_wh_total{device=\"pv\\\\1\","
+    /* 123456789 Wh x 3600 J/Wh = 444444440400 J */
+    assert_non_null(strstr(text, "enmon_device_energy_export_joules_total{device=\"pv\\\\1\","
                                  "program=\"solar\",site=\"ro\\\"of\",kind=\"inverter\"} "
-                                 "123456789\n"));
+                                 "444444440400\n"));
     assert_non_null(strstr(text, "enmon_device_up{device=\"m\\n2\",program=\"solar\",site="
                                  "\"ro\\\"of\",kind=\"meter\"} 0\n"));
     /* the meter delivered nothing: no power series for it, never a 0 */
     assert_null(strstr(text, "enmon_device_power_watts{device=\"m\\n2\""));
     assert_null(strstr(text, "enmon_polls_total")); /* no poller stats given */
+    assert_non_null(strstr(text, "# TYPE enmon_build_info gauge\nenmon_build_info{version=\""));
+    /* never seen: no last-seen series */
+    assert_null(strstr(text, "enmon_device_last_seen_timestamp_seconds{"));
     /* TYPE comes before the first sample of its family */
     assert_true(strstr(text, "# TYPE enmon_device_up") < strstr(text, "enmon_device_up{"));
     free(text);
@@ -153,6 +157,12 @@ static void test_per_program(void **state)
     ld[2].polled = ld[2].online = ld[2].has_last = 1;
     reading_set(&ld[2].last, MEAS_POWER_W, 300);
     reading_set(&ld[2].last, MEAS_ENERGY_IMPORT_WH, 5000);
+    /* polls since start: a 120 (3 failed), b 100 (40 failed), c 7 (none failed) */
+    ld[0].polls = 120;
+    ld[0].failures = 3;
+    ld[1].polls = 100;
+    ld[1].failures = 40;
+    ld[2].polls = 7;
     /* d (ess): never polled */
     c.programs = progs;
     c.nprograms = 2;
@@ -163,30 +173,69 @@ static void test_per_program(void **state)
     assert_null(strstr(text, "\nenmon_device_")); /* no device series (HELP names them) */
     assert_null(strstr(text, "device=\""));
     assert_non_null(strstr(text, "# TYPE enmon_program_power_watts gauge\n"));
-    assert_non_null(strstr(text, "# TYPE enmon_program_energy_export_wh_total counter\n"));
+    assert_non_null(strstr(text, "# TYPE enmon_program_energy_export_joules_total counter\n"));
 #define SOLAR_INV "{program=\"so\\\"lar\",kind=\"inverter\"} "
 #define SOLAR_MET "{program=\"so\\\"lar\",kind=\"meter\"} "
 #define ESS_INV "{program=\"ess\",kind=\"inverter\"} "
-    /* solar inverters: a and b; a up; b failing; both report power */
+    /* solar inverters: a and b; a up; b failing; only a (online) reports power */
     assert_non_null(strstr(text, "enmon_program_devices" SOLAR_INV "2\n"));
     assert_non_null(strstr(text, "enmon_program_devices_up" SOLAR_INV "1\n"));
     assert_non_null(strstr(text, "enmon_program_devices_failing" SOLAR_INV "1\n"));
-    assert_non_null(strstr(text, "enmon_program_devices_reporting" SOLAR_INV "2\n"));
-    /* 1500.5 + 499.5 = 2000 W; 1000 + 2000 = 3000 Wh exported; no import counter at all */
-    assert_non_null(strstr(text, "enmon_program_power_watts" SOLAR_INV "2000\n"));
-    assert_non_null(strstr(text, "enmon_program_energy_export_wh_total" SOLAR_INV "3000\n"));
-    assert_null(strstr(text, "enmon_program_energy_import_wh_total" SOLAR_INV));
-    /* solar meter c: 300 W, 5000 Wh imported */
+    assert_non_null(strstr(text, "enmon_program_devices_reporting" SOLAR_INV "1\n"));
+    /* 1500.5 W (b's stale 499.5 W left out); (1000 + 2000) Wh x 3600 = 10800000 J exported;
+     * no import counter at all */
+    assert_non_null(strstr(text, "enmon_program_power_watts" SOLAR_INV "1500.5\n"));
+    assert_non_null(
+        strstr(text, "enmon_program_energy_export_joules_total" SOLAR_INV "10800000\n"));
+    assert_null(strstr(text, "enmon_program_energy_import_joules_total" SOLAR_INV));
+    /* solar meter c: 300 W, 5000 Wh x 3600 = 18000000 J imported */
     assert_non_null(strstr(text, "enmon_program_devices" SOLAR_MET "1\n"));
     assert_non_null(strstr(text, "enmon_program_power_watts" SOLAR_MET "300\n"));
-    assert_non_null(strstr(text, "enmon_program_energy_import_wh_total" SOLAR_MET "5000\n"));
+    assert_non_null(
+        strstr(text, "enmon_program_energy_import_joules_total" SOLAR_MET "18000000\n"));
     /* ess: one inverter never polled: counted, neither up nor failing, no power sum (not 0) */
     assert_non_null(strstr(text, "enmon_program_devices" ESS_INV "1\n"));
     assert_non_null(strstr(text, "enmon_program_devices_up" ESS_INV "0\n"));
     assert_non_null(strstr(text, "enmon_program_devices_failing" ESS_INV "0\n"));
     assert_non_null(strstr(text, "enmon_program_devices_reporting" ESS_INV "0\n"));
     assert_null(strstr(text, "enmon_program_power_watts" ESS_INV));
+    /* polls: solar inverters 120 + 100 = 220, 3 + 40 = 43 failed; the meter 7, 0 failed;
+     * ess's inverter was never polled: 0 and 0 (a counter from the start) */
+    assert_non_null(strstr(text, "# TYPE enmon_program_polls_total counter\n"));
+    assert_non_null(strstr(text, "# TYPE enmon_program_poll_failures_total counter\n"));
+    assert_non_null(strstr(text, "enmon_program_polls_total" SOLAR_INV "220\n"));
+    assert_non_null(strstr(text, "enmon_program_poll_failures_total" SOLAR_INV "43\n"));
+    assert_non_null(strstr(text, "enmon_program_polls_total" SOLAR_MET "7\n"));
+    assert_non_null(strstr(text, "enmon_program_poll_failures_total" SOLAR_MET "0\n"));
+    assert_non_null(strstr(text, "enmon_program_polls_total" ESS_INV "0\n"));
+    assert_non_null(strstr(text, "enmon_program_poll_failures_total" ESS_INV "0\n"));
     assert_null(strstr(text, "{program=\"ess\",kind=\"meter\"}")); /* no ess meters */
+    free(text);
+}
+
+/* An offline device keeps its counters and up 0, but its gauges are gone (not left stale);
+ * its last-seen time stays. */
+static void test_offline_gauges(void **state)
+{
+    devs[0].online = 0;
+    devs[0].polled = 1;
+    devs[0].last_seen_ms = 1781974800123; /* 2026-06-20T17:00:00.123Z */
+    reading_set(&devs[0].last, MEAS_LEAKAGE_MA, 12);
+    struct metrics_input in = {.cfg = &cfg, .devs = devs};
+    char *text = render(&in);
+    assert_null(strstr(text, "enmon_device_power_watts{"));
+    assert_null(strstr(text, "enmon_device_leakage_milliamperes{"));
+    assert_non_null(strstr(text, "enmon_device_up{device=\"pv\\\\1\",program=\"solar\",site="
+                                 "\"ro\\\"of\",kind=\"inverter\"} 0\n"));
+    assert_non_null(strstr(text, "enmon_device_energy_export_joules_total{device=\"pv\\\\1\""));
+    assert_non_null(strstr(text, "enmon_device_last_seen_timestamp_seconds{device=\"pv\\\\1\","
+                                 "program=\"solar\",site=\"ro\\\"of\",kind=\"inverter\"} "
+                                 "1781974800.123\n"));
+    devs[0].online = 1; /* back online: both gauges again */
+    free(text);
+    text = render(&in);
+    assert_non_null(strstr(text, "enmon_device_power_watts{device=\"pv\\\\1\""));
+    assert_non_null(strstr(text, "enmon_device_leakage_milliamperes{device=\"pv\\\\1\""));
     free(text);
 }
 
@@ -285,6 +334,7 @@ int main(void)
         cmocka_unit_test_setup(test_devices, setup),
         cmocka_unit_test_setup(test_stats, setup),
         cmocka_unit_test_setup(test_per_program, setup),
+        cmocka_unit_test_setup(test_offline_gauges, setup),
         cmocka_unit_test_setup(test_render_buffer, setup),
         cmocka_unit_test_setup(test_gzip, setup),
         cmocka_unit_test(test_gzip_accepted),
