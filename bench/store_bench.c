@@ -416,8 +416,8 @@ int main(int argc, char **argv)
     printf("%-44s %7ld x %5ld\n", "  meters x readings each", meters, rounds);
     printf("%-44s %14.2f\n", "  seconds (first submit .. store_close)", tput.seconds);
     printf("%-44s %14.0f\n", "readings per second", (double)tput.readings / tput.seconds);
-    printf("%-44s %14.2f\n", "  ratio to the 300,000/s target",
-           (double)tput.readings / tput.seconds / 300000.0);
+    printf("%-44s %14.2f\n", "  ratio to the 400,000/s target (issue 16)",
+           (double)tput.readings / tput.seconds / 400000.0);
     double raw_rate = raw_s > 0 ? (double)tput.readings / raw_s : 0;
     printf("%-44s %14.0f\n", "  SQLite alone, same rows (baseline)", raw_rate);
     printf("%-44s %14.3f\n", "  ratio to SQLite alone (same run)",
