@@ -719,8 +719,8 @@ async function programPage(id, t0) {
   const devs = section(box, "Devices");
   const devBox = el("div", {id: "prog-devices"});
   devs.appendChild(devBox);
-  // every site of the program: /api/sites has no paging, and for 10,000 sites it takes more than
-  // a second, so a large program lists them when asked (each device row links to its site)
+  // every site of the program: /api/sites has no paging (10,000 rows for AMI), so a large
+  // program lists them when asked (each device row links to its site)
   const sites = section(box, "");
   const details = el("details", {id: "prog-sites-details"});
   details.appendChild(el("summary", {}, "Sites"));
