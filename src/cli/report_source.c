@@ -24,7 +24,10 @@ static const char stage_sql[] =
     "CREATE TEMP TABLE pg_sites(key TEXT, name TEXT, program TEXT);"
     "CREATE TEMP TABLE pg_devices(key TEXT, name TEXT, kind TEXT, program TEXT, site TEXT,"
     "  capacity_w REAL, last_ts_ms INTEGER, online INTEGER, last_error TEXT, polled INTEGER,"
-    "  power_w REAL, energy_import_wh REAL, energy_export_wh REAL);"
+    "  power_w REAL, energy_import_wh REAL, energy_export_wh REAL, welfare INTEGER,"
+    "  commissioned INTEGER, retrofit INTEGER);"
+    "CREATE TEMP TABLE pg_intervals(key TEXT, start_s INTEGER, wh_import REAL, wh_export REAL,"
+    "  samples INTEGER);"
     "CREATE TEMP TABLE pg_sums(key TEXT, wh_import REAL, wh_export REAL);"
     "CREATE TEMP TABLE pg_alerts(id INTEGER, key TEXT, device TEXT, rule TEXT, cause TEXT,"
     "  severity TEXT, value REAL, first_seen_ms INTEGER, raised_ms INTEGER, cleared_ms INTEGER,"
@@ -34,8 +37,9 @@ static const char spread_sql[] =
     "INSERT INTO programs(key, name, kind) SELECT key, name, kind FROM pg_programs ORDER BY key;"
     "INSERT INTO sites(key, name, program_id) SELECT s.key, s.name, p.id FROM pg_sites s"
     "  JOIN programs p ON p.key = s.program ORDER BY s.key;"
-    "INSERT INTO devices(key, name, kind, capacity_w, program_id, site_id)"
-    "  SELECT d.key, d.name, d.kind, d.capacity_w, p.id, s.id FROM pg_devices d"
+    "INSERT INTO devices(key, name, kind, capacity_w, program_id, site_id, welfare,"
+    "  commissioned, retrofit) SELECT d.key, d.name, d.kind, d.capacity_w, p.id, s.id,"
+    "  coalesce(d.welfare, 0), d.commissioned, d.retrofit FROM pg_devices d"
     "  LEFT JOIN programs p ON p.key = d.program LEFT JOIN sites s ON s.key = d.site"
     "  ORDER BY d.key;";
 
@@ -60,16 +64,35 @@ static const char spread_alerts_sql[] =
     "  a.raised_ms, a.cleared_ms, a.acked_by, a.acked_ms, a.clear_value, a.clear_cause"
     "  FROM pg_alerts a JOIN devices d ON d.key = a.device ORDER BY a.id;";
 
+/* for `savings` only: the intervals savings may read */
+static const char spread_intervals_sql[] =
+    "INSERT INTO intervals(device_id, start_s, wh_import, wh_export, samples)"
+    "  SELECT d.id, g.start_s, g.wh_import, g.wh_export, g.samples FROM pg_intervals g"
+    "  JOIN devices d ON d.key = g.key;";
+
 /* Column types of a staging table, in order: t text, i integer, d double. */
 static const char programs_types[] = "ttt";
-static const char devices_types[] = "tttttdiitiddd";
+static const char devices_types[] = "tttttdiitidddiii";
+static const char intervals_types[] = "tiddi";
+static const char weather_types[] = "iid";
+static const char dr_types[] = "itii";
 static const char sums_types[] = "tdd";
 static const char alerts_types[] = "itttttdiiitidt";
 
 static const char devices_pg_sql[] =
     "SELECT device, name, kind, program, site, capacity_w,"
     " (extract(epoch FROM last_ts) * 1000)::bigint, online::int, last_error, polled::int,"
-    " power_w, energy_import_wh, energy_export_wh FROM enmon_devices";
+    " power_w, energy_import_wh, energy_export_wh, %s FROM enmon_devices";
+/* the savings columns (an older historian, before enmond added them, lacks them: the other
+ * commands do not read them) */
+static const char devices_savings_cols[] =
+    "welfare::int, extract(epoch FROM commissioned)::bigint, extract(epoch FROM retrofit)::bigint";
+
+/* the collector's event ids while they are unique (one collector), else numbered by start */
+static const char dr_pg_sql[] =
+    "SELECT CASE WHEN (SELECT count(DISTINCT local_id) = count(*) FROM enmon_dr_events)"
+    " THEN local_id ELSE row_number() OVER (ORDER BY start, site) END, site,"
+    " extract(epoch FROM start)::bigint, extract(epoch FROM stop)::bigint FROM enmon_dr_events";
 
 /* the collector's alert ids while they are unique (one collector), else numbered in the
  * order raised; times as epoch ms */
@@ -217,8 +240,49 @@ static int pg_energy(PGconn *pg, sqlite3 *db, int64_t from_s, int64_t to_s, char
                                                                 : sq_fail(db, "sums", msg, msglen);
 }
 
+/* What savings reads: every interval of [lo, to_s + 2 days), lo the earlier of from_s and the
+ * earliest commissioning or retrofit date less lookback_s (on the partitioning column:
+ * pruned), the weather of that span and every demand-response event. A superset of the rows
+ * savings_report.c's queries read (each is bounded in time), so they read the same rows. */
+static int pg_savings(PGconn *pg, sqlite3 *db, int64_t from_s, int64_t to_s, int64_t lookback_s,
+                      char *msg, size_t msglen)
+{
+    PGresult *r = PQexec(pg, "SELECT extract(epoch FROM min(least(commissioned, retrofit)))"
+                             "::bigint FROM enmon_devices");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        PQclear(r);
+        return pg_fail(pg, "enmon_devices", msg, msglen);
+    }
+    int64_t lo = from_s;
+    if (!PQgetisnull(r, 0, 0)) {
+        int64_t first = strtoll(PQgetvalue(r, 0, 0), NULL, 10) - lookback_s;
+        lo = first < lo ? first : lo;
+    }
+    PQclear(r);
+    lo = lo > 0 ? lo : 0;
+    char a[40], b[40];
+    pg_time(lo, a, sizeof(a));
+    pg_time(to_s + 2 * CALTIME_DAY_S, b, sizeof(b));
+    const char *params[2] = {a, b};
+    int rc = pg_stage(pg,
+                      "SELECT device, extract(epoch FROM start)::bigint, wh_import, wh_export,"
+                      " samples FROM enmon_intervals WHERE start >= $1::timestamptz AND start <"
+                      " $2::timestamptz",
+                      2, params, db, "pg_intervals", intervals_types, msg, msglen);
+    if (rc == ENMON_OK && sqlite3_exec(db, spread_intervals_sql, NULL, NULL, NULL) != SQLITE_OK)
+        rc = sq_fail(db, "intervals", msg, msglen);
+    if (rc == ENMON_OK)
+        rc = pg_stage(pg,
+                      "SELECT station, extract(epoch FROM ts)::bigint, temp_c FROM enmon_weather"
+                      " WHERE ts >= $1::timestamptz AND ts < $2::timestamptz",
+                      2, params, db, "weather", weather_types, msg, msglen);
+    if (rc == ENMON_OK)
+        rc = pg_stage(pg, dr_pg_sql, 0, NULL, db, "dr_events", dr_types, msg, msglen);
+    return rc;
+}
+
 static int pg_load(PGconn *pg, sqlite3 *db, enum report_need need, int64_t from_s, int64_t to_s,
-                   char *msg, size_t msglen)
+                   int64_t lookback_s, char *msg, size_t msglen)
 {
     if (sqlite3_exec(db, stage_sql, NULL, NULL, NULL) != SQLITE_OK)
         return sq_fail(db, "staging", msg, msglen);
@@ -233,8 +297,11 @@ static int pg_load(PGconn *pg, sqlite3 *db, enum report_need need, int64_t from_
     if (rc == ENMON_OK)
         rc = pg_stage(pg, "SELECT site, name, program FROM enmon_sites", 0, NULL, db, "pg_sites",
                       programs_types, msg, msglen);
+    char devices_sql[512];
+    snprintf(devices_sql, sizeof(devices_sql), devices_pg_sql,
+             need == REPORT_NEED_SAVINGS ? devices_savings_cols : "NULL, NULL, NULL");
     if (rc == ENMON_OK)
-        rc = pg_stage(pg, devices_pg_sql, 0, NULL, db, "pg_devices", devices_types, msg, msglen);
+        rc = pg_stage(pg, devices_sql, 0, NULL, db, "pg_devices", devices_types, msg, msglen);
     if (rc == ENMON_OK && need == REPORT_NEED_ALERTS)
         rc = pg_stage(pg, alerts_pg_sql, 0, NULL, db, "pg_alerts", alerts_types, msg, msglen);
     const char *spread[3] = {spread_sql,
@@ -247,12 +314,14 @@ static int pg_load(PGconn *pg, sqlite3 *db, enum report_need need, int64_t from_
             rc = sq_fail(db, "load", msg, msglen);
     if (rc == ENMON_OK && need == REPORT_NEED_ENERGY)
         rc = pg_energy(pg, db, from_s, to_s, msg, msglen);
+    if (rc == ENMON_OK && need == REPORT_NEED_SAVINGS)
+        rc = pg_savings(pg, db, from_s, to_s, lookback_s, msg, msglen);
     PQclear(PQexec(pg, "COMMIT"));
     return rc;
 }
 
 static int pg_open(const char *url, enum report_need need, int64_t from_s, int64_t to_s,
-                   sqlite3 **out, char *msg, size_t msglen)
+                   int64_t lookback_s, sqlite3 **out, char *msg, size_t msglen)
 {
     *out = NULL;
     PGconn *pg = PQconnectdb(url);
@@ -270,7 +339,7 @@ static int pg_open(const char *url, enum report_need need, int64_t from_s, int64
     if (rc == ENMON_OK && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         rc = sq_fail(db, "begin", msg, msglen);
     if (rc == ENMON_OK)
-        rc = pg_load(pg, db, need, from_s, to_s, msg, msglen);
+        rc = pg_load(pg, db, need, from_s, to_s, lookback_s, msg, msglen);
     if (rc == ENMON_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = sq_fail(db, "commit", msg, msglen);
     PQfinish(pg);
@@ -286,6 +355,12 @@ int report_source_open(const char *path, enum report_need need, int64_t from_s, 
                        sqlite3 **out, char *msg, size_t msglen)
 {
     if (report_source_is_pg(path))
-        return pg_open(path, need, from_s, to_s, out, msg, msglen);
+        return pg_open(path, need, from_s, to_s, 0, out, msg, msglen);
     return db_open_readonly(path, out, msg, msglen);
+}
+
+int report_source_open_savings(const char *url, int64_t from_s, int64_t to_s, int64_t lookback_s,
+                               sqlite3 **out, char *msg, size_t msglen)
+{
+    return pg_open(url, REPORT_NEED_SAVINGS, from_s, to_s, lookback_s, out, msg, msglen);
 }

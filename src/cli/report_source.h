@@ -12,6 +12,8 @@ enum report_need {
     REPORT_NEED_ENERGY,  /* programs, sites, devices; per device the sums of [from_s, to_s) */
     REPORT_NEED_DEVICES, /* programs, sites, devices, their status and last reading */
     REPORT_NEED_ALERTS,  /* programs, sites, devices, the alert history */
+    REPORT_NEED_SAVINGS, /* programs, sites, devices with their dates, intervals, weather, DR
+                          * events: report_source_open_savings() */
 };
 
 /* 1 when path is a PostgreSQL URL (postgresql:// or postgres://), else 0. */
@@ -29,5 +31,16 @@ int report_source_is_pg(const char *path);
  * by construction. ENMON_OK, or ENMON_ERR_DB with msg. */
 int report_source_open(const char *path, enum report_need need, int64_t from_s, int64_t to_s,
                        sqlite3 **out, char *msg, size_t msglen);
+
+/* For `enmon savings` and `enmon dr list` on a postgresql:// URL (a file: report_open): the
+ * in-memory database holds the programs, sites and devices (with welfare, commissioned and
+ * retrofit), the demand-response events, and the intervals and hourly weather of
+ * [lo, to_s + 2 days), lo the earlier of from_s and (the earliest commissioning or retrofit
+ * date of any device) - lookback_s; the intervals read from the pruned partitions of
+ * enmon_intervals. The caller gives in from_s what its savings.yaml dates need (each less
+ * the baseline), in lookback_s the baseline's length and a day. ENMON_OK, or ENMON_ERR_DB
+ * with msg. */
+int report_source_open_savings(const char *url, int64_t from_s, int64_t to_s, int64_t lookback_s,
+                               sqlite3 **out, char *msg, size_t msglen);
 
 #endif

@@ -883,14 +883,29 @@ static int sc_parse_group(const char *s, enum sr_group *g)
     return -1;
 }
 
-static int sc_open(const struct cli_ctx *ctx, sqlite3 **db)
+/* The database savings reads: the file, or a historian's rows (docs/SCALING.md) covering the
+ * reporting period, the baselines before the savings.yaml dates and the devices' own dates
+ * (the baseline's days and one more for the local day's start), and the CBL look-back. */
+static int sc_open(const struct cli_ctx *ctx, const struct savings_config *sc,
+                   const struct sr_query *q, sqlite3 **db)
 {
     char msg[768];
-    if (report_source_is_pg(ctx->db_path)) { /* docs/SCALING.md: what is missing */
-        fprintf(stderr, "enmon: savings: not on a postgresql:// historian yet: it holds no "
-                        "weather, demand-response events, commissioning or retrofit dates; "
-                        "run savings on a collector's database\n");
-        return EX_UNAVAILABLE;
+    if (report_source_is_pg(ctx->db_path)) {
+        int64_t lookback = ((int64_t)sc->baseline.max_days + 1) * CALTIME_DAY_S;
+        int64_t lo = q->from_s - (int64_t)(CBL_LOOKBACK_DAYS + 1) * CALTIME_DAY_S;
+        for (size_t i = 0; i < sc->nprograms; i++) {
+            const struct svc_program *p = &sc->programs[i];
+            if (p->start_s && p->start_s - lookback < lo)
+                lo = p->start_s - lookback;
+            if (p->program_start_s && p->program_start_s - lookback < lo)
+                lo = p->program_start_s - lookback;
+        }
+        if (report_source_open_savings(ctx->db_path, lo, q->to_s, lookback, db, msg, sizeof(msg)) !=
+            ENMON_OK) {
+            fprintf(stderr, "enmon: cannot open database %s\n", msg);
+            return EX_NOINPUT;
+        }
+        return EX_OK;
     }
     if (report_open(ctx->db_path, db, msg, sizeof(msg)) != ENMON_OK) {
         fprintf(stderr, "enmon: cannot open database %s\n", msg);
@@ -965,7 +980,7 @@ static int cmd_savings(const struct cli_ctx *ctx, const struct sc_opts *o)
         sc.method = method; /* overrides baseline.method */
     sqlite3 *db = NULL;
     struct sc_run run = {0};
-    if ((rc = sc_open(ctx, &db)) == EX_OK) {
+    if ((rc = sc_open(ctx, &sc, &q, &db)) == EX_OK) {
         if (sr_compute(db, &sc, &q, &run.res, &run.n, msg, sizeof(msg)) != ENMON_OK ||
             sr_rows(run.res, run.n, by, g, ctx->offset_min, &run.rows, &run.nrows) != ENMON_OK ||
             (!o->explain && sr_ami_rows(db, &sc, &q, &run.rows, &run.nrows, msg, sizeof(msg)) !=
@@ -1126,7 +1141,7 @@ static int dr_list(const struct cli_ctx *ctx, const struct sc_opts *o)
     sqlite3 *db = NULL;
     struct sr_event *ev = NULL;
     size_t n = 0;
-    if ((rc = sc_open(ctx, &db)) == EX_OK) {
+    if ((rc = sc_open(ctx, &sc, &q, &db)) == EX_OK) {
         if (sr_events(db, &sc, &q, &ev, &n, msg, sizeof(msg)) != ENMON_OK) {
             fprintf(stderr, "enmon: dr list: %s\n", msg);
             rc = EX_FAIL;

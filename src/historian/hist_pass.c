@@ -56,6 +56,16 @@ static const char *const schema_sql =
     "  ADD COLUMN IF NOT EXISTS energy_import_wh double precision,"
     "  ADD COLUMN IF NOT EXISTS energy_export_wh double precision;"
     "ALTER TABLE enmon_alerts ADD COLUMN IF NOT EXISTS local_id bigint;"
+    /* what `enmon savings --db postgresql://` needs besides (report_source.c): the devices'
+     * welfare flag, commissioning and retrofit dates, the hourly weather per KMA station and
+     * the demand-response events of `enmon dr add` (with the collector's ids) */
+    "ALTER TABLE enmon_devices ADD COLUMN IF NOT EXISTS welfare boolean,"
+    "  ADD COLUMN IF NOT EXISTS commissioned timestamptz,"
+    "  ADD COLUMN IF NOT EXISTS retrofit timestamptz;"
+    "CREATE TABLE IF NOT EXISTS enmon_weather(station integer NOT NULL,"
+    "  ts timestamptz NOT NULL, temp_c double precision, PRIMARY KEY (station, ts));"
+    "CREATE TABLE IF NOT EXISTS enmon_dr_events(site text NOT NULL, start timestamptz NOT NULL,"
+    "  stop timestamptz NOT NULL, local_id bigint, PRIMARY KEY (site, start));"
     /* per device and local month (the daily rows' zone) the sums of its daily rows, kept by
      * every pass from the differences it makes (a replay adds 0): a year report sums 12 rows
      * per device instead of 365; filled from enmon_daily when created on an existing one */
@@ -80,11 +90,16 @@ static const char *const temp_sql =
     "CREATE TEMP TABLE IF NOT EXISTS hist_devices(device text, name text, kind text,"
     "  program text, site text, capacity_w float8, last_ts timestamptz, online boolean,"
     "  last_error text, polled boolean, power_w float8, energy_import_wh float8,"
-    "  energy_export_wh float8) ON COMMIT DELETE ROWS;"
+    "  energy_export_wh float8, welfare boolean, commissioned timestamptz, retrofit timestamptz)"
+    "  ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS hist_programs(program text, name text, kind text)"
     "  ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS hist_sites(site text, name text, program text)"
-    "  ON COMMIT DELETE ROWS;";
+    "  ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS hist_weather(station int, ts timestamptz, temp_c float8)"
+    "  ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS hist_dr_events(site text, start timestamptz,"
+    "  stop timestamptz, local_id bigint) ON COMMIT DELETE ROWS;";
 
 /* A replay rewrites a row only when it differs (no dead tuples for what is already there). */
 #define UPSERT_SUM(T)                                                                              \
@@ -110,14 +125,29 @@ static const char *const upsert_devices =
     "  site = EXCLUDED.site, capacity_w = EXCLUDED.capacity_w, last_ts = EXCLUDED.last_ts,"
     "  online = EXCLUDED.online, last_error = EXCLUDED.last_error, polled = EXCLUDED.polled,"
     "  power_w = EXCLUDED.power_w, energy_import_wh = EXCLUDED.energy_import_wh,"
-    "  energy_export_wh = EXCLUDED.energy_export_wh WHERE (enmon_devices.name,"
+    "  energy_export_wh = EXCLUDED.energy_export_wh, welfare = EXCLUDED.welfare,"
+    "  commissioned = EXCLUDED.commissioned, retrofit = EXCLUDED.retrofit"
+    "  WHERE (enmon_devices.name,"
     "  enmon_devices.kind, enmon_devices.program, enmon_devices.site, enmon_devices.capacity_w,"
     "  enmon_devices.last_ts, enmon_devices.online, enmon_devices.last_error,"
     "  enmon_devices.polled, enmon_devices.power_w, enmon_devices.energy_import_wh,"
-    "  enmon_devices.energy_export_wh) IS DISTINCT FROM"
+    "  enmon_devices.energy_export_wh, enmon_devices.welfare, enmon_devices.commissioned,"
+    "  enmon_devices.retrofit) IS DISTINCT FROM"
     "  (EXCLUDED.name, EXCLUDED.kind, EXCLUDED.program, EXCLUDED.site, EXCLUDED.capacity_w,"
     "  EXCLUDED.last_ts, EXCLUDED.online, EXCLUDED.last_error, EXCLUDED.polled,"
-    "  EXCLUDED.power_w, EXCLUDED.energy_import_wh, EXCLUDED.energy_export_wh)";
+    "  EXCLUDED.power_w, EXCLUDED.energy_import_wh, EXCLUDED.energy_export_wh,"
+    "  EXCLUDED.welfare, EXCLUDED.commissioned, EXCLUDED.retrofit)";
+
+static const char *const upsert_weather =
+    "INSERT INTO enmon_weather SELECT * FROM hist_weather ON CONFLICT (station, ts) DO UPDATE"
+    "  SET temp_c = EXCLUDED.temp_c WHERE enmon_weather.temp_c IS DISTINCT FROM"
+    "  EXCLUDED.temp_c";
+
+static const char *const upsert_dr_events =
+    "INSERT INTO enmon_dr_events SELECT * FROM hist_dr_events ON CONFLICT (site, start) DO"
+    "  UPDATE SET stop = EXCLUDED.stop, local_id = EXCLUDED.local_id WHERE"
+    "  (enmon_dr_events.stop, enmon_dr_events.local_id) IS DISTINCT FROM"
+    "  (EXCLUDED.stop, EXCLUDED.local_id)";
 
 static const char *const upsert_programs =
     "INSERT INTO enmon_programs SELECT * FROM hist_programs ON CONFLICT (program) DO UPDATE SET"
@@ -149,12 +179,22 @@ static const char *const sel_alerts =
 static const char *const sel_devices =
     "SELECT d.key, d.name, d.kind, p.key, s.key, d.capacity_w, st.last_ts_ms,"
     " coalesce(st.online, 0), st.last_error, st.device_id IS NOT NULL, r.power_w,"
-    " r.energy_import_wh, r.energy_export_wh FROM devices d"
+    " r.energy_import_wh, r.energy_export_wh, d.welfare, d.commissioned, d.retrofit"
+    " FROM devices d"
     " LEFT JOIN programs p ON p.id = d.program_id LEFT JOIN sites s ON s.id = d.site_id"
     " LEFT JOIN device_status st ON st.device_id = d.id"
     " LEFT JOIN readings r ON r.rowid = (SELECT rowid FROM readings"
     "  WHERE device_id = d.id ORDER BY ts_ms DESC LIMIT 1)";
 static const char *const sel_programs = "SELECT key, name, kind FROM programs";
+static const char *const sel_weather = "SELECT station, ts_s, temp_c FROM weather";
+static const char *const sel_dr_events = "SELECT site, start_s, end_s, id FROM dr_events";
+/* What the weather and dr_events tables hold, in a few sums: a pass sends a table again
+ * (whole: they are small) when its sums differ from those of the last pass sent. */
+static const char *const sum_weather =
+    "SELECT count(*), total(ts_s), total(temp_c), total(temp_c * (ts_s % 1000003)) FROM weather";
+static const char *const sum_dr_events =
+    "SELECT count(*), total(start_s), total(end_s), total(id * (start_s % 1000003) + end_s)"
+    " FROM dr_events";
 static const char *const sel_sites =
     "SELECT s.key, s.name, p.key FROM sites s LEFT JOIN programs p ON p.id = s.program_id";
 
@@ -285,6 +325,14 @@ static void col_time_ms(struct copy_row *row, sqlite3_stmt *st, int col)
         copy_row_time_ms(row, sqlite3_column_int64(st, col));
 }
 
+static void col_time_s(struct copy_row *row, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        copy_row_null(row);
+    else
+        copy_row_time_ms(row, sqlite3_column_int64(st, col) * 1000);
+}
+
 static void col_double(struct copy_row *row, sqlite3_stmt *st, int col)
 {
     if (sqlite3_column_type(st, col) == SQLITE_NULL)
@@ -298,7 +346,7 @@ static void col_text(struct copy_row *row, sqlite3_stmt *st, int col)
     copy_row_text(row, (const char *)sqlite3_column_text(st, col));
 }
 
-enum hist_table { T_INTERVALS, T_DAILY, T_ALERTS, T_DEVICES, T_PROGRAMS, T_SITES };
+enum hist_table { T_INTERVALS, T_DAILY, T_ALERTS, T_DEVICES, T_PROGRAMS, T_SITES, T_WEATHER, T_DR };
 
 /* One row of table t from st into row; for sums, the start is widened into span. */
 static void encode_row(enum hist_table t, sqlite3_stmt *st, struct copy_row *row, int64_t span[2])
@@ -334,6 +382,18 @@ static void encode_row(enum hist_table t, sqlite3_stmt *st, struct copy_row *row
         copy_row_text(row, sqlite3_column_int(st, 9) ? "t" : "f");
         for (int c = 10; c < 13; c++)
             col_double(row, st, c);
+        copy_row_text(row, sqlite3_column_int(st, 13) ? "t" : "f");
+        col_time_s(row, st, 14);
+        col_time_s(row, st, 15);
+    } else if (t == T_WEATHER) {
+        copy_row_int(row, sqlite3_column_int64(st, 0));
+        col_time_s(row, st, 1);
+        col_double(row, st, 2);
+    } else if (t == T_DR) {
+        col_text(row, st, 0);
+        col_time_s(row, st, 1);
+        col_time_s(row, st, 2);
+        copy_row_int(row, sqlite3_column_int64(st, 3));
     } else { /* programs, sites: three texts */
         for (int c = 0; c < 3; c++)
             col_text(row, st, c);
@@ -347,7 +407,8 @@ static int copy_table(struct hist_session *s, enum hist_table t, const char *sql
     static const char *const copy_sql[] = {
         "COPY hist_intervals FROM STDIN", "COPY hist_daily FROM STDIN",
         "COPY hist_alerts FROM STDIN",    "COPY hist_devices FROM STDIN",
-        "COPY hist_programs FROM STDIN",  "COPY hist_sites FROM STDIN"};
+        "COPY hist_programs FROM STDIN",  "COPY hist_sites FROM STDIN",
+        "COPY hist_weather FROM STDIN",   "COPY hist_dr_events FROM STDIN"};
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return sq_fail(s, "prepare", msg, msglen);
@@ -446,8 +507,21 @@ struct pass_plan {
     int full;                       /* no frontier saved yet: every row is sent */
     int64_t mark, last, last_ts_ms; /* readings: rowid forwarded up to, newest rowid, its time */
     int64_t alert_mark, alert_next, alert_max;
-    int64_t daily_offset_min; /* meta daily_offset_min, INT64_MIN when absent */
+    int64_t daily_offset_min;        /* meta daily_offset_min, INT64_MIN when absent */
+    double sums[2][HIST_TABLE_SUMS]; /* weather, dr_events: table_sums() now */
+    int send[2];                     /* weather, dr_events: changed since the last pass sent */
 };
+
+/* The sums of sql's single row into v (zeros when the table cannot be read). */
+static void table_sums(sqlite3 *db, const char *sql, double v[HIST_TABLE_SUMS])
+{
+    sqlite3_stmt *st = NULL;
+    memset(v, 0, sizeof(double) * HIST_TABLE_SUMS);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        for (int c = 0; c < HIST_TABLE_SUMS; c++)
+            v[c] = sqlite3_column_double(st, c);
+    sqlite3_finalize(st);
+}
 
 static void plan_free(struct pass_plan *p)
 {
@@ -549,6 +623,11 @@ static int plan_pass(struct hist_session *s, struct pass_plan *p, char *msg, siz
                                p->alert_max + 1);
     /* the next pass sends again every alert still active now (its clear is to come) */
     p->alert_next = active - 1 < p->alert_max ? active - 1 : p->alert_max;
+    static const char *const sums_sql[2] = {sum_weather, sum_dr_events};
+    for (int t = 0; t < 2; t++) {
+        table_sums(s->db, sums_sql[t], p->sums[t]);
+        p->send[t] = !s->sums_known || memcmp(p->sums[t], s->sums[t], sizeof(p->sums[t])) != 0;
+    }
     int rc = plan_devices(s, p, msg, msglen);
     if (p->full || p->alert_mark < 0)
         p->alert_mark = 0;
@@ -656,6 +735,10 @@ static int pass_pg(struct hist_session *s, const struct pass_plan *p, struct his
         rc = copy_table(s, T_SITES, sel_sites, 0, 0, unused, msg, msglen);
     if (rc == ENMON_OK)
         rc = copy_table(s, T_ALERTS, sel_alerts, p->alert_mark, 0, unused, msg, msglen);
+    if (rc == ENMON_OK && p->send[0])
+        rc = copy_table(s, T_WEATHER, sel_weather, 0, 0, unused, msg, msglen);
+    if (rc == ENMON_OK && p->send[1])
+        rc = copy_table(s, T_DR, sel_dr_events, 0, 0, unused, msg, msglen);
     for (int t = 0; t < 2 && rc == ENMON_OK; t++)
         rc = ensure_partitions(s, t, span[t], created[t], &ncreated[t], msg, msglen);
     if (rc == ENMON_OK)
@@ -695,6 +778,10 @@ static int pass_pg(struct hist_session *s, const struct pass_plan *p, struct his
         rc = pg_exec(s, UPSERT_SUM("daily"), "daily", &res->rows, msg, msglen);
     if (rc == ENMON_OK)
         rc = pg_exec(s, upsert_alerts, "alerts", &res->rows, msg, msglen);
+    if (rc == ENMON_OK && p->send[0])
+        rc = pg_exec(s, upsert_weather, "weather", &res->rows, msg, msglen);
+    if (rc == ENMON_OK && p->send[1])
+        rc = pg_exec(s, upsert_dr_events, "dr_events", &res->rows, msg, msglen);
     if (rc == ENMON_OK)
         rc = pg_exec(s, "COMMIT", "commit", NULL, msg, msglen);
     if (rc != ENMON_OK) {
@@ -716,7 +803,7 @@ int hist_pass_run(struct hist_session *s, struct hist_result *res, char *msg, si
         return sq_fail(s, "begin", msg, msglen);
     int rc = plan_pass(s, &p, msg, msglen);
     if (rc == ENMON_OK && !p.full && p.last == p.mark && p.alert_max <= p.alert_mark &&
-        !s->send_devices) {
+        !s->send_devices && !p.send[0] && !p.send[1]) {
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
         plan_free(&p);
         res->idle = 1;
@@ -727,8 +814,11 @@ int hist_pass_run(struct hist_session *s, struct hist_result *res, char *msg, si
     sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* ends the read snapshot */
     if (rc == ENMON_OK)
         rc = save_marks(s, &p, msg, msglen);
-    if (rc == ENMON_OK)
+    if (rc == ENMON_OK) {
         s->send_devices = 0;
+        memcpy(s->sums, p.sums, sizeof(s->sums)); /* committed: sent up to these */
+        s->sums_known = 1;
+    }
     plan_free(&p);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #define HIST_MONTHS_KNOWN 64 /* partitions known to exist, per table, remembered per session */
+#define HIST_TABLE_SUMS 4    /* sums that tell when a small table (weather, dr_events) changed */
 
 /* One PostgreSQL session and the collector's SQLite connection. */
 struct hist_session {
@@ -17,6 +18,10 @@ struct hist_session {
     size_t nmonths[2];
     int staged;       /* the session's staging tables exist */
     int send_devices; /* set: the next pass sends the devices and their status even if idle */
+    /* weather, dr_events: their sums when last sent in this session (none yet: sent whole
+     * on the session's first pass, then again whenever the sums change) */
+    double sums[2][HIST_TABLE_SUMS];
+    int sums_known;
 };
 
 struct hist_result {
@@ -30,8 +35,9 @@ int hist_pass_schema(struct hist_session *s, char *msg, size_t msglen);
 
 /* Forwards, from one SQLite snapshot, each device's intervals and daily rollups from its
  * frontier of the previous pass on (the earliest time the store could still add to then:
- * its last counter values and good reading), new or still-active alerts and the devices
- * with their status, in one PostgreSQL transaction (COPY into temporary tables, then INSERT
+ * its last counter values and good reading), new or still-active alerts, the devices
+ * with their status, and the weather and dr_events tables whole when their sums differ from
+ * those the session last sent (s->sums), in one PostgreSQL transaction (COPY into temporary tables, then INSERT
  * ... ON CONFLICT DO UPDATE). The marks in SQLite's meta table (frontiers, alert id,
  * readings rowid and time for backlog and lag) move only after COMMIT. ENMON_OK, or
  * ENMON_ERR_DB with msg (nothing moved; the pass is replayed whole, idempotently). */

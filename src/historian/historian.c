@@ -114,6 +114,7 @@ static int hist_connect(struct historian *h, char *msg, size_t msglen)
     PQsetNoticeProcessor(h->s.pg, hist_notice, h);
     h->s.nmonths[0] = h->s.nmonths[1] = 0;
     h->s.staged = 0;
+    h->s.sums_known = 0; /* a new session sends weather and DR events once */
     return hist_pass_schema(&h->s, msg, msglen);
 }
 
