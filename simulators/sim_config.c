@@ -205,7 +205,7 @@ static int parse_ess(struct ydoc *d, struct fy_node *node, const char *path,
 }
 
 /* feedback_saving (share of the load an AMI participant saves, 0..0.5) from feedback_from (date,
- * KST; required with a saving): `enmon-sim history` only. */
+ * KST; required with a saving): `enmon-sim history` and the live meters (sim_device.c). */
 static int parse_feedback(struct ydoc *d, struct fy_node *node, const char *path,
                           struct sim_device_cfg *dev)
 {

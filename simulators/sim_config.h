@@ -59,7 +59,7 @@ struct sim_device_cfg {
     int led_retrofit;     /* meter: LED retrofit household */
     double pv_capacity_w; /* meter: rooftop PV behind the meter */
     double feedback_saving;  /* meter: AMI feedback participant's saving share (0: none) */
-    long long feedback_from_s; /* from this instant (history only) */
+    long long feedback_from_s; /* from this instant (history and live) */
     struct sim_ess ess;   /* meter: a battery behind it (usable_kwh 0: none); with kwh_month 0
                            * the meter is the ESS's own (import = charge, export = discharge) */
     char serial[33];      /* empty: generated */

@@ -286,6 +286,8 @@ static void inverter_values(const struct sim_device *dev, double t, struct sim_v
 static double meter_power_w(const struct sim_device *dev, double t)
 {
     double load = dev->cfg.kwh_month > 0.0 ? sim_household_w(&dev->home, t) : 0.0;
+    if (dev->cfg.feedback_saving > 0.0 && t >= (double)dev->cfg.feedback_from_s)
+        load *= 1.0 - dev->cfg.feedback_saving; /* AMI feedback, as in the history */
     double pv = dev->pv.capacity_w > 0.0 ? sim_pv_output(&dev->pv, t).ac_w * pv_factor(dev) : 0.0;
     load += sim_ess_w(&dev->cfg.ess, t); /* 0 without a battery; < 0 while it discharges */
     return sim_fault_meter_w(&dev->fault, sim_fault_load_w(&dev->fault, load) - pv);

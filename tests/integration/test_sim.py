@@ -369,6 +369,27 @@ def test_noon_production_and_counters_advance(sim_factory):
     assert meter2.value("TotWhImp") > meter1.value("TotWhImp")
 
 
+def test_live_feedback_saving(sim_factory):
+    """feedback_saving/feedback_from scale a live meter's household load from that day on
+    (the history's AMI feedback, docs/SIMULATOR.md): the same device (seed, ordinal) read at
+    one frozen instant with and without the keys."""
+    def fleet(port, frm):
+        extra = {"feedback_saving": 0.25, "feedback_from": frm} if frm else {}
+        return devices_yaml(dict({"port": port, "unit": 1, "kind": "meter", "phases": 1,
+                                  "kwh_month": 3000}, **extra))
+    frozen = ["--time", "2026-09-02T19:30:00+09:00", "--speed", "0"]
+    ports = [harness.free_port() for _ in range(3)]
+    sim_factory(fleet(ports[0], None), args=frozen, seed=7)
+    sim_factory(fleet(ports[1], "2026-09-01"), args=frozen, seed=7)  # started: x 0.75
+    sim_factory(fleet(ports[2], "2026-09-03"), args=frozen, seed=7)  # not yet: x 1
+    w = [read_chain(p, 1)[1].value("W") for p in ports]
+    # 3000 kWh a month is 4,110 W on average (3,000,000 x 12 / 8,760 h): W has a resolution
+    # of 1 W or finer, so 0.75 x W holds to 1 W plus rounding
+    assert w[0] > 1000
+    assert abs(w[1] - Decimal("0.75") * w[0]) <= 1
+    assert w[2] == w[0]
+
+
 def test_night_inverter_sleeps(sim_factory):
     port = harness.free_port()
     sim_factory(devices_yaml({"port": port, "unit": 1, "kind": "inverter"}),
