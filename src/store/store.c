@@ -167,6 +167,8 @@ struct store {
     struct store_insert ins[STORE_INSERT_CACHE]; /* readings INSERTs, by value columns */
     size_t nins, ins_next;                       /* used; the next to replace when all are */
     uint32_t *agg_count;                         /* ndevs + 1: store_agg_sort's counts */
+    uint32_t *order_count;                       /* ndevs + 2: store_order's counts */
+    const struct reading **order;                /* STORE_BATCH_MAX: a batch by device */
     struct queue *q;                             /* struct reading */
     struct queue *alerts; /* struct alert_event: raises and clears to record */
     /* struct alert_learned: what the alert rules learned, to save */
@@ -535,7 +537,11 @@ static int store_counter_update(struct store *st, uint32_t idx, int which, const
             log_limited(&d->lim, STORE_LOG_EVERY_S, LOG_WARNING,
                         "store: %s: %s counter %s: %.0f -> %.0f Wh, counted %.0f Wh", d->key,
                         which ? "export" : "import", store_event_name(ev), c->wh, v, wh);
-        if (wh > 0)
+        /* Zero is energy too: a counter that stood still over a gap longer than an
+         * interval (a meter read every few hours, a vacant home) makes rows of 0 Wh for
+         * the intervals in between, or their days would look incomplete. Shorter gaps
+         * touch only intervals that have a sample row already. */
+        if (wh > 0 || (ev == COUNTER_NORMAL && r->wall_ms - c->ts_ms > COUNTER_INTERVAL_S * 1000))
             rc = store_add_energy(st, idx, which, c->ts_ms, r->wall_ms, wh);
     }
     c->have = 1;
@@ -648,14 +654,14 @@ static int store_bind_row(sqlite3_stmt *s, int p, int64_t dev_id, const struct r
 
 /* rows readings rows (1 or STORE_INSERT_ROWS), all with the value columns of mask, in
  * one statement. */
-static int store_insert_rows(struct store *st, const struct reading *rs, int rows, uint32_t mask,
-                             double (*v)[STORE_VALUE_COLS])
+static int store_insert_rows(struct store *st, const struct reading *const *rs, int rows,
+                             uint32_t mask, double (*v)[STORE_VALUE_COLS])
 {
     sqlite3_stmt *s = store_insert_stmt(st, mask, rows);
     if (!s)
         return ENMON_ERR_DB;
     for (int i = 0, p = 1; i < rows; i++)
-        p = store_bind_row(s, p, st->devs[rs[i].device].id, &rs[i], mask, v[i]);
+        p = store_bind_row(s, p, st->devs[rs[i]->device].id, rs[i], mask, v[i]);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? ENMON_OK : ENMON_ERR_DB;
@@ -768,26 +774,45 @@ static int store_load_counters(struct store *st)
     return ENMON_OK;
 }
 
+/* The batch's readings by device (a stable counting sort: each device's readings keep
+ * their order), into st->order. Rows of one device go in together, so the inserts into
+ * readings_device_ts land on one leaf after another instead of one leaf per reading of a
+ * time-ordered backlog; the rowids (the MQTT outbox's order) stay in time order per device. */
+static void store_order(struct store *st, const struct reading *rs, size_t n)
+{
+    size_t nk = st->ndevs + 1; /* keys: the device, or ndevs for an unknown one */
+    uint32_t *start = st->order_count;
+    memset(start, 0, (nk + 1) * sizeof(*start));
+    for (size_t i = 0; i < n; i++)
+        start[(rs[i].device < st->ndevs ? rs[i].device : st->ndevs) + 1]++;
+    for (size_t k = 0; k < nk; k++)
+        start[k + 1] += start[k];
+    for (size_t i = 0; i < n; i++)
+        st->order[start[rs[i].device < st->ndevs ? rs[i].device : st->ndevs]++] = &rs[i];
+}
+
 static int store_write_rows(struct store *st, const struct reading *rs, size_t n)
 {
     int rc = ENMON_OK;
     double v[STORE_INSERT_ROWS][STORE_VALUE_COLS];
+    store_order(st, rs, n);
+    const struct reading *const *o = st->order;
     for (size_t i = 0; i < n && rc == ENMON_OK;) {
         /* the readings rows first: a run of STORE_INSERT_ROWS with the same columns in
-         * one statement, else this one alone (the rows keep the batch's order) */
+         * one statement, else this one alone */
         size_t k = 0;
-        if (store_has_row(st, &rs[i])) {
-            uint32_t mask = store_reading_values(&rs[i], v[0]);
-            for (k = 1; k < STORE_INSERT_ROWS && i + k < n && store_has_row(st, &rs[i + k]) &&
-                        store_reading_values(&rs[i + k], v[k]) == mask;
+        if (store_has_row(st, o[i])) {
+            uint32_t mask = store_reading_values(o[i], v[0]);
+            for (k = 1; k < STORE_INSERT_ROWS && i + k < n && store_has_row(st, o[i + k]) &&
+                        store_reading_values(o[i + k], v[k]) == mask;
                  k++)
                 ;
             if (k < STORE_INSERT_ROWS)
                 k = 1;
-            rc = store_insert_rows(st, &rs[i], (int)k, mask, v);
+            rc = store_insert_rows(st, &o[i], (int)k, mask, v);
         }
         for (size_t j = 0; j < (k ? k : 1) && rc == ENMON_OK; j++)
-            rc = store_one(st, &rs[i + j]);
+            rc = store_one(st, o[i + j]);
         i += k ? k : 1;
     }
     if (rc == ENMON_OK)
@@ -1198,8 +1223,10 @@ static int store_init_devs(struct store *st, const struct enmon_config *cfg)
     st->devs = calloc(st->ndevs + 1, sizeof(*st->devs));
     st->dirty = calloc(st->ndevs + 1, sizeof(*st->dirty));
     st->agg_count = calloc(st->ndevs + 1, sizeof(*st->agg_count));
+    st->order_count = calloc(st->ndevs + 2, sizeof(*st->order_count));
+    st->order = calloc(STORE_BATCH_MAX, sizeof(*st->order));
     st->batch = calloc(STORE_BATCH_MAX, sizeof(*st->batch));
-    if (!st->devs || !st->dirty || !st->agg_count || !st->batch)
+    if (!st->devs || !st->dirty || !st->agg_count || !st->order_count || !st->order || !st->batch)
         return ENMON_ERR_NOMEM;
     for (size_t i = 0; i < st->ndevs; i++) {
         st->devs[i].capacity_w = cfg->devices[i].capacity_w;
@@ -1413,6 +1440,8 @@ static void store_free(struct store *st)
     free(st->devs);
     free(st->dirty);
     free(st->agg_count);
+    free(st->order_count);
+    free(st->order);
     free(st->batch);
     free(st->retry);
     store_agg_free(&st->agg);

@@ -33,7 +33,11 @@ struct store_stats {
  * Returns ENMON_OK or ENMON_ERR_DB; msg gets a human readable reason. */
 int store_open(const struct enmon_config *cfg, struct store **out, char *msg, size_t msglen);
 
-/* Queues a reading for writing; never blocks. ENMON_OK or ENMON_ERR_FULL. */
+/* Queues a reading for writing; never blocks. ENMON_OK or ENMON_ERR_FULL.
+ * Within one write batch (up to 250 ms of readings, more when a backlog is written) the
+ * readings rows are inserted grouped by device, each device's in the order submitted: the
+ * rowids (the MQTT outbox's order, outbox.h) keep time order per device, not across
+ * devices within a batch. */
 int store_submit(struct store *st, const struct reading *r);
 
 struct alert_event;

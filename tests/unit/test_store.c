@@ -409,6 +409,87 @@ static void test_store_end_to_end(void **state)
 }
 
 /* daily equals the intervals summed per device and local day (KST, then UTC). */
+/* A batch's rows go in grouped by device (store.h): every row is kept, a reading for a
+ * device not in the configuration makes none, and each device's rows keep their time order
+ * in rowid order (the MQTT outbox's order). */
+static void test_store_rows_in_time_order_per_device(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st;
+    char msg[256];
+    assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_OK);
+    for (int i = 0; i < 300; i++) {
+        struct reading r = rd((uint32_t)(i % 3), T0 + i * 1000LL);
+        reading_set(&r, MEAS_POWER_W, i);
+        submit(st, &r);
+        if (i % 50 == 0) {
+            struct reading u = rd(7, T0 + i * 1000LL); /* not configured */
+            reading_set(&u, MEAS_POWER_W, -1);
+            submit(st, &u);
+        }
+    }
+    store_close(st);
+    sqlite3 *db = db_open(f);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings"), 300);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM readings WHERE power_w < 0"), 0);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT d.key, r.ts_ms, r.power_w FROM readings r"
+                                        " JOIN devices d ON d.id = r.device_id ORDER BY r.rowid",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    int64_t last[3] = {0, 0, 0};
+    int seen[3] = {0, 0, 0};
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(s, 0);
+        int d = strcmp(key, "inv-1") == 0 ? 0 : strcmp(key, "meter-1") == 0 ? 1 : 2;
+        int64_t ts = sqlite3_column_int64(s, 1);
+        assert_true(ts > last[d]); /* time order per device */
+        assert_int_equal((ts - T0) / 1000 % 3, d);
+        assert_true(sqlite3_column_double(s, 2) == (double)((ts - T0) / 1000));
+        last[d] = ts;
+        seen[d]++;
+    }
+    sqlite3_finalize(s);
+    for (int d = 0; d < 3; d++)
+        assert_int_equal(seen[d], 100);
+    sqlite3_close(db);
+}
+
+/* A counter that stood still between readings 3 h apart: the 12 intervals from the first
+ * reading's to the last before the second's get rows of 0 Wh (not no row: a day of them is
+ * complete), the second reading's its sample; a counter that moved by 1,200 Wh over the next
+ * 30 minutes spreads 400 Wh over each interval it touches. */
+static void test_store_zero_energy_over_gap(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st;
+    char msg[256];
+    assert_int_equal(store_open(&f->cfg, &st, msg, sizeof(msg)), ENMON_OK);
+    int64_t ts[3] = {T0, T0 + 180 * MIN_MS, T0 + 210 * MIN_MS};
+    double wh[3] = {5000, 5000, 6200};
+    for (int i = 0; i < 3; i++) {
+        struct reading r = rd(1, ts[i]);
+        reading_set(&r, MEAS_ENERGY_IMPORT_WH, wh[i]);
+        submit(st, &r);
+    }
+    store_close(st);
+    sqlite3 *db = db_open(f);
+    char q[256];
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM intervals WHERE device_id = (SELECT id FROM devices"
+             " WHERE key = 'meter-1') AND start_s < %lld",
+             (long long)(T0S + 180 * 60));
+    assert_int_equal(q_int(db, q), 12); /* 180 min / 15 */
+    assert_interval(db, "meter-1", 0, 0, 0, 1);       /* the first reading's sample */
+    assert_interval(db, "meter-1", 15 * 60, 0, 0, 0); /* no reading in it, 0 Wh known */
+    assert_interval(db, "meter-1", 165 * 60, 0, 0, 0);
+    /* 180..210 min: 1,200 Wh over 30 min, 600 in each interval */
+    assert_interval(db, "meter-1", 180 * 60, 600, 0, 1);
+    assert_interval(db, "meter-1", 195 * 60, 600, 0, 0);
+    sqlite3_close(db);
+}
+
 static void check_daily(sqlite3 *db, int64_t day_s)
 {
     assert_int_equal(q_int(db, "SELECT count(*) FROM daily"), 3);
@@ -1086,6 +1167,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_store_end_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_daily_rollup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_rows_in_time_order_per_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_zero_energy_over_gap, setup, teardown),
         cmocka_unit_test(test_store_day_start),
         cmocka_unit_test_setup_teardown(test_store_column_sets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_open_fails_cleanly, setup, teardown),
