@@ -14,11 +14,10 @@ import os
 import sqlite3
 import subprocess
 
-import pytest
-import yaml
 
 import daemon
 import harness
+import truthcity
 from test_historian import PASSWORD, needs_postgres, postgres  # noqa: F401 (fixture)
 
 BASE_FROM = "2015-06-01"    # history from here: the 365 baseline days before RETROFIT
@@ -79,17 +78,8 @@ def pg_count(pg, table):
 @needs_postgres
 def test_savings_on_postgres_equal_sqlite(tmp_path, mosquitto, postgres):
     port = harness.free_port()  # nothing listens: enmond never reads a value
-    devs, sites = [], {}
-    for unit, (key, program, size, retrofit) in enumerate(HOMES, 1):
-        devs.append({"port": port, "unit": unit, "kind": "meter", "phases": 1,
-                     "kwh_month": size})
-        entry = {"id": key, "kind": "meter", "link": "tcp://127.0.0.1:%d" % port, "unit": unit}
-        if retrofit:  # enmon-sim history retrofits the lighting from this date
-            entry["retrofit"] = RETROFIT
-        sites.setdefault(program, []).append({"id": key, "devices": [entry]})
-    (tmp_path / "sim.yaml").write_text(yaml.safe_dump({"seed": SEED, "devices": devs}))
-    programs = yaml.safe_dump({"programs": [{"id": p, "kind": "led-retrofit", "sites": s}
-                                            for p, s in sites.items()]}, sort_keys=False)
+    sim_yaml, programs = truthcity.led_homes(HOMES, port, RETROFIT, SEED)
+    (tmp_path / "sim.yaml").write_text(sim_yaml)
     savings = str(tmp_path / "savings.yaml")
     (tmp_path / "savings.yaml").write_text(SAVINGS_YAML)
     pwfile = tmp_path / "pg.pass"

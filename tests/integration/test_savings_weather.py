@@ -13,11 +13,11 @@ import sqlite3
 import subprocess
 
 import pytest
-import yaml
 
 import daemon
 import dashlib
 import harness
+import truthcity
 
 BASE_FROM = "2015-06-01"       # history from here; baseline: the 365 days before RETROFIT
 RETROFIT = "2016-06-01"
@@ -62,17 +62,8 @@ def city(tmp_path_factory, mosquitto_module):
     history and its weather are imported; yields (enmond, truth per device)."""
     tmp = tmp_path_factory.mktemp("weather")
     port = harness.free_port()
-    devs, sites = [], {}
-    for unit, (key, program, size, retrofit) in enumerate(HOMES, 1):
-        devs.append({"port": port, "unit": unit, "kind": "meter", "phases": 1,
-                     "kwh_month": size})
-        entry = {"id": key, "kind": "meter", "link": "tcp://127.0.0.1:%d" % port, "unit": unit}
-        if retrofit:   # enmon-sim history retrofits the lighting from this date
-            entry["retrofit"] = RETROFIT
-        sites.setdefault(program, []).append({"id": key, "devices": [entry]})
-    (tmp / "sim.yaml").write_text(yaml.safe_dump({"seed": SEED, "devices": devs}))
-    programs = yaml.safe_dump({"programs": [{"id": p, "kind": "led-retrofit", "sites": s}
-                                            for p, s in sites.items()]}, sort_keys=False)
+    sim_yaml, programs = truthcity.led_homes(HOMES, port, RETROFIT, SEED)
+    (tmp / "sim.yaml").write_text(sim_yaml)
     (tmp / "savings.yaml").write_text(SAVINGS_YAML)   # next to enmond.yaml: /api/savings
     d = dashlib.DashEnmond(tmp, mosquitto_module.port, programs, interval="1h").start()
     d.savings = tmp / "savings.yaml"

@@ -137,3 +137,22 @@ def compare(truth, device_rows):
         p["error_pct"] = (100.0 * (p["reported"] - p["truth"]) / p["truth"]
                           if p["truth"] else math.nan)
     return progs
+
+
+def led_homes(homes, port, retrofit, seed):
+    """A few homes on one enmon-sim port, for tests that import their history rather than
+    poll them: `homes` rows (key, program, kWh a month, retrofitted); returns the enmon-sim
+    YAML (meters at units 1..n) and enmond's programs YAML (led-retrofit programs, a site per
+    home, `retrofit: retrofit` on the retrofitted, from which `enmon-sim history` retrofits
+    the lighting)."""
+    devs, sites = [], {}
+    for unit, (key, program, size, retrofitted) in enumerate(homes, 1):
+        devs.append({"port": port, "unit": unit, "kind": "meter", "phases": 1,
+                     "kwh_month": size})
+        entry = {"id": key, "kind": "meter", "link": "tcp://127.0.0.1:%d" % port, "unit": unit}
+        if retrofitted:
+            entry["retrofit"] = retrofit
+        sites.setdefault(program, []).append({"id": key, "devices": [entry]})
+    programs = yaml.safe_dump({"programs": [{"id": p, "kind": "led-retrofit", "sites": s}
+                                            for p, s in sites.items()]}, sort_keys=False)
+    return yaml.safe_dump({"seed": seed, "devices": devs}), programs
